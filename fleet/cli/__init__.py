@@ -1,0 +1,1 @@
+"""The ``fleet`` command: thin typer sub-apps, one module per noun."""

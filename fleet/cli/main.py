@@ -1,0 +1,83 @@
+"""Entry point of the ``fleet`` command.
+
+The only place where logging handlers are configured and where :class:`FleetError` becomes
+a one-line message per problem and an exit code:
+
+- 1: invalid input (a map, mission or fleet file) or a plan that cannot be made;
+- 2: a wrong command line (click's own convention) or no manager/router reachable;
+- 130: interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from fleet.errors import FleetError, NotReachable
+
+
+def error_lines(exc: FleetError) -> list[str]:
+    """The lines the CLI prints for an error: one per problem when it carries several."""
+    problems = getattr(exc, "problems", None)
+    if problems:
+        return [str(p) for p in problems]
+    return [str(exc) or type(exc).__name__]
+
+
+class _Group(TyperGroup):
+    """Turns our errors into plain messages and exit codes for every sub-command."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FleetError as exc:
+            for line in error_lines(exc):
+                typer.echo(f"error: {line}", err=True)
+            raise typer.Exit(2 if isinstance(exc, NotReachable) else 1) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    help="Fleet manager for unmanned inspection robots in mines and chemical plants.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _main(
+    log_level: str = typer.Option(
+        "warning", "--log-level", help="debug, info, warning or error (logs go to stderr)."
+    ),
+) -> None:
+    level = logging.getLevelName(log_level.upper())
+    if not isinstance(level, int):
+        raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _register() -> None:
+    from fleet.cli import bench, map  # noqa: A004 - the noun is the module name
+
+    app.add_typer(map.app, name="map")
+    app.add_typer(bench.app, name="bench")
+
+
+_register()
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,389 @@
+"""The site model: levels, nodes, corridors and zones.
+
+A :class:`Facility` is immutable once built and always internally consistent: every edge
+joins two known nodes, every node and zone sits on a known level, every length is positive.
+Files become facilities through :mod:`fleet.facility.formats`, which reports every problem
+of a broken file at once as a :class:`fleet.errors.MapError`.
+
+Coordinates are metres in a local right-handed frame (x east, y north, z up); speeds are
+metres per second.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from typing import Any
+
+import networkx as nx
+from shapely import STRtree
+from shapely.geometry import LineString, Point, Polygon
+
+
+class NodeKind(StrEnum):
+    """What a node is for."""
+
+    WAYPOINT = "waypoint"
+    """A plain point on a corridor: a junction or a bend."""
+    INSPECTION = "inspection"
+    """An inspection point, where a robot stops to measure."""
+    CHARGER = "charger"
+    """A charging station; robots recharge their battery here."""
+    DOCK = "dock"
+    """A robot's home: where rounds start and end. Docks also charge."""
+    REFUGE = "refuge"
+    """A refuge chamber or safe area for people (and a place a robot may wait)."""
+    LANDING = "landing"
+    """The end of a shaft, ramp or lift on one level."""
+
+
+class EdgeKind(StrEnum):
+    """How an edge is travelled; the last three may join two levels."""
+
+    CORRIDOR = "corridor"
+    """A drift, entry, crosscut, road or walkway on one level."""
+    SHAFT = "shaft"
+    """An inclined or vertical shaft between levels (driven, for example by a hoist)."""
+    RAMP = "ramp"
+    """A ramp or decline between levels."""
+    LIFT = "lift"
+    """A lift or cage between levels."""
+
+
+LEVEL_LINKS = frozenset({EdgeKind.SHAFT, EdgeKind.RAMP, EdgeKind.LIFT})
+"""Edge kinds that may join nodes on different levels."""
+
+
+class ZoneKind(StrEnum):
+    """What a zone means for robots."""
+
+    NO_GO = "no_go"
+    """Never entered by any robot (collapsed ground, blasting area, live process)."""
+    GAS_HAZARD = "gas_hazard"
+    """An ATEX hazardous area, zone 0, 1 or 2; entry needs a matching protection level."""
+    SPEED_LIMIT = "speed_limit"
+    """Robots inside drive no faster than the zone's ``max_speed``."""
+    COMMS_DEAD = "comms_dead"
+    """No 5G coverage: robots inside cannot talk to the manager."""
+    RESTRICTED = "restricted"
+    """Only robots with the zone's named ``capability`` may enter."""
+
+
+class Epl(StrEnum):
+    """Equipment protection level of a robot (IEC 60079-0), gas groups."""
+
+    GA = "Ga"
+    """Very high protection: allowed in ATEX zones 0, 1 and 2."""
+    GB = "Gb"
+    """High protection: allowed in zones 1 and 2."""
+    GC = "Gc"
+    """Enhanced protection: allowed in zone 2 only."""
+
+
+# IEC 60079-14: zone 0 -> Ga; zone 1 -> Ga, Gb; zone 2 -> Ga, Gb, Gc.
+_EPL_ALLOWED: dict[int, frozenset[Epl]] = {
+    0: frozenset({Epl.GA}),
+    1: frozenset({Epl.GA, Epl.GB}),
+    2: frozenset({Epl.GA, Epl.GB, Epl.GC}),
+}
+
+
+def epl_allowed(epl: Epl | None, atex_zone: int) -> bool:
+    """Whether a robot of protection level ``epl`` (``None``: unprotected) may enter an
+    ATEX zone of the given number (0, 1 or 2), per IEC 60079-14."""
+    return epl is not None and epl in _EPL_ALLOWED[atex_zone]
+
+
+def required_epl(atex_zone: int) -> Epl:
+    """The lowest protection level allowed in an ATEX zone."""
+    return {0: Epl.GA, 1: Epl.GB, 2: Epl.GC}[atex_zone]
+
+
+@dataclass(frozen=True)
+class Level:
+    """A level (horizon) of the site; ``z`` is its nominal elevation in metres."""
+
+    id: str
+    name: str | None = None
+    z: float = 0.0
+
+
+@dataclass(frozen=True)
+class Node:
+    """A point of the graph, in metres, on one level."""
+
+    id: str
+    x: float
+    y: float
+    z: float = 0.0
+    level: str = "0"
+    kind: NodeKind = NodeKind.WAYPOINT
+    tags: frozenset[str] = frozenset()
+    name: str | None = None
+
+    @property
+    def point(self) -> Point:
+        """The node's position in its level's plane."""
+        return Point(self.x, self.y)
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A corridor (or shaft, ramp, lift) between two nodes.
+
+    ``length`` is always positive: the file's length when given (a measured length always
+    wins), else the 3-D distance between the nodes. ``one_way`` edges are travelled from
+    ``source`` to ``target`` only. ``cost`` is an optional extra traversal cost (unitless,
+    added by exporters that need one; routing uses length and time).
+    """
+
+    source: str
+    target: str
+    length: float
+    kind: EdgeKind = EdgeKind.CORRIDOR
+    max_speed: float | None = None
+    single_lane: bool = False
+    one_way: bool = False
+    closed: bool = False
+    cost: float | None = None
+    length_given: bool = False
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """``(source, target)``; unique within a facility."""
+        return (self.source, self.target)
+
+
+@dataclass(frozen=True)
+class Zone:
+    """A polygon on one level with a meaning for robots (see :class:`ZoneKind`).
+
+    Exactly the attribute of its kind is set: ``atex_zone`` (0, 1, 2) for gas hazards (with
+    an optional ``gas`` name such as ``ch4``), ``max_speed`` for speed limits,
+    ``capability`` for restricted zones.
+    """
+
+    id: str
+    kind: ZoneKind
+    level: str
+    polygon: Polygon
+    atex_zone: int | None = None
+    gas: str | None = None
+    max_speed: float | None = None
+    capability: str | None = None
+    name: str | None = None
+
+    @property
+    def coordinates(self) -> list[tuple[float, float]]:
+        """The exterior ring without the closing point."""
+        return [(float(x), float(y)) for x, y in list(self.polygon.exterior.coords)[:-1]]
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a given robot may enter: its protection level and its capabilities.
+
+    ``speed`` (m/s) is the robot's own top speed, used for travel times.
+    """
+
+    epl: Epl | None = None
+    capabilities: frozenset[str] = frozenset()
+    speed: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not (self.speed > 0 and math.isfinite(self.speed)):
+            raise ValueError(f"speed must be a positive number of m/s, got {self.speed!r}")
+
+    def may_enter(self, zone: Zone) -> bool:
+        """Whether the robot may be inside ``zone`` at all."""
+        if zone.kind is ZoneKind.NO_GO:
+            return False
+        if zone.kind is ZoneKind.GAS_HAZARD:
+            return epl_allowed(self.epl, zone.atex_zone if zone.atex_zone is not None else 0)
+        if zone.kind is ZoneKind.RESTRICTED:
+            return zone.capability in self.capabilities
+        return True
+
+
+@dataclass(frozen=True)
+class Facility:
+    """A whole site: levels, nodes, edges and zones.
+
+    Build it with :func:`build_facility` (or a loader from :mod:`fleet.facility.formats`),
+    which checks consistency; the constructor itself trusts its arguments.
+    """
+
+    name: str
+    levels: Mapping[str, Level]
+    nodes: Mapping[str, Node]
+    edges: tuple[Edge, ...]
+    zones: tuple[Zone, ...] = ()
+    description: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    # ----------------------------------------------------------------- lookups
+    def node(self, node_id: str) -> Node:
+        """The node with this id; raises ``KeyError`` naming it when unknown."""
+        try:
+            return self.nodes[node_id]
+        except KeyError:
+            raise KeyError(f"unknown node {node_id!r}") from None
+
+    def nodes_of_kind(self, *kinds: NodeKind) -> list[Node]:
+        """Nodes of the given kinds, in file order."""
+        return [n for n in self.nodes.values() if n.kind in kinds]
+
+    @property
+    def inspection_points(self) -> list[str]:
+        """Ids of inspection points, in file order."""
+        return [n.id for n in self.nodes_of_kind(NodeKind.INSPECTION)]
+
+    @property
+    def chargers(self) -> list[str]:
+        """Ids of nodes where a robot can charge (chargers and docks), in file order."""
+        return [n.id for n in self.nodes_of_kind(NodeKind.CHARGER, NodeKind.DOCK)]
+
+    def zone(self, zone_id: str) -> Zone:
+        """The zone with this id; raises ``KeyError`` naming it when unknown."""
+        for z in self.zones:
+            if z.id == zone_id:
+                return z
+        raise KeyError(f"unknown zone {zone_id!r}")
+
+    # ------------------------------------------------------- zone membership
+    @cached_property
+    def _zone_index(self) -> dict[str, tuple[STRtree, list[Zone]]]:
+        per_level: dict[str, list[Zone]] = {}
+        for z in self.zones:
+            per_level.setdefault(z.level, []).append(z)
+        return {lvl: (STRtree([z.polygon for z in zs]), zs) for lvl, zs in per_level.items()}
+
+    def zones_at(self, node_id: str) -> list[Zone]:
+        """Zones that contain the node (boundary included), on the node's level."""
+        node = self.node(node_id)
+        entry = self._zone_index.get(node.level)
+        if entry is None:
+            return []
+        tree, zones = entry
+        return [zones[i] for i in tree.query(node.point, predicate="intersects")]
+
+    @cached_property
+    def _edge_zones(self) -> dict[tuple[str, str], tuple[Zone, ...]]:
+        result: dict[tuple[str, str], tuple[Zone, ...]] = {}
+        for e in self.edges:
+            a, b = self.nodes[e.source], self.nodes[e.target]
+            found: dict[str, Zone] = {}
+            for lvl, pt in ((a.level, (a.x, a.y)), (b.level, (b.x, b.y))):
+                entry = self._zone_index.get(lvl)
+                if entry is None:
+                    continue
+                tree, zones = entry
+                if a.level == b.level:
+                    geom = LineString([(a.x, a.y), (b.x, b.y)]) if pt != (b.x, b.y) or (
+                        a.x, a.y) != (b.x, b.y) else Point(pt)
+                else:
+                    geom = Point(pt)  # a level link touches each level only at its landing
+                for i in tree.query(geom, predicate="intersects"):
+                    found[zones[i].id] = zones[i]
+            result[e.key] = tuple(found.values())
+        return result
+
+    def zones_on_edge(self, edge: Edge) -> tuple[Zone, ...]:
+        """Zones an edge passes through or touches (its straight segment, on its level)."""
+        return self._edge_zones[edge.key]
+
+    def traversable(self, edge: Edge, access: Access | None = None) -> bool:
+        """Whether a robot with ``access`` may drive the edge: never when closed or when it
+        touches a no-go zone; and, with ``access``, only through zones it may enter."""
+        if edge.closed:
+            return False
+        for z in self.zones_on_edge(edge):
+            if z.kind is ZoneKind.NO_GO:
+                return False
+            if access is not None and not access.may_enter(z):
+                return False
+        return True
+
+    def node_allowed(self, node_id: str, access: Access | None = None) -> bool:
+        """Whether a robot with ``access`` may stand at the node (no-go zones excluded)."""
+        for z in self.zones_at(node_id):
+            if z.kind is ZoneKind.NO_GO:
+                return False
+            if access is not None and not access.may_enter(z):
+                return False
+        return True
+
+    def edge_speed(self, edge: Edge, robot_speed: float) -> float:
+        """The speed a robot of top speed ``robot_speed`` drives the edge at: the lowest of
+        its own, the edge's ``max_speed`` and every speed-limit zone the edge touches."""
+        speed = robot_speed
+        if edge.max_speed is not None:
+            speed = min(speed, edge.max_speed)
+        for z in self.zones_on_edge(edge):
+            if z.kind is ZoneKind.SPEED_LIMIT and z.max_speed is not None:
+                speed = min(speed, z.max_speed)
+        return speed
+
+    # ---------------------------------------------------------------- graphs
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        """Directed graph of every edge in both usable directions (closed ones included,
+        flagged ``closed``). Node attributes: the :class:`Node` under ``"node"``; edge
+        attributes: ``edge`` (the :class:`Edge`) and ``length``."""
+        g = nx.DiGraph()
+        for n in self.nodes.values():
+            g.add_node(n.id, node=n)
+        for e in self.edges:
+            g.add_edge(e.source, e.target, edge=e, length=e.length)
+            if not e.one_way:
+                g.add_edge(e.target, e.source, edge=e, length=e.length)
+        return g
+
+    def edge_between(self, a: str, b: str) -> Edge | None:
+        """The edge that may be driven from ``a`` to ``b``, or ``None``."""
+        data = self.graph.get_edge_data(a, b)
+        return None if data is None else data["edge"]  # type: ignore[no-any-return]
+
+    def level_nodes(self, level: str) -> list[Node]:
+        """Nodes on a level, in file order."""
+        return [n for n in self.nodes.values() if n.level == level]
+
+
+def geometric_length(a: Node, b: Node) -> float:
+    """Straight 3-D distance between two nodes in metres."""
+    return math.dist((a.x, a.y, a.z), (b.x, b.y, b.z))
+
+
+def build_facility(
+    *,
+    name: str,
+    levels: Iterable[Level],
+    nodes: Iterable[Node],
+    edges: Iterable[Edge],
+    zones: Iterable[Zone] = (),
+    description: str | None = None,
+    meta: Mapping[str, Any] | None = None,
+) -> Facility:
+    """Assemble a facility from already-typed parts, checking it as a file would be checked.
+
+    Raises :class:`fleet.errors.MapError` listing every problem.
+    """
+    from fleet.errors import MapError
+    from fleet.facility.validate import check_parts  # validate imports this module
+
+    levels, nodes, edges, zones = list(levels), list(nodes), list(edges), list(zones)
+    problems = check_parts(levels=levels, nodes=nodes, edges=edges, zones=zones)
+    if problems:
+        raise MapError(problems)
+    return Facility(
+        name=name,
+        levels={lv.id: lv for lv in levels},
+        nodes={n.id: n for n in nodes},
+        edges=tuple(edges),
+        zones=tuple(zones),
+        description=description,
+        meta=dict(meta or {}),
+    )
