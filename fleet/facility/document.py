@@ -67,14 +67,17 @@ class _Reader:
     def fail(self, reason: str) -> None:
         self.problems.append(Problem(reason, self.file, self.line, self.element))
 
-    def mapping(self, obj: object, what: str, allowed: set[str]) -> Mapping[str, Any] | None:
+    def mapping(self, obj: object, what: str) -> Mapping[str, Any] | None:
         if not isinstance(obj, Mapping):
             self.fail(f"{what} must be a mapping, got {_kind(obj)}")
             return None
+        return obj
+
+    def known(self, obj: Mapping[str, Any], what: str, allowed: set[str]) -> None:
+        """Report fields the format does not have (typos would otherwise pass silently)."""
         for key in obj:
             if not isinstance(key, str) or key not in allowed:
                 self.fail(f"unknown field {key!r} in {what}")
-        return obj
 
     def ident(self, obj: Mapping[str, Any], key: str, what: str) -> str | None:
         value = obj.get(key)
@@ -167,17 +170,19 @@ def facility_from_document(doc: object, *, file: str | None = None) -> Facility:
     """
     problems: list[Problem] = []
     r = _Reader(file, problems)
-    top = r.mapping(doc, "map", _TOP)
+    top = r.mapping(doc, "map")
     if top is None:
         raise MapError(problems)
+    r.known(top, "map", _TOP)
     if top.get("format") not in (None, FORMAT):
         r.fail(f"unsupported format {top.get('format')!r} (expected {FORMAT!r})")
 
     name, description, meta = "unnamed site", None, {}
     site = top.get("site")
     if site is not None:
-        s = r.at("site", site).mapping(site, "site", _SITE)
+        s = r.at("site", site).mapping(site, "site")
         if s is not None:
+            r.at("site", site).known(s, "site", _SITE)
             name = r.at("site", site).text(s, "name") or name
             description = r.at("site", site).text(s, "description")
             raw_meta = s.get("meta")
@@ -231,13 +236,14 @@ def _read_levels(r: _Reader, top: Mapping[str, Any], lines: dict[str, int]) -> l
     seen: dict[str, int | None] = {}
     for i, raw in enumerate(_items(r, top, "levels")):
         rr = r.at(f"levels[{i}]", raw)
-        m = rr.mapping(raw, "level", _LEVEL)
+        m = rr.mapping(raw, "level")
         if m is None:
             continue
         lid = rr.ident(m, "id", "level")
         if lid is None:
             continue
         rr = r.at(level_label(lid), raw)
+        rr.known(m, "level", _LEVEL)
         if level_label(lid) in seen:
             rr.fail(f"duplicate level id {lid!r} (first on line {seen[level_label(lid)]})")
             continue
@@ -259,13 +265,14 @@ def _read_nodes(
     seen: dict[str, int | None] = {}
     for i, raw in enumerate(_items(r, top, "nodes")):
         rr = r.at(f"nodes[{i}]", raw)
-        m = rr.mapping(raw, "node", _NODE)
+        m = rr.mapping(raw, "node")
         if m is None:
             continue
         nid = rr.ident(m, "id", "node")
         if nid is None:
             continue
         rr = r.at(node_label(nid), raw)
+        rr.known(m, "node", _NODE)
         if node_label(nid) in seen:
             rr.fail(f"duplicate node id {nid!r} (first on line {seen[node_label(nid)]})")
             continue
@@ -308,7 +315,7 @@ def _read_edges(
     edges: list[Edge] = []
     for i, raw in enumerate(_items(r, top, "edges")):
         rr = r.at(f"edges[{i}]", raw)
-        m = rr.mapping(raw, "edge", _EDGE)
+        m = rr.mapping(raw, "edge")
         if m is None:
             continue
         a, b = rr.ident(m, "from", "edge"), rr.ident(m, "to", "edge")
@@ -316,6 +323,7 @@ def _read_edges(
             continue
         label = edge_label(a, b)
         rr = r.at(label, raw)
+        rr.known(m, "edge", _EDGE)
         if rr.line:
             lines.setdefault(label, rr.line)
         given = rr.number(m, "length")
@@ -352,13 +360,14 @@ def _read_zones(
     seen: dict[str, int | None] = {}
     for i, raw in enumerate(_items(r, top, "zones")):
         rr = r.at(f"zones[{i}]", raw)
-        m = rr.mapping(raw, "zone", _ZONE)
+        m = rr.mapping(raw, "zone")
         if m is None:
             continue
         zid = rr.ident(m, "id", "zone")
         if zid is None:
             continue
         rr = r.at(zone_label(zid), raw)
+        rr.known(m, "zone", _ZONE)
         if zone_label(zid) in seen:
             rr.fail(f"duplicate zone id {zid!r} (first on line {seen[zone_label(zid)]})")
             continue
@@ -371,7 +380,7 @@ def _read_zones(
             rr.fail("zone without level (the map has several levels)")
         polygon = _read_polygon(rr, m.get("polygon"))
         atex = m.get("atex_zone")
-        if atex is not None and (isinstance(atex, bool) or atex not in (0, 1, 2)):
+        if atex is not None and (isinstance(atex, bool) or not isinstance(atex, int)):
             rr.fail(f"atex_zone must be 0, 1 or 2, got {atex!r}")
             atex = None
         if kind is None or level is None or polygon is None:

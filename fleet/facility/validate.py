@@ -147,7 +147,8 @@ def _check_zone(
     elif z.polygon.area <= 0:
         report(label, "invalid polygon: zero area")
     if z.kind is ZoneKind.GAS_HAZARD and z.atex_zone not in (0, 1, 2):
-        report(label, "gas_hazard zone needs atex_zone 0, 1 or 2")
+        got = "none" if z.atex_zone is None else repr(z.atex_zone)
+        report(label, f"gas_hazard zone needs atex_zone 0, 1 or 2, got {got}")
     if z.kind is ZoneKind.SPEED_LIMIT and not (z.max_speed is not None and z.max_speed > 0):
         report(label, "speed_limit zone needs a positive max_speed")
     if z.kind is ZoneKind.RESTRICTED and not z.capability:
