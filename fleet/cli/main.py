@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -31,7 +30,8 @@ def error_lines(exc: FleetError) -> list[str]:
 class _Group(TyperGroup):
     """Turns our errors into plain messages and exit codes for every sub-command."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    # typed Any: typer vendors click, and its Context class is private to typer
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except FleetError as exc:
@@ -65,7 +65,7 @@ def _main(
 
 
 def _register() -> None:
-    from fleet.cli import bench, map  # noqa: A004 - the noun is the module name
+    from fleet.cli import bench, map
 
     app.add_typer(map.app, name="map")
     app.add_typer(bench.app, name="bench")

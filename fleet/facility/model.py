@@ -345,7 +345,7 @@ class Facility:
     def edge_between(self, a: str, b: str) -> Edge | None:
         """The edge that may be driven from ``a`` to ``b``, or ``None``."""
         data = self.graph.get_edge_data(a, b)
-        return None if data is None else data["edge"]  # type: ignore[no-any-return]
+        return None if data is None else data["edge"]
 
     def level_nodes(self, level: str) -> list[Node]:
         """Nodes on a level, in file order."""

@@ -32,7 +32,7 @@ def _map(loader: _Loader, node: yaml.MappingNode) -> Any:
     data = _LineDict()
     data.line = node.start_mark.line + 1
     yield data
-    data.update(loader.construct_mapping(node))
+    data.update(loader.construct_mapping(node))  # type: ignore[arg-type]
 
 
 def _seq(loader: _Loader, node: yaml.SequenceNode) -> Any:
@@ -49,7 +49,7 @@ _Loader.add_constructor("tag:yaml.org,2002:seq", _seq)
 def parse_yaml(text: str, *, file: str | None = None) -> Any:
     """Parse YAML text keeping source lines; malformed YAML raises :class:`MapError`."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
