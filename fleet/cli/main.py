@@ -65,9 +65,10 @@ def _main(
 
 
 def _register() -> None:
-    from fleet.cli import bench, map
+    from fleet.cli import bench, map, plan
 
     app.add_typer(map.app, name="map")
+    app.command(name="plan")(plan.plan)
     app.add_typer(bench.app, name="bench")
 
 

@@ -1,0 +1,344 @@
+"""The patrol planner: facility + mission + fleet → a verified :class:`Plan`.
+
+How a plan is made:
+
+1. **Eligibility.** For each task and robot: the robot carries the task's sensors, may
+   stand at the point (its protection level against the ATEX zone, its capabilities), can
+   drive there from its dock and back, can do the visit on one charge (from and to the
+   nearest charger, keeping the reserve), and can arrive before the window closes. A task
+   no robot can do is unassigned with the most specific reason.
+2. **Metric closure** per robot class (:mod:`fleet.facility.closure`): distances and times
+   among the points, docks and chargers, along paths that robot class may drive.
+3. **Routing** (:mod:`fleet.planning.solver`, PyVRP): one vehicle per robot from and to its
+   dock, its class's matrices, dwell times, windows, the tasks a robot may not do forbidden,
+   and every task optional with a prize that grows by priority so that, when not everything
+   fits, lower-priority tasks are dropped first. The solver minimises total distance, or the
+   makespan by searching the route duration limit.
+4. **Charging.** Each round is then driven on paper along the real paths: before a leg that
+   would leave too little energy to reach a charger afterwards, the robot detours to the
+   best charger and charges just enough to finish its round (or full). A task that would
+   then miss its window is dropped with that reason.
+5. **Verification** (:mod:`fleet.planning.verify`) of the result; a plan that fails it is
+   never returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time as clock
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from fleet.errors import MissionError, PlanningError, Problem
+from fleet.facility.closure import Closure, metric_closure
+from fleet.facility.model import NodeKind, ZoneKind
+from fleet.planning.mission import InspectionTask, MissionSpec, Objective
+from fleet.planning.plan import DropReason, Plan, RobotPlan, Stop, StopKind, Unassigned
+from fleet.planning.robots import Fleet, Robot, RobotClass
+from fleet.planning.verify import verify_plan
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, float], None]
+"""Called with a message and a fraction done (0..1) while planning."""
+
+
+@dataclass(frozen=True)
+class _ClassView:
+    """A robot class's closure over the points, docks and chargers of a mission."""
+
+    cls: RobotClass
+    closure: Closure
+    chargers: tuple[str, ...]
+
+    def d(self, a: str, b: str) -> float:
+        c = self.closure
+        return float(c.distance[c.index(a), c.index(b)])
+
+    def t(self, a: str, b: str) -> float:
+        c = self.closure
+        return float(c.time[c.index(a), c.index(b)])
+
+    def energy(self, a: str, b: str) -> float:
+        return self.d(a, b) * self.cls.wh_per_metre
+
+    def nearest_charger_energy(self, a: str) -> float:
+        return min((self.energy(a, c) for c in self.chargers), default=math.inf)
+
+
+def plan_mission(
+    mission: MissionSpec,
+    fleet: Fleet,
+    *,
+    time_limit: float = 10.0,
+    objective: Objective | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> Plan:
+    """Plan a mission for a fleet and verify the plan.
+
+    ``objective`` overrides the mission's; ``time_limit`` bounds the solver (seconds).
+    Raises :class:`MissionError` when the fleet does not fit the site (a dock that is not
+    a dock of the map) and :class:`PlanningError` when no valid plan can be made.
+    """
+    started = clock.perf_counter()
+    report = progress or (lambda _msg, _frac: None)
+    objective = objective or mission.objective
+    fac = mission.facility
+    robots = fleet.restricted(classes=mission.robots.classes, serials=mission.robots.serials)
+    _check_docks(robots, mission)
+    if not robots.robots:
+        raise PlanningError("no robot may take part: the mission's robot filter matches none")
+
+    report("metric closure", 0.0)
+    chargers = tuple(fac.chargers)
+    points = [t.point for t in mission.tasks]
+    nodes = list(dict.fromkeys([*points, *(r.dock for r in robots.robots), *chargers]))
+    views: dict[str, _ClassView] = {}
+    classes = {r.robot_class.name: r.robot_class for r in robots.robots}
+    for name, cls in classes.items():
+        closure = metric_closure(fac, nodes, access=cls.access)
+        usable = tuple(c for c in chargers if fac.node_allowed(c, cls.access))
+        views[name] = _ClassView(cls, closure, usable)
+
+    report("eligibility", 0.1)
+    reserve_pct = mission.battery_reserve_pct
+    eligible: dict[str, list[Robot]] = {}
+    unassigned: list[Unassigned] = []
+    for task in mission.tasks:
+        ok, reason = _eligible_robots(task, robots.robots, views, mission, reserve_pct)
+        if ok:
+            eligible[task.point] = ok
+        else:
+            unassigned.append(reason)
+
+    report("routing", 0.2)
+    from fleet.planning.routing_problem import solve_rounds
+
+    remaining = clock.perf_counter() - started
+    rounds, dropped = solve_rounds(
+        mission=mission,
+        robots=robots.robots,
+        views={n: (v.closure, v.cls) for n, v in views.items()},
+        eligible=eligible,
+        objective=objective,
+        time_limit=max(0.5, time_limit - remaining),
+        seed=seed,
+        progress=lambda frac: report("routing", 0.2 + 0.7 * frac),
+    )
+    unassigned += [Unassigned(p, DropReason.CAPACITY,
+                              "not served in the best plan found; higher-priority tasks first")
+                   for p in dropped]
+
+    report("charging", 0.9)
+    plans: list[RobotPlan] = []
+    for robot in robots.robots:
+        seq = rounds.get(robot.serial, [])
+        if not seq:
+            continue
+        rp, late = _drive(robot, seq, views[robot.robot_class.name], mission)
+        unassigned += late
+        plans.append(rp)
+
+    plan = Plan(
+        mission=mission.name,
+        objective=objective.value,
+        robots=tuple(plans),
+        unassigned=tuple(unassigned),
+        solver_seconds=clock.perf_counter() - started,
+    )
+    verify_plan(plan, mission, robots)
+    report("verified", 1.0)
+    return plan
+
+
+def _check_docks(robots: Fleet, mission: MissionSpec) -> None:
+    fac = mission.facility
+    problems = []
+    for r in robots.robots:
+        node = fac.nodes.get(r.dock)
+        if node is None:
+            problems.append(Problem(f"dock {r.dock!r} is not a node of {fac.name}",
+                                    element=f"robot {r.serial}"))
+        elif node.kind not in (NodeKind.DOCK, NodeKind.CHARGER):
+            problems.append(Problem(f"dock {r.dock!r} is a {node.kind} node, not a dock",
+                                    element=f"robot {r.serial}"))
+    if problems:
+        raise MissionError(problems)
+
+
+def _eligible_robots(
+    task: InspectionTask,
+    robots: Sequence[Robot],
+    views: dict[str, _ClassView],
+    mission: MissionSpec,
+    reserve_pct: float,
+) -> tuple[list[Robot], Unassigned]:
+    """The robots that can do a task, or the most specific reason why none can."""
+    fac = mission.facility
+    p = task.point
+    with_sensors = [r for r in robots if task.sensors <= r.robot_class.sensors]
+    if not with_sensors:
+        carried = set().union(*(r.robot_class.sensors for r in robots))
+        missing = sorted(task.sensors - carried) or sorted(task.sensors)
+        return [], Unassigned(p, DropReason.NO_SENSORS,
+                              f"no robot carries {', '.join(missing)}")
+    allowed = [r for r in with_sensors if fac.node_allowed(p, r.robot_class.access)]
+    if not allowed:
+        zones = [z for z in fac.zones_at(p)
+                 if not any(r.robot_class.access.may_enter(z) for r in with_sensors)]
+        atex = [z for z in zones if z.kind is ZoneKind.GAS_HAZARD]
+        if atex:
+            z = atex[0]
+            need = {0: "Ga", 1: "Gb or Ga", 2: "Gc or better"}[z.atex_zone or 0]
+            return [], Unassigned(p, DropReason.PROTECTION,
+                                  f"zone {z.id} is ATEX zone {z.atex_zone}: needs {need}")
+        caps = sorted({z.capability or "" for z in zones if z.kind is ZoneKind.RESTRICTED})
+        return [], Unassigned(p, DropReason.CAPABILITY,
+                              f"zone needs capability {', '.join(caps)}")
+    reachable = []
+    for r in allowed:
+        v = views[r.robot_class.name]
+        if math.isfinite(v.d(r.dock, p)) and math.isfinite(v.d(p, r.dock)):
+            reachable.append(r)
+    if not reachable:
+        return [], Unassigned(p, DropReason.UNREACHABLE,
+                              "no open path from a capable robot's dock and back")
+    in_range = []
+    for r in reachable:
+        v, cls = views[r.robot_class.name], r.robot_class
+        usable = cls.battery_wh * (1 - reserve_pct / 100.0)
+        need_from = min((v.energy(c, p) for c in v.chargers), default=math.inf)
+        need = need_from + task.dwell_s * cls.wh_per_second + v.nearest_charger_energy(p)
+        if need <= usable:
+            in_range.append(r)
+    if not in_range:
+        return [], Unassigned(p, DropReason.BATTERY,
+                              "a round trip from the nearest charger exceeds one charge")
+    if task.window is None:
+        return in_range, Unassigned(p, DropReason.WINDOW)
+    timely = [r for r in in_range
+              if views[r.robot_class.name].t(r.dock, p) <= task.window[1]]
+    if not timely:
+        return [], Unassigned(p, DropReason.WINDOW,
+                              f"no capable robot can arrive before {task.window[1]:.0f} s")
+    return timely, Unassigned(p, DropReason.WINDOW)
+
+
+def _drive(
+    robot: Robot, seq: Sequence[str], view: _ClassView, mission: MissionSpec
+) -> tuple[RobotPlan, list[Unassigned]]:
+    """Drive a round on paper along real paths, inserting charging stops where needed.
+
+    Before each leg the robot checks that after the leg (and the dwell) it could still
+    reach a charger with the reserve left; if not, it charges where it stands (when at a
+    charger) just enough for the rest of its round, or hops to the charger that brings it
+    closest to its target. A task it still cannot reach, or whose window has closed, is
+    dropped with that reason.
+    """
+    cls = robot.robot_class
+    eps = 1e-9
+    reserve = cls.battery_wh * mission.battery_reserve_pct / 100.0
+    tasks = {t.point: t for t in mission.tasks}
+    stops = [Stop(StopKind.START, robot.dock, (), 0.0, 0.0, 0.0, cls.battery_wh,
+                  cls.battery_wh)]
+    dropped: list[Unassigned] = []
+    now, battery, here = 0.0, cls.battery_wh, robot.dock
+    targets = [*seq, robot.dock]
+    for i, target in enumerate(targets):
+        home = i == len(targets) - 1
+        task = None if home else tasks[target]
+        dwell_e = 0.0 if task is None else task.dwell_s * cls.wh_per_second
+        after = 0.0 if home else view.nearest_charger_energy(target)
+
+        def need(at: str, target: str = target, dwell_e: float = dwell_e,
+                 after: float = after) -> float:
+            return view.energy(at, target) + dwell_e + after
+
+        reachable = True
+        for _ in range(len(view.chargers) + 2):
+            if battery - need(here) >= reserve - eps:
+                break
+            if here in view.chargers and battery < cls.battery_wh - eps:
+                rest = _remaining_energy(view, here, targets[i:], tasks, cls)
+                goal = min(cls.battery_wh, reserve + max(rest, need(here)))
+                secs = cls.charge_seconds(goal - battery)
+                last = stops[-1]
+                stops[-1] = replace(last, departure=last.departure + secs,
+                                    service_s=last.service_s + secs, battery_departure_wh=goal)
+                now, battery = now + secs, goal
+                continue
+            hop = _next_charger(view, here, target, battery, reserve)
+            if hop is None:
+                reachable = False
+                break
+            stop = _leg(StopKind.CHARGE, here, hop, now, battery, view)
+            stops.append(stop)
+            now, battery, here = stop.departure, stop.battery_departure_wh, hop
+        else:
+            reachable = battery - need(here) >= reserve - eps
+        if not reachable:
+            if home:
+                raise PlanningError(
+                    f"robot {robot.serial}: cannot get back to its dock {robot.dock} "
+                    f"from {here} on the charge it can get")
+            dropped.append(Unassigned(target, DropReason.BATTERY,
+                                      f"out of reach of {robot.serial} between chargers"))
+            continue
+        stop = _leg(StopKind.RETURN if home else StopKind.INSPECT, here, target, now,
+                    battery, view)
+        if task is not None:
+            start = stop.arrival
+            if task.window is not None:
+                start = max(start, task.window[0])
+                if start > task.window[1] + eps:
+                    dropped.append(Unassigned(target, DropReason.WINDOW,
+                                              f"{robot.serial} would arrive at "
+                                              f"{stop.arrival:.0f} s, after its window "
+                                              f"closes at {task.window[1]:.0f} s"))
+                    continue
+            stop = replace(stop, departure=start + task.dwell_s, service_s=task.dwell_s,
+                           battery_departure_wh=stop.battery_arrival_wh - dwell_e)
+        stops.append(stop)
+        now, battery, here = stop.departure, stop.battery_departure_wh, target
+    return RobotPlan(robot.serial, robot.manufacturer, cls.name, tuple(stops)), dropped
+
+
+def _leg(kind: StopKind, a: str, b: str, now: float, battery: float,
+         view: _ClassView) -> Stop:
+    """Drive from ``a`` to ``b`` along the closure's path; no service yet."""
+    path = tuple(view.closure.path(a, b)) if a != b else (a,)
+    dist, secs = view.d(a, b), view.t(a, b)
+    arrive_wh = battery - dist * view.cls.wh_per_metre
+    return Stop(kind, b, path, dist, now + secs, now + secs, arrive_wh, arrive_wh, 0.0)
+
+
+def _next_charger(view: _ClassView, here: str, target: str, battery: float,
+                  reserve: float) -> str | None:
+    """The charger within reach that adds the least distance on the way to ``target``,
+    among those closer to it than ``here`` (so hopping always makes progress)."""
+    best, best_cost = None, math.inf
+    for c in view.chargers:
+        if c == here or view.d(c, target) >= view.d(here, target):
+            continue
+        if battery - view.energy(here, c) < reserve - 1e-9:
+            continue
+        cost = view.d(here, c) + view.d(c, target)
+        if cost < best_cost:
+            best, best_cost = c, cost
+    return best
+
+
+def _remaining_energy(view: _ClassView, here: str, targets: Sequence[str],
+                      tasks: dict[str, InspectionTask], cls: RobotClass) -> float:
+    total, at = 0.0, here
+    for t in targets:
+        total += view.energy(at, t)
+        if t in tasks:
+            total += tasks[t].dwell_s * cls.wh_per_second
+        at = t
+    return total
+
+
+__all__ = ["Progress", "plan_mission"]
