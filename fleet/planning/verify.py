@@ -107,7 +107,8 @@ def _check_round(
     if not _close(first.battery_departure_wh, cls.battery_wh) or first.departure != 0:
         violations.append(f"{who}: round must start at time 0 with a full battery")
 
-    time, battery, distance = first.departure, first.battery_departure_wh, 0.0
+    # the verifier's own figures from here on: a full battery at time 0
+    time, battery, distance = 0.0, cls.battery_wh, 0.0
     for i, stop in enumerate(rp.stops[1:], start=1):
         where = f"{who} stop {i} ({stop.kind} {stop.node})"
         if stop.kind is StopKind.START:
