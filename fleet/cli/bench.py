@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -28,3 +31,81 @@ def closure(
             f"metric closure, {result['points']} points on {result['nodes']} nodes: "
             f"median {result['median_s']:.3f} s over {result['repeats']} runs "
             f"(min {result['min_s']:.3f} s, max {result['max_s']:.3f} s)")
+
+
+class _Objective(StrEnum):
+    DISTANCE = "distance"
+    MAKESPAN = "makespan"
+
+
+@app.command()
+def vrplib(
+    files: list[Path] = typer.Argument(..., help="VRPLIB .vrp/.tsp files (TSP or CVRP)."),
+    time_limit: float = typer.Option(10.0, "--time-limit", min=0.01,
+                                     help="Seconds per instance."),
+    robots: int | None = typer.Option(
+        None, "--robots", min=1,
+        help="Vehicles available, all at the depot (default: 1 for TSP, as many as needed "
+             "for CVRP)."),
+    objective: _Objective = typer.Option(_Objective.DISTANCE, "--objective",
+                                         help="distance (total) or makespan (longest route)."),
+    seed: int = typer.Option(0, "--seed", help="Solver seed."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """Solve VRPLIB instances with the planner's solver; compare to the .sol beside each.
+
+    Prints per instance the value, the best known (last `Cost N` line of the `.sol` file),
+    the gap in percent, the seconds and the routes as the file's node ids, depot excluded.
+    """
+    from fleet.planning.vrplib_bench import bench_instance, read_instance, summary
+
+    instances = [read_instance(f) for f in files]  # every file checked before solving
+    results = []
+    if as_json:
+        for inst in instances:
+            results.append(bench_instance(inst, objective=objective.value,
+                                          time_limit=time_limit, robots=robots, seed=seed))
+        typer.echo(json.dumps(results, indent=2))
+        return
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from fleet.planning.solver import SolveProgress
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        for inst in instances:
+            task = bar.add_task(inst.name, total=time_limit)
+
+            def show(p: SolveProgress, task: Any = task, name: str = inst.name) -> None:
+                best = "" if p.best is None else f"  best {p.best:g}"
+                bar.update(task, completed=min(p.elapsed, p.time_limit),
+                           description=f"{name} [{p.phase}]{best}")
+
+            results.append(bench_instance(inst, objective=objective.value,
+                                          time_limit=time_limit, robots=robots, seed=seed,
+                                          progress=show))
+            bar.update(task, completed=time_limit)
+
+    table = Table("instance", "objective", "value", "best_known", "gap_pct", "seconds",
+                  "routes", "feasible")
+    for r in results:
+        table.add_row(r["instance"], r["objective"], f"{r['value']:g}",
+                      "-" if r["best_known"] is None else f"{r['best_known']:g}",
+                      "-" if r["gap_pct"] is None else f"{r['gap_pct']:.2f}",
+                      f"{r['seconds']:.1f}", str(len(r["routes"])),
+                      "yes" if r["feasible"] else "NO")
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=max(console.width, 120))  # keep whole headers in files
+    console.print(table)
+    stats = summary(results)
+    if stats["mean_gap_pct"] is not None:
+        console.print(f"mean gap {stats['mean_gap_pct']:.2f} %, "
+                      f"worst {stats['max_gap_pct']:.2f} %")
+    for r in results:
+        typer.echo(f"{r['instance']}:")
+        for i, route in enumerate(r["routes"], 1):
+            typer.echo(f"  Route #{i}: {' '.join(map(str, route))}")

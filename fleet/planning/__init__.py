@@ -1,0 +1,1 @@
+"""Planning: mission specs, fleet/robot classes, the routing solver layer and the plan verifier."""

@@ -1,0 +1,448 @@
+"""Vehicle routing on top of PyVRP, independent of facilities.
+
+A :class:`Problem` holds matrices over *locations* (indices ``0..n-1``), the depots (docks,
+chargers) and clients (inspection tasks) placed on them, and the vehicle types. :func:`solve`
+returns a :class:`Solution` for one of two objectives:
+
+``distance``
+    Minimise the total travelled distance: one PyVRP run (iterated local search) for the
+    whole time limit.
+``makespan``
+    Minimise the time the last robot finishes. PyVRP minimises sums, not maxima, so the
+    makespan is obtained by searching over a *hard finishing time* ``T`` imposed on every
+    vehicle (PyVRP's vehicle ``tw_late``): first an unconstrained run that minimises the
+    summed route durations gives an upper bound; then :func:`fleet.planning.makespan.
+    bisect_makespan` bisects ``T`` between a lower bound (the farthest single task's round
+    trip) and the best makespan found, re-solving warm-started from the incumbent with the
+    tightened ``T``. Under each bound PyVRP still minimises the summed durations, which is
+    the tie-breaker. A bound for which no solution is found within its time share is
+    treated as infeasible: the result is the best makespan *found*, not a proven optimum.
+
+Units and scaling
+    Callers give metres and seconds as floats; PyVRP needs integers, so distances are
+    converted to decimetres (:data:`DISTANCE_SCALE`) and times to deciseconds
+    (:data:`TIME_SCALE`), **rounded up**, so a schedule the solver finds feasible is also
+    feasible with the true (smaller or equal) travel and service times, up to waiting.
+    Reported distances are recomputed from the caller's float matrices; reported times are
+    the solver's schedule (each leg rounded up to 0.1 s). A non-finite matrix entry means
+    "no way": a client a vehicle type cannot reach from its start or return from to its end
+    depot is forbidden to it; any other unreachable leg used by a route makes the solution
+    infeasible (PyVRP sees it as a prohibitively long edge).
+
+Hard constraints and how they map onto PyVRP
+    - Allowed vehicle types per client (sensors, EPL): one extra load dimension per
+      distinct allowed set; the client loads 1 unit and only allowed types have room.
+      PyVRP never reports a solution that overloads as feasible, so this is hard.
+    - Different robot speeds or access: one matrix pair (a *profile*) per kind of robot.
+    - Own dock per robot: ``start_depot``/``end_depot``; multi-depot is native.
+    - Service (dwell) durations, client time windows (service *starts* inside the window),
+      vehicle shift windows, ``max_duration`` (route duration limit), ``max_distance``.
+    - Priorities: optional clients carry prizes that grow geometrically with the priority
+      level, each level's prize larger than the travel cost of any solution plus all the
+      prizes of the lower levels, so when not everything fits, lower priorities are dropped
+      first and nothing is dropped merely to save travel.
+    - Batteries: PyVRP's load is per client, not per metre, so it cannot express travel
+      energy exactly. Exact for a single charge: energy linear in distance is a
+      ``max_distance`` (usable Wh / Wh per metre), applied to the whole route. With
+      chargers as ``reload_depots`` and energy as a load dimension, a client's load can
+      only be an estimate (its dwell energy plus, say, half its two shortest legs, a lower
+      bound of the true trip energy): the plan verifier must check the true battery profile.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyvrp
+from pyvrp.constants import MAX_VALUE
+from pyvrp.IteratedLocalSearch import IteratedLocalSearchCallbacks, IteratedLocalSearchParams
+from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement
+
+from fleet.errors import PlanningError
+from fleet.planning.makespan import bisect_makespan
+from fleet.planning.vrp import (
+    OBJECTIVES,
+    Client,
+    Depot,
+    Objective,
+    Problem,
+    Route,
+    RouteStop,
+    Solution,
+    VehicleType,
+    VisitKind,
+    euclidean_matrix,
+)
+
+__all__ = [
+    "DISTANCE_SCALE",
+    "OBJECTIVES",
+    "TIME_SCALE",
+    "Client",
+    "Depot",
+    "Objective",
+    "Problem",
+    "Route",
+    "RouteStop",
+    "Solution",
+    "SolveProgress",
+    "VehicleType",
+    "VisitKind",
+    "euclidean_matrix",
+    "solve",
+]
+
+log = logging.getLogger(__name__)
+
+DISTANCE_SCALE = 10
+"""Solver distance units per metre (decimetres)."""
+TIME_SCALE = 10
+"""Solver time units per second (deciseconds)."""
+
+_INT_MAX = int(np.iinfo(np.int64).max)
+_PRIZE_LIMIT = 1 << 60  # keeps PyVRP's int64 cost sums (travel + prizes + penalties) safe
+
+@dataclass(frozen=True)
+class SolveProgress:
+    """A progress report: ``best`` is the objective value of the best feasible solution
+    so far (``None`` before one), ``phase`` names the current step."""
+
+    elapsed: float
+    time_limit: float
+    phase: str
+    best: float | None
+
+
+ProgressCallback = Callable[[SolveProgress], None]
+
+
+def solve(
+    problem: Problem,
+    *,
+    objective: Objective,
+    time_limit: float,
+    seed: int = 0,
+    no_improvement: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> Solution:
+    """Solve ``problem`` for ``objective`` within ``time_limit`` seconds of wall time.
+
+    ``no_improvement`` ends a search early after that many iterations without a better
+    solution (``None``: use the whole time). ``progress`` is called on each new best
+    solution and at least every half second. The result may be infeasible (see
+    :class:`Solution`); raises :class:`PlanningError` when the problem cannot be handed to
+    the solver at all (e.g. a required client no vehicle type may serve).
+    """
+    if objective not in OBJECTIVES:
+        raise PlanningError(f"unknown objective {objective!r} (expected makespan or distance)")
+    if not time_limit > 0:
+        raise PlanningError("the time limit must be positive")
+    started = time.perf_counter()
+    model = _Model(problem, objective)
+    runner = _Runner(model, seed, no_improvement, progress, started, time_limit)
+    if objective == "distance" or not problem.clients:
+        best = runner.run(model.data(None), time_limit, None, "distance", None)
+    else:
+        best = bisect_makespan(runner, model.data, lower=model.makespan_lower_bound(),
+                               cost_bound=model.cost_bound(), time_limit=time_limit,
+                               unit=1 / TIME_SCALE)
+    return model.decode(best, time.perf_counter() - started)
+
+
+# --- internals ---------------------------------------------------------------------------
+
+def _up(value: float, scale: int) -> int:
+    """``value`` in solver units, rounded up; infinity becomes PyVRP's "unconstrained"."""
+    if math.isinf(value):
+        return _INT_MAX
+    return math.ceil(value * scale - 1e-6)
+
+
+def _matrix(m: np.ndarray[Any, Any], scale: int) -> np.ndarray[Any, Any]:
+    finite = np.isfinite(m)
+    scaled = np.ceil(np.where(finite, m, 0.0) * scale - 1e-6).clip(min=0)
+    if (scaled > MAX_VALUE).any():
+        raise PlanningError("a distance or duration is too large for the solver's resolution")
+    out: np.ndarray[Any, Any] = np.where(finite, scaled, MAX_VALUE).astype(np.int64)
+    np.fill_diagonal(out, 0)
+    return out
+
+
+class _Model:
+    """The problem in PyVRP's integer units; re-usable with different finishing bounds."""
+
+    def __init__(self, problem: Problem, objective: Objective) -> None:
+        self.problem = problem
+        self.objective = objective
+        p = problem
+        self.dist = [_matrix(m, DISTANCE_SCALE) for m in p.distances]
+        self.dur = [_matrix(m, TIME_SCALE) for m in p.durations]
+        self.allowed = [self._allowed(i, c) for i, c in enumerate(p.clients)]
+        for i, c in enumerate(p.clients):
+            if c.required and not self.allowed[i]:
+                raise PlanningError(
+                    f"client {c.name or i}: no vehicle type may serve it or reach it")
+        # One load dimension per distinct allowed set that excludes someone (see module doc).
+        everyone = frozenset(range(len(p.vehicle_types)))
+        exclusive = sorted({a for a in self.allowed if a != everyone}, key=sorted)
+        dims = p.num_load_dimensions
+        unlimited = [sum(c.demand[d] for c in p.clients) for d in range(dims)]
+        n_clients = len(p.clients)
+        self.prizes = self._prizes()
+        clients = [
+            pyvrp.Client(
+                location=c.location,
+                delivery=[*c.demand, *(int(self.allowed[i] == s) for s in exclusive)],
+                service_duration=_up(c.service, TIME_SCALE),
+                tw_early=_up(c.tw_early, TIME_SCALE),
+                tw_late=_INT_MAX if math.isinf(c.tw_late) else math.floor(
+                    c.tw_late * TIME_SCALE + 1e-6),
+                prize=0 if c.required else self.prizes[c.priority],
+                required=c.required,
+                name=c.name,
+            )
+            for i, c in enumerate(p.clients)
+        ]
+        vehicle_types = [
+            pyvrp.VehicleType(
+                num_available=v.count,
+                capacity=[*(v.capacity or unlimited),
+                          *(n_clients if k in s else 0 for s in exclusive)],
+                start_depot=v.start_depot,
+                end_depot=v.end,
+                tw_early=_up(v.tw_early, TIME_SCALE),
+                tw_late=_INT_MAX if math.isinf(v.tw_late) else math.floor(
+                    v.tw_late * TIME_SCALE + 1e-6),
+                shift_duration=_up(v.max_duration, TIME_SCALE),
+                max_distance=_up(v.max_distance, DISTANCE_SCALE),
+                unit_distance_cost=1 if objective == "distance" else 0,
+                unit_duration_cost=0 if objective == "distance" else 1,
+                profile=v.profile,
+                reload_depots=list(v.reload_depots),
+                max_reloads=v.max_reloads if v.max_reloads is not None else 2**64 - 1,
+                name=v.name,
+            )
+            for k, v in enumerate(p.vehicle_types)
+        ]
+        depots = [pyvrp.Depot(location=d.location, service_duration=_up(d.service, TIME_SCALE),
+                              name=d.name) for d in p.depots]
+        locations = [pyvrp.Location(x=0.0, y=0.0) for _ in range(p.num_locations)]
+        self.base = pyvrp.ProblemData(locations, clients, depots, vehicle_types,
+                                      self.dist, self.dur)
+
+    def _allowed(self, i: int, c: Client) -> frozenset[int]:
+        """Vehicle types that may serve client ``i`` and can get there and back."""
+        p = self.problem
+        allowed = set(range(len(p.vehicle_types)) if c.allowed is None else c.allowed)
+        for k in list(allowed):
+            v = p.vehicle_types[k]
+            there = p.distances[v.profile][p.depots[v.start_depot].location, c.location]
+            back = p.distances[v.profile][c.location, p.depots[v.end].location]
+            if not (math.isfinite(there) and math.isfinite(back)):
+                allowed.discard(k)
+        return frozenset(allowed)
+
+    def cost_bound(self) -> int:
+        """More than the travel (or duration) cost of any solution, in solver units."""
+        p = self.problem
+        mats = self.dist if self.objective == "distance" else self.dur
+        finite = [np.where(m < MAX_VALUE, m, 0) for m in mats]
+        max_in = np.max([f.max(axis=0) for f in finite], axis=0)
+        longest = int(max(int(f.max()) for f in finite))
+        routes = min(sum(v.count for v in p.vehicle_types), max(1, len(p.clients)))
+        bound = sum(int(max_in[c.location]) for c in p.clients) + routes * longest
+        if self.objective != "distance":
+            bound += sum(_up(c.service, TIME_SCALE) for c in p.clients)
+            waits = [_up(c.tw_early, TIME_SCALE) for c in p.clients]
+            reloads = sum(_up(d.service, TIME_SCALE) for d in p.depots)
+            bound += routes * (max(waits, default=0) + len(p.clients) * reloads)
+        return bound + 1
+
+    def _prizes(self) -> dict[int, int]:
+        """Prize per priority level of optional clients: each level outweighs the travel
+        cost of any solution plus every prize of the levels below it."""
+        optional = [c.priority for c in self.problem.clients if not c.required]
+        prizes: dict[int, int] = {}
+        below, bound = 0, self.cost_bound()
+        for level in sorted(set(optional)):
+            prizes[level] = below + bound
+            below += prizes[level] * optional.count(level)
+        if below > _PRIZE_LIMIT:
+            raise PlanningError("too many priority levels among optional tasks for the "
+                                "solver's integer costs; use fewer levels")
+        return prizes
+
+    def data(self, finish_by: int | None) -> Any:
+        """PyVRP data, with every vehicle back by ``finish_by`` (solver units) if given."""
+        if finish_by is None:
+            return self.base
+        vts = [vt.replace(tw_late=min(vt.tw_late, finish_by),
+                          start_late=min(vt.start_late, finish_by))
+               for vt in self.base.vehicle_types()]
+        return self.base.replace(vehicle_types=vts)
+
+    def makespan_lower_bound(self) -> int:
+        """No route that serves the required client farthest away ends earlier."""
+        p, best = self.problem, 0
+        for i, c in enumerate(p.clients):
+            if not c.required:
+                continue
+            options = []
+            for k in self.allowed[i]:
+                v = p.vehicle_types[k]
+                m = self.dur[v.profile]
+                arrive = max(_up(v.tw_early, TIME_SCALE) + int(
+                    m[p.depots[v.start_depot].location, c.location]),
+                    _up(c.tw_early, TIME_SCALE))
+                options.append(arrive + _up(c.service, TIME_SCALE)
+                               + int(m[c.location, p.depots[v.end].location]))
+            best = max(best, min(options))
+        return best
+
+    def decode(self, sol: Any, seconds: float) -> Solution:
+        """Our :class:`Solution` from a PyVRP solution (distances from the float matrices)."""
+        p = self.problem
+        routes: list[Route] = []
+        used = [0] * len(p.vehicle_types)
+        visited: set[int] = set()
+        legal = sol.is_feasible() and sol.is_complete()
+        for r in sol.routes():
+            k = r.vehicle_type()
+            v = p.vehicle_types[k]
+            # Times are replayed with the caller's float durations (the solver's are rounded
+            # up): leave when the solver leaves, wait for windows, dwell, go on.
+            stops: list[RouteStop] = []
+            clock, dist, prev = 0.0, 0.0, -1
+            schedule = r.schedule()
+            for a in schedule:
+                idx = int(a.idx)
+                place: Depot | Client
+                if a.is_depot():
+                    kind, place = VisitKind.DEPOT, p.depots[idx]
+                    early = 0.0  # its service counts only on reloads, see below
+                else:
+                    kind, place = VisitKind.CLIENT, p.clients[idx]
+                    early = place.tw_early
+                    visited.add(idx)
+                    legal = legal and k in self.allowed[idx]
+                if prev < 0:
+                    begin = a.end_time / TIME_SCALE
+                else:
+                    dist += float(p.distances[v.profile][prev, place.location])
+                    begin = max(clock + float(p.durations[v.profile][prev, place.location]),
+                                early)
+                last = len(stops) == len(schedule) - 1
+                clock = begin if prev < 0 or last else begin + place.service
+                stops.append(RouteStop(kind, idx, begin, clock, int(a.trip)))
+                prev = place.location
+            legal = legal and math.isfinite(dist)
+            routes.append(Route(k, used[k], tuple(stops), dist))
+            used[k] += 1
+        dropped = tuple(i for i in range(len(p.clients)) if i not in visited)
+        legal = legal and not any(p.clients[i].required for i in dropped)
+        return Solution(
+            objective=self.objective,
+            routes=tuple(routes),
+            dropped=dropped,
+            distance=float(sum(r.distance for r in routes)),
+            makespan=max((r.end for r in routes), default=0.0),
+            feasible=bool(legal),
+            seconds=seconds,
+        )
+
+
+def rebind(solution: Any, data: Any) -> Any:
+    """``solution``'s routes evaluated against ``data`` (for a warm start after a change)."""
+    routes = []
+    for r in solution.routes():
+        acts = [pyvrp.Activity(a.type, a.idx) for a in r.schedule()][1:-1]
+        routes.append(pyvrp.Route(data, acts, r.vehicle_type()))
+    return pyvrp.Solution(data, routes)
+
+
+@dataclass
+class _Runner:
+    """Runs PyVRP on the model's data with time accounting and progress reporting."""
+
+    model: _Model
+    seed: int
+    no_improvement: int | None
+    progress: ProgressCallback | None
+    started: float
+    time_limit: float
+    best_value: float | None = None
+    _last_report: float = field(default=0.0)
+
+    def remaining(self) -> float:
+        """Seconds left of the whole time limit."""
+        return self.time_limit - (time.perf_counter() - self.started)
+
+    def run(self, data: Any, seconds: float, initial: Any, phase: str,
+            target: int | None) -> Any:
+        """Best PyVRP solution for ``data`` within ``seconds``; stops early once its cost
+        is at most ``target`` (solver units) or after ``no_improvement`` iterations."""
+        criteria: list[Any] = [MaxRuntime(max(0.0, seconds))]
+        if self.no_improvement is not None:
+            criteria.append(NoImprovement(self.no_improvement))
+        if target is not None:
+            criteria.append(lambda best_cost: best_cost <= target)
+        params = pyvrp.SolveParams(ils=IteratedLocalSearchParams(callbacks=_Watch(self, phase)))
+        if initial is not None:
+            initial = rebind(initial, data)
+        with warnings.catch_warnings():
+            # PyVRP warns when it struggles to find a feasible solution; our callers learn
+            # that from Solution.feasible, so keep it out of the user's terminal.
+            warnings.simplefilter("ignore")
+            result = pyvrp.solve(data, MultipleCriteria(criteria), seed=self.seed,
+                                 collect_stats=False, display=False, params=params,
+                                 initial_solution=initial)
+        return result.best
+
+    def value(self, sol: Any) -> float:
+        """The objective value of a PyVRP solution, in the caller's units (approximate)."""
+        if self.model.objective == "distance":
+            return float(sol.distance()) / DISTANCE_SCALE
+        return max((r.end_time() for r in sol.routes()), default=0) / TIME_SCALE
+
+    def report(self, phase: str, sol: Any | None, force: bool = False) -> None:
+        """Tell the progress callback, at most every half second unless ``force``."""
+        if self.progress is None:
+            return
+        now = time.perf_counter() - self.started
+        if sol is not None and sol.is_feasible():
+            value = self.value(sol)
+            if self.best_value is None or value < self.best_value:
+                self.best_value = value
+        if force or now - self._last_report >= 0.5:
+            self._last_report = now
+            self.progress(SolveProgress(now, self.time_limit, phase, self.best_value))
+
+
+class _Watch(IteratedLocalSearchCallbacks):
+    """PyVRP iterated-local-search callbacks that forward progress."""
+
+    def __init__(self, runner: _Runner, phase: str) -> None:
+        self.runner, self.phase = runner, phase
+
+    def on_start(self, ils: Any) -> None:
+        self.runner.report(self.phase, None, force=True)
+
+    def on_end(self, result: Any) -> None:
+        self.runner.report(self.phase, result.best, force=True)
+
+    def on_iteration(self, current: Any, candidate: Any, best: Any, evaluator: Any) -> None:
+        self.runner.report(self.phase, None)
+
+    def on_restart(self, best: Any) -> None:
+        pass
+
+    def on_best(self, best: Any) -> None:
+        self.runner.report(self.phase, best)
+
