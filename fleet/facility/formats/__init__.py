@@ -73,20 +73,21 @@ def load(path: str | Path) -> Facility:
     return parse(text, p.suffix, file=str(p))
 
 
-def dump(fac: Facility, suffix: str) -> str:
-    """A facility as text in the format named by ``suffix``."""
+def dump(fac: Facility, suffix: str, *, file: str | None = None) -> str:
+    """A facility as text in the format named by ``suffix`` (``file`` names the target in
+    error messages)."""
     writer = _writers().get(suffix.lower())
     if writer is None:
         raise MapError(Problem(
             f"cannot write map format {suffix or '(no extension)'!r}; "
-            f"writable: {', '.join(write_formats())}"))
+            f"writable: {', '.join(write_formats())}", file))
     return writer(fac)
 
 
 def save(fac: Facility, path: str | Path) -> None:
     """Write a map file, choosing the format by extension; the file is replaced whole."""
     p = Path(path)
-    text = dump(fac, p.suffix)
+    text = dump(fac, p.suffix, file=str(p))
     tmp = p.with_name(p.name + ".tmp")
     try:
         tmp.write_text(text, encoding="utf-8")

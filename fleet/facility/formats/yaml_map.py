@@ -66,7 +66,15 @@ def read_yaml(text: str, *, file: str | None = None) -> Facility:
     return facility_from_document(parse_yaml(text, file=file), file=file)
 
 
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that also writes the line-keeping containers (nested in ``site.meta``)."""
+
+
+_Dumper.add_representer(_LineDict, yaml.SafeDumper.represent_dict)
+_Dumper.add_representer(_LineList, yaml.SafeDumper.represent_list)
+
+
 def write_yaml(fac: Facility) -> str:
     """Our YAML format for a facility; :func:`read_yaml` reads it back to an equal one."""
-    return yaml.safe_dump(facility_to_document(fac), sort_keys=False, allow_unicode=True,
-                          width=100)
+    return yaml.dump(facility_to_document(fac), Dumper=_Dumper, sort_keys=False,
+                     allow_unicode=True, width=100)
