@@ -59,6 +59,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import fast_tsp
 import numpy as np
 import pyvrp
 from pyvrp.constants import MAX_VALUE
@@ -106,6 +107,7 @@ DISTANCE_SCALE = 10
 TIME_SCALE = 10
 """Solver time units per second (deciseconds)."""
 
+_TOUR_SECONDS = 2.0  # at most, for a lone robot's starting tour (kroA100: optimal in 0.5 s)
 _INT_MAX = int(np.iinfo(np.int64).max)
 _PRIZE_LIMIT = 1 << 60  # keeps PyVRP's int64 cost sums (travel + prizes + penalties) safe
 
@@ -147,12 +149,14 @@ def solve(
     started = time.perf_counter()
     model = _Model(problem, objective)
     runner = _Runner(model, seed, no_improvement, progress, started, time_limit)
+    # PyVRP has no intra-route 2-opt, so a lone robot's tour starts from a TSP solver's.
+    seed_tour = model.tour_seed(min(0.25 * time_limit, _TOUR_SECONDS))
     if objective == "distance" or not problem.clients:
-        best = runner.run(model.data(None), time_limit, None, "distance", None)
+        best = runner.run(model.data(None), runner.remaining(), seed_tour, "distance", None)
     else:
         best = bisect_makespan(runner, model.data, lower=model.makespan_lower_bound(),
-                               cost_bound=model.cost_bound(), time_limit=time_limit,
-                               unit=1 / TIME_SCALE)
+                               cost_bound=model.cost_bound(), time_limit=runner.remaining(),
+                               initial=seed_tour, unit=1 / TIME_SCALE)
     return model.decode(best, time.perf_counter() - started)
 
 
@@ -287,6 +291,34 @@ class _Model:
                           start_late=min(vt.start_late, finish_by))
                for vt in self.base.vehicle_types()]
         return self.base.replace(vehicle_types=vts)
+
+    def tour_seed(self, seconds: float) -> Any | None:
+        """For a lone robot with every client required, from and to one depot: its tour by
+        ``fast_tsp`` (a local search for symmetric TSPs) as a PyVRP solution; else ``None``.
+
+        Travel is what a tour can change (dwell is the same in any order), so the tour is
+        on the objective's travel matrix; ``fast_tsp`` wants 16-bit integers, hence the
+        rescaling (PyVRP then polishes with the exact matrix and all constraints)."""
+        p = self.problem
+        if (sum(v.count for v in p.vehicle_types) != 1 or len(p.clients) < 3
+                or not all(c.required for c in p.clients)):
+            return None
+        (k, v), = ((k, v) for k, v in enumerate(p.vehicle_types) if v.count)
+        if v.end != v.start_depot or not all(k in a for a in self.allowed):
+            return None
+        mats = self.dist if self.objective == "distance" else self.dur
+        nodes = [p.depots[v.start_depot].location] + [c.location for c in p.clients]
+        m = mats[v.profile][np.ix_(nodes, nodes)].astype(float)
+        if not (m == m.T).all():
+            return None
+        m[m >= MAX_VALUE] = np.inf
+        top = float(np.max(m[np.isfinite(m)], initial=1.0)) or 1.0
+        small = np.where(np.isfinite(m), np.rint(m * (60_000 / top)), 65_535).astype(int)
+        tour = fast_tsp.find_tour(small.tolist(), max(seconds, 0.05),
+                                  stop_when_converged=True)
+        start = tour.index(0)
+        order = [i - 1 for i in tour[start + 1:] + tour[:start]]
+        return pyvrp.Solution(self.base, [pyvrp.Route(self.base, order, k)])
 
     def makespan_lower_bound(self) -> int:
         """No route that serves the required client farthest away ends earlier."""

@@ -254,3 +254,18 @@ def test_bad_arguments_are_planning_errors() -> None:
         solve(p, objective="fastest", time_limit=1.0)  # type: ignore[arg-type]
     with pytest.raises(PlanningError, match="time limit"):
         solve(p, objective="distance", time_limit=0.0)
+
+
+@pytest.mark.parametrize("objective", ["distance", "makespan"])
+def test_a_lone_robot_finds_the_optimal_tour_of_points_on_a_circle(objective: str) -> None:
+    # Points in convex position: the optimal tour visits them in angular order. The tour
+    # is seeded by a TSP solver since PyVRP has no intra-route 2-opt.
+    angles = np.linspace(0, 2 * np.pi, 60, endpoint=False)[1:]  # the depot is at angle 0
+    angles = np.random.default_rng(3).permutation(angles)
+    points = [(100.0, 0.0)] + [(100 * np.cos(a), 100 * np.sin(a)) for a in angles]
+    optimum = 60 * 2 * 100 * np.sin(np.pi / 60)
+    p = plane(points, [Client(i, service=10.0) for i in range(1, 60)], [VehicleType()])
+    s = solve(p, objective=objective, time_limit=1.0)  # type: ignore[arg-type]
+    assert s.feasible
+    assert s.distance == pytest.approx(optimum)
+    assert s.makespan == pytest.approx(optimum + 59 * 10.0)
