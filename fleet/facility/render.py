@@ -223,9 +223,14 @@ def _draw_level(fac: Facility, ax: Axes, lid: str, box: _Box, scale: float,
     for spine in ax.spines.values():
         spine.set_color("#9e9e9e")
     name = lv.name or f"Level {lid}"
-    ax.set_title(f"{name}   (level {lid}, z = {lv.z:g} m)", loc="left", fontsize=9,
+    z = lv.z if lv.z != 0 else 0.0  # never "-0"
+    ax.set_title(f"{name}   (level {lid}, z = {z:g} m)", loc="left", fontsize=9,
                  fontweight="bold", pad=4)
     placer = _LabelPlacer(box, scale)
+    # keep labels off the scale bar (bottom left) and the north arrow (top right)
+    inch = 1.0 / scale
+    placer.taken += [_Box(box.x0, box.y0, box.x0 + box.w / 5 + 0.4 * inch, box.y0 + 0.4 * inch),
+                     _Box(box.x1 - 0.4 * inch, box.y1 - 0.65 * inch, box.x1, box.y1)]
     for n in fac.level_nodes(lid):
         if n.kind is not NodeKind.WAYPOINT:
             placer.block_marker(n.x, n.y)
@@ -285,8 +290,9 @@ def _label_zones(ax: Axes, zones: list[Zone], placer: _LabelPlacer) -> None:
             "color": edge, "fontsize": 6.0, "style": "italic", "zorder": 4.5,
             "bbox": {"facecolor": "white", "alpha": 0.55, "edgecolor": "none", "pad": 0.6}}
         # the name only where it fits inside the zone; the short label anywhere near it
-        if long != short and placer.place(ax, p.x, p.y, long, centred=True,
-                                          within=z.polygon, **style):
+        inner = [p, z.polygon.centroid, z.polygon.representative_point()]
+        if long != short and any(placer.place(ax, q.x, q.y, long, centred=True,
+                                              within=z.polygon, **style) for q in inner):
             continue
         # else the short label at the zone's middle, or beside the zone's bounding box
         x0, y0, x1, y1 = z.polygon.bounds

@@ -460,7 +460,7 @@ def chemical_plant() -> Site:
         mx = cx - sx * 21           # valve manifold, 6 m from the tank shell
         sumps[b] = cx + sx * 35     # sump in the far corner of the bund
         low, high = tanks
-        s.road(b, g, ["tf-bunds", P(px, 230, f"{b}-ramp", name=f"Bund {b.upper()} access ramp"),
+        s.road(b, g, ["tf-bunds", P(px, 230, f"{b}-ramp"),
                       P(px, 200, f"{b}-s"), P(px, 175, f"{b}-sw"),
                       insp(cx, 175, f"{low}-shell", f"Tank {low.upper()} shell and foundation",
                            "tank"),
