@@ -314,8 +314,12 @@ class _Model:
         m[m >= MAX_VALUE] = np.inf
         top = float(np.max(m[np.isfinite(m)], initial=1.0)) or 1.0
         small = np.where(np.isfinite(m), np.rint(m * (60_000 / top)), 65_535).astype(int)
-        tour = fast_tsp.find_tour(small.tolist(), max(seconds, 0.05),
-                                  stop_when_converged=True)
+        try:
+            tour = fast_tsp.find_tour(small.tolist(), max(seconds, 0.05),
+                                      stop_when_converged=True)
+        except ValueError:  # a matrix it refuses: PyVRP starts on its own instead
+            log.warning("fast_tsp refused the tour; PyVRP starts from scratch", exc_info=True)
+            return None
         start = tour.index(0)
         order = [i - 1 for i in tour[start + 1:] + tour[:start]]
         return pyvrp.Solution(self.base, [pyvrp.Route(self.base, order, k)])
@@ -358,20 +362,22 @@ class _Model:
                 place: Depot | Client
                 if a.is_depot():
                     kind, place = VisitKind.DEPOT, p.depots[idx]
-                    early = 0.0  # its service counts only on reloads, see below
+                    early = 0.0  # dwell at the start and on reloads, not at the end
                 else:
                     kind, place = VisitKind.CLIENT, p.clients[idx]
                     early = place.tw_early
                     visited.add(idx)
                     legal = legal and k in self.allowed[idx]
-                if prev < 0:
-                    begin = a.end_time / TIME_SCALE
+                if prev < 0:  # PyVRP's own start (after any dwell at the start depot)
+                    begin = a.start_time / TIME_SCALE
+                    clock = a.end_time / TIME_SCALE
                 else:
                     dist += float(p.distances[v.profile][prev, place.location])
                     begin = max(clock + float(p.durations[v.profile][prev, place.location]),
                                 early)
                 last = len(stops) == len(schedule) - 1
-                clock = begin if prev < 0 or last else begin + place.service
+                if prev >= 0:
+                    clock = begin if last else begin + place.service
                 stops.append(RouteStop(kind, idx, begin, clock, int(a.trip)))
                 prev = place.location
             legal = legal and math.isfinite(dist)

@@ -26,7 +26,9 @@ OBJECTIVES: tuple[Objective, ...] = ("makespan", "distance")
 class Depot:
     """A place where routes start, end or reload (a dock or a charger).
 
-    ``service`` is the seconds spent there on each reload (e.g. charging).
+    ``service`` is the seconds spent there when a route starts there and on each reload
+    (e.g. charging), not when a route ends there (PyVRP's semantics): give a dock that is
+    also a charger two depots on the same location if the start should not dwell.
     """
 
     location: int
@@ -103,6 +105,13 @@ class Problem:
     vehicle_types: tuple[VehicleType, ...]
 
     def __post_init__(self) -> None:
+        # Accept any array-likes; keep float copies so later edits by the caller don't leak.
+        for name in ("distances", "durations"):
+            try:
+                mats = tuple(np.array(m, dtype=float) for m in getattr(self, name))
+            except (TypeError, ValueError) as exc:
+                raise PlanningError(f"{name} must be numeric matrices ({exc})") from None
+            object.__setattr__(self, name, mats)
         _validate(self)
 
     @property
@@ -157,8 +166,8 @@ class Route:
 
     @property
     def start(self) -> float:
-        """Seconds at which the robot leaves its start depot."""
-        return self.stops[0].end
+        """Seconds at which the route starts (dwell at the start depot included)."""
+        return self.stops[0].start
 
     @property
     def end(self) -> float:

@@ -201,13 +201,20 @@ def test_max_distance_forces_a_second_robot() -> None:
 def test_reload_depots_allow_several_trips() -> None:
     # Capacity 2, four unit demands, one robot: it must come back to reload once.
     points = [(0, 0), (10, 0), (10, 1), (-10, 0), (-10, 1)]
+    # The depot's 100 s of service (say, charging) apply at the start and on the reload.
     clients = [Client(i, demand=(1,)) for i in range(1, 5)]
-    p = plane(points, clients, [VehicleType(capacity=(2,), reload_depots=(0,))])
+    p = plane(points, clients, [VehicleType(capacity=(2,), reload_depots=(0,))],
+              depots=[Depot(0, service=100.0)])
     s = solve(p, objective="distance", time_limit=LIMIT)
     assert s.feasible and len(s.routes) == 1
-    trips = {stop.trip for stop in s.routes[0].stops if stop.kind is VisitKind.CLIENT}
+    (route,) = s.routes
+    trips = {stop.trip for stop in route.stops if stop.kind is VisitKind.CLIENT}
     assert len(trips) == 2
     assert s.distance == pytest.approx(2 * (10 + 1 + math.hypot(10, 1)))
+    reload = route.stops[3]
+    assert reload.kind is VisitKind.DEPOT and reload.end - reload.start == pytest.approx(100)
+    assert route.start == 0.0 and route.stops[0].end == pytest.approx(100.0)
+    assert route.duration == pytest.approx(s.distance + 200.0)
 
 
 def test_slower_profile_changes_the_makespan() -> None:
@@ -269,3 +276,12 @@ def test_a_lone_robot_finds_the_optimal_tour_of_points_on_a_circle(objective: st
     assert s.feasible
     assert s.distance == pytest.approx(optimum)
     assert s.makespan == pytest.approx(optimum + 59 * 10.0)
+
+
+def test_matrices_may_be_nested_lists_but_must_be_numeric() -> None:
+    p = Problem(([[0, 3], [3, 0]],), ([[0, 3], [3, 0]],), (Depot(0),), (Client(1),),  # type: ignore[arg-type]
+                (VehicleType(),))
+    assert solve(p, objective="distance", time_limit=LIMIT).distance == 6.0
+    with pytest.raises(PlanningError, match="numeric"):
+        Problem(([["a", "b"], [1, 0]],), ([[0, 1], [1, 0]],), (Depot(0),), (),  # type: ignore[arg-type]
+                (VehicleType(),))
