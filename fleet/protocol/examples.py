@@ -88,7 +88,7 @@ def instant_actions() -> InstantActions:
 
 def state(stops: int = 10, reached: int = 3) -> State:
     """The state of a robot that has reached stop ``reached`` of :func:`order`'s route."""
-    sent = order(stops)
+    sent = order(stops, base_end=min(5, stops - 1))
     nodes = tuple(NodeState(n.node_id, n.sequence_id, n.released, n.position)
                   for n in sent.nodes if n.sequence_id > 2 * reached)
     edges = tuple(EdgeState(e.edge_id, e.sequence_id, e.released)
