@@ -193,6 +193,9 @@ class _Compiler:
         if not isinstance(schema, dict):
             raise ProtocolError(f"a schema must be an object or a boolean, got {schema!r}")
         type_check, fast = self._type(schema["type"]) if "type" in schema else (None, frozenset())
+        enum = schema.get("enum")
+        if schema.get("type") == "string" and enum and all(isinstance(v, str) for v in enum):
+            type_check = None  # an enum of strings admits strings only: the type check is moot
         checks: list[Check] = []
         for key, value in schema.items():
             if key in _ANNOTATIONS or key in _COMPILED_APART:
@@ -246,6 +249,7 @@ class _Compiler:
         """type, required, properties and additionalProperties of one object, in one closure."""
         props = {name: self._node(sub) for name, sub in schema.get("properties", {}).items()}
         required = tuple(schema.get("required", ()))
+        required_set = frozenset(required)
         extra_schema = schema.get("additionalProperties", True)
         extra = None if extra_schema is True else self._node(extra_schema)
 
@@ -257,9 +261,9 @@ class _Compiler:
                         return failure
                 if not isinstance(x, dict):
                     return None  # the member keywords apply to objects only
-            for name in required:
-                if name not in x:
-                    return Failure(f"missing required property {name!r}")
+            if not required_set <= x.keys():
+                missing = next(name for name in required if name not in x)
+                return Failure(f"missing required property {missing!r}")
             for name, value in x.items():
                 entry = props.get(name, extra)
                 if entry is None:
