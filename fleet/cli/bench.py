@@ -15,7 +15,7 @@ app = typer.Typer(help="Benchmarks: closure, vrplib.", no_args_is_help=True)
 @app.command()
 def closure(
     points: int = typer.Option(1000, "--points", min=2, help="Points in the closure."),
-    nodes: int = typer.Option(100_000, "--nodes", min=10, help="Nodes of the generated mine."),
+    nodes: int = typer.Option(100_000, "--nodes", min=100, help="Nodes of the generated mine."),
     repeats: int = typer.Option(5, "--repeats", min=1, help="Timed runs (the median is shown)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the generated mine and points."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
@@ -23,14 +23,19 @@ def closure(
     """Time the metric closure among POINTS points of a generated mine-like graph."""
     from fleet.facility.closure import benchmark_closure
 
-    result = benchmark_closure(points=points, nodes=nodes, repeats=repeats, seed=seed)
+    try:
+        result = benchmark_closure(points=points, nodes=nodes, repeats=repeats, seed=seed)
+    except ValueError as exc:  # a mine too small for the points asked for
+        raise typer.BadParameter(str(exc)) from None
     if as_json:
         typer.echo(json.dumps(result, indent=2))
     else:
         typer.echo(
             f"metric closure, {result['points']} points on {result['nodes']} nodes: "
             f"median {result['median_s']:.3f} s over {result['repeats']} runs "
-            f"(min {result['min_s']:.3f} s, max {result['max_s']:.3f} s)")
+            f"(min {result['min_s']:.3f} s, max {result['max_s']:.3f} s); "
+            f"mine built in {result['generate_s']:.2f} s, arcs in {result['build_s']:.2f} s, "
+            f"searched graph {result['graph_nodes']} nodes / {result['graph_arcs']} arcs")
 
 
 class _Objective(StrEnum):

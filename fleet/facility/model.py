@@ -20,7 +20,7 @@ from typing import Any
 
 import networkx as nx
 from shapely import STRtree
-from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry import Point, Polygon
 
 
 class NodeKind(StrEnum):
@@ -272,23 +272,51 @@ class Facility:
 
     @cached_property
     def _edge_zones(self) -> dict[tuple[str, str], tuple[Zone, ...]]:
-        result: dict[tuple[str, str], tuple[Zone, ...]] = {}
-        for e in self.edges:
-            a, b = self.nodes[e.source], self.nodes[e.target]
-            found: dict[str, Zone] = {}
-            for lvl, pt in ((a.level, (a.x, a.y)), (b.level, (b.x, b.y))):
-                entry = self._zone_index.get(lvl)
-                if entry is None:
-                    continue
-                tree, zones = entry
-                if a.level == b.level:
-                    geom = LineString([(a.x, a.y), (b.x, b.y)]) if pt != (b.x, b.y) or (
-                        a.x, a.y) != (b.x, b.y) else Point(pt)
-                else:
-                    geom = Point(pt)  # a level link touches each level only at its landing
-                for i in tree.query(geom, predicate="intersects"):
-                    found[zones[i].id] = zones[i]
-            result[e.key] = tuple(found.values())
+        # One vectorised STRtree query per level (a per-edge loop takes seconds on 100k
+        # edges). An edge on one level is its segment (a point when its ends coincide); a
+        # level link touches each level only at its landing.
+        import numpy as np
+        import shapely
+
+        result: dict[tuple[str, str], tuple[Zone, ...]] = dict.fromkeys(
+            ((e.source, e.target) for e in self.edges), ())
+        if not self.zones or not self.edges:
+            return result
+        index = {nid: i for i, nid in enumerate(self.nodes)}
+        level_ids = list(self.levels) or sorted({n.level for n in self.nodes.values()})
+        level_no = {lv: i for i, lv in enumerate(level_ids)}
+        nodes = self.nodes.values()
+        xy = np.array([(n.x, n.y) for n in nodes], dtype=float)
+        node_level = np.fromiter((level_no.setdefault(n.level, len(level_no)) for n in nodes),
+                                 dtype=np.int64, count=len(self.nodes))
+        m = len(self.edges)
+        src = np.fromiter((index[e.source] for e in self.edges), dtype=np.int64, count=m)
+        dst = np.fromiter((index[e.target] for e in self.edges), dtype=np.int64, count=m)
+        la, lb = node_level[src], node_level[dst]
+        found: dict[int, list[Zone]] = {}
+        for lvl, (tree, zones) in self._zone_index.items():
+            code = level_no.get(lvl)
+            if code is None:
+                continue
+            on_a, on_b = la == code, lb == code
+            flat = np.flatnonzero(on_a & on_b)
+            link = np.flatnonzero(on_a ^ on_b)
+            start = np.concatenate([xy[src[flat]],
+                                    np.where(on_a[link, None], xy[src[link]], xy[dst[link]])])
+            end = np.concatenate([xy[dst[flat]], start[len(flat):]])
+            idx = np.concatenate([flat, link])
+            if not len(idx):
+                continue
+            geoms = shapely.linestrings(np.stack([start, end], axis=1))
+            dot = np.all(start == end, axis=1)
+            if dot.any():
+                geoms[dot] = shapely.points(start[dot])
+            hits = tree.query(geoms, predicate="intersects")
+            order = np.lexsort((hits[1], hits[0]))  # zones in file order per edge
+            for g, z in zip(hits[0][order].tolist(), hits[1][order].tolist(), strict=True):
+                found.setdefault(int(idx[g]), []).append(zones[z])
+        for k, zs in found.items():
+            result[self.edges[k].key] = tuple(zs)
         return result
 
     def zones_on_edge(self, edge: Edge) -> tuple[Zone, ...]:
