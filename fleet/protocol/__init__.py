@@ -10,7 +10,8 @@ for robot integrators. The parts:
   ``from_json``) of every topic; :mod:`~fleet.protocol.header` the header and
   :class:`HeaderStamper` (per-topic ``headerId``, ISO 8601 UTC millisecond timestamps).
 - :mod:`~fleet.protocol.codec`: :func:`encode` and :func:`decode` (bytes <-> models; every
-  failure is a :class:`~fleet.errors.ProtocolError` naming the reason).
+  failure is a :class:`~fleet.errors.ProtocolError` naming the reason), :func:`decode_json`
+  (validated dict without the model, the fast path).
 - :mod:`~fleet.protocol.validation`: the bundled schemas and the compiled validators.
 - :mod:`~fleet.protocol.inspection`: the ``inspect`` action helpers and results.
 - :mod:`~fleet.protocol.bench`: :func:`bench_decode`, the ingestion micro-benchmark.
@@ -19,7 +20,7 @@ This package imports only the standard library (and ``jsonschema`` lazily, for t
 validator), so a robot can use it without the manager's dependencies.
 """
 
-from fleet.protocol.codec import decode, encode
+from fleet.protocol.codec import decode, decode_json, encode
 from fleet.protocol.header import VERSION, Header, HeaderStamper, utc_timestamp
 from fleet.protocol.inspection import (
     InspectParams,
@@ -42,7 +43,7 @@ from fleet.protocol.order import route_order
 
 __all__ = [
     "ALIVE", "DEFAULT_INTERFACE", "VERSION", "AnyMessage", "Header", "HeaderStamper",
-    "InspectParams", "ParsedKey", "Topic", "alive_key", "decode", "encode", "inspect_action",
-    "new_result_id", "parse_key", "read_inspect_action", "route_order", "subscription_key",
-    "topic_key", "utc_timestamp",
+    "InspectParams", "ParsedKey", "Topic", "alive_key", "decode", "decode_json", "encode",
+    "inspect_action", "new_result_id", "parse_key", "read_inspect_action", "route_order",
+    "subscription_key", "topic_key", "utc_timestamp",
 ]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fleet.protocol import examples
-from fleet.protocol.codec import decode, encode, warm_up
+from fleet.protocol.codec import decode, decode_json, encode, warm_up
 from fleet.protocol.keys import Topic
 from fleet.protocol.validation import fast_validator, reference_validator
 
@@ -42,6 +42,7 @@ def bench_decode(n: int = 20_000, *, reference_n: int | None = None) -> dict[str
     Keys: ``payload_bytes``, ``messages``, ``decode_per_s`` (the whole path the manager
     runs, wall clock), ``decode_us`` (microseconds per message), ``decode_per_cpu_s`` (the
     same per second of this process's CPU time, steadier on a shared machine),
+    ``decode_json_per_cpu_s`` (parse + validate without the model, CPU time),
     ``parse_per_s`` (``json.loads`` alone),
     ``validate_per_s`` (compiled validator alone), ``reference_validate_per_s``
     (``jsonschema`` Draft 2020-12 on ``reference_n`` messages, default ``n // 50``; 0 skips
@@ -63,6 +64,8 @@ def bench_decode(n: int = 20_000, *, reference_n: int | None = None) -> dict[str
     }
     result["decode_us"] = 1e6 / result["decode_per_s"]
     result["decode_per_cpu_s"] = _per_cpu_second(lambda: decode(Topic.STATE, payload), n)
+    result["decode_json_per_cpu_s"] = _per_cpu_second(
+        lambda: decode_json(Topic.STATE, payload), n)
     ref_n = max(1, n // 50) if reference_n is None else reference_n
     if ref_n > 0:
         reference = reference_validator(Topic.STATE)

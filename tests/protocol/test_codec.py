@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 from fleet.errors import ProtocolError
 from fleet.protocol import examples
 from fleet.protocol.bench import bench_decode
-from fleet.protocol.codec import MAX_PAYLOAD, decode, decode_object, encode, warm_up
+from fleet.protocol.codec import (
+    MAX_PAYLOAD,
+    decode,
+    decode_json,
+    decode_object,
+    encode,
+    warm_up,
+)
 from fleet.protocol.keys import Topic
 from fleet.protocol.state import BatteryState
 
@@ -63,6 +70,20 @@ def test_encode_refuses_invalid_messages() -> None:
         encode(wrong)
 
 
+@pytest.mark.parametrize("message", examples.all_examples(), ids=lambda m: str(m.TOPIC))
+def test_decode_json_returns_the_valid_object(message: Any) -> None:
+    assert decode_json(message.TOPIC, encode(message)) == message.to_json()
+
+
+def test_decode_json_rejects_like_decode() -> None:
+    with pytest.raises(ProtocolError, match="got an array"):
+        decode_json(Topic.STATE, b"[]")
+    doc = examples.factsheet().to_json()
+    doc["inspection"]["batteryWh"] = 0
+    with pytest.raises(ProtocolError, match=r"extension 'inspection'.*batteryWh"):
+        decode_json(Topic.FACTSHEET, json.dumps(doc).encode())
+
+
 def test_decode_object_skips_parsing() -> None:
     warm_up()
     doc = examples.connection().to_json()
@@ -74,6 +95,8 @@ def test_decode_object_skips_parsing() -> None:
 def test_decode_of_random_bytes_raises_only_protocol_error(topic: str, payload: bytes) -> None:
     with contextlib.suppress(ProtocolError):
         decode(topic, payload)
+    with contextlib.suppress(ProtocolError):
+        decode_json(topic, payload)
 
 
 json_values = st.recursive(
@@ -92,6 +115,8 @@ def test_decode_of_random_json_raises_only_protocol_error(topic: Topic, value: A
     payload = json.dumps(value).encode()
     with contextlib.suppress(ProtocolError):
         decode(topic, payload)
+    with contextlib.suppress(ProtocolError):
+        decode_json(topic, payload)
 
 
 @settings(max_examples=200, deadline=None)
@@ -112,7 +137,8 @@ def test_decode_of_valid_messages_with_random_extra_fields_still_decodes(
 def test_bench_decode_reports_the_figures() -> None:
     figures = bench_decode(200, reference_n=2)
     assert figures["messages"] == 200 and figures["payload_bytes"] > 1000
-    for key in ("decode_per_s", "decode_per_cpu_s", "parse_per_s", "validate_per_s", "reference_validate_per_s"):
+    for key in ("decode_per_s", "decode_per_cpu_s", "decode_json_per_cpu_s", "parse_per_s",
+                "validate_per_s", "reference_validate_per_s"):
         assert figures[key] > 0
     assert figures["decode_us"] == pytest.approx(1e6 / figures["decode_per_s"])
     with pytest.raises(ValueError):
