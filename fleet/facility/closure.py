@@ -127,7 +127,7 @@ class Closure:
         u, v = int(self._column[i]), int(self._column[j])
         pred = self._tree(u)
         g = red.graph
-        codes = g.src * g.n + g.dst
+        _, codes = self._search
         hops = []
         while v != u:
             p = int(pred[v])
@@ -144,10 +144,17 @@ class Closure:
         """The node ids of :meth:`route` ``(a, b)``, ``a`` first and ``b`` last."""
         return list(self.route(a, b).nodes)
 
+    @cached_property
+    def _search(self) -> tuple[csr_matrix, Ints]:
+        g = self._reduced.graph
+        return _csr(g), g.src * g.n + g.dst
+
     def _tree(self, u: int) -> npt.NDArray[np.int32]:
+        """The Dijkstra tree from graph node ``u``: the same search (same graph, same
+        source) as the one that filled the matrices, so the same tree and path."""
         tree = self._trees.get(u)
         if tree is None:
-            _, pred = dijkstra(_csr(self._reduced.graph), directed=True,
+            _, pred = dijkstra(self._search[0], directed=True,
                                indices=np.asarray([u]), return_predecessors=True)
             tree = self._trees[u] = np.asarray(pred[0], dtype=np.int32)
             if len(self._trees) > 32:
