@@ -73,8 +73,7 @@ def _print_summary(result: Plan, render: Path | None) -> None:
 
     console = Console()
     table = Table(title=f"{result.mission} — {result.objective} plan (verified)")
-    for col in ("robot", "class", "inspections", "distance (m)", "duration", "energy (Wh)",
-                "charging stops"):
+    for col in ("robot", "class", "points", "metres", "h:mm:ss", "Wh", "charges"):
         table.add_column(col, justify="left" if col in ("robot", "class") else "right")
     for r in result.robots:
         table.add_row(r.serial, r.robot_class, str(len(r.inspections)),

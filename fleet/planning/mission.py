@@ -244,6 +244,8 @@ def _read_task(
         window = (float(w[0]), float(w[1]))
 
     selected: dict[str, None] = {}
+    if points == ["*"]:
+        points = fac.inspection_points  # every inspection point of the site
     for p in points:
         node = fac.nodes.get(p)
         if node is None:

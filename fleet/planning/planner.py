@@ -36,6 +36,7 @@ from fleet.facility.model import NodeKind, ZoneKind
 from fleet.planning.mission import InspectionTask, MissionSpec, Objective
 from fleet.planning.plan import DropReason, Plan, RobotPlan, Stop, StopKind, Unassigned
 from fleet.planning.robots import Fleet, Robot, RobotClass
+from fleet.planning.routing_problem import solve_rounds
 from fleet.planning.verify import verify_plan
 
 log = logging.getLogger(__name__)
@@ -114,43 +115,74 @@ def plan_mission(
             unassigned.append(reason)
 
     report("routing", 0.2)
-    from fleet.planning.routing_problem import solve_rounds
-
-    remaining = clock.perf_counter() - started
-    rounds, dropped = solve_rounds(
-        mission=mission,
-        robots=robots.robots,
-        views={n: (v.closure, v.cls) for n, v in views.items()},
-        eligible=eligible,
-        objective=objective,
-        time_limit=max(0.5, time_limit - remaining),
-        seed=seed,
-        progress=lambda frac: report("routing", 0.2 + 0.7 * frac),
-    )
-    unassigned += [Unassigned(p, DropReason.CAPACITY,
-                              "not served in the best plan found; higher-priority tasks first")
-                   for p in dropped]
-
+    deadline = started + time_limit
+    # The solver does not see charging stops; they are inserted afterwards (_drive) and
+    # checked by the verifier like everything else. When a round needed charging, a second
+    # search prices energy in time (each Wh costs the seconds to recharge it), which steers
+    # work towards robots with energy to spare; the better of the two plans is kept.
+    candidates: list[Plan] = []
+    for price_energy, share in ((False, 0.5), (True, 1.0)):
+        rounds, dropped = solve_rounds(
+            mission=mission,
+            robots=robots.robots,
+            views={n: (v.closure, v.cls) for n, v in views.items()},
+            eligible=eligible,
+            objective=objective,
+            time_limit=max(0.5, share * (deadline - clock.perf_counter())),
+            seed=seed,
+            price_energy=price_energy,
+            progress=_scaled(report, "routing", 0.55 if price_energy else 0.2, 0.35),
+        )
+        candidates.append(_assemble(mission, objective, robots, views, rounds, dropped,
+                                    unassigned))
+        if objective is Objective.DISTANCE or not any(
+            r.charging_stops for r in candidates[-1].robots
+        ):
+            break
     report("charging", 0.9)
-    plans: list[RobotPlan] = []
-    for robot in robots.robots:
-        seq = rounds.get(robot.serial, [])
-        if not seq:
-            continue
-        rp, late = _drive(robot, seq, views[robot.robot_class.name], mission)
-        unassigned += late
-        plans.append(rp)
-
-    plan = Plan(
-        mission=mission.name,
-        objective=objective.value,
-        robots=tuple(plans),
-        unassigned=tuple(unassigned),
-        solver_seconds=clock.perf_counter() - started,
-    )
+    priority = {t.point: t.priority for t in mission.tasks}
+    plan = min(candidates, key=lambda p: _rank(p, priority))
+    plan = replace(plan, solver_seconds=clock.perf_counter() - started)
     verify_plan(plan, mission, robots)
     report("verified", 1.0)
     return plan
+
+
+def _assemble(
+    mission: MissionSpec,
+    objective: Objective,
+    robots: Fleet,
+    views: dict[str, _ClassView],
+    rounds: dict[str, list[str]],
+    dropped: list[str],
+    ineligible: list[Unassigned],
+) -> Plan:
+    """A plan from the solver's visit orders: drive each round with charging stops."""
+    unassigned = [*ineligible, *(
+        Unassigned(p, DropReason.CAPACITY,
+                   "not served in the best plan found; higher-priority tasks first")
+        for p in dropped)]
+    plans: list[RobotPlan] = []
+    for robot in robots.robots:
+        seq = rounds.get(robot.serial, [])
+        if seq:
+            rp, late = _drive(robot, seq, views[robot.robot_class.name], mission)
+            unassigned += late
+            plans.append(rp)
+    return Plan(mission=mission.name, objective=objective.value, robots=tuple(plans),
+                unassigned=tuple(unassigned))
+
+
+def _scaled(report: Progress, message: str, base: float, span: float
+            ) -> Callable[[float], None]:
+    """A progress callback for one step of the planning, mapped into ``[base, base+span]``."""
+    return lambda frac: report(message, base + span * frac)
+
+
+def _rank(plan: Plan, priority: dict[str, int]) -> tuple[int, float]:
+    """Better plans sort first: one more task of a priority outweighs any number of
+    lower-priority ones; then the objective value."""
+    return (sum(1000 ** priority[u.point] for u in plan.unassigned), plan.objective_value)
 
 
 def _check_docks(robots: Fleet, mission: MissionSpec) -> None:
@@ -191,9 +223,11 @@ def _eligible_robots(
         atex = [z for z in zones if z.kind is ZoneKind.GAS_HAZARD]
         if atex:
             z = atex[0]
-            need = {0: "Ga", 1: "Gb or Ga", 2: "Gc or better"}[z.atex_zone or 0]
-            return [], Unassigned(p, DropReason.PROTECTION,
-                                  f"zone {z.id} is ATEX zone {z.atex_zone}: needs {need}")
+            level = {0: "Ga", 1: "Gb or Ga", 2: "Gc or better"}[z.atex_zone or 0]
+            detail = f"zone {z.id} is ATEX zone {z.atex_zone}: needs {level}"
+            if any(r.robot_class.access.may_enter(z) for r in robots):
+                detail += f", and no such robot carries {', '.join(sorted(task.sensors))}"
+            return [], Unassigned(p, DropReason.PROTECTION, detail)
         caps = sorted({z.capability or "" for z in zones if z.kind is ZoneKind.RESTRICTED})
         return [], Unassigned(p, DropReason.CAPABILITY,
                               f"zone needs capability {', '.join(caps)}")
@@ -256,28 +290,34 @@ def _drive(
                  after: float = after) -> float:
             return view.energy(at, target) + dwell_e + after
 
-        reachable = True
-        for _ in range(len(view.chargers) + 2):
-            if battery - need(here) >= reserve - eps:
-                break
-            if here in view.chargers and battery < cls.battery_wh - eps:
-                rest = _remaining_energy(view, here, targets[i:], tasks, cls)
-                goal = min(cls.battery_wh, reserve + max(rest, need(here)))
-                secs = cls.charge_seconds(goal - battery)
-                last = stops[-1]
-                stops[-1] = replace(last, departure=last.departure + secs,
-                                    service_s=last.service_s + secs, battery_departure_wh=goal)
-                now, battery = now + secs, goal
-                continue
-            hop = _next_charger(view, here, target, battery, reserve)
-            if hop is None:
+        if battery - need(here) < reserve - eps:
+            hops = _charging_hops(view, here, battery, target, dwell_e + after, reserve)
+            if hops is None:
                 reachable = False
-                break
-            stop = _leg(StopKind.CHARGE, here, hop, now, battery, view)
-            stops.append(stop)
-            now, battery, here = stop.departure, stop.battery_departure_wh, hop
+            else:
+                reachable = True
+                for k, hop in enumerate(hops):
+                    if hop != here:
+                        stop = _leg(StopKind.CHARGE, here, hop, now, battery, view)
+                        stops.append(stop)
+                        now, battery, here = stop.departure, stop.battery_departure_wh, hop
+                    # full at every hop but the last, where just enough for the rest
+                    goal = cls.battery_wh
+                    if k == len(hops) - 1:
+                        rest = _remaining_energy(view, here, targets[i:], tasks, cls)
+                        goal = min(cls.battery_wh, reserve + max(rest, need(here)))
+                    if goal > battery + eps:
+                        secs = cls.charge_seconds(goal - battery)
+                        if stops[-1].kind is not StopKind.CHARGE:  # charging at the dock
+                            stops.append(Stop(StopKind.CHARGE, here, (here,), 0.0, now, now,
+                                              battery, battery))
+                        last = stops[-1]
+                        stops[-1] = replace(last, departure=last.departure + secs,
+                                            service_s=last.service_s + secs,
+                                            battery_departure_wh=goal)
+                        now, battery = now + secs, goal
         else:
-            reachable = battery - need(here) >= reserve - eps
+            reachable = True
         if not reachable:
             if home:
                 raise PlanningError(
@@ -314,20 +354,45 @@ def _leg(kind: StopKind, a: str, b: str, now: float, battery: float,
     return Stop(kind, b, path, dist, now + secs, now + secs, arrive_wh, arrive_wh, 0.0)
 
 
-def _next_charger(view: _ClassView, here: str, target: str, battery: float,
-                  reserve: float) -> str | None:
-    """The charger within reach that adds the least distance on the way to ``target``,
-    among those closer to it than ``here`` (so hopping always makes progress)."""
-    best, best_cost = None, math.inf
-    for c in view.chargers:
-        if c == here or view.d(c, target) >= view.d(here, target):
+def _charging_hops(view: _ClassView, here: str, battery: float, target: str, tail: float,
+                   reserve: float) -> list[str] | None:
+    """The quickest chain of chargers that gets the robot from ``here`` to ``target``
+    (leaving ``tail`` Wh for what follows the target) without going below the reserve,
+    charging full at each; ``None`` when no chain exists. Dijkstra over the chargers: a
+    hop is possible when its energy fits the battery the robot has at its start."""
+    import heapq
+
+    cap = view.cls.battery_wh
+    here_charger = here in view.chargers
+    start_battery = cap if here_charger else battery
+    best: dict[str, float] = {here: 0.0}
+    back: dict[str, str] = {}
+    heap: list[tuple[float, str]] = [(0.0, here)]
+    done: set[str] = set()
+    while heap:
+        t, u = heapq.heappop(heap)
+        if u in done:
             continue
-        if battery - view.energy(here, c) < reserve - 1e-9:
-            continue
-        cost = view.d(here, c) + view.d(c, target)
-        if cost < best_cost:
-            best, best_cost = c, cost
-    return best
+        done.add(u)
+        if u == target:
+            chain = []
+            while u != here:
+                u = back[u]
+                chain.append(u)
+            chain.reverse()  # starts with ``here``: a charging stop only if it is a charger
+            return chain if here_charger else chain[1:]
+        have = start_battery if u == here else cap
+        options = [c for c in view.chargers if c not in done]
+        for v in [*options, target]:
+            cost = view.energy(u, v) + (tail if v == target else 0.0)
+            if have - cost < reserve - 1e-9 or not math.isfinite(cost):
+                continue
+            nt = t + view.t(u, v)
+            if nt < best.get(v, math.inf):
+                best[v] = nt
+                back[v] = u
+                heapq.heappush(heap, (nt, v))
+    return None
 
 
 def _remaining_energy(view: _ClassView, here: str, targets: Sequence[str],

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
 
 from fleet.errors import PlanningError
 from fleet.facility.closure import Closure
@@ -28,11 +32,14 @@ def solve_rounds(
     objective: Objective,
     time_limit: float,
     seed: int = 0,
+    price_energy: bool = False,
     progress: Callable[[float], None] | None = None,
 ) -> tuple[dict[str, list[str]], list[str]]:
     """Assign and order the eligible tasks; returns each robot's visit order (by serial)
     and the points the solver left out. ``views`` maps a class name to its closure (all
-    closures must share one node order)."""
+    closures must share one node order). With ``price_energy``, every leg and dwell
+    also costs the seconds it takes to recharge the energy it uses, as the solver cannot see
+    charging stops themselves."""
     if not eligible:
         return {}, []
     class_names = list(views)
@@ -66,9 +73,20 @@ def solve_rounds(
             allowed=frozenset(vehicle_index[r.serial] for r in eligible[p]),
             name=p,
         ))
+    def durations(name: str) -> np.ndarray[Any, Any]:
+        closure, cls = views[name]
+        if not price_energy:
+            return closure.time
+        return closure.time + closure.distance * (cls.wh_per_metre * 3600.0 / cls.charge_w)
+
+    if price_energy:  # dwell energy is priced on the legs leaving a point
+        slowest = max((c for _, c in views.values()),
+                      key=lambda c: c.wh_per_second / c.charge_w)
+        factor = slowest.wh_per_second * 3600.0 / slowest.charge_w
+        clients = [replace(c, service=c.service * (1 + factor)) for c in clients]
     problem = Problem(
         distances=tuple(views[n][0].distance for n in class_names),
-        durations=tuple(views[n][0].time for n in class_names),
+        durations=tuple(durations(n) for n in class_names),
         depots=depots,
         clients=tuple(clients),
         vehicle_types=vehicle_types,

@@ -6,7 +6,9 @@ returns a :class:`Solution` for one of two objectives:
 
 ``distance``
     Minimise the total travelled distance: one PyVRP run (iterated local search) for the
-    whole time limit.
+    whole time limit. PyVRP 0.14 has no intra-route 2-opt, so when a lone robot serves
+    every client from and back to one depot, its first tour comes from ``fast_tsp`` (at
+    most a quarter of the time, 2 s at most) and PyVRP goes on from there.
 ``makespan``
     Minimise the time the last robot finishes. PyVRP minimises sums, not maxima, so the
     makespan is obtained by searching over a *hard finishing time* ``T`` imposed on every
@@ -23,8 +25,9 @@ Units and scaling
     converted to decimetres (:data:`DISTANCE_SCALE`) and times to deciseconds
     (:data:`TIME_SCALE`), **rounded up**, so a schedule the solver finds feasible is also
     feasible with the true (smaller or equal) travel and service times, up to waiting.
-    Reported distances are recomputed from the caller's float matrices; reported times are
-    the solver's schedule (each leg rounded up to 0.1 s). A non-finite matrix entry means
+    Reported distances and times are recomputed from the caller's float matrices along
+    the solver's routes (leaving the start depot when the solver does, waiting for time
+    windows, dwelling), so they are exact for the input. A non-finite matrix entry means
     "no way": a client a vehicle type cannot reach from its start or return from to its end
     depot is forbidden to it; any other unreachable leg used by a route makes the solution
     infeasible (PyVRP sees it as a prohibitively long edge).
@@ -396,6 +399,20 @@ class _Model:
         )
 
 
+def _operators(problem: Problem) -> list[Any]:
+    """PyVRP's default local-search operators, less ``SwapTails`` on heterogeneous fleets.
+
+    PyVRP 0.14's ``SwapTails`` can loop without end inside a single local search on
+    problems with several vehicle types over several profiles (seen on the coal-mine gas
+    patrol under a makespan bound, reproduced with plain ``pyvrp.solve``); no time limit
+    can interrupt it there. Homogeneous fleets (the VRPLIB benchmarks) keep it.
+    """
+    ops = list(pyvrp.SolveParams().operators)
+    if len(problem.vehicle_types) > 1 or len(problem.distances) > 1:
+        ops = [op for op in ops if op.__name__ != "SwapTails"]
+    return ops
+
+
 def rebind(solution: Any, data: Any) -> Any:
     """``solution``'s routes evaluated against ``data`` (for a warm start after a change)."""
     routes = []
@@ -431,7 +448,8 @@ class _Runner:
             criteria.append(NoImprovement(self.no_improvement))
         if target is not None:
             criteria.append(lambda best_cost: best_cost <= target)
-        params = pyvrp.SolveParams(ils=IteratedLocalSearchParams(callbacks=_Watch(self, phase)))
+        params = pyvrp.SolveParams(ils=IteratedLocalSearchParams(callbacks=_Watch(self, phase)),
+                                   operators=_operators(self.model.problem))
         if initial is not None:
             initial = rebind(initial, data)
         with warnings.catch_warnings():

@@ -121,7 +121,7 @@ def test_broken_path(good: tuple[Plan, MissionSpec, Fleet]) -> None:
 
 
 def test_task_served_twice(good: tuple[Plan, MissionSpec, Fleet]) -> None:
-    plan, m, f = good
+    plan, m, _ = good
     rp = plan.robots[0]
     twin = replace(rp, serial="r2")
     two = fleet(("r1", CLASS, "D"), ("r2", CLASS, "D"))
@@ -151,5 +151,5 @@ def test_round_must_start_and_end_at_dock(good: tuple[Plan, MissionSpec, Fleet])
 def test_verify_plan_raises_with_reasons(good: tuple[Plan, MissionSpec, Fleet]) -> None:
     plan, m, _ = good
     blind = fleet(("r1", replace(CLASS, sensors=frozenset()), "D"))
-    with pytest.raises(PlanningError, match="plan failed verification: .*lacks sensors"):
+    with pytest.raises(PlanningError, match=r"plan failed verification: .*lacks sensors"):
         verify_plan(plan, m, blind)
