@@ -116,8 +116,9 @@ def test_liveliness_token_appears_and_disappears_when_the_session_closes(
     assert wait_until(lambda: (ParsedKey("uagv", "acme", "early", ALIVE), True) in events.items)
     late.declare_alive(alive_key("uagv", "acme", "late"))
     assert wait_until(lambda: (ParsedKey("uagv", "acme", "late", ALIVE), True) in events.items)
-    assert {k.serial for k in manager.alive(subscription_key("uagv", ALIVE))} >= {
-        "early", "late"}
+    # a liveliness query may time out on a loaded machine: ask again until it answers
+    assert wait_until(lambda: {k.serial for k in manager.alive(
+        subscription_key("uagv", ALIVE), timeout=2.0)} >= {"early", "late"})
     late.close()
     assert wait_until(lambda: (ParsedKey("uagv", "acme", "late", ALIVE), False) in events.items)
     assert (ParsedKey("uagv", "acme", "early", ALIVE), False) not in events.items
