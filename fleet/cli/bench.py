@@ -114,3 +114,34 @@ def vrplib(
         typer.echo(f"{r['instance']}:")
         for i, route in enumerate(r["routes"], 1):
             typer.echo(f"  Route #{i}: {' '.join(map(str, route))}")
+
+
+@app.command()
+def plan(
+    nodes: int = typer.Option(10_000, "--nodes", min=500, help="Nodes of the generated mine."),
+    points: int = typer.Option(500, "--points", min=1, help="Inspection points."),
+    robots: int = typer.Option(20, "--robots", min=1, help="Robots in the fleet."),
+    time_limit: float = typer.Option(60.0, "--time-limit", min=0.5,
+                                     help="Planner time limit (s)."),
+    repeats: int = typer.Option(1, "--repeats", min=1, help="Timed runs (median shown)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the generated mine."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """Time the whole planner (closures, routing, charging, verification) on a generated
+    mine with every inspection point in the mission."""
+    from fleet.planning.bench import benchmark_plan
+
+    try:
+        result = benchmark_plan(nodes=nodes, points=points, robots=robots,
+                                time_limit=time_limit, repeats=repeats, seed=seed)
+    except ValueError as exc:  # the generator cannot fit that many points
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    else:
+        typer.echo(
+            f"verified plan for {result['points']} points on {result['nodes']} nodes with "
+            f"{result['robots']} robots: median {result['median_s']:.1f} s "
+            f"(limit {result['time_limit_s']:.0f} s), {result['served']} served, "
+            f"{result['unassigned']} unassigned, makespan {result['makespan_s']:.0f} s")
