@@ -6,6 +6,7 @@ also subclasses the builtin it refines, so callers may catch either::
     FleetError
      ├── MapError (ValueError)           a facility file or model is invalid
      ├── MissionError (ValueError)       a mission or fleet file is invalid
+     ├── ScenarioError (ValueError)      a simulator scenario file is invalid
      ├── PlanningError                   no plan could be made or a plan failed verification
      ├── ProtocolError (ValueError)      a malformed or unknown wire message
      ├── NotReachable (ConnectionError)  no manager or router answered
@@ -63,6 +64,11 @@ class MapError(_ProblemsError, ValueError):
 
 class MissionError(_ProblemsError, ValueError):
     """A mission or fleet file is invalid; :attr:`problems` lists every problem."""
+
+
+class ScenarioError(_ProblemsError, ValueError):
+    """A simulator scenario file is invalid; :attr:`problems` lists every problem (those of
+    the map, mission or fleet file it names included)."""
 
 
 class PlanningError(FleetError):
