@@ -65,10 +65,13 @@ def _main(
 
 
 def _register() -> None:
-    from fleet.cli import bench, map, plan
+    from fleet.cli import bench, map, mission, plan, robots, serve
 
     app.add_typer(map.app, name="map")
     app.command(name="plan")(plan.plan)
+    app.command(name="serve")(serve.serve)
+    app.add_typer(mission.app, name="mission")
+    app.command(name="robots")(robots.robots)
     app.add_typer(bench.app, name="bench")
 
 

@@ -1,0 +1,106 @@
+"""``fleet mission``: launch and follow missions on a running manager."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from fleet.cli.remote import ConnectOption, InterfaceOption, ask
+from fleet.errors import MissionError, Problem
+
+app = typer.Typer(help="Missions on a running manager: launch, list, status, pause, "
+                  "resume, abort.", no_args_is_help=True)
+
+
+@app.command()
+def launch(
+    file: Path = typer.Argument(..., help="Mission file (.yaml)."),
+    connect: str | None = ConnectOption,
+    interface: str = InterfaceOption,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """Launch a mission; prints its id. The manager plans it over the capable robots
+    online (or those the mission names) and dispatches the orders."""
+    from fleet.planning.mission import load_mission
+
+    spec = load_mission(file)  # checks the file and its map here, with lines, before sending
+    if spec.map_path is None:
+        raise MissionError(Problem("mission has no map file", str(file)))
+    body = {"name": file.stem, "mission": file.read_text(encoding="utf-8"),
+            "map": {"name": str(spec.map_path), "suffix": spec.map_path.suffix,
+                    "text": spec.map_path.read_text(encoding="utf-8")}}
+    answer = ask(connect, interface, "mission/launch", body, timeout=10.0)
+    if as_json:
+        typer.echo(json.dumps(answer, indent=2))
+    else:
+        typer.echo(answer["mission_id"])
+
+
+@app.command("list")
+def list_(
+    connect: str | None = ConnectOption,
+    interface: str = InterfaceOption,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """Every mission the manager knows, newest last."""
+    answer = ask(connect, interface, "mission/list")
+    if as_json:
+        typer.echo(json.dumps(answer, indent=2))
+        return
+    for m in answer:
+        ins = m.get("inspections") or {}
+        done = f"{ins.get('done', '?')}/{ins.get('total', '?')}" if ins else "-"
+        typer.echo(f"{m['mission_id']}  {m['status']:<19}  {done:>7}  {m['name']}")
+
+
+@app.command()
+def status(
+    mission_id: str = typer.Argument(..., metavar="ID", help="Mission id (or a prefix)."),
+    connect: str | None = ConnectOption,
+    interface: str = InterfaceOption,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """A mission's status, per-robot progress and inspections done."""
+    answer = ask(connect, interface, "mission/status", {"mission_id": mission_id})
+    if as_json:
+        typer.echo(json.dumps(answer, indent=2))
+        return
+    _print_status(answer)
+
+
+def _print_status(m: dict[str, Any]) -> None:
+    ins = m.get("inspections") or {}
+    typer.echo(f"{m['name']} ({m['mission_id']}): {m['status']}"
+               + (f" — {m['reason']}" if m.get("reason") else ""))
+    if ins:
+        typer.echo(f"inspections: {ins['done']}/{ins['total']} done, {ins['failed']} failed, "
+                   f"{ins['dropped']} dropped, {ins['waiting']} waiting")
+    for r in m.get("robots", []):
+        ri = r["inspections"]
+        typer.echo(f"  {r['serial']:<12} {'active' if r['active'] else 'done/lost':<9} "
+                   f"node {r['reached']}/{r['nodes'] - 1}  inspections {ri['done']}/"
+                   f"{ri['total']}")
+    for point, why in (m.get("dropped") or {}).items():
+        typer.echo(f"  dropped {point}: {why}")
+
+
+def _control(verb: str) -> Any:
+    def command(
+        mission_id: str = typer.Argument(..., metavar="ID", help="Mission id (or a prefix)."),
+        connect: str | None = ConnectOption,
+        interface: str = InterfaceOption,
+    ) -> None:
+        answer = ask(connect, interface, f"mission/{verb}", {"mission_id": mission_id})
+        typer.echo(f"{answer['mission_id']}: {answer['status']}")
+
+    command.__doc__ = {"pause": "Pause a mission's robots (startPause).",
+                       "resume": "Resume a paused mission (stopPause).",
+                       "abort": "Abort a mission: cancel its robots' orders."}[verb]
+    return command
+
+
+for _verb in ("pause", "resume", "abort"):
+    app.command(_verb)(_control(_verb))

@@ -1,0 +1,64 @@
+"""``fleet serve``: the long-running fleet manager."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import typer
+
+log = logging.getLogger(__name__)
+
+
+def serve(
+    listen: list[str] = typer.Option(
+        [], "--listen", help="Endpoint the embedded router listens on (repeatable; default "
+        "tcp/0.0.0.0:7447)."),
+    connect: list[str] = typer.Option(
+        [], "--connect", help="Join these routers instead of embedding one (repeatable)."),
+    db: str | None = typer.Option(
+        None, "--db", envvar="FLEET_DB",
+        help="Database URL (default: SQLite file fleet.db here; env FLEET_DB)."),
+    interface: str = typer.Option("uagv", "--interface", envvar="FLEET_INTERFACE",
+                                  help="VDA 5050 interface name of the site."),
+    release_ahead: int = typer.Option(6, "--release-ahead", min=1,
+                                      help="Nodes released ahead of a robot (base)."),
+    robot_timeout: float = typer.Option(3.0, "--robot-timeout", min=0.1,
+                                        help="Seconds of silence before a robot is lost."),
+    plan_time_limit: float = typer.Option(5.0, "--plan-time-limit", min=0.5,
+                                          help="Solver seconds per (re)planning."),
+    wait: bool = typer.Option(True, "--wait/--no-wait",
+                              help="Missions wait for capable robots instead of failing."),
+    lease_ms: int | None = typer.Option(None, "--lease-ms", min=100,
+                                        help="Zenoh link lease (faster loss detection)."),
+) -> None:
+    """Run the manager until SIGINT/SIGTERM: embedded router (or --connect), robot
+    registry, mission planning and dispatch, liveness, results stored and acknowledged."""
+    from fleet.comms.bus import Bus
+    from fleet.comms.config import client_config, router_config
+    from fleet.manager.service import Manager, ManagerSettings
+    from fleet.store import Store
+
+    config = (client_config(connect, lease_ms=lease_ms) if connect
+              else router_config(listen or ["tcp/0.0.0.0:7447"], lease_ms=lease_ms))
+    settings = ManagerSettings(interface=interface, release_ahead=release_ahead,
+                               robot_timeout=robot_timeout, plan_time_limit=plan_time_limit,
+                               wait_for_robots=wait)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    store = Store.open(db)
+    with Bus.open(config) as bus:
+        manager = Manager(bus, store, settings)
+        manager.start()
+        where = ", ".join(connect) if connect else ", ".join(listen or ["tcp/0.0.0.0:7447"])
+        typer.echo(f"fleet manager serving on {where} (interface {interface}); "
+                   "Ctrl-C to stop", err=True)
+        try:
+            while not stop.wait(0.5):
+                pass
+        finally:
+            manager.stop()
+    store.close()
+    typer.echo("fleet manager stopped", err=True)

@@ -1,0 +1,91 @@
+"""A mission while the manager runs it: spec, status, assignments and the task pool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fleet.manager.dispatch import Assignment
+from fleet.manager.lifecycle import MissionStatus, check_transition
+from fleet.planning.mission import MissionSpec
+
+
+@dataclass
+class MissionRun:
+    """One mission in the manager.
+
+    Every task is in exactly one of: ``pool`` (waiting to be planned), an active
+    assignment's remaining points, ``done``, ``failed`` or ``dropped`` (with its reason).
+    """
+
+    id: str
+    name: str
+    spec: MissionSpec
+    status: MissionStatus = MissionStatus.QUEUED
+    assignments: dict[str, Assignment] = field(default_factory=dict)
+    pool: set[str] = field(default_factory=set)
+    done: dict[str, str] = field(default_factory=dict)
+    failed: set[str] = field(default_factory=set)
+    dropped: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None
+    waiting_reported: bool = False
+
+    @property
+    def tasks(self) -> list[str]:
+        """Every task point of the mission."""
+        return [t.point for t in self.spec.tasks]
+
+    def move(self, new: MissionStatus, reason: str | None = None) -> bool:
+        """Change status (checked); True when it changed."""
+        check_transition(self.status, new)
+        if new == self.status:
+            return False
+        self.status = new
+        if reason is not None:
+            self.reason = reason
+        return True
+
+    def active(self) -> list[Assignment]:
+        """Assignments whose robots are still working."""
+        return [a for a in self.assignments.values() if a.active]
+
+    def settled(self) -> bool:
+        """Whether nothing is left to do: no pool, no active assignment with work."""
+        return not self.pool and not any(a.active and a.remaining for a in
+                                         self.assignments.values())
+
+    def outcome(self) -> MissionStatus:
+        """The terminal status a settled mission ends in."""
+        if set(self.done) >= set(self.tasks):
+            return MissionStatus.COMPLETED
+        return MissionStatus.PARTIALLY_COMPLETED if self.done else MissionStatus.FAILED
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``fleet mission status --json`` prints."""
+        total = len(self.tasks)
+        return {
+            "mission_id": self.id,
+            "name": self.name,
+            "status": self.status.value,
+            "reason": self.reason,
+            "inspections": {"done": len(self.done), "total": total,
+                            "failed": len(self.failed), "dropped": len(self.dropped),
+                            "waiting": len(self.pool)},
+            "robots": [a.to_json() for a in self.assignments.values()],
+            "done": self.done,
+            "dropped": self.dropped,
+        }
+
+    def snapshot(self) -> dict[str, Any]:
+        """What is persisted so that a restarted manager can pick the mission up."""
+        return {
+            "assignments": [
+                {"serial": a.serial, "manufacturer": a.manufacturer, "order_id": a.order_id,
+                 "nodes": [s.node_id for s in a.stops], "inspections": a.inspections,
+                 "done": sorted(a.done), "failed": sorted(a.failed), "active": a.active,
+                 "reached": a.reached}
+                for a in self.assignments.values()
+            ],
+            "pool": sorted(self.pool), "done": self.done, "failed": sorted(self.failed),
+            "dropped": self.dropped,
+        }

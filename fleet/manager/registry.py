@@ -1,0 +1,130 @@
+"""The robot registry: every robot the manager has heard of, and what it last said.
+
+Robots are discovered from their liveliness token, ``connection``, ``factsheet`` and
+``state`` messages, in any order. Capabilities come from the factsheet's ``inspection``
+extension and ``physicalParameters.speedMax``; a robot without them is known but never
+planned for. The registry is not thread-safe on its own: the manager holds its lock.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from fleet.facility.model import Epl, Facility, NodeKind
+from fleet.manager.lifecycle import RobotStatus
+from fleet.planning.robots import Fleet, Robot, RobotClass
+from fleet.protocol.factsheet import Factsheet
+from fleet.protocol.state import State
+
+
+@dataclass
+class RobotEntry:
+    """One robot as the manager sees it. ``last_heard`` is on the manager's clock."""
+
+    manufacturer: str
+    serial: str
+    status: RobotStatus = RobotStatus.ONLINE
+    alive: bool = False
+    factsheet: Factsheet | None = None
+    state: State | None = None
+    last_heard: float = -math.inf
+    silent_since: float | None = None
+    mission_id: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """``(manufacturer, serial)``."""
+        return (self.manufacturer, self.serial)
+
+    @property
+    def battery(self) -> float | None:
+        """Battery charge in percent, from the last state."""
+        return None if self.state is None else self.state.battery.charge
+
+    @property
+    def last_node(self) -> str:
+        """The last node the robot reported ("" before any)."""
+        return "" if self.state is None else self.state.last_node_id
+
+    @property
+    def busy(self) -> bool:
+        """Whether the robot is working on an order that is not finished."""
+        s = self.state
+        if s is None or not s.order_id:
+            return False
+        return bool(s.node_states) or any(
+            a.status.value not in ("FINISHED", "FAILED") for a in s.action_states)
+
+    def robot_class(self) -> RobotClass | None:
+        """The planning class built from the factsheet, or None without capabilities."""
+        fs = self.factsheet
+        if fs is None or fs.inspection is None:
+            return None
+        caps = fs.inspection
+        epl = None if caps.epl is None else Epl(caps.epl.value)
+        try:
+            return RobotClass(
+                name=f"{self.manufacturer}/{fs.type_specification.series_name}",
+                speed=fs.speed_max, battery_wh=caps.battery_wh,
+                wh_per_metre=caps.wh_per_metre, wh_per_second=caps.wh_per_second,
+                charge_w=caps.charge_w, sensors=frozenset(caps.sensors), epl=epl)
+        except ValueError:
+            return None  # a factsheet with impossible figures: known, never planned for
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``fleet robots --json`` shows for this robot."""
+        cls = self.robot_class()
+        return {
+            "manufacturer": self.manufacturer,
+            "serial": self.serial,
+            "status": self.status.value,
+            "battery": self.battery,
+            "last_node": self.last_node,
+            "order_id": self.state.order_id if self.state else "",
+            "mission_id": self.mission_id,
+            "busy": self.busy,
+            "sensors": sorted(cls.sensors) if cls else [],
+            "epl": (cls.epl.value if cls and cls.epl else None),
+            "errors": [e.error_type for e in self.state.errors] if self.state else [],
+        }
+
+
+class Registry:
+    """Robots by ``(manufacturer, serial)``."""
+
+    def __init__(self) -> None:
+        self._robots: dict[tuple[str, str], RobotEntry] = {}
+
+    def entry(self, manufacturer: str, serial: str) -> RobotEntry:
+        """The robot's entry, created on first mention."""
+        key = (manufacturer, serial)
+        robot = self._robots.get(key)
+        if robot is None:
+            robot = self._robots[key] = RobotEntry(manufacturer, serial)
+        return robot
+
+    def find(self, serial: str) -> RobotEntry | None:
+        """The robot with this serial (serials are unique within a site)."""
+        return next((r for r in self._robots.values() if r.serial == serial), None)
+
+    def all(self) -> list[RobotEntry]:
+        """Every robot, sorted by manufacturer and serial."""
+        return sorted(self._robots.values(), key=lambda r: r.key)
+
+    def available_fleet(self, facility: Facility) -> Fleet:
+        """The robots a new plan may use: online, with capabilities, not busy, and standing
+        at a dock or charger of ``facility`` (their home for the round)."""
+        robots = []
+        classes: dict[str, RobotClass] = {}
+        for r in self.all():
+            cls = r.robot_class()
+            node = facility.nodes.get(r.last_node)
+            if (r.status is not RobotStatus.ONLINE or cls is None or r.busy
+                    or r.mission_id is not None or node is None
+                    or node.kind not in (NodeKind.DOCK, NodeKind.CHARGER)):
+                continue
+            classes[cls.name] = cls
+            robots.append(Robot(r.manufacturer, r.serial, cls, r.last_node))
+        return Fleet(tuple(robots), classes)

@@ -1,0 +1,568 @@
+"""The fleet manager service: registry, missions, dispatch, liveness and result ingestion.
+
+:class:`Manager` owns one :class:`~fleet.comms.bus.Bus` (an embedded router by default) and
+one :class:`~fleet.store.Store`. Zenoh callbacks only update state under one lock and wake
+the worker threads; planning (seconds) runs on the planner thread outside the lock;
+results are committed in batches by the ingest thread, which acknowledges each robot's
+results only after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from fleet.comms.bus import Bus
+from fleet.errors import FleetError, PlanningError
+from fleet.facility.model import Facility, ZoneKind
+from fleet.manager.dispatch import Assignment, assignment_for
+from fleet.manager.lifecycle import MissionStatus, RobotStatus
+from fleet.manager.missions import MissionRun
+from fleet.manager.registry import Registry, RobotEntry
+from fleet.planning.mission import MissionSpec
+from fleet.planning.plan import DropReason
+from fleet.planning.planner import plan_mission
+from fleet.protocol.factsheet import Factsheet
+from fleet.protocol.header import HeaderStamper
+from fleet.protocol.inspection import InspectionAck, InspectionResult
+from fleet.protocol.keys import ALIVE, ParsedKey, Topic, subscription_key, topic_key
+from fleet.protocol.order import Action, ActionType, BlockingType, InstantActions
+from fleet.protocol.state import Connection, ConnectionState, State
+from fleet.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ManagerSettings:
+    """How the manager behaves. Times are seconds of wall time divided by ``speed`` (the
+    simulator runs the world faster and scales the manager's timeouts to match)."""
+
+    interface: str = "uagv"
+    release_ahead: int = 6
+    """Nodes released ahead of a robot (VDA 5050 base); the rest is horizon."""
+    robot_timeout: float = 3.0
+    """A robot silent this long (outside dead zones) is declared lost."""
+    plan_time_limit: float = 5.0
+    """Solver time for each (re)planning."""
+    wait_for_robots: bool = True
+    """A mission with no capable robot online waits (queued) instead of failing."""
+    dead_zone_margin: float = 1.5
+    """Allowance factor on the expected time to cross a comms dead zone."""
+    speed: float = 1.0
+    """Time scale of the world (1 = real time)."""
+    ingest_batch: int = 500
+    ingest_wait: float = 0.02
+
+
+class Manager:
+    """The running manager. Use :meth:`start` / :meth:`stop` (or ``with``)."""
+
+    def __init__(self, bus: Bus, store: Store, settings: ManagerSettings | None = None,
+                 *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.bus = bus
+        self.store = store
+        self.settings = settings or ManagerSettings()
+        self.clock = clock
+        self.registry = Registry()
+        self.missions: dict[str, MissionRun] = {}
+        self.lock = threading.RLock()
+        self.states_handled = 0
+        self._stampers: dict[tuple[str, str], HeaderStamper] = {}
+        self._results: queue.Queue[tuple[ParsedKey, InspectionResult] | None] = queue.Queue()
+        self._wake_planner = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.order_sent: dict[str, float] = {}
+        """orderId → when its first order was published (for the dispatch benchmark)."""
+        self.order_seen: dict[str, float] = {}
+        """orderId → when the robot's first state carrying it arrived."""
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Subscribe, serve the query API, start the worker threads."""
+        from fleet.manager.api import serve_api
+
+        self._restore()
+        itf = self.settings.interface
+        self.bus.subscribe(subscription_key(itf, Topic.STATE), self._on_message)
+        self.bus.subscribe(subscription_key(itf, Topic.CONNECTION), self._on_message)
+        self.bus.subscribe(subscription_key(itf, Topic.FACTSHEET), self._on_message)
+        self.bus.subscribe(subscription_key(itf, Topic.INSPECTION), self._on_message)
+        self.bus.watch_alive(subscription_key(itf, ALIVE), self._on_alive)
+        serve_api(self)
+        for name, target in (("planner", self._planner_loop), ("liveness", self._liveness_loop),
+                             ("ingest", self._ingest_loop)):
+            t = threading.Thread(target=target, name=f"manager-{name}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        log.info("manager started on interface %s", itf)
+
+    def stop(self) -> None:
+        """Stop the threads (pending results are committed and acknowledged first)."""
+        self._stop.set()
+        self._wake_planner.set()
+        self._results.put(None)
+        for t in self._threads:
+            t.join(timeout=10)
+        log.info("manager stopped")
+
+    def __enter__(self) -> Manager:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def now(self) -> float:
+        """Manager time in world seconds."""
+        return self.clock() * self.settings.speed
+
+    # ------------------------------------------------------------------ messages
+    def _on_message(self, key: ParsedKey, msg: Any) -> None:
+        if isinstance(msg, State):
+            self._on_state(key, msg)
+        elif isinstance(msg, InspectionResult):
+            self._results.put((key, msg))
+        elif isinstance(msg, Connection):
+            self._on_connection(key, msg)
+        elif isinstance(msg, Factsheet):
+            with self.lock:
+                robot = self.registry.entry(key.manufacturer, key.serial)
+                robot.factsheet = msg
+                self._heard(robot)
+            self._wake_planner.set()
+
+    def _robot_of(self, key: ParsedKey, header_manufacturer: str, header_serial: str
+                  ) -> RobotEntry | None:
+        if (header_manufacturer, header_serial) != (key.manufacturer, key.serial):
+            log.warning("dropped message on %s/%s claiming to be %s/%s", key.manufacturer,
+                        key.serial, header_manufacturer, header_serial)
+            return None
+        return self.registry.entry(key.manufacturer, key.serial)
+
+    def _heard(self, robot: RobotEntry) -> None:
+        robot.last_heard = self.now()
+        if robot.status in (RobotStatus.SILENT, RobotStatus.CONNECTION_BROKEN,
+                            RobotStatus.OFFLINE):
+            if robot.status is not RobotStatus.SILENT:
+                log.info("robot %s/%s is back", robot.manufacturer, robot.serial)
+                self._readopt(robot)
+            robot.status = RobotStatus.ONLINE
+
+    def _on_state(self, key: ParsedKey, state: State) -> None:
+        wake = False
+        with self.lock:
+            self.states_handled += 1
+            robot = self._robot_of(key, state.header.manufacturer, state.header.serial_number)
+            if robot is None:
+                return
+            robot.state = state
+            self._heard(robot)
+            if state.order_id and state.order_id not in self.order_seen:
+                self.order_seen[state.order_id] = time.perf_counter()
+            run = self.missions.get(robot.mission_id or "")
+            if run is not None:
+                wake = self._progress(run, robot, state)
+            elif not robot.busy:
+                wake = True
+        if wake:
+            self._wake_planner.set()
+
+    def _progress(self, run: MissionRun, robot: RobotEntry, state: State) -> bool:
+        """Fold a state into its mission; returns True when planning may be due."""
+        a = run.assignments.get(robot.serial)
+        if a is None or not a.active:
+            return False
+        rejected = [e for e in state.errors if e.references.get("orderId") == a.order_id]
+        if rejected and state.order_id != a.order_id:
+            # the robot refused the order: its points go to other robots
+            self._event(run, "order_rejected", robot.serial,
+                        {"errors": [f"{e.error_type}: {e.description or ''}" for e in rejected]})
+            self._release(run, a, robot, to_pool=True)
+            return True
+        before = (len(a.done), len(a.failed))
+        if not a.on_state(state):
+            return False
+        for point in a.done:
+            if point not in run.done:
+                run.done[point] = robot.serial
+                run.pool.discard(point)
+                self._event(run, "inspected", robot.serial, {"point": point})
+        for point in a.failed:
+            if point not in run.failed and point not in run.done:
+                run.failed.add(point)
+                self._event(run, "inspection_failed", robot.serial, {"point": point})
+        if run.status is MissionStatus.DISPATCHED:
+            self._set_status(run, MissionStatus.RUNNING)
+        update = a.next_update(self._stamper(a.manufacturer, a.serial).blank())
+        if update is not None:
+            self._publish(a.manufacturer, a.serial, update)
+        if a.finished:
+            a.active = False
+            robot.mission_id = None
+            self._event(run, "robot_finished", robot.serial, {})
+        if a.finished or before != (len(a.done), len(a.failed)):
+            self._persist(run)  # not on every node reached: one commit per inspection at most
+        self._maybe_finish(run)
+        return a.finished
+
+    def _on_connection(self, key: ParsedKey, msg: Connection) -> None:
+        with self.lock:
+            robot = self._robot_of(key, msg.header.manufacturer, msg.header.serial_number)
+            if robot is None:
+                return
+            if msg.state is ConnectionState.ONLINE:
+                self._heard(robot)
+            else:
+                self._lose(robot, RobotStatus.OFFLINE if msg.state is ConnectionState.OFFLINE
+                           else RobotStatus.CONNECTION_BROKEN, "said " + msg.state.value)
+        self._wake_planner.set()
+
+    def _on_alive(self, key: ParsedKey, present: bool) -> None:
+        with self.lock:
+            robot = self.registry.entry(key.manufacturer, key.serial)
+            robot.alive = present
+            if present:
+                self._heard(robot)
+            elif self._allowance(robot) <= 0:
+                self._lose(robot, RobotStatus.CONNECTION_BROKEN, "liveliness token lost")
+            else:
+                robot.status = RobotStatus.SILENT
+        self._wake_planner.set()
+
+    # ------------------------------------------------------------------ liveness
+    def _liveness_loop(self) -> None:
+        while not self._stop.wait(0.2 / max(1.0, self.settings.speed) + 0.05):
+            woke = False
+            with self.lock:
+                now = self.now()
+                for robot in self.registry.all():
+                    if robot.status not in (RobotStatus.ONLINE, RobotStatus.SILENT):
+                        continue
+                    silent = now - robot.last_heard
+                    limit = self.settings.robot_timeout + self._allowance(robot)
+                    if silent > limit:
+                        self._lose(robot, RobotStatus.CONNECTION_BROKEN,
+                                   f"silent for {silent:.1f} s")
+                        woke = True
+                    elif silent > self.settings.robot_timeout or not robot.alive:
+                        robot.status = RobotStatus.SILENT
+            if woke:
+                self._wake_planner.set()
+
+    def _allowance(self, robot: RobotEntry) -> float:
+        """Seconds a robot may stay silent beyond the timeout: the expected time to cross
+        the comms dead zones ahead of it on its route (times the margin)."""
+        run = self.missions.get(robot.mission_id or "")
+        if run is None:
+            return 0.0
+        a = run.assignments.get(robot.serial)
+        cls = robot.robot_class()
+        if a is None or cls is None:
+            return 0.0
+        fac = run.spec.facility
+        total = 0.0
+        inside = False
+        for i in range(max(0, a.reached), len(a.stops) - 1):
+            here, nxt = a.stops[i].node_id, a.stops[i + 1].node_id
+            edge = fac.edge_between(here, nxt)
+            in_zone = _dead(fac, here) or _dead(fac, nxt)
+            if not in_zone:
+                if inside or i > a.reached + 1:
+                    break
+                continue
+            inside = True
+            if edge is not None:
+                total += edge.length / fac.edge_speed(edge, cls.speed)
+            for action in a.stops[i + 1].actions:
+                total += float(action.parameters.get("durationSeconds", 0.0))
+        return total * self.settings.dead_zone_margin
+
+    def _lose(self, robot: RobotEntry, status: RobotStatus, why: str) -> None:
+        if robot.status in (RobotStatus.OFFLINE, RobotStatus.CONNECTION_BROKEN):
+            robot.status = status
+            return
+        robot.status = status
+        log.warning("robot %s/%s lost: %s", robot.manufacturer, robot.serial, why)
+        run = self.missions.get(robot.mission_id or "")
+        if run is None:
+            return
+        a = run.assignments.get(robot.serial)
+        if a is not None and a.active:
+            self._event(run, "robot_lost", robot.serial, {"why": why, "remaining": a.remaining})
+            self._release(run, a, robot, to_pool=True)
+
+    def _release(self, run: MissionRun, a: Assignment, robot: RobotEntry, *,
+                 to_pool: bool) -> None:
+        """Take an assignment away from its robot; its remaining points go back to the
+        pool to be planned onto others."""
+        a.active = False
+        robot.mission_id = None
+        if to_pool:
+            for p in a.remaining:
+                if p not in run.done:
+                    run.pool.add(p)
+        self._persist(run)
+        self._maybe_finish(run)
+
+    def _readopt(self, robot: RobotEntry) -> None:
+        """A robot that was declared lost is back: stop its stale order if its work was
+        handed to others."""
+        for run in self.missions.values():
+            a = run.assignments.get(robot.serial)
+            if a is not None and not a.active and not run.status.terminal:
+                self._instant(robot.manufacturer, robot.serial, ActionType.CANCEL_ORDER)
+                self._event(run, "robot_back", robot.serial, {"order_cancelled": a.order_id})
+
+    # ------------------------------------------------------------------ missions
+    def launch(self, name: str, spec: MissionSpec, document: str) -> MissionRun:
+        """Accept a mission: stored as queued, planned by the planner thread."""
+        run = MissionRun(uuid.uuid4().hex, name, spec)
+        run.pool = set(run.tasks)
+        with self.lock:
+            self.missions[run.id] = run
+            self.store.add_mission(name, document, mission_id=run.id,
+                                   status=run.status.value,
+                                   map_path=str(spec.map_path or spec.facility.name),
+                                   objective=spec.objective.value)
+            self._event(run, "launched", None, {"tasks": len(run.tasks)})
+        self._wake_planner.set()
+        return run
+
+    def control(self, mission_id: str, verb: str) -> MissionRun:
+        """``pause``, ``resume`` or ``abort`` a mission (instant actions to its robots)."""
+        with self.lock:
+            run = self.mission(mission_id)
+            if verb == "pause":
+                self._set_status(run, MissionStatus.PAUSED)
+                for a in run.active():
+                    self._instant(a.manufacturer, a.serial, ActionType.START_PAUSE)
+            elif verb == "resume":
+                self._set_status(run, MissionStatus.RUNNING if run.assignments
+                                 else MissionStatus.QUEUED)
+                for a in run.active():
+                    self._instant(a.manufacturer, a.serial, ActionType.STOP_PAUSE)
+                self._wake_planner.set()
+            elif verb == "abort":
+                self._set_status(run, MissionStatus.ABORTED, "aborted by a supervisor")
+                for a in run.active():
+                    self._instant(a.manufacturer, a.serial, ActionType.CANCEL_ORDER)
+                    a.active = False
+                    robot = self.registry.find(a.serial)
+                    if robot is not None:
+                        robot.mission_id = None
+                run.pool.clear()
+                self._persist(run)
+            else:
+                raise FleetError(f"unknown mission command {verb!r}")
+            return run
+
+    def mission(self, mission_id: str) -> MissionRun:
+        """A mission by id (a unique prefix of at least 4 characters is enough)."""
+        run = self.missions.get(mission_id)
+        if run is None and len(mission_id) >= 4:
+            found = [m for k, m in self.missions.items() if k.startswith(mission_id)]
+            run = found[0] if len(found) == 1 else None
+        if run is None:
+            raise FleetError(f"no mission {mission_id!r}")
+        return run
+
+    def _planner_loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake_planner.wait(timeout=1.0)
+            self._wake_planner.clear()
+            if self._stop.is_set():
+                return
+            with self.lock:
+                due = [r for r in self.missions.values()
+                       if r.pool and r.status in (MissionStatus.QUEUED, MissionStatus.DISPATCHED,
+                                                  MissionStatus.RUNNING)]
+            for run in due:
+                try:
+                    self._plan_pool(run)
+                except FleetError as exc:
+                    with self.lock:
+                        self._event(run, "planning_failed", None, {"error": str(exc)})
+                        if not run.active():
+                            self._set_status(run, MissionStatus.FAILED, str(exc))
+
+    def _plan_pool(self, run: MissionRun) -> None:
+        """Plan the mission's waiting tasks over the robots available now."""
+        with self.lock:
+            fleet = self.registry.available_fleet(run.spec.facility)
+            f = run.spec.robots
+            fleet = fleet.restricted(classes=f.classes, serials=f.serials)
+            tasks = tuple(t for t in run.spec.tasks if t.point in run.pool)
+        if not tasks:
+            return
+        if not fleet.robots:
+            with self.lock:
+                self._no_robots(run)
+            return
+        spec = replace(run.spec, tasks=tasks)
+        try:
+            plan = plan_mission(spec, fleet, time_limit=self.settings.plan_time_limit)
+        except PlanningError as exc:
+            raise FleetError(f"planning failed: {exc}") from None
+        with self.lock:
+            if run.status.terminal or run.status is MissionStatus.PAUSED:
+                return
+            sent = 0
+            for rp in plan.robots:
+                robot = self.registry.find(rp.serial)
+                if robot is None or robot.mission_id is not None or robot.busy:
+                    continue  # taken meanwhile: its points stay in the pool
+                a = assignment_for(run.id, rp, spec, release_ahead=self.settings.release_ahead)
+                run.assignments[rp.serial] = a
+                robot.mission_id = run.id
+                for p in a.points:
+                    run.pool.discard(p)
+                order = a.first_order(self._stamper(a.manufacturer, a.serial).blank())
+                self.order_sent[a.order_id] = time.perf_counter()
+                self._publish(a.manufacturer, a.serial, order)
+                self._event(run, "dispatched", rp.serial,
+                            {"order_id": a.order_id, "points": a.points})
+                sent += 1
+            permanent = {DropReason.NO_SENSORS, DropReason.PROTECTION, DropReason.CAPABILITY,
+                         DropReason.UNREACHABLE}
+            for u in plan.unassigned:
+                # a task others might still do when busy robots come back stays waiting
+                if u.reason in permanent or not run.active():
+                    run.pool.discard(u.point)
+                    run.dropped[u.point] = f"{u.reason.value}: {u.detail}".rstrip(": ")
+                    self._event(run, "dropped", None, {"point": u.point,
+                                                       "reason": run.dropped[u.point]})
+            if sent and run.status is MissionStatus.QUEUED:
+                self._set_status(run, MissionStatus.DISPATCHED)
+            self._persist(run)
+            self._maybe_finish(run)
+
+    def _no_robots(self, run: MissionRun) -> None:
+        if run.active():
+            return  # the robots at work will come back for the rest
+        if not self.settings.wait_for_robots and run.status is not MissionStatus.QUEUED:
+            self._set_status(run, MissionStatus.FAILED, "no capable robot online")
+            return
+        if not self.settings.wait_for_robots:
+            self._set_status(run, MissionStatus.FAILED, "no capable robot online")
+            return
+        if not run.waiting_reported:
+            run.waiting_reported = True
+            run.reason = "waiting for a capable robot to be online and idle at a dock"
+            self._event(run, "waiting_for_robots", None, {"tasks": sorted(run.pool)})
+
+    def _maybe_finish(self, run: MissionRun) -> None:
+        if run.status.terminal or run.status is MissionStatus.QUEUED:
+            return
+        if run.settled():
+            self._set_status(run, run.outcome())
+
+    def _set_status(self, run: MissionRun, status: MissionStatus,
+                    reason: str | None = None) -> None:
+        if run.move(status, reason):
+            self.store.set_mission_status(run.id, status.value, reason)
+            log.info("mission %s is %s", run.id[:8], status.value)
+
+    def _event(self, run: MissionRun, kind: str, serial: str | None,
+               detail: dict[str, Any]) -> None:
+        self.store.add_event(run.id, kind, detail, robot_serial=serial)
+
+    def _persist(self, run: MissionRun) -> None:
+        self.store.save_plan(run.id, run.snapshot())
+
+    def _restore(self) -> None:
+        """Missions a previous manager left unfinished are listed as failed: their robots'
+        orders are not re-adopted by this version."""
+        for row in self.store.missions():
+            status = MissionStatus(row.status)
+            if not status.terminal:
+                self.store.set_mission_status(
+                    row.id, MissionStatus.FAILED.value, "the manager restarted")
+
+    # ------------------------------------------------------------------ results
+    def _ingest_loop(self) -> None:
+        done = False
+        while not done:
+            item = self._results.get()
+            batch: list[tuple[ParsedKey, InspectionResult]] = []
+            if item is None:
+                done = True
+            else:
+                batch.append(item)
+            deadline = time.monotonic() + self.settings.ingest_wait
+            while len(batch) < self.settings.ingest_batch:
+                try:
+                    item = self._results.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if item is None:
+                    done = True
+                    break
+                batch.append(item)
+            if batch:
+                self._commit(batch)
+
+    def _commit(self, batch: list[tuple[ParsedKey, InspectionResult]]) -> None:
+        genuine = [(k, r) for k, r in batch
+                   if (r.header.manufacturer, r.header.serial_number) == (k.manufacturer,
+                                                                          k.serial)]
+        with self.lock:
+            order_missions = {a.order_id: run.id for run in self.missions.values()
+                              for a in run.assignments.values()}
+        try:
+            committed = set(self.store.record_results(
+                [r for _, r in genuine],
+                order_missions={r.order_id: order_missions.get(r.order_id)
+                                for _, r in genuine}))
+        except FleetError as exc:
+            log.error("could not store %d results (robots will resend): %s", len(genuine), exc)
+            return
+        acks: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for key, r in genuine:
+            if r.result_id in committed:
+                acks[(key.manufacturer, key.serial)].append(r.result_id)
+        for (manufacturer, serial), ids in acks.items():
+            stamper = self._stamper(manufacturer, serial)
+            self._publish(manufacturer, serial, InspectionAck.of(stamper.blank(), ids))
+        with self.lock:
+            for _key, r in genuine:
+                for run in self.missions.values():
+                    a = run.assignments.get(r.header.serial_number)
+                    if a is not None and a.order_id == r.order_id:
+                        point = a.inspections.get(r.action_id)
+                        if point is not None and point not in run.done:
+                            a.done.add(point)
+                            run.done[point] = a.serial
+                            run.pool.discard(point)
+                            self._maybe_finish(run)
+
+    # ------------------------------------------------------------------ publishing
+    def _stamper(self, manufacturer: str, serial: str) -> HeaderStamper:
+        key = (manufacturer, serial)
+        stamper = self._stampers.get(key)
+        if stamper is None:
+            stamper = self._stampers[key] = HeaderStamper(manufacturer, serial)
+        return stamper
+
+    def _publish(self, manufacturer: str, serial: str, message: Any) -> None:
+        stamped = self._stamper(manufacturer, serial).stamp(message)
+        self.bus.publish(topic_key(self.settings.interface, manufacturer, serial,
+                                   stamped.TOPIC), stamped)
+
+    def _instant(self, manufacturer: str, serial: str, action: ActionType) -> None:
+        act = Action(f"{action.value}-{uuid.uuid4().hex[:8]}", action.value, BlockingType.HARD)
+        self._publish(manufacturer, serial,
+                      InstantActions(self._stamper(manufacturer, serial).blank(), (act,)))
+
+
+def _dead(fac: Facility, node_id: str) -> bool:
+    return node_id in fac.nodes and any(
+        z.kind is ZoneKind.COMMS_DEAD for z in fac.zones_at(node_id))

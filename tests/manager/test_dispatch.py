@@ -1,0 +1,62 @@
+"""Plans become VDA 5050 orders released a few nodes at a time."""
+
+from __future__ import annotations
+
+from fleet.manager.dispatch import assignment_for
+from fleet.planning.planner import plan_mission
+from fleet.protocol.codec import encode
+from fleet.protocol.header import Header
+from fleet.protocol.state import ActionState, ActionStatus, BatteryState, State
+
+from ..planning.factories import fleet, mission, robot_class, site, task
+
+
+def _assignment(release_ahead: int = 2):  # type: ignore[no-untyped-def]
+    fac = site(
+        [("D", 0, 0, "dock"), ("A", 10, 0, "waypoint"), ("B", 20, 0, "waypoint"),
+         ("P", 30, 0, "inspection"), ("C", 40, 0, "waypoint"), ("Q", 50, 0, "inspection")],
+        [("D", "A"), ("A", "B"), ("B", "P"), ("P", "C"), ("C", "Q")],
+    )
+    m = mission(fac, task("P"), task("Q"))
+    plan = plan_mission(m, fleet(("r1", robot_class(), "D")), time_limit=1.0)
+    return assignment_for("m" * 32, plan.robots[0], m, release_ahead=release_ahead)
+
+
+def _state(a, reached: int, finished: tuple[str, ...] = ()) -> State:  # type: ignore[no-untyped-def]
+    return State(Header("test", "r1", 0, "2026-01-01T00:00:00.000Z"), BatteryState(90.0),
+                 order_id=a.order_id, last_node_id=a.stops[reached].node_id,
+                 last_node_sequence_id=2 * reached,
+                 action_states=tuple(ActionState(x, ActionStatus.FINISHED) for x in finished))
+
+
+def test_route_and_inspect_actions() -> None:
+    a = _assignment()
+    nodes = [s.node_id for s in a.stops]
+    assert nodes == ["D", "A", "B", "P", "C", "Q", "C", "P", "B", "A", "D"]
+    assert a.points == ["P", "Q"]
+    acts = [(s.node_id, [x.action_type for x in s.actions]) for s in a.stops if s.actions]
+    assert acts == [("P", ["inspect"]), ("Q", ["inspect"])]
+
+
+def test_base_is_released_in_steps_and_orders_are_schema_valid() -> None:
+    a = _assignment(release_ahead=2)
+    header = Header("test", "r1", 0, "2026-01-01T00:00:00.000Z")
+    first = a.first_order(header)
+    encode(first)  # validates against the official order schema
+    assert [n.released for n in first.nodes][:4] == [True, True, True, False]
+    assert a.next_update(header) is None  # robot at the start: nothing due yet
+    a.on_state(_state(a, 1))
+    update = a.next_update(header)
+    assert update is not None and update.order_update_id == 1
+    encode(update)
+    assert update.nodes[0].node_id == "B" and update.nodes[0].sequence_id == 4
+    assert a.base_end == 3
+
+
+def test_progress_and_finish() -> None:
+    a = _assignment()
+    ids = list(a.inspections)
+    assert a.on_state(_state(a, 3, (ids[0],)))
+    assert a.done == {"P"} and not a.finished
+    a.on_state(_state(a, len(a.stops) - 1, tuple(ids)))
+    assert a.finished and a.remaining == []
