@@ -57,6 +57,22 @@ class RobotEntry:
         return bool(s.node_states) or any(
             a.status.value not in ("FINISHED", "FAILED") for a in s.action_states)
 
+    def node_in(self, facility: Facility, tolerance: float = 2.0) -> str | None:
+        """The facility node the robot stands at: its last node, or before any order the
+        node within ``tolerance`` metres of its reported position on the same level."""
+        if self.last_node in facility.nodes:
+            return self.last_node
+        pos = None if self.state is None else self.state.agv_position
+        if pos is None:
+            return None
+        best, best_d = None, tolerance
+        for n in facility.nodes.values():
+            if n.level == pos.map_id:
+                d = math.hypot(n.x - pos.x, n.y - pos.y)
+                if d <= best_d:
+                    best, best_d = n.id, d
+        return best
+
     def robot_class(self) -> RobotClass | None:
         """The planning class built from the factsheet, or None without capabilities."""
         fs = self.factsheet
@@ -120,11 +136,12 @@ class Registry:
         classes: dict[str, RobotClass] = {}
         for r in self.all():
             cls = r.robot_class()
-            node = facility.nodes.get(r.last_node)
+            at = r.node_in(facility)
+            node = None if at is None else facility.nodes[at]
             if (r.status is not RobotStatus.ONLINE or cls is None or r.busy
                     or r.mission_id is not None or node is None
                     or node.kind not in (NodeKind.DOCK, NodeKind.CHARGER)):
                 continue
             classes[cls.name] = cls
-            robots.append(Robot(r.manufacturer, r.serial, cls, r.last_node))
+            robots.append(Robot(r.manufacturer, r.serial, cls, node.id))
         return Fleet(tuple(robots), classes)
