@@ -45,7 +45,7 @@ def test_mission_launched_from_the_cli_completes(tmp_path: Path) -> None:
 
 
 def test_killed_robot_work_is_taken_over(tmp_path: Path) -> None:
-    with manager_on_port(tmp_path) as (manager, endpoint), robot(endpoint, "STAYS",
+    with manager_on_port(tmp_path) as (_manager, endpoint), robot(endpoint, "STAYS",
                                                                  speedup=20.0):
         doomed = robot_process(endpoint, "DOOMED", speedup=2.0)  # slow: killed mid-route
         try:
