@@ -1,0 +1,41 @@
+"""The robot-side SDK: what a robot integrator (and every simulated robot) runs.
+
+- :mod:`~fleet.agent.body`: :class:`RobotBody`, the small interface the integrator
+  implements (pose, battery, ``move_to``, ``inspect``), :class:`ChargingBody`,
+  :class:`MoveTarget`, and the failures a body raises (:class:`MoveFailed`,
+  :class:`InspectionFailed`).
+- :mod:`~fleet.agent.config`: :class:`AgentConfig` (identity, timing, result file) and
+  :class:`Capabilities` (what the factsheet says).
+- :mod:`~fleet.agent.agent`: :class:`RobotAgent`, the protocol side: connection, factsheet,
+  state, orders, instant actions, inspection results.
+- :mod:`~fleet.agent.progress`: :class:`OrderProgress`, the VDA 5050 order rules.
+- :mod:`~fleet.agent.outbox`: :class:`ResultOutbox`, results kept until acknowledged.
+- :mod:`~fleet.agent.clock` and :mod:`~fleet.agent.ticker`: injectable time
+  (:class:`SystemClock`, :class:`ScaledClock`) and one timer thread for many agents.
+
+docs/agent.md shows a complete integration.
+"""
+
+from fleet.agent.agent import AgentError, RobotAgent
+from fleet.agent.body import (
+    ActionFailed,
+    Battery,
+    ChargingBody,
+    InspectionFailed,
+    MoveFailed,
+    MoveTarget,
+    Pose,
+    RobotBody,
+)
+from fleet.agent.clock import Clock, ScaledClock, SystemClock
+from fleet.agent.config import AgentConfig, AgentConfigError, Capabilities
+from fleet.agent.outbox import OutboxError, ResultOutbox
+from fleet.agent.progress import OrderProgress, Verdict
+from fleet.agent.ticker import Ticker
+
+__all__ = [
+    "ActionFailed", "AgentConfig", "AgentConfigError", "AgentError", "Battery",
+    "Capabilities", "ChargingBody", "Clock", "InspectionFailed", "MoveFailed", "MoveTarget",
+    "OrderProgress", "OutboxError", "Pose", "ResultOutbox", "RobotAgent", "RobotBody",
+    "ScaledClock", "SystemClock", "Ticker", "Verdict",
+]

@@ -1,0 +1,548 @@
+"""The robot-side agent: :class:`RobotAgent` speaks the wire protocol and drives a body.
+
+Started, an agent
+
+1. subscribes to its ``order``, ``instantActions`` and ``inspectionAck`` keys, declares its
+   liveliness token, and publishes ``connection`` ONLINE, its factsheet and a state;
+2. accepts or rejects orders (:mod:`fleet.agent.progress`), and on its one worker thread
+   drives the released base node by node (:meth:`RobotBody.move_to`) and runs the actions
+   of each node reached (``inspect`` via :meth:`RobotBody.inspect`); it stops at the end of
+   the base until an update extends it;
+3. handles instant actions at once, on the thread that delivers them: ``startPause``,
+   ``stopPause``, ``cancelOrder``, ``factsheetRequest``, ``stateRequest`` (and
+   ``startCharging``/``stopCharging`` for a :class:`ChargingBody`); others FAIL;
+4. publishes its state on every change (at most once per ``min_state_interval``; changes
+   closer together go out as one state) and at least once per ``state_interval``;
+5. publishes each inspection result, keeps it (:class:`ResultOutbox`) and resends it with
+   back-off until an ``inspectionAck`` lists it; after a lost link comes back it publishes
+   ONLINE, factsheet and state again and resends every pending result at once.
+
+:meth:`RobotAgent.stop` publishes ``connection`` OFFLINE and withdraws the token; a token
+that disappears without OFFLINE tells the manager the connection broke.
+
+Threads: the worker (one per agent), the ticker (shared by every agent given the same
+:class:`Ticker`, else one per agent), and Zenoh's callback threads. Many agents may share
+one :class:`~fleet.comms.Bus` (one Zenoh session): pass it as ``bus``; the agent then
+never closes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+import zenoh
+
+from fleet.agent.body import (
+    ActionFailed,
+    Battery,
+    ChargingBody,
+    InspectionFailed,
+    MoveFailed,
+    MoveTarget,
+    Pose,
+    RobotBody,
+)
+from fleet.agent.clock import Clock, SystemClock
+from fleet.agent.config import AgentConfig
+from fleet.agent.outbox import OutboxError, ResultOutbox
+from fleet.agent.progress import Drive, OrderProgress, Perform, Verdict
+from fleet.agent.ticker import Ticker, TickHandle
+from fleet.comms import Bus, client_config
+from fleet.errors import FleetError, ProtocolError
+from fleet.protocol.codec import decode, from_bytes
+from fleet.protocol.header import HeaderStamper, Message
+from fleet.protocol.inspection import (
+    InspectionAck,
+    InspectionResult,
+    new_result_id,
+    read_inspect_action,
+)
+from fleet.protocol.keys import Topic, alive_key, topic_key
+from fleet.protocol.order import Action, ActionType, InstantActions, Node, Order
+from fleet.protocol.state import (
+    ActionStatus,
+    AgvPosition,
+    BatteryState,
+    Connection,
+    ConnectionState,
+    State,
+)
+from fleet.protocol.validation import validate
+
+logger = logging.getLogger(__name__)
+
+JOIN_TIMEOUT = 10.0
+"""Real seconds :meth:`RobotAgent.stop` waits for the worker to return from the body."""
+
+
+_INSTANT = frozenset({ActionType.START_PAUSE, ActionType.STOP_PAUSE, ActionType.STATE_REQUEST,
+                      ActionType.FACTSHEET_REQUEST})
+"""Instant actions that finish at once (cancelOrder and charging are handled apart)."""
+
+
+class AgentError(FleetError):
+    """The agent cannot be started or used as asked."""
+
+
+class RobotAgent:
+    """One robot on the wire; see the module docstring.
+
+    ``bus``: a shared Bus (the agent never closes it); otherwise ``connect`` lists router
+    endpoints and the agent opens (and closes) its own client session with link lease
+    ``lease_ms``. ``clock`` (default real time) paces everything; ``ticker`` is a shared
+    :class:`Ticker` on the same clock (default: one of its own).
+    """
+
+    def __init__(self, config: AgentConfig, body: RobotBody, *, bus: Bus | None = None,
+                 connect: Sequence[str] = (), clock: Clock | None = None,
+                 ticker: Ticker | None = None, lease_ms: int = 1000,
+                 connect_timeout_ms: int = 3000) -> None:
+        if bus is None and not connect:
+            raise AgentError("a robot agent needs a bus or router endpoints to connect to")
+        self.config = config
+        self.body = body
+        self.clock: Clock = clock if clock is not None else (
+            ticker.clock if ticker is not None else SystemClock())
+        self._bus = bus
+        self._own_bus = bus is None
+        self._connect = tuple(connect)
+        self._lease_ms = lease_ms
+        self._connect_timeout_ms = connect_timeout_ms
+        self._ticker = ticker if ticker is not None else Ticker(self.clock)
+        self._own_ticker = ticker is None
+        self._charging = isinstance(body, ChargingBody)
+        supported = {ActionType.INSPECT.value}
+        if self._charging:
+            supported |= {ActionType.START_CHARGING.value, ActionType.STOP_CHARGING.value}
+        self._progress = OrderProgress(
+            config.manufacturer, config.serial_number, supported=supported,
+            sensors=config.capabilities.sensors, tolerance=config.node_tolerance)
+        self._stamper = HeaderStamper(config.manufacturer, config.serial_number,
+                                      clock=self.clock.now)
+        self.outbox = ResultOutbox(config.result_store, first_delay=config.resend_after,
+                                   max_delay=config.resend_max)
+        self._lock = threading.RLock()       # progress, paused, lifecycle flags
+        self._send_lock = threading.RLock()  # stamp + put, so headerIds go out in order
+        self._pace = threading.Lock()        # state pacing bookkeeping
+        self._last_state = -math.inf
+        self._state_pending = False
+        self._paused = False
+        self._wake = threading.Event()       # the worker has something to look at
+        self._halt = threading.Event()       # stop driving now (pause, shutdown)
+        self._abort = threading.Event()      # shutdown: stop whatever the body does
+        self._started = self._stopping = self._closed = False
+        self._link_up = True
+        self._entities: list[Any] = []
+        self._tick: TickHandle | None = None
+        self._worker: threading.Thread | None = None
+
+    def _key(self, topic: Topic | str) -> str:
+        c = self.config
+        return topic_key(c.interface, c.manufacturer, c.serial_number, topic)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._started and not self._stopping
+
+    def start(self) -> None:
+        """Connect, announce the robot and begin taking orders (once per agent).
+
+        Raises :class:`~fleet.errors.NotReachable` when no router answers (the agent may
+        then be started again).
+        """
+        with self._lock:
+            if self._started:
+                raise AgentError("an agent starts once; make a new one to start again")
+            if self._bus is None:
+                self._bus = Bus.open(client_config(self._connect, lease_ms=self._lease_ms,
+                                                   timeout_ms=self._connect_timeout_ms))
+            self._started = True
+        session = self._bus.session
+        for topic, handler in ((Topic.ORDER, self._on_order),
+                               (Topic.INSTANT_ACTIONS, self._on_instant_actions),
+                               (Topic.INSPECTION_ACK, self._on_ack)):
+            self._entities.append(session.declare_subscriber(self._key(topic),
+                                                             self._guard(handler)))
+        c = self.config
+        self._entities.append(session.liveliness().declare_token(
+            alive_key(c.interface, c.manufacturer, c.serial_number)))
+        self._link_up = self._link_is_up()
+        self._announce()
+        self._worker = threading.Thread(target=self._work, daemon=True,
+                                        name=f"agent-{c.manufacturer}-{c.serial_number}")
+        self._worker.start()
+        if self._own_ticker:
+            self._ticker.start()
+        self._tick = self._ticker.add(self._on_tick)
+
+    def stop(self) -> None:
+        """Stop cleanly: halt the body, publish ``connection`` OFFLINE, withdraw the token,
+        and close the session if the agent opened it (idempotent)."""
+        with self._lock:
+            if not self._started or self._stopping:
+                return
+            self._stopping = True
+        self._halt.set()
+        self._abort.set()
+        self._wake.set()
+        if self._tick is not None:
+            self._ticker.remove(self._tick)
+        if self._worker is not None and self._worker is not threading.current_thread():
+            self._worker.join(JOIN_TIMEOUT)
+            if self._worker.is_alive():
+                logger.warning("%s: the body did not return within %g s of being cancelled",
+                               self.config.serial_number, JOIN_TIMEOUT)
+        self._send(Connection(self._stamper.blank(), ConnectionState.OFFLINE))
+        with self._send_lock:
+            self._closed = True
+        assert self._bus is not None
+        for entity in reversed(self._entities):
+            if not self._bus.closed:
+                entity.undeclare()
+        self._entities.clear()
+        if self._own_ticker:
+            self._ticker.close()
+        if self._own_bus:
+            self._bus.close()
+
+    def _announce(self) -> None:
+        self._send(Connection(self._stamper.blank(), ConnectionState.ONLINE))
+        self.publish_factsheet()
+        self._publish_state()
+        now = self.clock.monotonic()
+        for result in self.outbox.flush(now):
+            self._send(result)
+
+    # -- publishing -----------------------------------------------------------------------
+
+    def _send(self, message: Message) -> bool:
+        """Stamp and publish ``message``; False when it could not go out."""
+        assert self._bus is not None
+        with self._send_lock:
+            if self._closed or self._bus.closed:
+                return False
+            try:
+                self._bus.publish(self._key(message.TOPIC), self._stamper.stamp(message))
+            except ProtocolError as exc:
+                # a value from the body that the schema refuses (e.g. NaN): a bug to fix on
+                # the robot, reported without taking the agent down
+                logger.error("%s: not publishing an invalid %s message: %s",
+                             self.config.serial_number, message.TOPIC, exc)
+                return False
+            except zenoh.ZError as exc:
+                logger.warning("%s: publishing %s failed: %s", self.config.serial_number,
+                               message.TOPIC, exc)
+                return False
+            return True
+
+    def publish_factsheet(self) -> None:
+        """Publish the factsheet now."""
+        self._send(self.config.factsheet(self._stamper.blank(), charging=self._charging))
+
+    def state(self) -> State:
+        """The state as it would be published now (header not yet stamped)."""
+        pose = Pose(*self.body.position())
+        battery = Battery(*self.body.battery())
+        theta = math.remainder(pose.theta, math.tau)  # VDA 5050 angles lie in [-pi, pi]
+        with self._lock:
+            p = self._progress
+            return State(
+                header=self._stamper.blank(),
+                battery=BatteryState(battery.charge, battery.charging),
+                order_id=p.order_id, order_update_id=p.order_update_id,
+                last_node_id=p.last_node_id, last_node_sequence_id=p.last_node_sequence_id,
+                node_states=p.node_states, edge_states=p.edge_states,
+                action_states=p.action_states, driving=p.driving and not self._paused,
+                errors=tuple(p.errors),
+                agv_position=AgvPosition(pose.x, pose.y, theta, pose.map_id),
+                paused=self._paused, new_base_request=p.new_base_request,
+            )
+
+    def _publish_state(self) -> None:
+        # built and sent under the send lock, so a newer state never goes out before an older
+        with self._send_lock:
+            with self._pace:
+                self._last_state = self.clock.monotonic()
+                self._state_pending = False
+            self._send(self.state())
+
+    def _changed(self) -> None:
+        """Something in the state changed: publish now, or once the minimum interval passed."""
+        with self._pace:
+            now = self.clock.monotonic()
+            due = self._last_state + self.config.min_state_interval
+            if due > now:
+                if not self._state_pending and not self._stopping:
+                    self._state_pending = True
+                    self._ticker.add(self._flush_state, due)
+                return
+        self._publish_state()
+
+    def _flush_state(self, now: float) -> None:
+        with self._pace:
+            pending = self._state_pending
+        if pending and not self._stopping:
+            self._publish_state()
+
+    # -- the ticker: periodic state, resends, link watch --------------------------------
+
+    def _on_tick(self, now: float) -> float | None:
+        if self._stopping:
+            return None
+        up = self._link_is_up()
+        if up and not self._link_up:
+            logger.info("%s: link back, announcing again", self.config.serial_number)
+            self._link_up = True
+            self._announce()
+        self._link_up = up
+        interval = self.config.state_interval
+        with self._pace:
+            last = self._last_state
+        if now >= last + interval:
+            self._publish_state()
+            last = self.clock.monotonic()
+        if up:
+            for result in self.outbox.due(now):
+                self._send(result)
+        following = last + interval
+        resend = self.outbox.next_due()
+        if resend is not None:
+            following = min(following, max(resend, now + 0.01))
+        return following
+
+    def _link_is_up(self) -> bool:
+        assert self._bus is not None
+        info = self._bus.session.info
+        try:
+            return bool(info.routers_zid()) or bool(info.peers_zid())
+        except zenoh.ZError:
+            return False
+
+    # -- incoming messages (Zenoh's threads) ---------------------------------------------
+
+    def _guard(self, handler: Callable[[zenoh.Sample], None]) -> Callable[[zenoh.Sample], None]:
+        def call(sample: zenoh.Sample) -> None:
+            if sample.kind != zenoh.SampleKind.PUT or self._stopping:
+                return
+            try:
+                handler(sample)
+            # Zenoh would only print an exception escaping its callback; log it with the
+            # traceback instead so a bug shows where it happened.
+            except Exception:
+                logger.exception("%s: handling %s failed", self.config.serial_number,
+                                 sample.key_expr)
+        return call
+
+    def _on_order(self, sample: zenoh.Sample) -> None:
+        payload = sample.payload.to_bytes()
+        try:
+            order = decode(Topic.ORDER, payload)
+        except ProtocolError as exc:
+            logger.warning("%s: rejected an order: %s", self.config.serial_number, exc)
+            with self._lock:
+                self._progress.reject_malformed(str(exc), _order_refs(payload))
+            self._changed()
+            return
+        assert isinstance(order, Order)
+        pose = Pose(*self.body.position())
+        with self._lock:
+            verdict = self._progress.receive_order(order, pose)
+        logger.info("%s: order %s update %d %s", self.config.serial_number, order.order_id,
+                    order.order_update_id, verdict.value.lower())
+        if verdict is not Verdict.IGNORED:
+            self._wake.set()
+            self._changed()
+
+    def _on_instant_actions(self, sample: zenoh.Sample) -> None:
+        try:
+            message = decode(Topic.INSTANT_ACTIONS, sample.payload.to_bytes())
+        except ProtocolError as exc:
+            logger.warning("%s: dropped instant actions: %s", self.config.serial_number, exc)
+            return
+        assert isinstance(message, InstantActions)
+        for action in message.actions:
+            self._instant(action)
+
+    def _instant(self, action: Action) -> None:
+        kind = action.action_type
+        charge = kind in (ActionType.START_CHARGING, ActionType.STOP_CHARGING) and self._charging
+        with self._lock:
+            if self._progress.knows(action.action_id):
+                return  # a repeated instant action is not run twice
+            if kind == ActionType.CANCEL_ORDER:
+                self._progress.cancel(action)
+                self._wake.set()
+            elif charge:
+                self._progress.record_instant(action, ActionStatus.RUNNING)
+            elif kind in _INSTANT:
+                if kind == ActionType.START_PAUSE:
+                    self._paused = True
+                    self._halt.set()
+                elif kind == ActionType.STOP_PAUSE:
+                    self._paused = False
+                    self._wake.set()
+                self._progress.record_instant(action, ActionStatus.FINISHED)
+            else:
+                self._progress.record_instant(action, ActionStatus.FAILED,
+                                              f"instant action {kind!r} is not supported")
+        if kind == ActionType.FACTSHEET_REQUEST:
+            self.publish_factsheet()
+        if charge:
+            self._changed()
+            ok, reason = self._charge(kind == ActionType.START_CHARGING)
+            with self._lock:
+                self._progress.record_instant(
+                    action, ActionStatus.FINISHED if ok else ActionStatus.FAILED, reason)
+        if kind == ActionType.STATE_REQUEST:
+            self._publish_state()
+        else:
+            self._changed()
+
+    def _on_ack(self, sample: zenoh.Sample) -> None:
+        try:
+            ack = decode(Topic.INSPECTION_ACK, sample.payload.to_bytes())
+        except ProtocolError as exc:
+            logger.warning("%s: dropped an inspectionAck: %s", self.config.serial_number, exc)
+            return
+        assert isinstance(ack, InspectionAck)
+        try:
+            self.outbox.ack(ack.result_ids)
+        except OutboxError as exc:
+            logger.error("%s: %s", self.config.serial_number, exc)
+
+    # -- the worker -----------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                if self._stopping:
+                    return
+                self._wake.clear()
+                step = self._progress.next_step(paused=self._paused)
+                if isinstance(step, Drive):
+                    self._halt.clear()
+                    self._progress.begin_drive(step.node)
+                elif isinstance(step, Perform):
+                    self._progress.begin_action(step.action.action_id)
+            if step is None:
+                self.clock.wait(self._wake, self.config.state_interval)
+                continue
+            self._changed()
+            if isinstance(step, Drive):
+                self._drive(step)
+            else:
+                self._perform(step.node, step.action)
+            self._changed()
+
+    def _drive(self, step: Drive) -> None:
+        target = MoveTarget.of(step.node, step.edge)
+        failure: str | None = None
+        reached = False
+        try:
+            reached = self.body.move_to(target, self._halt)
+        except MoveFailed as exc:
+            failure = str(exc)
+        # integrator code: report the failure in the state rather than lose the worker
+        except Exception as exc:
+            logger.exception("%s: move_to(%s) raised", self.config.serial_number,
+                             target.node_id)
+            failure = f"internal error: {exc!r}"
+        with self._lock:
+            if failure is not None:
+                self._progress.move_failed(step.node, failure)
+            elif reached:
+                self._progress.arrive(step.node)
+            else:
+                self._progress.halt()
+
+    def _perform(self, node: Node, action: Action) -> None:
+        action_id, kind = action.action_id, action.action_type
+        with self._lock:
+            self._progress.action_running(action_id)
+        self._changed()
+        if kind == ActionType.INSPECT:
+            ok, reason = self._inspect(node, action)
+        elif kind in (ActionType.START_CHARGING, ActionType.STOP_CHARGING) and self._charging:
+            ok, reason = self._charge(kind == ActionType.START_CHARGING)
+        else:
+            ok, reason = False, f"action type {kind!r} is not supported"
+        with self._lock:
+            self._progress.end_action(action_id, ok, reason)
+
+    def _inspect(self, node: Node, action: Action) -> tuple[bool, str | None]:
+        params = read_inspect_action(action)  # checked when the order was accepted
+        try:
+            readings, findings = self.body.inspect(
+                params.inspection_point_id, params.sensors, params.duration_seconds,
+                self._abort)
+        except InspectionFailed as exc:
+            return False, str(exc)
+        # integrator code: report the failure in the state rather than lose the worker
+        except Exception as exc:
+            logger.exception("%s: inspect(%s) raised", self.config.serial_number,
+                             params.inspection_point_id)
+            return False, f"internal error: {exc!r}"
+        if self._abort.is_set():
+            return False, "interrupted: the agent stopped"
+        pose = Pose(*self.body.position())
+        with self._lock:
+            order_id = self._progress.order_id
+        result = InspectionResult(
+            header=self._stamper.blank(), result_id=new_result_id(), order_id=order_id,
+            action_id=action.action_id, inspection_point_id=params.inspection_point_id,
+            node_id=node.node_id,
+            agv_position=AgvPosition(pose.x, pose.y, math.remainder(pose.theta, math.tau),
+                                     pose.map_id),
+            readings=tuple(readings), findings=tuple(findings) if findings else None)
+        try:
+            validate(Topic.INSPECTION, result.to_json())
+        except ProtocolError as exc:
+            return False, f"invalid readings: {exc}"
+        try:
+            self.outbox.add(result)
+        except OutboxError as exc:
+            logger.error("%s: %s (kept in memory)", self.config.serial_number, exc)
+        if self._send(result):
+            self.outbox.sent(result.result_id, self.clock.monotonic())
+        return True, None
+
+    def _charge(self, start: bool) -> tuple[bool, str | None]:
+        body = self.body
+        assert isinstance(body, ChargingBody)
+        try:
+            body.start_charging() if start else body.stop_charging()
+        except ActionFailed as exc:
+            return False, str(exc)
+        # integrator code: report the failure in the state rather than lose the thread
+        except Exception as exc:
+            logger.exception("%s: charging call raised", self.config.serial_number)
+            return False, f"internal error: {exc!r}"
+        return True, None
+
+
+def _order_refs(payload: bytes) -> dict[str, str]:
+    """orderId/orderUpdateId/headerId of an order that failed to decode, when readable."""
+    try:
+        obj = from_bytes(payload)
+    except ProtocolError:
+        return {}
+    if not isinstance(obj, dict):
+        return {}
+    return {k: str(obj[k]) for k in ("headerId", "orderId", "orderUpdateId")
+            if isinstance(obj.get(k), str | int) and not isinstance(obj.get(k), bool)}
