@@ -25,6 +25,8 @@ from fleet.store import Store
 ROOT = Path(__file__).resolve().parents[2]
 TINY_MAP = ROOT / "tests" / "data" / "maps" / "tiny.yaml"
 TINY_MISSION = ROOT / "tests" / "data" / "missions" / "tiny_patrol.yaml"
+QUICK_MISSION = ROOT / "tests" / "data" / "missions" / "tiny_quick_patrol.yaml"
+"""One-second dwells, for robots that inspect in real time (the documented plain robot)."""
 
 
 @dataclass
