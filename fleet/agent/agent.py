@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -75,6 +76,11 @@ from fleet.protocol.state import (
 from fleet.protocol.validation import validate
 
 logger = logging.getLogger(__name__)
+
+OFFLINE_GRACE = 0.05
+"""Real seconds between publishing OFFLINE and withdrawing the liveliness token: Zenoh does
+not order a message and a token's disappearance for a receiver, and a manager that saw the
+token go first would record a broken connection instead of a clean shutdown."""
 
 JOIN_TIMEOUT = 10.0
 """Real seconds :meth:`RobotAgent.stop` waits for the worker to return from the body."""
@@ -191,9 +197,10 @@ class RobotAgent:
             self._ticker.start()
         self._tick = self._ticker.add(self._on_tick)
 
-    def stop(self) -> None:
-        """Stop cleanly: halt the body, publish ``connection`` OFFLINE, withdraw the token,
-        and close the session if the agent opened it (idempotent)."""
+    def stop(self, *, grace: float = OFFLINE_GRACE) -> None:
+        """Stop cleanly: halt the body, publish ``connection`` OFFLINE, withdraw the token
+        ``grace`` real seconds later, and close the session if the agent opened it
+        (idempotent)."""
         with self._lock:
             if not self._started or self._stopping:
                 return
@@ -208,7 +215,8 @@ class RobotAgent:
             if self._worker.is_alive():
                 logger.warning("%s: the body did not return within %g s of being cancelled",
                                self.config.serial_number, JOIN_TIMEOUT)
-        self._send(Connection(self._stamper.blank(), ConnectionState.OFFLINE))
+        if self._send(Connection(self._stamper.blank(), ConnectionState.OFFLINE)) and grace > 0:
+            time.sleep(grace)
         with self._send_lock:
             self._closed = True
         assert self._bus is not None

@@ -143,11 +143,16 @@ class Recorder:
         self.raw: list[tuple[str, dict[str, Any]]] = []
         self.invalid: list[str] = []
         self.presence: list[bool] = []
+        self.timeline: list[str] = []  # connection states and token changes, as received
         self._lock = threading.Lock()
         key = subscription_key("uagv", manufacturer="acme", serial=serial)
         self._subscriber = bus.session.declare_subscriber(key, self._on_sample)
-        bus.watch_alive(topic_key("uagv", "acme", serial, ALIVE),
-                        lambda _key, present: self.presence.append(present))
+        bus.watch_alive(topic_key("uagv", "acme", serial, ALIVE), self._on_alive)
+
+    def _on_alive(self, _key: object, present: bool) -> None:
+        with self._lock:
+            self.presence.append(present)
+            self.timeline.append("token" if present else "no token")
 
     def _on_sample(self, sample: zenoh.Sample) -> None:
         topic = parse_key(str(sample.key_expr)).topic
@@ -165,6 +170,8 @@ class Recorder:
                 self.invalid.append(f"{topic}: {errors}")
             self.raw.append((topic, obj))
             self.messages.append((topic, message))
+            if topic == Topic.CONNECTION:
+                self.timeline.append(obj["connectionState"])
 
     def of(self, topic: Topic) -> list[Any]:
         with self._lock:

@@ -39,6 +39,7 @@ def test_announces_itself_and_says_offline_on_stop(launch: Launch) -> None:
     agent.stop()
     assert wait_until(lambda: rec.connections()[-1:] == [ConnectionState.OFFLINE])
     assert wait_until(lambda: rec.presence == [True, False])
+    assert rec.timeline[-2:] == ["OFFLINE", "no token"], "a clean stop: OFFLINE comes first"
     count = len(rec.messages)
     time.sleep(0.5)
     assert len(rec.messages) == count, "nothing after OFFLINE"
