@@ -1,0 +1,40 @@
+"""The manager's persistence: SQLModel tables and the :class:`Store` that reads and writes them.
+
+- :class:`Store` (:mod:`~fleet.store.store`): ``Store.open(url, path=...)`` opens (and
+  creates or upgrades) the database — a SQLite file by default, any SQLAlchemy URL
+  otherwise — and offers one method per thing the manager keeps: robots, missions, mission
+  events, inspection results (idempotent per ``resultId``) and their readings.
+- :mod:`~fleet.store.tables`: the tables (:class:`RobotRow`, :class:`MissionRow`,
+  :class:`MissionEventRow`, :class:`InspectionResultRow`, :class:`ReadingRow`).
+- :mod:`~fleet.store.database`: engine setup (SQLite WAL, synchronous, busy timeout) and
+  the translation of database errors into :class:`~fleet.errors.StoreError`.
+- :mod:`~fleet.store.schema`: Alembic revisions and the in-place upgrade.
+- :mod:`~fleet.store.bench`: :func:`bench_ingest`, the result ingestion benchmark.
+
+docs/storage.md describes the schema and the durability guarantees.
+"""
+
+from fleet.store.bench import bench_ingest
+from fleet.store.results import StoredResult
+from fleet.store.store import EVENT_CREATED, EVENT_PLAN, EVENT_STATUS, Store
+from fleet.store.tables import (
+    InspectionResultRow,
+    MissionEventRow,
+    MissionRow,
+    ReadingRow,
+    RobotRow,
+)
+
+__all__ = [
+    "EVENT_CREATED",
+    "EVENT_PLAN",
+    "EVENT_STATUS",
+    "InspectionResultRow",
+    "MissionEventRow",
+    "MissionRow",
+    "ReadingRow",
+    "RobotRow",
+    "Store",
+    "StoredResult",
+    "bench_ingest",
+]

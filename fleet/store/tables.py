@@ -1,0 +1,230 @@
+"""The tables of the manager's database, as SQLModel classes.
+
+Five tables; every name below (tables, indexes, constraints) is fixed by the migrations in
+:mod:`fleet.store.migrations`, so a change here needs a new migration too (the test
+``tests/store/test_migrations.py`` compares the two):
+
+``robots`` (:class:`RobotRow`)
+    One row per robot identity (``manufacturer``, ``serial_number``): what its factsheet says
+    and what the manager last heard from it.
+``missions`` (:class:`MissionRow`)
+    Every mission ever launched: the mission document as launched, the plan, the status.
+``mission_events`` (:class:`MissionEventRow`)
+    The history of each mission: creation, status changes, plans, and whatever else the
+    manager records.
+``inspection_results`` (:class:`InspectionResultRow`)
+    One row per ``resultId`` (the primary key, hence the idempotency).
+``readings`` (:class:`ReadingRow`)
+    The readings of each result, one row per reading, with copies of the result's
+    inspection point and measuring time so that "the last readings of sensor S at point P"
+    is one index range scan (``ix_readings_point_sensor_time``), as anomaly rules will ask.
+
+Times are aware UTC datetimes (:class:`UtcDateTime`) on every backend. JSON columns hold
+plain JSON values (JSONB on PostgreSQL). Statuses and event kinds are strings: the manager
+owns their enums, and a ``StrEnum`` member may be passed wherever a status is expected.
+
+Results refer to missions by id without a foreign key on purpose: a robot may deliver a
+result for a mission that this database does not know (a database restored from a backup,
+a result from a manual order), and such a result must still be stored and acknowledged.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    ForeignKeyConstraint,
+    Index,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
+from sqlmodel import Field, SQLModel
+
+
+def utc_now() -> datetime:
+    """The current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+class _SqliteUtcText(sqlite.DATETIME):
+    """SQLite's DATETIME column for :class:`UtcDateTime`, bound as ready-made text.
+
+    SQLAlchemy's own SQLite DATETIME formats every bound value with a ``%``-dict; at tens of
+    thousands of timestamps per second (the ingestion path) that shows, so
+    :meth:`UtcDateTime.process_bind_param` writes the same text directly and this type
+    passes it through. Reading back is SQLAlchemy's DATETIME parser, unchanged.
+    """
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back as an aware UTC datetime.
+
+    A naive datetime given to the database is taken to be UTC. On SQLite the value is stored
+    as UTC text without an offset, ``YYYY-MM-DD HH:MM:SS.ffffff`` (SQLAlchemy's format;
+    fixed width, so text order is time order); on PostgreSQL as ``timestamp with time
+    zone``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return _SqliteUtcText()  # type: ignore[no-untyped-call]  # (SQLAlchemy untyped)
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            if value.tzinfo is not None:
+                value = value.astimezone(UTC).replace(tzinfo=None)
+            return value.isoformat(" ", "microseconds")
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSON_TYPE = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+"""The JSON column type: JSON text on SQLite, JSONB on PostgreSQL; None is SQL NULL."""
+
+
+class RobotRow(SQLModel, table=True):
+    """A robot the manager has heard of, unique by (``manufacturer``, ``serial_number``).
+
+    ``robot_class`` and ``capabilities`` come from the factsheet (``capabilities`` is its
+    JSON, e.g. the ``inspection`` object); ``status``, ``battery`` (percent), ``last_node``
+    and ``last_seen`` from its latest state message.
+    """
+
+    __tablename__ = "robots"
+    __table_args__ = (
+        UniqueConstraint("manufacturer", "serial_number", name="uq_robots_identity"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    manufacturer: str
+    serial_number: str
+    robot_class: str | None = None
+    capabilities: dict[str, Any] | None = Field(default=None, sa_type=JSON_TYPE)
+    status: str | None = None
+    battery: float | None = None
+    last_node: str | None = None
+    last_seen: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class MissionRow(SQLModel, table=True):
+    """A mission: ``id`` is a UUID 4 in hex (32 characters, no dashes).
+
+    ``document`` is the mission file's text exactly as launched and ``map_path`` the map it
+    resolved to, so the mission can be re-planned after a restart; ``plan`` is the plan's
+    JSON (None until planned); ``failure_reason`` says why it failed, was aborted or paused
+    when the manager gave a reason.
+    """
+
+    __tablename__ = "missions"
+    __table_args__ = (
+        Index("ix_missions_status_created", "status", "created_at"),
+        Index("ix_missions_created", "created_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=32)
+    name: str
+    status: str
+    document: str = Field(sa_type=Text)
+    map_path: str | None = None
+    plan: Any = Field(default=None, sa_type=JSON_TYPE, nullable=True)
+    objective: str | None = None
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
+    failure_reason: str | None = None
+
+
+class MissionEventRow(SQLModel, table=True):
+    """Something that happened to a mission at ``at``: ``kind`` names it, ``detail`` is JSON.
+
+    ``robot_serial`` names the robot concerned, when one is. Ids grow with insertion, so
+    ``(at, id)`` orders a mission's events as they were recorded.
+    """
+
+    __tablename__ = "mission_events"
+    __table_args__ = (
+        ForeignKeyConstraint(["mission_id"], ["missions.id"], name="fk_mission_events_mission",
+                             ondelete="CASCADE"),
+        Index("ix_mission_events_mission_time", "mission_id", "at"),
+        Index("ix_mission_events_time", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    mission_id: str = Field(max_length=32)
+    at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
+    kind: str
+    detail: Any = Field(default=None, sa_type=JSON_TYPE, nullable=True)
+    robot_serial: str | None = None
+
+
+class InspectionResultRow(SQLModel, table=True):
+    """One inspection result, stored once per ``result_id`` (the robot's UUID).
+
+    ``measured_at`` is the result message's header timestamp (when the robot took the
+    readings), ``received_at`` when the manager stored it. ``position`` is the
+    ``agvPosition`` object and ``findings`` the ``findings`` list (None when absent), both
+    as they arrived. ``mission_id`` is None when the manager could not tell the mission.
+    """
+
+    __tablename__ = "inspection_results"
+    __table_args__ = (
+        Index("ix_inspection_results_mission", "mission_id"),
+        Index("ix_inspection_results_point_time", "inspection_point_id", "measured_at"),
+        Index("ix_inspection_results_time", "measured_at"),
+    )
+
+    result_id: str = Field(primary_key=True, max_length=36)
+    mission_id: str | None = Field(default=None, max_length=32)
+    order_id: str
+    action_id: str
+    manufacturer: str
+    serial_number: str
+    inspection_point_id: str
+    node_id: str
+    measured_at: datetime = Field(sa_type=UtcDateTime)
+    received_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
+    position: dict[str, Any] = Field(sa_type=JSON_TYPE)
+    findings: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON_TYPE)
+
+
+class ReadingRow(SQLModel, table=True):
+    """Reading number ``seq`` (0-based, in message order) of result ``result_id``.
+
+    ``inspection_point_id`` and ``measured_at`` repeat the result's, so readings can be
+    searched by point, sensor and time without a join.
+    """
+
+    __tablename__ = "readings"
+    __table_args__ = (
+        ForeignKeyConstraint(["result_id"], ["inspection_results.result_id"],
+                             name="fk_readings_result", ondelete="CASCADE"),
+        Index("ix_readings_point_sensor_time", "inspection_point_id", "sensor", "measured_at"),
+    )
+
+    result_id: str = Field(primary_key=True, max_length=36)
+    seq: int = Field(primary_key=True)
+    sensor: str
+    value: float
+    unit: str
+    inspection_point_id: str
+    measured_at: datetime = Field(sa_type=UtcDateTime)
