@@ -145,3 +145,27 @@ def plan(
             f"{result['robots']} robots: median {result['median_s']:.1f} s "
             f"(limit {result['time_limit_s']:.0f} s), {result['served']} served, "
             f"{result['unassigned']} unassigned, makespan {result['makespan_s']:.0f} s")
+
+
+@app.command()
+def dispatch(
+    agents: int = typer.Option(100, "--agents", min=1, help="Connected robot agents."),
+    rounds: int = typer.Option(5, "--rounds", min=1, help="Orders sent to every agent."),
+    states: int = typer.Option(20_000, "--states", min=100,
+                               help="State messages blasted for the ingestion figure."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """Order-to-state latency (p50/p99) with AGENTS agents, and the manager's state
+    ingestion rate, on loopback."""
+    from fleet.manager.bench import bench_dispatch
+
+    result = bench_dispatch(agents=agents, rounds=rounds, states=states)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    else:
+        typer.echo(
+            f"{result['agents']} agents: order to first state p50 "
+            f"{result['order_to_state_p50_ms']} ms, p99 {result['order_to_state_p99_ms']} ms "
+            f"({result['samples']} orders); manager ingested "
+            f"{result['manager_states_per_s']:,} states/s "
+            f"({result['states_handled']}/{result['states_sent']})")

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleet.facility.model import Facility
+from fleet.manager.stateview import StateView
 from fleet.planning.mission import MissionSpec
 from fleet.planning.plan import RobotPlan, StopKind
 from fleet.protocol.header import Header
 from fleet.protocol.inspection import InspectParams, inspect_action
 from fleet.protocol.order import NodePosition, Order, RouteLeg, RouteStop, route_order
-from fleet.protocol.state import ActionStatus, State
+from fleet.protocol.state import ActionStatus
 
 
 @dataclass
@@ -69,7 +70,7 @@ class Assignment:
         return route_order(header, self.order_id, self.stops, self.legs,
                            base_end=self.base_end)
 
-    def on_state(self, state: State) -> bool:
+    def on_state(self, state: StateView) -> bool:
         """Fold a state of this order into the progress; True when anything changed."""
         if state.order_id != self.order_id:
             return False

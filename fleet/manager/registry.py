@@ -14,9 +14,9 @@ from typing import Any
 
 from fleet.facility.model import Epl, Facility, NodeKind
 from fleet.manager.lifecycle import RobotStatus
+from fleet.manager.stateview import StateView
 from fleet.planning.robots import Fleet, Robot, RobotClass
 from fleet.protocol.factsheet import Factsheet
-from fleet.protocol.state import State
 
 
 @dataclass
@@ -28,7 +28,7 @@ class RobotEntry:
     status: RobotStatus = RobotStatus.ONLINE
     alive: bool = False
     factsheet: Factsheet | None = None
-    state: State | None = None
+    state: StateView | None = None
     last_heard: float = -math.inf
     silent_since: float | None = None
     mission_id: str | None = None
@@ -41,7 +41,7 @@ class RobotEntry:
     @property
     def battery(self) -> float | None:
         """Battery charge in percent, from the last state."""
-        return None if self.state is None else self.state.battery.charge
+        return None if self.state is None else self.state.battery
 
     @property
     def last_node(self) -> str:
@@ -54,7 +54,7 @@ class RobotEntry:
         s = self.state
         if s is None or not s.order_id:
             return False
-        return bool(s.node_states) or any(
+        return bool(s.pending_nodes) or any(
             a.status.value not in ("FINISHED", "FAILED") for a in s.action_states)
 
     def node_in(self, facility: Facility, tolerance: float = 2.0) -> str | None:
@@ -62,7 +62,7 @@ class RobotEntry:
         node within ``tolerance`` metres of its reported position on the same level."""
         if self.last_node in facility.nodes:
             return self.last_node
-        pos = None if self.state is None else self.state.agv_position
+        pos = None if self.state is None else self.state.position
         if pos is None:
             return None
         best, best_d = None, tolerance

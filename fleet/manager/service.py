@@ -19,22 +19,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import zenoh
+
 from fleet.comms.bus import Bus
-from fleet.errors import FleetError, PlanningError
+from fleet.errors import FleetError, PlanningError, ProtocolError
 from fleet.facility.model import Facility, ZoneKind
 from fleet.manager.dispatch import Assignment, assignment_for
 from fleet.manager.lifecycle import MissionStatus, RobotStatus
 from fleet.manager.missions import MissionRun
 from fleet.manager.registry import Registry, RobotEntry
+from fleet.manager.stateview import StateView
 from fleet.planning.mission import MissionSpec
 from fleet.planning.plan import DropReason
 from fleet.planning.planner import plan_mission
+from fleet.protocol.codec import decode_json
 from fleet.protocol.factsheet import Factsheet
 from fleet.protocol.header import HeaderStamper
 from fleet.protocol.inspection import InspectionAck, InspectionResult
-from fleet.protocol.keys import ALIVE, ParsedKey, Topic, subscription_key, topic_key
+from fleet.protocol.keys import ALIVE, ParsedKey, Topic, parse_key, subscription_key, topic_key
 from fleet.protocol.order import Action, ActionType, BlockingType, InstantActions
-from fleet.protocol.state import Connection, ConnectionState, State
+from fleet.protocol.state import Connection, ConnectionState
 from fleet.store import Store
 
 log = logging.getLogger(__name__)
@@ -92,7 +96,8 @@ class Manager:
 
         self._restore()
         itf = self.settings.interface
-        self.bus.subscribe(subscription_key(itf, Topic.STATE), self._on_message)
+        self.bus.session.declare_subscriber(subscription_key(itf, Topic.STATE),
+                                            self._on_state_sample)
         self.bus.subscribe(subscription_key(itf, Topic.CONNECTION), self._on_message)
         self.bus.subscribe(subscription_key(itf, Topic.FACTSHEET), self._on_message)
         self.bus.subscribe(subscription_key(itf, Topic.INSPECTION), self._on_message)
@@ -126,10 +131,19 @@ class Manager:
         return self.clock() * self.settings.speed
 
     # ------------------------------------------------------------------ messages
+    def _on_state_sample(self, sample: zenoh.Sample) -> None:
+        # states take the light path (checked JSON → StateView), not the full model
+        try:
+            key = parse_key(str(sample.key_expr))
+            view = StateView.from_json(decode_json(Topic.STATE, sample.payload.to_bytes()))
+        except ProtocolError as exc:
+            self.bus.dropped += 1
+            log.warning("dropped state on %s: %s", sample.key_expr, exc)
+            return
+        self._on_state(key, view)
+
     def _on_message(self, key: ParsedKey, msg: Any) -> None:
-        if isinstance(msg, State):
-            self._on_state(key, msg)
-        elif isinstance(msg, InspectionResult):
+        if isinstance(msg, InspectionResult):
             self._results.put((key, msg))
         elif isinstance(msg, Connection):
             self._on_connection(key, msg)
@@ -157,13 +171,14 @@ class Manager:
                 self._readopt(robot)
             robot.status = RobotStatus.ONLINE
 
-    def _on_state(self, key: ParsedKey, state: State) -> None:
+    def _on_state(self, key: ParsedKey, state: StateView) -> None:
         wake = False
         with self.lock:
             self.states_handled += 1
-            robot = self._robot_of(key, state.header.manufacturer, state.header.serial_number)
+            robot = self._robot_of(key, state.manufacturer, state.serial_number)
             if robot is None:
                 return
+            was_idle = robot.state is not None and not robot.busy
             robot.state = state
             self._heard(robot)
             if state.order_id and state.order_id not in self.order_seen:
@@ -171,12 +186,16 @@ class Manager:
             run = self.missions.get(robot.mission_id or "")
             if run is not None:
                 wake = self._progress(run, robot, state)
-            elif not robot.busy:
-                wake = True
+            else:
+                # the planner looks again only when a robot becomes free, not on every state
+                wake = not was_idle and not robot.busy and self._waiting_work()
         if wake:
             self._wake_planner.set()
 
-    def _progress(self, run: MissionRun, robot: RobotEntry, state: State) -> bool:
+    def _waiting_work(self) -> bool:
+        return any(r.pool and not r.status.terminal for r in self.missions.values())
+
+    def _progress(self, run: MissionRun, robot: RobotEntry, state: StateView) -> bool:
         """Fold a state into its mission; returns True when planning may be due."""
         a = run.assignments.get(robot.serial)
         if a is None or not a.active:
@@ -291,7 +310,8 @@ class Manager:
             robot.status = status
             return
         robot.status = status
-        log.warning("robot %s/%s lost: %s", robot.manufacturer, robot.serial, why)
+        (log.info if status is RobotStatus.OFFLINE else log.warning)(
+            "robot %s/%s lost: %s", robot.manufacturer, robot.serial, why)
         run = self.missions.get(robot.mission_id or "")
         if run is None:
             return

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fleet.manager.dispatch import assignment_for
 from fleet.planning.planner import plan_mission
-from fleet.protocol.codec import encode
+from fleet.manager.stateview import StateView
+from fleet.protocol.codec import decode_json, encode
 from fleet.protocol.header import Header
 from fleet.protocol.state import ActionState, ActionStatus, BatteryState, State
 
@@ -22,11 +23,13 @@ def _assignment(release_ahead: int = 2):  # type: ignore[no-untyped-def]
     return assignment_for("m" * 32, plan.robots[0], m, release_ahead=release_ahead)
 
 
-def _state(a, reached: int, finished: tuple[str, ...] = ()) -> State:  # type: ignore[no-untyped-def]
-    return State(Header("test", "r1", 0, "2026-01-01T00:00:00.000Z"), BatteryState(90.0),
-                 order_id=a.order_id, last_node_id=a.stops[reached].node_id,
-                 last_node_sequence_id=2 * reached,
-                 action_states=tuple(ActionState(x, ActionStatus.FINISHED) for x in finished))
+def _state(a, reached: int, finished: tuple[str, ...] = ()) -> StateView:  # type: ignore[no-untyped-def]
+    state = State(Header("test", "r1", 0, "2026-01-01T00:00:00.000Z"), BatteryState(90.0),
+                  order_id=a.order_id, last_node_id=a.stops[reached].node_id,
+                  last_node_sequence_id=2 * reached,
+                  action_states=tuple(ActionState(x, ActionStatus.FINISHED) for x in finished))
+    # the manager reads states off the wire: go through the schema-checked JSON
+    return StateView.from_json(decode_json("state", encode(state)))
 
 
 def test_route_and_inspect_actions() -> None:
