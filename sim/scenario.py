@@ -1,0 +1,502 @@
+"""Scenario files: the site, the fleet, the world's readings, the radio and scheduled faults.
+
+A scenario (``sim/scenarios/*.yaml``, documented field by field in
+``sim/scenarios/README.md``) names a map, optionally a mission, a fleet, a seed, the world
+model (sensor backgrounds and anomaly sources), the 5G link model and faults. Paths inside
+a scenario are relative to the scenario file. :func:`load_scenario` reports every problem of
+a broken file at once as a :class:`fleet.errors.ScenarioError` (problems of the map,
+mission or fleet file it names keep their own file and line), and never raises anything
+else for a file's content.
+
+Units: seconds (``*_s``, ``at``), metres (``decay_m``), the sensor's own unit for values
+(see :data:`sim.world.DEFAULT_SENSORS`), milliseconds for the link.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from fleet.errors import FleetError, Problem, ScenarioError
+from fleet.facility import formats
+from fleet.facility.document import line_of
+from fleet.facility.formats.yaml_map import parse_yaml
+from fleet.facility.model import Facility
+from fleet.planning.mission import MissionSpec, load_mission
+from fleet.planning.robots import Fleet, fleet_from_document, load_fleet
+from sim.link import LinkModel
+from sim.world import (
+    CONCENTRATION_UNITS,
+    DEFAULT_SENSORS,
+    AnySource,
+    GasLeak,
+    HotSpot,
+    O2Deficiency,
+    SensorSpec,
+    WorldSpec,
+)
+
+
+class FaultKind(StrEnum):
+    """What goes wrong with a robot."""
+
+    KILL = "kill"
+    """The robot's process dies (its liveliness token vanishes); ``duration_s``: restart
+    after that many seconds, else never."""
+    STUCK = "stuck"
+    """The robot stops moving where it is (wheels spin, no progress); ``duration_s``: frees
+    itself after that long, else never."""
+    SENSOR_FAIL = "sensor_fail"
+    """``sensor`` returns no reading (NaN) from then on, or for ``duration_s``."""
+    SENSOR_DRIFT = "sensor_drift"
+    """``sensor`` reads high by ``per_hour`` (its unit) per hour since the fault."""
+    BATTERY_DRAIN = "battery_drain"
+    """The battery drains ``factor`` times as fast as the robot's class says."""
+
+
+_FAULT_PARAMS: Mapping[FaultKind, tuple[frozenset[str], frozenset[str]]] = {
+    # (required, optional) params of each kind
+    FaultKind.KILL: (frozenset(), frozenset({"duration_s"})),
+    FaultKind.STUCK: (frozenset(), frozenset({"duration_s"})),
+    FaultKind.SENSOR_FAIL: (frozenset({"sensor"}), frozenset({"duration_s"})),
+    FaultKind.SENSOR_DRIFT: (frozenset({"sensor", "per_hour"}), frozenset()),
+    FaultKind.BATTERY_DRAIN: (frozenset({"factor"}), frozenset()),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fault:
+    """A fault of ``kind`` hitting robot ``robot`` (serial) at world time ``at_s``."""
+
+    at_s: float
+    robot: str
+    kind: FaultKind
+    sensor: str | None = None
+    per_hour: float | None = None
+    factor: float | None = None
+    duration_s: float | None = None
+
+    def active(self, t: float) -> bool:
+        """Whether the fault is in effect at world time ``t``."""
+        if t < self.at_s:
+            return False
+        return self.duration_s is None or t < self.at_s + self.duration_s
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A whole simulation set-up; only ``name`` and ``facility`` are needed to build one."""
+
+    name: str
+    facility: Facility
+    seed: int = 0
+    world: WorldSpec = field(default_factory=WorldSpec)
+    link: LinkModel = field(default_factory=LinkModel)
+    faults: tuple[Fault, ...] = ()
+    fleet: Fleet = field(default_factory=lambda: Fleet(()))
+    mission: MissionSpec | None = None
+    description: str | None = None
+    path: Path | None = None
+    map_path: Path | None = None
+    mission_path: Path | None = None
+    fleet_path: Path | None = None
+
+    def faults_of(self, robot: str) -> tuple[Fault, ...]:
+        """The faults scheduled for one robot, in time order."""
+        return tuple(sorted((f for f in self.faults if f.robot == robot),
+                            key=lambda f: f.at_s))
+
+
+_TOP = {"name", "description", "map", "mission", "fleet", "seed", "world", "link", "faults"}
+_WORLD = {"sensors", "sources"}
+_SENSOR = {"unit", "background", "by_tag", "sigma", "range"}
+_LINK = {"latency_ms", "jitter_ms", "loss"}
+_FAULT = {"at", "robot", "kind", "params"}
+_TIMING = {"start_s", "ramp_s", "growth_per_h"}
+_SOURCES: Mapping[str, frozenset[str]] = {
+    "gas_leak": frozenset({"kind", "sensor", "node", "peak", "decay_m", *_TIMING}),
+    "hot_spot": frozenset({"kind", "node", "peak_c", "decay_m", *_TIMING}),
+    "o2_deficiency": frozenset({"kind", "node", "zone", "o2", "decay_m", *_TIMING}),
+}
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "true/false"
+    return "nothing" if value is None else type(value).__name__
+
+
+def _finite(value: object) -> float | None:
+    """``value`` as a finite float, or None when it is not a finite number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+@dataclass
+class _Reader:
+    """Collects the problems of one scenario document."""
+
+    file: str | None
+    problems: list[Problem] = field(default_factory=list)
+
+    def fail(self, obj: object, element: str | None, reason: str) -> None:
+        self.problems.append(Problem(reason, self.file, line_of(obj), element))
+
+    def known(self, obj: Mapping[Any, Any], allowed: set[str] | frozenset[str], what: str,
+              element: str | None = None) -> None:
+        for key in obj:
+            if not isinstance(key, str) or key not in allowed:
+                self.fail(obj, element, f"unknown field {key!r} in {what}")
+
+    def number(self, obj: Mapping[Any, Any], key: str | int, element: str | None, *,
+               required: bool = False) -> float | None:
+        value = obj.get(key)
+        if value is None:
+            if required:
+                self.fail(obj, element, f"missing {key}")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(obj, element, f"{key} must be a number, got {_kind(value)}")
+            return None
+        number = _finite(value)
+        if number is None:
+            self.fail(obj, element, f"{key} must be a finite number, got {value!r}"[:200])
+        return number
+
+    def name(self, obj: Mapping[Any, Any], key: str, element: str | None, *,
+             required: bool = False) -> str | None:
+        value = obj.get(key)
+        if value is None:
+            if required:
+                self.fail(obj, element, f"missing {key}")
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
+            self.fail(obj, element, f"{key} must be a non-empty string, got {value!r}")
+            return None
+        return str(value)
+
+    def path(self, obj: Mapping[Any, Any], key: str, base: Path) -> Path | None:
+        value = obj.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip() or "\0" in value:
+            self.fail(obj, None, f"{key} must be a file path, got {value!r}")
+            return None
+        return base / value
+
+
+def _sensors(r: _Reader, raw: object) -> dict[str, SensorSpec]:
+    sensors = dict(DEFAULT_SENSORS)
+    if raw is None:
+        return sensors
+    if not isinstance(raw, Mapping):
+        r.fail(raw, None, f"world.sensors must be a mapping of sensor names, got {_kind(raw)}")
+        return sensors
+    for name, body in raw.items():
+        label = f"sensor {name}"
+        if isinstance(name, bool) or not isinstance(name, str | int):
+            r.fail(raw, None, f"sensor name must be a string, got {name!r}")
+            continue
+        name = str(name)
+        if not isinstance(body, Mapping):
+            r.fail(raw, label, f"a sensor must be a mapping, got {_kind(body)}")
+            continue
+        r.known(body, _SENSOR, "sensor", label)
+        base = sensors.get(name)
+        unit = body.get("unit", base.unit if base else None)
+        if not isinstance(unit, str) or not unit.strip():
+            r.fail(body, label, "a sensor the world does not know needs its unit"
+                   if base is None else f"unit must be a string, got {unit!r}")
+            continue
+        values = {k: r.number(body, k, label) for k in ("background", "sigma")}
+        low, high = (base.low, base.high) if base else (-math.inf, math.inf)
+        rng = body.get("range")
+        if rng is not None:
+            bounds = [_finite(v) for v in rng] if isinstance(rng, list) else []
+            if len(bounds) == 2 and bounds[0] is not None and bounds[1] is not None:
+                low, high = bounds[0], bounds[1]
+            else:
+                r.fail(body, label, f"range must be [low, high], got {rng!r}")
+                continue
+        elif base is None:
+            r.fail(body, label, "a sensor the world does not know needs its range: [low, high]")
+            continue
+        by_tag: list[tuple[str, float]] = []
+        raw_tags = body.get("by_tag") or {}
+        if not isinstance(raw_tags, Mapping):
+            r.fail(body, label, f"by_tag must be a mapping of tag: value, got {_kind(raw_tags)}")
+            continue
+        for tag in raw_tags:
+            if isinstance(tag, bool) or not isinstance(tag, str | int):
+                r.fail(raw_tags, label, f"tag must be a string, got {tag!r}")
+                continue
+            value = r.number(raw_tags, tag, label, required=True)
+            if value is not None:
+                by_tag.append((str(tag), value))
+        background = values["background"]
+        if background is None:
+            background = base.background if base else (max(low, 0.0) if low <= 0 <= high
+                                                        else low)
+        sigma = values["sigma"] if values["sigma"] is not None else (base.sigma if base else 0.0)
+        try:
+            sensors[name] = SensorSpec(unit.strip(), background, sigma, low, high, tuple(by_tag))
+        except ValueError as exc:
+            r.fail(body, label, str(exc))
+    return sensors
+
+
+def _source(r: _Reader, raw: object, facility: Facility,
+            sensors: Mapping[str, SensorSpec]) -> AnySource | None:
+    if not isinstance(raw, Mapping):
+        r.fail(raw, None, f"a source must be a mapping, got {_kind(raw)}")
+        return None
+    kind = raw.get("kind")
+    if not isinstance(kind, str) or kind not in _SOURCES:
+        r.fail(raw, None, f"source kind must be one of {', '.join(_SOURCES)}, got {kind!r}")
+        return None
+    label = f"source {kind}"
+    r.known(raw, _SOURCES[kind], kind, label)
+    timing = {k: r.number(raw, k, label) for k in _TIMING}
+    t = {k: v for k, v in timing.items() if v is not None}
+    node = r.name(raw, "node", label, required=kind != "o2_deficiency")
+    if node is not None and node not in facility.nodes:
+        r.fail(raw, label, f"unknown node {node!r}")
+        return None
+    decay = r.number(raw, "decay_m", label, required=kind == "gas_leak")
+    try:
+        if kind == "gas_leak":
+            sensor = r.name(raw, "sensor", label, required=True)
+            peak = r.number(raw, "peak", label, required=True)
+            if sensor is None or peak is None or decay is None or node is None:
+                return None
+            spec = sensors.get(sensor)
+            if spec is None:
+                r.fail(raw, label, f"unknown sensor {sensor!r}")
+                return None
+            if spec.unit not in CONCENTRATION_UNITS:
+                r.fail(raw, label, f"a gas leak raises a concentration; {sensor} is in "
+                       f"{spec.unit} (use hot_spot for thermal, o2_deficiency for o2)")
+                return None
+            return GasLeak(sensor=sensor, node=node, peak=peak, decay_m=decay, **t)
+        if kind == "hot_spot":
+            peak_c = r.number(raw, "peak_c", label, required=True)
+            if peak_c is None or node is None:
+                return None
+            return HotSpot(node=node, peak_c=peak_c, **t,
+                           **({} if decay is None else {"decay_m": decay}))
+        o2 = r.number(raw, "o2", label, required=True)
+        zone = r.name(raw, "zone", label)
+        if zone is not None and zone not in {z.id for z in facility.zones}:
+            r.fail(raw, label, f"unknown zone {zone!r}")
+            return None
+        if o2 is None:
+            return None
+        return O2Deficiency(o2=o2, node=node, zone=zone, **t,
+                            **({} if decay is None else {"decay_m": decay}))
+    except ValueError as exc:
+        r.fail(raw, label, str(exc))
+        return None
+
+
+def _world(r: _Reader, raw: object, facility: Facility) -> WorldSpec:
+    if raw is None:
+        return WorldSpec()
+    if not isinstance(raw, Mapping):
+        r.fail(raw, None, f"world must be a mapping, got {_kind(raw)}")
+        return WorldSpec()
+    r.known(raw, _WORLD, "world")
+    sensors = _sensors(r, raw.get("sensors"))
+    raw_sources = raw.get("sources") or []
+    if not isinstance(raw_sources, list):
+        r.fail(raw, None, f"world.sources must be a list, got {_kind(raw_sources)}")
+        raw_sources = []
+    sources = [_source(r, s, facility, sensors) for s in raw_sources]
+    return WorldSpec(sensors, tuple(s for s in sources if s is not None))
+
+
+def _link(r: _Reader, raw: object) -> LinkModel:
+    if raw is None:
+        return LinkModel()
+    if not isinstance(raw, Mapping):
+        r.fail(raw, None, f"link must be a mapping, got {_kind(raw)}")
+        return LinkModel()
+    r.known(raw, _LINK, "link")
+    values = {k: r.number(raw, k, "link") for k in _LINK}
+    try:
+        return LinkModel(**{k: v for k, v in values.items() if v is not None})
+    except ValueError as exc:
+        r.fail(raw, "link", str(exc))
+        return LinkModel()
+
+
+def _fault(r: _Reader, raw: object, fleet: Fleet | None,
+           sensors: Mapping[str, SensorSpec]) -> Fault | None:
+    if not isinstance(raw, Mapping):
+        r.fail(raw, None, f"a fault must be a mapping, got {_kind(raw)}")
+        return None
+    r.known(raw, _FAULT, "fault")
+    raw_kind = raw.get("kind")
+    if not isinstance(raw_kind, str) or raw_kind not in set(FaultKind):
+        r.fail(raw, None, f"fault kind must be one of {', '.join(FaultKind)}, "
+               f"got {raw_kind!r}")
+        return None
+    kind = FaultKind(raw_kind)
+    label = f"fault {kind.value}"
+    at = r.number(raw, "at", label, required=True)
+    robot = r.name(raw, "robot", label, required=True)
+    params = raw.get("params") or {}
+    if not isinstance(params, Mapping):
+        r.fail(raw, label, f"params must be a mapping, got {_kind(params)}")
+        return None
+    required, optional = _FAULT_PARAMS[kind]
+    r.known(params, required | optional, f"{kind.value} params", label)
+    for key in sorted(required - set(params)):
+        r.fail(params or raw, label, f"{kind.value} needs params.{key}")
+    values: dict[str, float | None] = {
+        k: r.number(params, k, label) for k in ("per_hour", "factor", "duration_s")
+        if k in required | optional}
+    sensor = r.name(params, "sensor", label) if "sensor" in required else None
+    missing = [k for k in required
+               if (sensor is None if k == "sensor" else values.get(k) is None)]
+    if at is None or robot is None or missing:
+        return None
+    ok = True
+    if at < 0:
+        r.fail(raw, label, f"at must be ≥ 0 seconds, got {at}")
+        ok = False
+    for key in ("factor", "duration_s"):
+        v = values.get(key)
+        if v is not None and v <= 0:
+            r.fail(params, label, f"{key} must be positive, got {v}")
+            ok = False
+    if fleet is not None:
+        try:
+            cls = fleet.robot(robot).robot_class
+        except KeyError:
+            r.fail(raw, label, f"unknown robot {robot!r} (not in the scenario's fleet)")
+            return None
+        if sensor is not None and sensor not in cls.sensors:
+            r.fail(params, label, f"robot {robot} carries no {sensor} sensor")
+            ok = False
+    if sensor is not None and sensor not in sensors:
+        r.fail(params, label, f"unknown sensor {sensor!r}")
+        ok = False
+    if not ok:
+        return None
+    return Fault(at_s=at, robot=robot, kind=kind, sensor=sensor, **values)
+
+
+def scenario_from_document(doc: object, *, file: str | None = None,
+                           base: Path | None = None) -> Scenario:
+    """A scenario from a parsed scenario document; relative paths resolve against ``base``.
+
+    Raises :class:`ScenarioError` listing every problem (those of the files it names
+    included); never anything else for the document's content.
+    """
+    r = _Reader(file)
+    if not isinstance(doc, Mapping):
+        raise ScenarioError(Problem("a scenario must be a mapping with at least map:", file))
+    base = base if base is not None else Path(".")
+    r.known(doc, _TOP, "scenario")
+    map_path = r.path(doc, "map", base)
+    if map_path is None:
+        if doc.get("map") is None:
+            r.fail(doc, None, "a scenario needs the map it runs on (map: PATH)")
+        raise ScenarioError(r.problems)
+    try:
+        facility = formats.load(map_path)
+    except FleetError as exc:
+        raise ScenarioError([*r.problems, *getattr(exc, "problems", [Problem(str(exc))])]) \
+            from None
+
+    name = r.name(doc, "name", None) or (Path(file).stem if file else facility.name)
+    description = doc.get("description")
+    if description is not None and not isinstance(description, str):
+        r.fail(doc, None, f"description must be text, got {_kind(description)}")
+        description = None
+    seed = doc.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        r.fail(doc, None, f"seed must be a whole number, got {seed!r}")
+        seed = 0
+
+    mission: MissionSpec | None = None
+    mission_path = r.path(doc, "mission", base)
+    if mission_path is not None:
+        try:
+            mission = load_mission(mission_path, facility=facility)
+        except FleetError as exc:
+            r.problems.extend(getattr(exc, "problems", [Problem(str(exc), str(mission_path))]))
+
+    fleet: Fleet | None = None
+    fleet_path: Path | None = None
+    raw_fleet = doc.get("fleet")
+    try:
+        if isinstance(raw_fleet, Mapping):
+            fleet = fleet_from_document(raw_fleet, file=file)
+        elif raw_fleet is not None:
+            fleet_path = r.path(doc, "fleet", base)
+            fleet = load_fleet(fleet_path) if fleet_path is not None else None
+        elif mission is not None and mission.fleet_path is not None:
+            fleet_path = mission.fleet_path
+            fleet = load_fleet(fleet_path)
+        elif mission_path is None:
+            r.fail(doc, None, "a scenario needs a fleet (fleet: PATH or a mapping of classes "
+                   "and robots, or a mission whose fleet: names one)")
+    except FleetError as exc:
+        r.problems.extend(getattr(exc, "problems", [Problem(str(exc), file)]))
+    if fleet is not None:
+        for robot in fleet.robots:
+            if robot.dock not in facility.nodes:
+                r.fail(raw_fleet if isinstance(raw_fleet, Mapping) else doc, robot.serial,
+                       f"dock {robot.dock!r} of robot {robot.serial} is not on the map")
+
+    world = _world(r, doc.get("world"), facility)
+    link = _link(r, doc.get("link"))
+    faults: list[Fault] = []
+    raw_faults = doc.get("faults") or []
+    if not isinstance(raw_faults, list):
+        r.fail(doc, None, f"faults must be a list, got {_kind(raw_faults)}")
+        raw_faults = []
+    for raw in raw_faults:
+        fault = _fault(r, raw, fleet, world.sensors)
+        if fault is not None:
+            faults.append(fault)
+
+    if r.problems:
+        raise ScenarioError(r.problems)
+    return Scenario(
+        name=name, facility=facility, seed=seed, world=world, link=link, faults=tuple(faults),
+        fleet=fleet if fleet is not None else Fleet(()), mission=mission,
+        description=description, path=Path(file) if file else None, map_path=map_path,
+        mission_path=mission_path, fleet_path=fleet_path)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario file; :class:`ScenarioError` for any problem, never another error."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(Problem("no such file", str(p))) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(Problem(f"cannot read: {exc}", str(p))) from None
+    try:
+        doc = parse_yaml(text, file=str(p))
+    except FleetError as exc:
+        raise ScenarioError(getattr(exc, "problems", [Problem(str(exc), str(p))])) from None
+    return scenario_from_document(doc, file=str(p), base=p.parent)
