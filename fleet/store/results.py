@@ -79,7 +79,7 @@ def result_rows(
                 row, values = _from_json(item)
             else:
                 raise StoreError(f"not an inspection result: {type(item).__name__}")
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             rid = item.get("resultId") if isinstance(item, Mapping) else None
             raise StoreError(f"inspection result {rid or '(without resultId)'}: "
                              f"{_what(exc)}") from None

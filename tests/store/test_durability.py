@@ -60,7 +60,7 @@ def snapshot(store: Store) -> tuple[int, int]:
 
 
 def test_sigkill_mid_batch_keeps_every_committed_batch(db: Database) -> None:
-    batch, batches = 1000, 30
+    batch, batches = 500, 20
     rng = random.Random(11)
     for attempt in range(2):
         seed = 100 + attempt

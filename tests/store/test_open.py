@@ -111,3 +111,15 @@ def test_errors_after_opening_are_store_errors(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no such table: readings"):
         store.readings("P1", "ch4")
     store.close()
+
+
+def test_a_read_only_database_reads_and_refuses_writes_plainly(tmp_path: Path) -> None:
+    with Store.open(path=tmp_path) as store:
+        store.add_mission("m", "doc")
+    # (Tests run as root, for whom file permissions do not apply: SQLite's read-only mode.)
+    read_only = f"sqlite:///file:{tmp_path / 'fleet.db'}?mode=ro&uri=true"
+    with Store.open(read_only) as store:
+        assert len(store.missions()) == 1
+        with pytest.raises(StoreError, match="readonly database") as info:
+            store.add_mission("n", "doc")
+        assert "\n" not in str(info.value)

@@ -22,6 +22,7 @@ from fleet.protocol.state import AgvPosition
 from fleet.store import InspectionResultRow, ReadingRow, Store
 from fleet.store.bench import make_results
 from fleet.store.database import transaction
+from fleet.store.results import result_rows
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -123,6 +124,7 @@ def test_empty_batch(store: Store) -> None:
     (lambda d: d.update(timestamp="yesterday"), "yesterday"),
     (lambda d: d.update(readings=[{"sensor": "ch4", "value": "high", "unit": "%"}]), "number"),
     (lambda d: d.update(inspectionPointId=""), "inspectionPointId"),
+    (lambda d: d.update(readings=[{"sensor": "ch4", "value": 10**400, "unit": "%"}]), "too large"),
     (lambda d: d.update(agvPosition=[1, 2]), "agvPosition"),
 ])
 def test_a_malformed_result_writes_nothing(store: Store, mutate: Any, reason: str) -> None:
@@ -213,3 +215,38 @@ def test_any_sequence_of_batches_stores_each_result_once(
         assert store.record_results(batch) == list(dict.fromkeys(ids(batch)))
     distinct = len({pool[i]["resultId"] for i in picks} - already)
     assert counts(store) == (before[0] + distinct, before[1] + 3 * distinct)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                 max_size=3),
+    max_leaves=6)
+FIELDS = ["resultId", "orderId", "actionId", "manufacturer", "serialNumber", "timestamp",
+          "inspectionPointId", "nodeId", "agvPosition", "readings", "findings", "missionId"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(edits=st.lists(st.tuples(st.sampled_from(FIELDS), st.none() | JSON_VALUES),
+                      min_size=1, max_size=4),
+       in_reading=st.tuples(st.sampled_from(["sensor", "value", "unit"]), JSON_VALUES))
+def test_any_malformed_object_is_a_store_error_or_a_row(
+        edits: list[tuple[str, Any]], in_reading: tuple[str, Any]) -> None:
+    """Whatever JSON a caller hands over, result_rows answers rows or a StoreError."""
+    [obj] = make_results(1)
+    for field, value in edits:
+        if value is None and field != "missionId":
+            obj.pop(field, None)
+        else:
+            obj[field] = value
+    if isinstance(obj.get("readings"), list) and obj["readings"] and isinstance(
+            obj["readings"][0], dict):
+        obj["readings"][0][in_reading[0]] = in_reading[1]
+    try:
+        rows, readings = result_rows([obj], received_at=T0)
+    except StoreError as exc:
+        assert "\n" not in str(exc)
+        return
+    [row] = rows
+    assert isinstance(row["result_id"], str) and row["result_id"]
+    assert all(isinstance(r["value"], float) for r in readings)
