@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fleet.manager.dispatch import assignment_for
-from fleet.planning.planner import plan_mission
 from fleet.manager.stateview import StateView
+from fleet.planning.planner import plan_mission
 from fleet.protocol.codec import decode_json, encode
 from fleet.protocol.header import Header
 from fleet.protocol.state import ActionState, ActionStatus, BatteryState, State
