@@ -20,8 +20,9 @@ Started, an agent
 :meth:`RobotAgent.stop` publishes ``connection`` OFFLINE and withdraws the token; a token
 that disappears without OFFLINE tells the manager the connection broke.
 
-Threads: the worker (one per agent), the ticker (shared by every agent given the same
-:class:`Ticker`, else one per agent), and Zenoh's callback threads. Many agents may share
+Threads: the worker (one per agent), the one zenoh-python runs for the agent's single
+subscription, the ticker (shared by every agent given the same :class:`Ticker`, else one per
+agent). Many agents may share
 one :class:`~fleet.comms.Bus` (one Zenoh session): pass it as ``bus``; the agent then
 never closes it.
 """
@@ -63,7 +64,7 @@ from fleet.protocol.inspection import (
     new_result_id,
     read_inspect_action,
 )
-from fleet.protocol.keys import Topic, alive_key, topic_key
+from fleet.protocol.keys import Topic, alive_key, subscription_key, topic_key
 from fleet.protocol.order import Action, ActionType, InstantActions, Node, Order
 from fleet.protocol.state import (
     ActionStatus,
@@ -144,6 +145,11 @@ class RobotAgent:
         self._started = self._stopping = self._closed = False
         self._link_up = True
         self._entities: list[Any] = []
+        self._handlers: dict[str, Callable[[zenoh.Sample], None]] = {
+            Topic.ORDER.value: self._on_order,
+            Topic.INSTANT_ACTIONS.value: self._on_instant_actions,
+            Topic.INSPECTION_ACK.value: self._on_ack,
+        }
         self._tick: TickHandle | None = None
         self._worker: threading.Thread | None = None
 
@@ -180,12 +186,13 @@ class RobotAgent:
                                                    timeout_ms=self._connect_timeout_ms))
             self._started = True
         session = self._bus.session
-        for topic, handler in ((Topic.ORDER, self._on_order),
-                               (Topic.INSTANT_ACTIONS, self._on_instant_actions),
-                               (Topic.INSPECTION_ACK, self._on_ack)):
-            self._entities.append(session.declare_subscriber(self._key(topic),
-                                                             self._guard(handler)))
         c = self.config
+        # One subscription for the three topics the manager sends: each Python callback
+        # subscriber costs a thread in zenoh-python, and a process may run 1,000 agents.
+        # It also hears the agent's own messages, which _on_sample skips at once.
+        self._entities.append(session.declare_subscriber(
+            subscription_key(c.interface, manufacturer=c.manufacturer, serial=c.serial_number),
+            self._on_sample))
         self._entities.append(session.liveliness().declare_token(
             alive_key(c.interface, c.manufacturer, c.serial_number)))
         self._link_up = self._link_is_up()
@@ -344,18 +351,17 @@ class RobotAgent:
 
     # -- incoming messages (Zenoh's threads) ---------------------------------------------
 
-    def _guard(self, handler: Callable[[zenoh.Sample], None]) -> Callable[[zenoh.Sample], None]:
-        def call(sample: zenoh.Sample) -> None:
-            if sample.kind != zenoh.SampleKind.PUT or self._stopping:
-                return
-            try:
-                handler(sample)
-            # Zenoh would only print an exception escaping its callback; log it with the
-            # traceback instead so a bug shows where it happened.
-            except Exception:
-                logger.exception("%s: handling %s failed", self.config.serial_number,
-                                 sample.key_expr)
-        return call
+    def _on_sample(self, sample: zenoh.Sample) -> None:
+        key = str(sample.key_expr)
+        handler = self._handlers.get(key[key.rfind("/") + 1:])
+        if handler is None or sample.kind != zenoh.SampleKind.PUT or self._stopping:
+            return
+        try:
+            handler(sample)
+        # Zenoh would only print an exception escaping its callback; log it with the
+        # traceback instead so a bug shows where it happened.
+        except Exception:
+            logger.exception("%s: handling %s failed", self.config.serial_number, key)
 
     def _on_order(self, sample: zenoh.Sample) -> None:
         payload = sample.payload.to_bytes()
