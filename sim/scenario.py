@@ -15,6 +15,7 @@ Units: seconds (``*_s``, ``at``), metres (``decay_m``), the sensor's own unit fo
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -136,6 +137,26 @@ def _kind(value: object) -> str:
     return "nothing" if value is None else type(value).__name__
 
 
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+
+
+def _show(value: object) -> str:
+    """A short repr of a value from a document, for messages (never raises)."""
+    try:
+        return _REPR.repr(value)
+    except ValueError:  # an integer with more digits than Python will print
+        return "a number too long to show"
+
+
+def _ident(value: object) -> str | None:
+    """A name from a document: a non-empty string, or a whole number (YAML reads ``7`` as
+    one); None for anything else."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() <= 64:
+        value = str(value)
+    return value if isinstance(value, str) and value.strip() else None
+
+
 def _finite(value: object) -> float | None:
     """``value`` as a finite float, or None when it is not a finite number."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -161,7 +182,7 @@ class _Reader:
               element: str | None = None) -> None:
         for key in obj:
             if not isinstance(key, str) or key not in allowed:
-                self.fail(obj, element, f"unknown field {key!r} in {what}")
+                self.fail(obj, element, f"unknown field {_show(key)} in {what}")
 
     def number(self, obj: Mapping[Any, Any], key: str | int, element: str | None, *,
                required: bool = False) -> float | None:
@@ -175,7 +196,7 @@ class _Reader:
             return None
         number = _finite(value)
         if number is None:
-            self.fail(obj, element, f"{key} must be a finite number, got {value!r}"[:200])
+            self.fail(obj, element, f"{key} must be a finite number, got {_show(value)}")
         return number
 
     def name(self, obj: Mapping[Any, Any], key: str, element: str | None, *,
@@ -185,17 +206,17 @@ class _Reader:
             if required:
                 self.fail(obj, element, f"missing {key}")
             return None
-        if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
-            self.fail(obj, element, f"{key} must be a non-empty string, got {value!r}")
-            return None
-        return str(value)
+        text = _ident(value)
+        if text is None:
+            self.fail(obj, element, f"{key} must be a non-empty string, got {_show(value)}")
+        return text
 
     def path(self, obj: Mapping[Any, Any], key: str, base: Path) -> Path | None:
         value = obj.get(key)
         if value is None:
             return None
         if not isinstance(value, str) or not value.strip() or "\0" in value:
-            self.fail(obj, None, f"{key} must be a file path, got {value!r}")
+            self.fail(obj, None, f"{key} must be a file path, got {_show(value)}")
             return None
         return base / value
 
@@ -207,12 +228,12 @@ def _sensors(r: _Reader, raw: object) -> dict[str, SensorSpec]:
     if not isinstance(raw, Mapping):
         r.fail(raw, None, f"world.sensors must be a mapping of sensor names, got {_kind(raw)}")
         return sensors
-    for name, body in raw.items():
-        label = f"sensor {name}"
-        if isinstance(name, bool) or not isinstance(name, str | int):
-            r.fail(raw, None, f"sensor name must be a string, got {name!r}")
+    for raw_name, body in raw.items():
+        name = _ident(raw_name)
+        if name is None:
+            r.fail(raw, None, f"sensor name must be a string, got {_show(raw_name)}")
             continue
-        name = str(name)
+        label = f"sensor {name}"
         if not isinstance(body, Mapping):
             r.fail(raw, label, f"a sensor must be a mapping, got {_kind(body)}")
             continue
@@ -221,7 +242,7 @@ def _sensors(r: _Reader, raw: object) -> dict[str, SensorSpec]:
         unit = body.get("unit", base.unit if base else None)
         if not isinstance(unit, str) or not unit.strip():
             r.fail(body, label, "a sensor the world does not know needs its unit"
-                   if base is None else f"unit must be a string, got {unit!r}")
+                   if base is None else f"unit must be a string, got {_show(unit)}")
             continue
         values = {k: r.number(body, k, label) for k in ("background", "sigma")}
         low, high = (base.low, base.high) if base else (-math.inf, math.inf)
@@ -231,7 +252,7 @@ def _sensors(r: _Reader, raw: object) -> dict[str, SensorSpec]:
             if len(bounds) == 2 and bounds[0] is not None and bounds[1] is not None:
                 low, high = bounds[0], bounds[1]
             else:
-                r.fail(body, label, f"range must be [low, high], got {rng!r}")
+                r.fail(body, label, f"range must be [low, high], got {_show(rng)}")
                 continue
         elif base is None:
             r.fail(body, label, "a sensor the world does not know needs its range: [low, high]")
@@ -241,13 +262,14 @@ def _sensors(r: _Reader, raw: object) -> dict[str, SensorSpec]:
         if not isinstance(raw_tags, Mapping):
             r.fail(body, label, f"by_tag must be a mapping of tag: value, got {_kind(raw_tags)}")
             continue
-        for tag in raw_tags:
-            if isinstance(tag, bool) or not isinstance(tag, str | int):
-                r.fail(raw_tags, label, f"tag must be a string, got {tag!r}")
+        for raw_tag in raw_tags:
+            tag = _ident(raw_tag)
+            if tag is None:
+                r.fail(raw_tags, label, f"tag must be a string, got {_show(raw_tag)}")
                 continue
-            value = r.number(raw_tags, tag, label, required=True)
+            value = r.number(raw_tags, raw_tag, label, required=True)
             if value is not None:
-                by_tag.append((str(tag), value))
+                by_tag.append((tag, value))
         background = values["background"]
         if background is None:
             background = base.background if base else (max(low, 0.0) if low <= 0 <= high
@@ -267,7 +289,7 @@ def _source(r: _Reader, raw: object, facility: Facility,
         return None
     kind = raw.get("kind")
     if not isinstance(kind, str) or kind not in _SOURCES:
-        r.fail(raw, None, f"source kind must be one of {', '.join(_SOURCES)}, got {kind!r}")
+        r.fail(raw, None, f"source kind must be one of {', '.join(_SOURCES)}, got {_show(kind)}")
         return None
     label = f"source {kind}"
     r.known(raw, _SOURCES[kind], kind, label)
@@ -275,7 +297,7 @@ def _source(r: _Reader, raw: object, facility: Facility,
     t = {k: v for k, v in timing.items() if v is not None}
     node = r.name(raw, "node", label, required=kind != "o2_deficiency")
     if node is not None and node not in facility.nodes:
-        r.fail(raw, label, f"unknown node {node!r}")
+        r.fail(raw, label, f"unknown node {_show(node)}")
         return None
     decay = r.number(raw, "decay_m", label, required=kind == "gas_leak")
     try:
@@ -286,7 +308,7 @@ def _source(r: _Reader, raw: object, facility: Facility,
                 return None
             spec = sensors.get(sensor)
             if spec is None:
-                r.fail(raw, label, f"unknown sensor {sensor!r}")
+                r.fail(raw, label, f"unknown sensor {_show(sensor)}")
                 return None
             if spec.unit not in CONCENTRATION_UNITS:
                 r.fail(raw, label, f"a gas leak raises a concentration; {sensor} is in "
@@ -302,7 +324,7 @@ def _source(r: _Reader, raw: object, facility: Facility,
         o2 = r.number(raw, "o2", label, required=True)
         zone = r.name(raw, "zone", label)
         if zone is not None and zone not in {z.id for z in facility.zones}:
-            r.fail(raw, label, f"unknown zone {zone!r}")
+            r.fail(raw, label, f"unknown zone {_show(zone)}")
             return None
         if o2 is None:
             return None
@@ -353,7 +375,7 @@ def _fault(r: _Reader, raw: object, fleet: Fleet | None,
     raw_kind = raw.get("kind")
     if not isinstance(raw_kind, str) or raw_kind not in set(FaultKind):
         r.fail(raw, None, f"fault kind must be one of {', '.join(FaultKind)}, "
-               f"got {raw_kind!r}")
+               f"got {_show(raw_kind)}")
         return None
     kind = FaultKind(raw_kind)
     label = f"fault {kind.value}"
@@ -388,13 +410,13 @@ def _fault(r: _Reader, raw: object, fleet: Fleet | None,
         try:
             cls = fleet.robot(robot).robot_class
         except KeyError:
-            r.fail(raw, label, f"unknown robot {robot!r} (not in the scenario's fleet)")
+            r.fail(raw, label, f"unknown robot {_show(robot)} (not in the scenario's fleet)")
             return None
         if sensor is not None and sensor not in cls.sensors:
             r.fail(params, label, f"robot {robot} carries no {sensor} sensor")
             ok = False
     if sensor is not None and sensor not in sensors:
-        r.fail(params, label, f"unknown sensor {sensor!r}")
+        r.fail(params, label, f"unknown sensor {_show(sensor)}")
         ok = False
     if not ok:
         return None
@@ -430,8 +452,8 @@ def scenario_from_document(doc: object, *, file: str | None = None,
         r.fail(doc, None, f"description must be text, got {_kind(description)}")
         description = None
     seed = doc.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        r.fail(doc, None, f"seed must be a whole number, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64:
+        r.fail(doc, None, f"seed must be a whole number from 0 to 2**64 - 1, got {_show(seed)}")
         seed = 0
 
     mission: MissionSpec | None = None
@@ -454,7 +476,7 @@ def scenario_from_document(doc: object, *, file: str | None = None,
         elif mission is not None and mission.fleet_path is not None:
             fleet_path = mission.fleet_path
             fleet = load_fleet(fleet_path)
-        elif mission_path is None:
+        elif mission_path is None or mission is not None:  # (a broken mission said why)
             r.fail(doc, None, "a scenario needs a fleet (fleet: PATH or a mapping of classes "
                    "and robots, or a mission whose fleet: names one)")
     except FleetError as exc:
@@ -463,7 +485,7 @@ def scenario_from_document(doc: object, *, file: str | None = None,
         for robot in fleet.robots:
             if robot.dock not in facility.nodes:
                 r.fail(raw_fleet if isinstance(raw_fleet, Mapping) else doc, robot.serial,
-                       f"dock {robot.dock!r} of robot {robot.serial} is not on the map")
+                       f"dock {_show(robot.dock)} of robot {robot.serial} is not on the map")
 
     world = _world(r, doc.get("world"), facility)
     link = _link(r, doc.get("link"))

@@ -99,6 +99,8 @@ def test_file_level_errors(tmp_path: Path) -> None:
     ({"map": "nowhere.yaml", "fleet": TINY_FLEET}, "no such file"),
     ({"map": "tiny.yaml"}, "needs a fleet"),
     (_tiny(seed=1.5), "seed must be a whole number"),
+    (_tiny(seed=-1), "seed must be a whole number from 0"),
+    (_tiny(seed=10**5000), "seed must be a whole number from 0"),
     (_tiny(colour="red"), "unknown field 'colour'"),
     (_tiny(fleet={"robots": [{"manufacturer": "m", "serial": "X", "class": "c",
                               "dock": "dock"}]}), "unknown robot class"),
@@ -139,6 +141,28 @@ def test_file_level_errors(tmp_path: Path) -> None:
 def test_each_problem_is_reported(doc: dict[str, Any], reason: str) -> None:
     problems = _problems(doc)
     assert any(reason in p for p in problems), problems
+
+
+def test_a_mission_without_a_fleet_needs_one(tmp_path: Path) -> None:
+    mission = tmp_path / "m.yaml"
+    mission.write_text(f"map: {TINY_MAP}\ntasks:\n  - {{points: [p1], sensors: [ch4]}}\n")
+    doc = {"map": str(TINY_MAP), "mission": "m.yaml"}
+    with pytest.raises(ScenarioError, match="needs a fleet"):
+        scenario_from_document(doc, file="s.yaml", base=tmp_path)
+    s = scenario_from_document({**doc, "fleet": TINY_FLEET}, file="s.yaml", base=tmp_path)
+    assert s.mission is not None and [t.point for t in s.mission.tasks] == ["p1"]
+
+
+def test_integers_too_long_to_print_are_reported_not_raised() -> None:
+    huge = 10**5000  # str() of it raises ValueError in Python >= 3.11
+    problems = _problems(_tiny(
+        name=huge, seed=huge, link={"loss": huge},
+        world={"sensors": {huge: {}, "ch4": {"by_tag": {huge: 1}}},
+               "sources": [{"kind": "hot_spot", "node": huge, "peak_c": 90}]},
+        faults=[{"at": huge, "robot": huge, "kind": "kill"}], **{str(7): huge}))
+    assert len(problems) >= 8
+    assert all("too long to show" in p or "must be" in p or "unknown field" in p
+               for p in problems), problems
 
 
 def test_every_problem_at_once() -> None:
