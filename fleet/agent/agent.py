@@ -477,6 +477,9 @@ class RobotAgent:
             logger.exception("%s: move_to(%s) raised", self.config.serial_number,
                              target.node_id)
             failure = f"internal error: {exc!r}"
+        if not reached and failure is None and not self._halt.is_set():
+            # a body that gives up unasked would otherwise be asked again at once, forever
+            failure = "move_to returned False without being cancelled"
         with self._lock:
             if failure is not None:
                 self._progress.move_failed(step.node, failure)

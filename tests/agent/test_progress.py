@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fleet.agent.body import Pose
 from fleet.agent.progress import Drive, OrderProgress, Perform, Verdict
 from fleet.protocol.header import Header
-from fleet.protocol.order import Action, BlockingType, Order
+from fleet.protocol.order import Action, BlockingType, Node, Order
 from fleet.protocol.state import ActionStatus
 from tests.agent.conftest import order
 
@@ -340,3 +342,71 @@ def test_errors_are_kept_bounded() -> None:
     for i in range(50):
         p.receive_order(replace(order("r1", f"o{i}"), header=Header("acme", "other")), HOME)
     assert len(p.errors) == 20 and p.errors[-1].references["orderId"] == "o49"
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_random_runs_keep_the_vda5050_invariants(data: st.DataObject) -> None:
+    """Orders extended by random updates, driven with random halts and failing actions:
+    the lists only hold what is ahead, the base is a prefix, no action runs twice, and once
+    everything is released every node is reached and every action done."""
+    count = data.draw(st.integers(2, 7), label="nodes")
+    inspect_at = tuple(sorted(data.draw(st.sets(st.integers(0, count - 1)), label="inspect")))
+    base_end = data.draw(st.integers(0, count - 1), label="base end")
+    p = progress()
+    sent = order("r1", base_end=base_end, count=count, inspect_at=inspect_at)
+    assert p.receive_order(sent, HOME) is Verdict.ACCEPTED
+    performed: list[str] = []
+    update = 0
+
+    def check() -> None:
+        ahead = [n.sequence_id for n in p.node_states]
+        if p.last_node_id:
+            assert all(seq > p.last_node_sequence_id for seq in ahead)
+        released = [n.released for n in p.node_states]
+        assert released == sorted(released, reverse=True), "the base is a prefix"
+        assert all(e.sequence_id + 1 in ahead for e in p.edge_states), "edges lead ahead"
+        assert len(performed) == len(set(performed)), "no action runs twice"
+
+    moving: list[Node] = []  # a drive under way while an update may arrive
+
+    def act(allow_halt: bool) -> bool:
+        if moving:
+            node = moving.pop()
+            if allow_halt and data.draw(st.booleans(), label="halt"):
+                p.halt()
+            else:
+                p.arrive(node)
+            return True
+        step = p.next_step()
+        if step is None:
+            return False
+        if isinstance(step, Drive):
+            p.begin_drive(step.node)
+            moving.append(step.node)
+        else:
+            performed.append(step.action.action_id)
+            p.begin_action(step.action.action_id)
+            p.end_action(step.action.action_id, data.draw(st.booleans(), label="ok"))
+        return True
+
+    for _ in range(data.draw(st.integers(0, 40), label="moves")):
+        if base_end < count - 1 and data.draw(st.booleans(), label="update now"):
+            new_end = data.draw(st.integers(base_end + 1, count - 1), label="new base end")
+            update += 1
+            extension = order("r1", base_end=new_end, start=base_end, update=update,
+                              count=count, inspect_at=inspect_at)
+            assert p.receive_order(extension, HOME) is Verdict.UPDATED
+            base_end = new_end
+        else:
+            act(allow_halt=True)
+        check()
+    if base_end < count - 1:
+        update += 1
+        p.receive_order(order("r1", base_end=count - 1, start=base_end, update=update,
+                              count=count, inspect_at=inspect_at), HOME)
+    while act(allow_halt=False):
+        check()
+    assert p.last_node_id == f"n{count - 1}" and p.node_states == () and not p.busy
+    assert sorted(performed) == sorted(f"inspect-{i}" for i in inspect_at)
+    assert p.errors == []
