@@ -8,7 +8,8 @@
   :class:`Capabilities` (what the factsheet says).
 - :mod:`~fleet.agent.agent`: :class:`RobotAgent`, the protocol side: connection, factsheet,
   state, orders, instant actions, inspection results.
-- :mod:`~fleet.agent.progress`: :class:`OrderProgress`, the VDA 5050 order rules.
+- :mod:`~fleet.agent.progress`: :class:`OrderProgress`, the VDA 5050 order rules;
+  :mod:`~fleet.agent.actions`: running ``inspect`` and charging actions on the body.
 - :mod:`~fleet.agent.outbox`: :class:`ResultOutbox`, results kept until acknowledged.
 - :mod:`~fleet.agent.clock` and :mod:`~fleet.agent.ticker`: injectable time
   (:class:`SystemClock`, :class:`ScaledClock`) and one timer thread for many agents.

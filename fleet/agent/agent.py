@@ -39,42 +39,27 @@ from typing import Any, Self
 
 import zenoh
 
-from fleet.agent.body import (
-    ActionFailed,
-    Battery,
-    ChargingBody,
-    InspectionFailed,
-    MoveFailed,
-    MoveTarget,
-    Pose,
-    RobotBody,
-)
+from fleet.agent import actions
+from fleet.agent.body import Battery, ChargingBody, MoveFailed, MoveTarget, Pose, RobotBody
 from fleet.agent.clock import Clock, SystemClock
 from fleet.agent.config import AgentConfig
 from fleet.agent.outbox import OutboxError, ResultOutbox
-from fleet.agent.progress import Drive, OrderProgress, Perform, Verdict
+from fleet.agent.progress import Drive, OrderProgress, Perform, Verdict, order_refs
 from fleet.agent.ticker import Ticker, TickHandle
 from fleet.comms import Bus, client_config
 from fleet.errors import FleetError, ProtocolError
-from fleet.protocol.codec import decode, from_bytes
+from fleet.protocol.codec import decode
 from fleet.protocol.header import HeaderStamper, Message
-from fleet.protocol.inspection import (
-    InspectionAck,
-    InspectionResult,
-    new_result_id,
-    read_inspect_action,
-)
+from fleet.protocol.inspection import InspectionAck
 from fleet.protocol.keys import Topic, alive_key, subscription_key, topic_key
 from fleet.protocol.order import Action, ActionType, InstantActions, Node, Order
 from fleet.protocol.state import (
     ActionStatus,
-    AgvPosition,
     BatteryState,
     Connection,
     ConnectionState,
     State,
 )
-from fleet.protocol.validation import validate
 
 logger = logging.getLogger(__name__)
 
@@ -274,7 +259,6 @@ class RobotAgent:
         """The state as it would be published now (header not yet stamped)."""
         pose = Pose(*self.body.position())
         battery = Battery(*self.body.battery())
-        theta = math.remainder(pose.theta, math.tau)  # VDA 5050 angles lie in [-pi, pi]
         with self._lock:
             p = self._progress
             return State(
@@ -285,7 +269,7 @@ class RobotAgent:
                 node_states=p.node_states, edge_states=p.edge_states,
                 action_states=p.action_states, driving=p.driving and not self._paused,
                 errors=tuple(p.errors),
-                agv_position=AgvPosition(pose.x, pose.y, theta, pose.map_id),
+                agv_position=actions.agv_position(pose),
                 paused=self._paused, new_base_request=p.new_base_request,
             )
 
@@ -370,7 +354,7 @@ class RobotAgent:
         except ProtocolError as exc:
             logger.warning("%s: rejected an order: %s", self.config.serial_number, exc)
             with self._lock:
-                self._progress.reject_malformed(str(exc), _order_refs(payload))
+                self._progress.reject_malformed(str(exc), order_refs(payload))
             self._changed()
             return
         assert isinstance(order, Order)
@@ -503,63 +487,21 @@ class RobotAgent:
             self._progress.end_action(action_id, ok, reason)
 
     def _inspect(self, node: Node, action: Action) -> tuple[bool, str | None]:
-        params = read_inspect_action(action)  # checked when the order was accepted
-        try:
-            readings, findings = self.body.inspect(
-                params.inspection_point_id, params.sensors, params.duration_seconds,
-                self._abort)
-        except InspectionFailed as exc:
-            return False, str(exc)
-        # integrator code: report the failure in the state rather than lose the worker
-        except Exception as exc:
-            logger.exception("%s: inspect(%s) raised", self.config.serial_number,
-                             params.inspection_point_id)
-            return False, f"internal error: {exc!r}"
-        if self._abort.is_set():
-            return False, "interrupted: the agent stopped"
-        pose = Pose(*self.body.position())
         with self._lock:
             order_id = self._progress.order_id
-        result = InspectionResult(
-            header=self._stamper.blank(), result_id=new_result_id(), order_id=order_id,
-            action_id=action.action_id, inspection_point_id=params.inspection_point_id,
-            node_id=node.node_id,
-            agv_position=AgvPosition(pose.x, pose.y, math.remainder(pose.theta, math.tau),
-                                     pose.map_id),
-            readings=tuple(readings), findings=tuple(findings) if findings else None)
-        try:
-            validate(Topic.INSPECTION, result.to_json())
-        except ProtocolError as exc:
-            return False, f"invalid readings: {exc}"
-        try:
-            self.outbox.add(result)
-        except OutboxError as exc:
-            logger.error("%s: %s (kept in memory)", self.config.serial_number, exc)
-        if self._send(result):
-            self.outbox.sent(result.result_id, self.clock.monotonic())
-        return True, None
+        outcome = actions.inspect(self.body, node, action, order_id=order_id,
+                                  header=self._stamper.blank(), cancel=self._abort)
+        result = outcome.result
+        if result is not None:
+            try:
+                self.outbox.add(result)
+            except OutboxError as exc:
+                logger.error("%s: %s (kept in memory)", self.config.serial_number, exc)
+            if self._send(result):
+                self.outbox.sent(result.result_id, self.clock.monotonic())
+        return outcome.ok, outcome.reason
 
     def _charge(self, start: bool) -> tuple[bool, str | None]:
-        body = self.body
-        assert isinstance(body, ChargingBody)
-        try:
-            body.start_charging() if start else body.stop_charging()
-        except ActionFailed as exc:
-            return False, str(exc)
-        # integrator code: report the failure in the state rather than lose the thread
-        except Exception as exc:
-            logger.exception("%s: charging call raised", self.config.serial_number)
-            return False, f"internal error: {exc!r}"
-        return True, None
-
-
-def _order_refs(payload: bytes) -> dict[str, str]:
-    """orderId/orderUpdateId/headerId of an order that failed to decode, when readable."""
-    try:
-        obj = from_bytes(payload)
-    except ProtocolError:
-        return {}
-    if not isinstance(obj, dict):
-        return {}
-    return {k: str(obj[k]) for k in ("headerId", "orderId", "orderUpdateId")
-            if isinstance(obj.get(k), str | int) and not isinstance(obj.get(k), bool)}
+        assert isinstance(self.body, ChargingBody)
+        outcome = actions.charge(self.body, start)
+        return outcome.ok, outcome.reason

@@ -33,6 +33,7 @@ from enum import StrEnum
 
 from fleet.agent.body import Pose
 from fleet.errors import ProtocolError
+from fleet.protocol.codec import from_bytes
 from fleet.protocol.inspection import is_inspect, read_inspect_action
 from fleet.protocol.order import Action, BlockingType, Edge, Node, Order
 from fleet.protocol.state import (
@@ -474,3 +475,16 @@ class OrderProgress:
         for action_id in done[:max(0, len(done) - keep)]:
             self._instant.remove(action_id)
             self._actions.pop(action_id, None)
+
+
+def order_refs(payload: bytes) -> dict[str, str]:
+    """``headerId``/``orderId``/``orderUpdateId`` of an order that failed to decode, as error
+    references, when they can be read at all."""
+    try:
+        obj = from_bytes(payload)
+    except ProtocolError:
+        return {}
+    if not isinstance(obj, dict):
+        return {}
+    return {k: str(obj[k]) for k in ("headerId", "orderId", "orderUpdateId")
+            if isinstance(obj.get(k), str | int) and not isinstance(obj.get(k), bool)}

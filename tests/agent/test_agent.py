@@ -7,7 +7,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from fleet.agent import Capabilities
+from fleet.agent import ActionFailed, Capabilities
 from fleet.protocol.header import Header, parse_timestamp
 from fleet.protocol.inspection import InspectionAck
 from fleet.protocol.keys import Topic, topic_key
@@ -284,4 +284,43 @@ def test_a_blocked_path_is_reported_until_the_order_is_cancelled(launch: Launch)
     state = rec.wait_state(lambda s: s.action_state("c1") is not None
                            and s.action_state("c1").status is ActionStatus.FINISHED)
     assert state.node_states == ()
+    rec.check_valid()
+
+
+class ChargingBody(FakeBody):
+    """A FakeBody with a charger; ``start_charging`` fails away from node n1 (x = 1)."""
+
+    charging = False
+
+    def battery(self) -> tuple[float, bool]:
+        return 50.0, self.charging
+
+    def start_charging(self) -> None:
+        if self.position().x != 1.0:
+            raise ActionFailed("not docked at a charger")
+        self.charging = True
+
+    def stop_charging(self) -> None:
+        self.charging = False
+
+
+def test_a_charging_body_charges_at_a_node_and_on_request(launch: Launch) -> None:
+    body = ChargingBody()
+    _, _, rec = launch("c1", body=body)
+    assert rec.of(Topic.FACTSHEET)[0].supports("startCharging")
+    sent = order("c1", base_end=2, inspect_at=())
+    dock = replace(sent.nodes[1], actions=(Action("charge-1", "startCharging"),))
+    far = replace(sent.nodes[2], actions=(Action("charge-2", "startCharging"),))
+    rec.send(replace(sent, nodes=(sent.nodes[0], dock, far, *sent.nodes[3:])))
+    state = rec.wait_state(lambda s: s.last_node_id == "n2" and s.action_state("charge-2")
+                           is not None and s.action_state("charge-2").status.done)
+    assert state.action_state("charge-1").status is ActionStatus.FINISHED
+    failed = state.action_state("charge-2")
+    assert failed.status is ActionStatus.FAILED
+    assert failed.result_description == "not docked at a charger"
+    assert state.battery.charging is True
+    rec.send(instant("c1", ("stop-1", ActionType.STOP_CHARGING)))
+    state = rec.wait_state(lambda s: s.action_state("stop-1") is not None
+                           and s.action_state("stop-1").status is ActionStatus.FINISHED)
+    assert state.battery.charging is False
     rec.check_valid()
