@@ -69,7 +69,9 @@ def serve_api(manager: Manager) -> None:
                                          facility=facility)
         except (MapError, MissionError) as exc:
             raise FleetError("; ".join(str(p) for p in exc.problems)) from None
-        run = manager.launch(spec.name, spec, text)
+        map_doc = {"name": map_name, "suffix": str(raw_map.get("suffix", ".yaml")),
+                   "text": str(raw_map.get("text", ""))}
+        run = manager.launch(spec.name, spec, text, map_doc=map_doc)
         return {"mission_id": run.id, "name": run.name, "status": run.status.value}
 
     def listing(_request: Request) -> Any:

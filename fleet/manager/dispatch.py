@@ -150,6 +150,23 @@ def assignment_for(mission_id: str, rp: RobotPlan, mission: MissionSpec, *,
         stops=stops, legs=legs, inspections=inspections, release_ahead=release_ahead)
 
 
+def rebuild_assignment(mission_id: str, data: dict[str, Any], fac: Facility) -> Assignment:
+    """An assignment from :meth:`MissionRun.snapshot` data (a restarted manager)."""
+    from fleet.protocol.order import Action
+
+    stops = [RouteStop(s["node"], _position(fac, s["node"]),
+                       tuple(Action.from_json(x) for x in s["actions"])) for s in data["stops"]]
+    legs = [RouteLeg(f"{a.node_id}-{b.node_id}", _length(fac, a.node_id, b.node_id))
+            for a, b in itertools.pairwise(stops)]
+    return Assignment(
+        mission_id=mission_id, manufacturer=data["manufacturer"], serial=data["serial"],
+        order_id=data["order_id"], stops=stops, legs=legs,
+        inspections=dict(data["inspections"]), release_ahead=int(data["release_ahead"]),
+        base_end=int(data["base_end"]), update_id=int(data["update_id"]),
+        reached=int(data["reached"]), done=set(data["done"]), failed=set(data["failed"]),
+        active=bool(data["active"]))
+
+
 def _position(fac: Facility, node_id: str) -> NodePosition:
     n = fac.node(node_id)
     return NodePosition(n.x, n.y, n.level)

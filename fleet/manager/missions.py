@@ -29,6 +29,9 @@ class MissionRun:
     dropped: dict[str, str] = field(default_factory=dict)
     reason: str | None = None
     waiting_reported: bool = False
+    document: str = ""
+    map_doc: dict[str, str] = field(default_factory=dict)
+    """The map as launched (name, suffix, text): a restarted manager rebuilds from it."""
 
     @property
     def tasks(self) -> list[str]:
@@ -79,9 +82,13 @@ class MissionRun:
     def snapshot(self) -> dict[str, Any]:
         """What is persisted so that a restarted manager can pick the mission up."""
         return {
+            "map": self.map_doc,
             "assignments": [
                 {"serial": a.serial, "manufacturer": a.manufacturer, "order_id": a.order_id,
-                 "nodes": [s.node_id for s in a.stops], "inspections": a.inspections,
+                 "stops": [{"node": s.node_id, "actions": [x.to_json() for x in s.actions]}
+                           for s in a.stops],
+                 "inspections": a.inspections, "release_ahead": a.release_ahead,
+                 "base_end": a.base_end, "update_id": a.update_id,
                  "done": sorted(a.done), "failed": sorted(a.failed), "active": a.active,
                  "reached": a.reached}
                 for a in self.assignments.values()
@@ -89,3 +96,27 @@ class MissionRun:
             "pool": sorted(self.pool), "done": self.done, "failed": sorted(self.failed),
             "dropped": self.dropped,
         }
+
+    @classmethod
+    def restore(cls, mission_id: str, name: str, status: MissionStatus, document: str,
+                snapshot: dict[str, Any]) -> MissionRun:
+        """Rebuild a mission a previous manager persisted; ``FleetError``-derived errors
+        (map or mission problems) or ``KeyError``/``TypeError`` on a damaged snapshot."""
+        from fleet.facility import formats
+        from fleet.facility.formats.yaml_map import parse_yaml
+        from fleet.manager.dispatch import rebuild_assignment
+        from fleet.planning.mission import mission_from_document
+
+        map_doc = snapshot["map"]
+        facility = formats.parse(map_doc["text"], map_doc["suffix"], file=map_doc["name"])
+        spec = mission_from_document(parse_yaml(document, file=name), file=name,
+                                     facility=facility)
+        run = cls(mission_id, name, spec, status, document=document, map_doc=dict(map_doc))
+        run.pool = set(snapshot["pool"])
+        run.done = dict(snapshot["done"])
+        run.failed = set(snapshot["failed"])
+        run.dropped = dict(snapshot["dropped"])
+        for data in snapshot["assignments"]:
+            a = rebuild_assignment(mission_id, data, facility)
+            run.assignments[a.serial] = a
+        return run

@@ -86,6 +86,8 @@ class Manager:
         self._threads: list[threading.Thread] = []
         self.order_sent: dict[str, float] = {}
         """orderId → when its first order was published (for the dispatch benchmark)."""
+        self._orders: dict[str, tuple[str, str]] = {}
+        """orderId → (mission id, serial) of the orders of restored missions."""
         self.order_seen: dict[str, float] = {}
         """orderId → when the robot's first state carrying it arrived."""
 
@@ -184,6 +186,8 @@ class Manager:
             if state.order_id and state.order_id not in self.order_seen:
                 self.order_seen[state.order_id] = time.perf_counter()
             run = self.missions.get(robot.mission_id or "")
+            if run is None and robot.mission_id is None and state.order_id in self._orders:
+                run = self._adopt(robot, state)
             if run is not None:
                 wake = self._progress(run, robot, state)
             else:
@@ -343,9 +347,14 @@ class Manager:
                 self._event(run, "robot_back", robot.serial, {"order_cancelled": a.order_id})
 
     # ------------------------------------------------------------------ missions
-    def launch(self, name: str, spec: MissionSpec, document: str) -> MissionRun:
-        """Accept a mission: stored as queued, planned by the planner thread."""
-        run = MissionRun(uuid.uuid4().hex, name, spec)
+    def launch(self, name: str, spec: MissionSpec, document: str, *,
+               map_doc: dict[str, str] | None = None) -> MissionRun:
+        """Accept a mission: stored as queued, planned by the planner thread.
+
+        ``map_doc`` (the map file's name, suffix and text) lets a restarted manager rebuild
+        the mission; without it a restart marks the mission failed."""
+        run = MissionRun(uuid.uuid4().hex, name, spec, document=document,
+                         map_doc=dict(map_doc or {}))
         run.pool = set(run.tasks)
         with self.lock:
             self.missions[run.id] = run
@@ -354,6 +363,7 @@ class Manager:
                                    map_path=str(spec.map_path or spec.facility.name),
                                    objective=spec.objective.value)
             self._event(run, "launched", None, {"tasks": len(run.tasks)})
+            self._persist(run)
         self._wake_planner.set()
         return run
 
@@ -499,13 +509,42 @@ class Manager:
         self.store.save_plan(run.id, run.snapshot())
 
     def _restore(self) -> None:
-        """Missions a previous manager left unfinished are listed as failed: their robots'
-        orders are not re-adopted by this version."""
+        """Pick up the missions a previous manager left unfinished: rebuilt from what it
+        persisted; their robots are re-adopted as their states (carrying the same orderId)
+        arrive. A mission that cannot be rebuilt is marked failed with the reason."""
         for row in self.store.missions():
             status = MissionStatus(row.status)
-            if not status.terminal:
+            if status.terminal:
+                continue
+            try:
+                run = MissionRun.restore(row.id, row.name, status, row.document,
+                                         row.plan if isinstance(row.plan, dict) else {})
+            except (FleetError, KeyError, TypeError, ValueError) as exc:
                 self.store.set_mission_status(
-                    row.id, MissionStatus.FAILED.value, "the manager restarted")
+                    row.id, MissionStatus.FAILED.value,
+                    f"the manager restarted and could not rebuild it: {exc}")
+                continue
+            self.missions[run.id] = run
+            for a in run.active():
+                self._orders[a.order_id] = (run.id, a.serial)
+            self._event(run, "manager_restarted", None,
+                        {"active": [a.serial for a in run.active()], "waiting": sorted(run.pool)})
+            log.info("mission %s restored (%s)", run.id[:8], run.status.value)
+
+    def _adopt(self, robot: RobotEntry, state: StateView) -> MissionRun | None:
+        """A robot working on an order of a restored mission becomes that mission's again,
+        with its release window taken from what the robot reports."""
+        found = self._orders.get(state.order_id)
+        if found is None:
+            return None
+        run = self.missions.get(found[0])
+        a = None if run is None else run.assignments.get(found[1])
+        if run is None or a is None or not a.active or robot.serial != a.serial:
+            return None
+        robot.mission_id = run.id
+        a.update_id = max(a.update_id, state.order_update_id)
+        self._event(run, "robot_readopted", robot.serial, {"order_id": a.order_id})
+        return run
 
     # ------------------------------------------------------------------ results
     def _ingest_loop(self) -> None:

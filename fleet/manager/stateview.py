@@ -44,6 +44,7 @@ class StateView:
     manufacturer: str
     serial_number: str
     order_id: str
+    order_update_id: int
     last_node_id: str
     last_node_sequence_id: int
     pending_nodes: int
@@ -58,7 +59,8 @@ class StateView:
         pos = d.get("agvPosition")
         return cls(
             manufacturer=d["manufacturer"], serial_number=d["serialNumber"],
-            order_id=d["orderId"], last_node_id=d["lastNodeId"],
+            order_id=d["orderId"], order_update_id=d["orderUpdateId"],
+            last_node_id=d["lastNodeId"],
             last_node_sequence_id=d["lastNodeSequenceId"],
             pending_nodes=len(d["nodeStates"]),
             action_states=tuple(ActionView(a["actionId"], ActionStatus(a["actionStatus"]))
