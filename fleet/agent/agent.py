@@ -281,12 +281,13 @@ class RobotAgent:
                 self._state_pending = False
             self._send(self.state())
 
-    def _changed(self) -> None:
-        """Something in the state changed: publish now, or once the minimum interval passed."""
+    def _changed(self, *, urgent: bool = False) -> None:
+        """Something in the state changed: publish now, or once the minimum interval passed
+        (``urgent``: now, whatever the interval)."""
         with self._pace:
             now = self.clock.monotonic()
             due = self._last_state + self.config.min_state_interval
-            if due > now:
+            if due > now and not urgent:
                 if not self._state_pending and not self._stopping:
                     self._state_pending = True
                     self._ticker.add(self._flush_state, due)
@@ -365,7 +366,9 @@ class RobotAgent:
                     order.order_update_id, verdict.value.lower())
         if verdict is not Verdict.IGNORED:
             self._wake.set()
-            self._changed()
+            # the manager waits for the state that shows the order taken (or refused):
+            # publish it now rather than merging it into the next paced state
+            self._changed(urgent=True)
 
     def _on_instant_actions(self, sample: zenoh.Sample) -> None:
         try:
