@@ -106,6 +106,7 @@ def _ingest(manager: Manager, endpoint: str, states: int, robots: int) -> dict[s
             time.sleep(0.005)
 
     watcher = threading.Thread(target=watch, daemon=True)
+    cpu0 = time.process_time()
     watcher.start()
     out = subprocess.run([sys.executable, "-m", "fleet.manager.bench", "blast", endpoint,
                           str(states), str(robots)], capture_output=True, text=True,
@@ -116,12 +117,15 @@ def _ingest(manager: Manager, endpoint: str, states: int, robots: int) -> dict[s
     time.sleep(0.05)
     done.set()
     watcher.join()
+    cpu = time.process_time() - cpu0
     handled = marks[-1][1]  # agents keep publishing: count up to the watcher's last look
     first = next(t for t, n in marks if n > 0)
     last = next(t for t, n in marks if n >= handled)
     return {"states_sent": states, "states_handled": handled,
             "publisher_per_s": round(float(out.stdout.strip() or 0)),
-            "manager_states_per_s": round(handled / max(last - first, 1e-9))}
+            "manager_states_per_s": round(handled / max(last - first, 1e-9)),
+            # the manager's process (router threads included) per CPU-second it used
+            "manager_states_per_cpu_s": round(handled / max(cpu, 1e-9))}
 
 
 def _agents_main(endpoint: str, count: int) -> None:
