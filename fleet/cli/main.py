@@ -73,6 +73,8 @@ def _register() -> None:
     app.add_typer(mission.app, name="mission")
     app.command(name="robots")(robots.robots)
     app.add_typer(bench.app, name="bench")
+    from fleet.cli import security
+    app.add_typer(security.app, name="security")
 
 
 _register()

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from fleet.cli.remote import ConnectOption, InterfaceOption, ask
+from fleet.cli.remote import ConnectOption, CredentialsOption, InterfaceOption, ask
 from fleet.errors import MissionError, Problem
 
 app = typer.Typer(help="Missions on a running manager: launch, list, status, pause, "
@@ -20,6 +20,7 @@ def launch(
     file: Path = typer.Argument(..., help="Mission file (.yaml)."),
     connect: str | None = ConnectOption,
     interface: str = InterfaceOption,
+    credentials: Path | None = CredentialsOption,
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
     """Launch a mission; prints its id. The manager plans it over the capable robots
@@ -32,7 +33,8 @@ def launch(
     body = {"name": file.stem, "mission": file.read_text(encoding="utf-8"),
             "map": {"name": str(spec.map_path), "suffix": spec.map_path.suffix,
                     "text": spec.map_path.read_text(encoding="utf-8")}}
-    answer = ask(connect, interface, "mission/launch", body, timeout=10.0)
+    answer = ask(connect, interface, "mission/launch", body, timeout=10.0,
+                 credentials=credentials)
     if as_json:
         typer.echo(json.dumps(answer, indent=2))
     else:
@@ -43,10 +45,11 @@ def launch(
 def list_(
     connect: str | None = ConnectOption,
     interface: str = InterfaceOption,
+    credentials: Path | None = CredentialsOption,
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
     """Every mission the manager knows, newest last."""
-    answer = ask(connect, interface, "mission/list")
+    answer = ask(connect, interface, "mission/list", credentials=credentials)
     if as_json:
         typer.echo(json.dumps(answer, indent=2))
         return
@@ -61,10 +64,12 @@ def status(
     mission_id: str = typer.Argument(..., metavar="ID", help="Mission id (or a prefix)."),
     connect: str | None = ConnectOption,
     interface: str = InterfaceOption,
+    credentials: Path | None = CredentialsOption,
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
     """A mission's status, per-robot progress and inspections done."""
-    answer = ask(connect, interface, "mission/status", {"mission_id": mission_id})
+    answer = ask(connect, interface, "mission/status", {"mission_id": mission_id},
+                 credentials=credentials)
     if as_json:
         typer.echo(json.dumps(answer, indent=2))
         return
@@ -92,8 +97,10 @@ def _control(verb: str) -> Any:
         mission_id: str = typer.Argument(..., metavar="ID", help="Mission id (or a prefix)."),
         connect: str | None = ConnectOption,
         interface: str = InterfaceOption,
+        credentials: Path | None = CredentialsOption,
     ) -> None:
-        answer = ask(connect, interface, f"mission/{verb}", {"mission_id": mission_id})
+        answer = ask(connect, interface, f"mission/{verb}", {"mission_id": mission_id},
+                     credentials=credentials)
         typer.echo(f"{answer['mission_id']}: {answer['status']}")
 
     command.__doc__ = {"pause": "Pause a mission's robots (startPause).",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -15,29 +16,50 @@ ConnectOption = typer.Option(
 InterfaceOption = typer.Option(
     "uagv", "--interface", envvar="FLEET_INTERFACE",
     help="VDA 5050 interface name of the site (e.g. site-a/uagv; env FLEET_INTERFACE).")
+DEFAULT_SECURE_CONNECT = "tls/127.0.0.1:7447"
+CredentialsOption = typer.Option(
+    None, "--credentials", envvar="FLEET_CREDENTIALS",
+    help="Supervisor credentials for a secured manager (DIR/supervisors/NAME from `fleet "
+    f"security init`; default endpoint then {DEFAULT_SECURE_CONNECT}; env FLEET_CREDENTIALS).")
 
 
 def ask(connect: str | None, interface: str, verb: str, body: Any = None, *,
-        timeout: float = 5.0) -> Any:
+        timeout: float = 5.0, credentials: Path | None = None) -> Any:
     """Send one query to the manager and return its JSON answer.
 
     Raises :class:`fleet.errors.NotReachable` (exit 2 at the CLI) when no router or no
     manager answers, and :class:`fleet.errors.FleetError` with the manager's reason when it
-    refuses the request.
+    refuses the request. With ``credentials`` (or env ``FLEET_CREDENTIALS``) the query goes
+    over TLS with that supervisor certificate; a secured manager whose access control does
+    not admit it gives no answer, which is reported as such in one line.
     """
     from fleet.comms.bus import Bus
     from fleet.comms.config import client_config
     from fleet.errors import NotReachable
     from fleet.manager.api import api_key
 
-    endpoint = connect or os.environ.get("FLEET_CONNECT") or DEFAULT_CONNECT
+    creds = credentials or os.environ.get("FLEET_CREDENTIALS") or None
+    endpoint = (connect or os.environ.get("FLEET_CONNECT")
+                or (DEFAULT_SECURE_CONNECT if creds else DEFAULT_CONNECT))
+    if creds is None and endpoint.startswith(("tls/", "quic/")):
+        raise NotReachable(f"{endpoint} is a secured manager: pass --credentials "
+                           "DIR/supervisors/NAME (or set FLEET_CREDENTIALS)")
     try:
-        config = client_config([endpoint], timeout_ms=2000)
+        if creds is not None:
+            from fleet.security.configs import secure_client_config
+            config = secure_client_config(Path(creds), [endpoint], timeout_ms=2000)
+        else:
+            config = client_config([endpoint], timeout_ms=2000)
     except ValueError as exc:
         raise NotReachable(f"bad --connect endpoint {endpoint!r}: {exc}") from None
     with Bus.open(config) as bus:
         try:
             return bus.request(api_key(interface, verb), body, timeout=timeout)
         except NotReachable:
+            if creds is not None:
+                raise NotReachable(
+                    f"no manager answered at {endpoint} (interface {interface}): it is not "
+                    f"running, or it refuses the credentials {creds} (not a supervisor of "
+                    "this site, or revoked)") from None
             raise NotReachable(f"no manager answered at {endpoint} "
                                f"(interface {interface}); is `fleet serve` running?") from None

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
-from fleet.cli.remote import ConnectOption, InterfaceOption, ask
+from fleet.cli.remote import ConnectOption, CredentialsOption, InterfaceOption, ask
 
 
 def robots(
     connect: str | None = ConnectOption,
     interface: str = InterfaceOption,
+    credentials: Path | None = CredentialsOption,
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
     """Every robot the manager has heard of: status, battery, last node, mission."""
-    answer = ask(connect, interface, "robots")
+    answer = ask(connect, interface, "robots", credentials=credentials)
     if as_json:
         typer.echo(json.dumps(answer, indent=2))
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from pathlib import Path
 
 import typer
 
@@ -32,6 +33,9 @@ def serve(
                               help="Missions wait for capable robots instead of failing."),
     lease_ms: int | None = typer.Option(None, "--lease-ms", min=100,
                                         help="Zenoh link lease (faster loss detection)."),
+    secure: Path | None = typer.Option(
+        None, "--secure", help="Security directory (fleet security init): listen on TLS with "
+        "mutual authentication and per-robot access control (default tls/0.0.0.0:7447)."),
 ) -> None:
     """Run the manager until SIGINT/SIGTERM: embedded router (or --connect), robot
     registry, mission planning and dispatch, liveness, results stored and acknowledged."""
@@ -40,8 +44,17 @@ def serve(
     from fleet.manager.service import Manager, ManagerSettings
     from fleet.store import Store
 
-    config = (client_config(connect, lease_ms=lease_ms) if connect
-              else router_config(listen or ["tcp/0.0.0.0:7447"], lease_ms=lease_ms))
+    if secure is not None:
+        from fleet.security.configs import secure_client_config, secure_router_config
+        if connect:
+            config = secure_client_config(secure / "manager", connect, lease_ms=lease_ms)
+        else:
+            listen = listen or ["tls/0.0.0.0:7447"]
+            config = secure_router_config(secure, listen, interface=interface,
+                                          lease_ms=lease_ms)
+    else:
+        config = (client_config(connect, lease_ms=lease_ms) if connect
+                  else router_config(listen or ["tcp/0.0.0.0:7447"], lease_ms=lease_ms))
     settings = ManagerSettings(interface=interface, release_ahead=release_ahead,
                                robot_timeout=robot_timeout, plan_time_limit=plan_time_limit,
                                wait_for_robots=wait)
