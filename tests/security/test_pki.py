@@ -71,7 +71,7 @@ def test_revoke_lists_in_crl_drops_from_acl_and_reissue_is_a_new_name(tmp_path: 
     authority = Authority.create(tmp_path / "sec")
     first = authority.add_robot("acme/r1")
     authority.add_supervisor("alice")
-    revoked = authority.revoke(Role.ROBOT, "acme/r1")
+    assert authority.revoke(Role.ROBOT, "acme/r1").revoked
     assert revoked_serials(tmp_path / "sec") == {first.serial_number}
     assert not (tmp_path / "sec" / "robots" / "acme" / "r1" / "key.pem").exists()
     acl = site_access_control(Authority.open(tmp_path / "sec"), "uagv")

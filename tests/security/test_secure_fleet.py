@@ -37,9 +37,10 @@ pytestmark = pytest.mark.timeout(120)
 
 
 @contextmanager
-def secure_manager(directory: Path, tmp: Path) -> Iterator[tuple[Manager, str]]:
+def secure_manager(directory: Path, tmp: Path, port: int | None = None
+                   ) -> Iterator[tuple[Manager, str]]:
     """A manager whose embedded router listens on TLS with this directory's ACL."""
-    endpoint = tls_endpoint("127.0.0.1", free_port())
+    endpoint = tls_endpoint("127.0.0.1", port or free_port())
     store = Store.open(None, path=tmp / "fleet.db")
     with Bus.open(secure_router_config(directory, [endpoint], interface="uagv")) as bus:
         manager = Manager(bus, store, ManagerSettings(robot_timeout=1.5, plan_time_limit=1.0))
@@ -62,18 +63,11 @@ def _site(tmp: Path, endpoint: str) -> Path:
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[Path, Manager, str]]:
+    """A security directory (robots acme/r1, acme/r2, supervisor alice) and its manager."""
     port = free_port()
     directory = _site(tmp_path, tls_endpoint("127.0.0.1", port))
-    store = Store.open(None, path=tmp_path / "fleet.db")
-    endpoint = tls_endpoint("127.0.0.1", port)
-    with Bus.open(secure_router_config(directory, [endpoint], interface="uagv")) as bus:
-        manager = Manager(bus, store, ManagerSettings(robot_timeout=1.5, plan_time_limit=1.0))
-        manager.start()
-        try:
-            yield directory, manager, endpoint
-        finally:
-            manager.stop()
-    store.close()
+    with secure_manager(directory, tmp_path, port) as (manager, endpoint):
+        yield directory, manager, endpoint
 
 
 def _robot_session(directory: Path, name: str) -> zenoh.Session:
