@@ -23,10 +23,10 @@ reports echoed back, which the agent skips anyway).
 
 Supervisors: ``query`` ingress and ``reply`` egress on ``I/manager/**`` (the API's
 answers travel from the router to the CLI). The manager's certificate may do everything on
-``I/**`` and on ``@/**`` (Zenoh's admin space is not included): that subject matters only
-when the manager runs as a client of a separate router carrying this configuration;
-the embedded manager's own session is inside the router, where no access control applies
-(Zenoh filters the messages of remote sessions, at their link).
+``I/**``: that subject matters only when the manager runs as a client of a separate router
+carrying this configuration; the embedded manager's own session is inside the router, where
+no access control applies (Zenoh filters the messages of remote sessions, at their link;
+tests/security shows the embedded manager working without that subject).
 """
 
 from __future__ import annotations

@@ -215,3 +215,25 @@ def test_secured_mission_completes(site: tuple[Path, Manager, str]) -> None:
         for agent, bus in agents:
             agent.stop()
             bus.close()
+
+
+def test_embedded_manager_is_not_subject_to_the_acl(tmp_path: Path) -> None:
+    """The manager's session is the router itself: its local traffic passes even with no
+    rule naming the manager's certificate (which therefore guards only a remote manager)."""
+    port = free_port()
+    directory = _site(tmp_path, tls_endpoint("127.0.0.1", port))
+    endpoint = tls_endpoint("127.0.0.1", port)
+    config = secure_router_config(directory, [endpoint], interface="uagv")
+    acl = json.loads(config.get_json("access_control"))
+    acl["policies"] = [p for p in acl["policies"] if p["subjects"] != ["manager"]]
+    acl["subjects"] = [s for s in acl["subjects"] if s["id"] != "manager"]
+    config.insert_json5("access_control", json.dumps(acl))
+    heard: list[str] = []
+    with Bus.open(config) as bus, _robot_session(directory, "acme/r1") as r1:
+        got: list[str] = []
+        bus.session.declare_subscriber("uagv/v2/*/*/state", lambda s: got.append("state"))
+        r1.declare_subscriber("uagv/v2/acme/r1/*", lambda s: heard.append(str(s.key_expr)))
+        time.sleep(1.0)
+        r1.put("uagv/v2/acme/r1/state", _state("r1"))
+        bus.publish_raw("uagv/v2/acme/r1/order", b"{}")
+        assert wait_for(lambda: got == ["state"] and "uagv/v2/acme/r1/order" in heard, 10)
