@@ -65,16 +65,19 @@ class SimClock:
     ``monotonic()`` is 0 when the clock is made and gains ``speed`` world seconds per real
     second; ``now()`` is ``start`` (default: the real time at creation) plus that. Sleeps and
     waits last ``world_seconds / speed`` real seconds. ``wall`` and ``sleeper`` exist for
-    tests of the scaling itself; everything else uses the defaults.
+    tests of the scaling itself; everything else uses the defaults. ``origin`` is the
+    ``wall()`` reading at world time 0 (default: now): processes sharing one world pass the
+    same ``time.monotonic()`` value (system-wide on Linux) and the same ``start``.
     """
 
     def __init__(self, speed: float = 1.0, *, start: datetime | None = None,
                  wall: Callable[[], float] = time.monotonic,
-                 sleeper: Callable[[float], None] = time.sleep) -> None:
+                 sleeper: Callable[[float], None] = time.sleep,
+                 origin: float | None = None) -> None:
         self.speed = _check_speed(speed)
         self._wall = wall
         self._sleeper = sleeper
-        self._origin = wall()
+        self._origin = wall() if origin is None else float(origin)
         self._start = _aware(start)
 
     def monotonic(self) -> float:

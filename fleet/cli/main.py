@@ -65,7 +65,7 @@ def _main(
 
 
 def _register() -> None:
-    from fleet.cli import bench, map, mission, plan, robots, serve
+    from fleet.cli import bench, map, mission, plan, robots, serve, sim
 
     app.add_typer(map.app, name="map")
     app.command(name="plan")(plan.plan)
@@ -73,6 +73,7 @@ def _register() -> None:
     app.add_typer(mission.app, name="mission")
     app.command(name="robots")(robots.robots)
     app.add_typer(bench.app, name="bench")
+    app.add_typer(sim.app, name="sim")
     from fleet.cli import security
     app.add_typer(security.app, name="security")
 

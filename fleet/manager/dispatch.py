@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleet.facility.model import Facility
+from fleet.facility.model import Facility, ZoneKind
 from fleet.manager.stateview import StateView
 from fleet.planning.mission import MissionSpec
 from fleet.planning.plan import RobotPlan, StopKind
@@ -47,6 +47,9 @@ class Assignment:
     done: set[str] = field(default_factory=set)
     failed: set[str] = field(default_factory=set)
     active: bool = True
+    dead: frozenset[str] = frozenset()
+    """Route nodes inside comms-dead zones: a base never ends at one, since a robot waiting
+    there for an order update would never hear it."""
 
     @property
     def points(self) -> list[str]:
@@ -65,7 +68,7 @@ class Assignment:
 
     def first_order(self, header: Header) -> Order:
         """The first order: base up to ``release_ahead`` nodes in."""
-        self.base_end = min(len(self.stops) - 1, self.release_ahead)
+        self.base_end = self._past_dead(min(len(self.stops) - 1, self.release_ahead))
         self.update_id = 0
         return route_order(header, self.order_id, self.stops, self.legs,
                            base_end=self.base_end)
@@ -97,11 +100,18 @@ class Assignment:
         if self.base_end >= last or self.base_end - self.reached > self.release_ahead // 2:
             return None
         start = self.base_end
-        self.base_end = min(last, self.reached + self.release_ahead)
+        self.base_end = self._past_dead(min(last, self.reached + self.release_ahead))
         self.update_id += 1
         return route_order(header, self.order_id, self.stops, self.legs,
                            base_end=self.base_end, start=start,
                            order_update_id=self.update_id)
+
+    def _past_dead(self, end: int) -> int:
+        """``end``, moved on past any comms-dead nodes (to the first covered one)."""
+        last = len(self.stops) - 1
+        while end < last and self.stops[end].node_id in self.dead:
+            end += 1
+        return end
 
     def to_json(self) -> dict[str, Any]:
         """Progress as ``fleet mission status`` shows it per robot."""
@@ -147,7 +157,8 @@ def assignment_for(mission_id: str, rp: RobotPlan, mission: MissionSpec, *,
     return Assignment(
         mission_id=mission_id, manufacturer=rp.manufacturer, serial=rp.serial,
         order_id=f"{mission_id[:8]}-{rp.serial}-{uuid.uuid4().hex[:6]}",
-        stops=stops, legs=legs, inspections=inspections, release_ahead=release_ahead)
+        stops=stops, legs=legs, inspections=inspections, release_ahead=release_ahead,
+        dead=_dead_nodes(fac, stops))
 
 
 def rebuild_assignment(mission_id: str, data: dict[str, Any], fac: Facility) -> Assignment:
@@ -164,7 +175,12 @@ def rebuild_assignment(mission_id: str, data: dict[str, Any], fac: Facility) -> 
         inspections=dict(data["inspections"]), release_ahead=int(data["release_ahead"]),
         base_end=int(data["base_end"]), update_id=int(data["update_id"]),
         reached=int(data["reached"]), done=set(data["done"]), failed=set(data["failed"]),
-        active=bool(data["active"]))
+        active=bool(data["active"]), dead=_dead_nodes(fac, stops))
+
+
+def _dead_nodes(fac: Facility, stops: list[RouteStop]) -> frozenset[str]:
+    return frozenset(s.node_id for s in stops
+                     if any(z.kind is ZoneKind.COMMS_DEAD for z in fac.zones_at(s.node_id)))
 
 
 def _position(fac: Facility, node_id: str) -> NodePosition:

@@ -1,0 +1,536 @@
+"""A simulated robot's body: :class:`SimBody`, the :class:`~fleet.agent.RobotBody` every
+simulated robot hands to a real :class:`~fleet.agent.RobotAgent`.
+
+The body lives on the facility's graph and on world time (:mod:`sim.clock`):
+
+- **Driving.** :meth:`SimBody.move_to` drives the edge from where the robot stands to the
+  target node at ``Facility.edge_speed`` (its class speed, capped by the edge's
+  ``max_speed`` and by speed-limit zones), times :attr:`BodyParams.single_lane_factor` on
+  single-lane drifts. The pose is interpolated along the edge from the clock, so
+  :meth:`position` is exact at any moment without a simulation step.
+- **Battery.** Driving draws ``wh_per_metre`` per metre plus ``wh_per_second``; standing
+  and dwelling draw ``wh_per_second``; charging (at a charger or dock) adds ``charge_w``.
+  A flat battery stops the robot (:class:`~fleet.agent.MoveFailed`).
+- **Inspecting.** :meth:`SimBody.inspect` dwells ``duration_s`` world seconds and returns
+  the :class:`~sim.world.World`'s readings at the node, with a finding for every reading
+  past its :data:`ALARMS` level and for every sensor that gave none.
+- **Faults** (:class:`~sim.scenario.Fault`): ``stuck`` (no progress; reported as a failed
+  move after :attr:`BodyParams.stuck_report_s`), ``battery_drain`` (draws ``factor`` times
+  the class figures). Sensor faults live in the World; ``kill`` in :mod:`sim.robots`.
+  Faults added with :meth:`SimBody.inject` while a move runs take effect within
+  :attr:`BodyParams.poll_s` world seconds.
+
+Every leg driven and every stop is reported to an optional listener (the robot's radio
+uses it to know when the robot enters and leaves comms-dead zones).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from fleet.agent import ActionFailed, Battery, InspectionFailed, MoveFailed, MoveTarget, Pose
+from fleet.facility.model import Edge, Facility
+from fleet.planning.robots import Robot
+from fleet.protocol.inspection import Finding, Reading, Severity
+from sim.clock import WorldClock
+from sim.scenario import Fault, FaultKind
+from sim.world import World
+
+ALARMS: Mapping[str, tuple[str, float]] = {
+    "ch4": (">=", 1.0),    # %vol: coal mine alarm and power cut-off at the face
+    "co": (">=", 24.0),    # ppm: 8-hour exposure limit
+    "h2s": (">=", 10.0),   # ppm: first alarm of a personal H2S monitor
+    "lel": (">=", 10.0),   # %LEL: first flammable-gas alarm
+    "co2": (">=", 1.5),    # %vol: mine return-air limit
+    "o2": ("<", 19.5),     # %vol: oxygen-deficient atmosphere
+    "thermal": (">=", 80.0),  # °C: a surface hotter than any healthy machine on site
+}
+"""Alarm levels a simulated robot's own analysis applies: ``(comparison, level)`` in the
+sensor's unit. A reading past its level becomes a WARNING finding (CRITICAL past twice the
+distance from a typical background, see :func:`alarm_findings`)."""
+
+
+def alarm(sensor: str, value: float) -> bool:
+    """Whether ``value`` of ``sensor`` is past its :data:`ALARMS` level (False when none)."""
+    rule = ALARMS.get(sensor)
+    if rule is None:
+        return False
+    op, level = rule
+    return value >= level if op == ">=" else value < level
+
+
+def alarm_findings(readings: Iterable[Reading]) -> list[Finding]:
+    """One finding per reading past its alarm level; CRITICAL at twice the level (half the
+    level for oxygen's lower limit measured from 20.9 %)."""
+    found = []
+    for r in readings:
+        if not alarm(r.sensor, r.value):
+            continue
+        op, level = ALARMS[r.sensor]
+        if op == ">=":
+            critical = r.value >= 2 * level
+            what = f"{r.sensor} {r.value:g} {r.unit} at or above the alarm level {level:g}"
+        else:
+            critical = r.value < level - (20.9 - level)
+            what = f"{r.sensor} {r.value:g} {r.unit} below the alarm level {level:g}"
+        found.append(Finding(f"{r.sensor}_alarm", Severity.CRITICAL if critical
+                             else Severity.WARNING, what, 0.95))
+    return found
+
+
+@dataclass(frozen=True)
+class BodyParams:
+    """How simulated bodies behave beyond their class figures.
+
+    - ``single_lane_factor``: fraction of the edge speed driven on single-lane drifts
+      (passing places, tight bends); the planner prices only ``max_speed`` and speed-limit
+      zones, so keep it above 1 / the manager's dead-zone margin (1.5).
+    - ``stuck_report_s``: world seconds a stuck robot spins before its move fails.
+    - ``poll_s``: longest world wait inside a move (faults injected meanwhile are noticed).
+    - ``charge_pct``: battery charge at start, percent.
+    """
+
+    single_lane_factor: float = 0.8
+    stuck_report_s: float = 60.0
+    poll_s: float = 5.0
+    charge_pct: float = 100.0
+
+    def __post_init__(self) -> None:
+        checks = {"single_lane_factor": 0 < self.single_lane_factor <= 1,
+                  "stuck_report_s": self.stuck_report_s > 0, "poll_s": self.poll_s > 0,
+                  "charge_pct": 0 <= self.charge_pct <= 100}
+        for name, ok in checks.items():
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and ok):
+                raise ValueError(f"{name} is out of range: {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """A stretch of edge ``edge`` (from, to) driven at constant speed: fraction ``f0`` of
+    the edge at world time ``t0`` to fraction ``f1`` at ``t1``. ``(x0, y0)`` and
+    ``(x1, y1)`` are the edge's ends; the pose lies on the straight line between them."""
+
+    edge: tuple[str, str]
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    level0: str
+    level1: str
+    f0: float
+    f1: float
+    t0: float
+    t1: float
+
+    def fraction(self, t: float) -> float:
+        """Fraction of the edge reached at world time ``t`` (clamped to the leg)."""
+        if self.t1 <= self.t0:
+            return self.f1
+        k = min(1.0, max(0.0, (t - self.t0) / (self.t1 - self.t0)))
+        return self.f0 + (self.f1 - self.f0) * k
+
+    def pose(self, t: float) -> Pose:
+        """The pose at world time ``t`` (the second half of a level link is on its lower
+        level)."""
+        f = self.fraction(t)
+        return Pose(self.x0 + (self.x1 - self.x0) * f, self.y0 + (self.y1 - self.y0) * f,
+                    math.atan2(self.y1 - self.y0, self.x1 - self.x0),
+                    self.level0 if f < 0.5 else self.level1)
+
+
+_FLAT_WH = 1e-6
+"""Energy (Wh) below which the battery counts as flat (float residue of the arithmetic)."""
+
+MotionListener = Callable[["Leg | None", Pose, "str | None"], None]
+"""Told ``(leg, pose, node)`` when a leg starts (``leg`` set) or the robot stops (``leg``
+None; ``node`` is where it stands, None between nodes)."""
+
+
+class Pace:
+    """How well bodies keep to world time: every timed wait's world seconds asked for and
+    real seconds taken, summed over all bodies sharing it (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.world_s = 0.0
+        self.wall_s = 0.0
+        self.waits = 0
+        self.worst_late_s = 0.0
+        """The largest wake-up delay seen, in world seconds."""
+
+    def add(self, world_s: float, wall_s: float, late_s: float) -> None:
+        """Record one wait."""
+        with self._lock:
+            self.world_s += world_s
+            self.wall_s += wall_s
+            self.waits += 1
+            self.worst_late_s = max(self.worst_late_s, late_s)
+
+    def speed(self) -> float | None:
+        """World seconds per real second over the recorded waits (None before any)."""
+        with self._lock:
+            return self.world_s / self.wall_s if self.wall_s > 0 else None
+
+
+class Mode(StrEnum):
+    """What the battery is doing."""
+
+    STAND = "stand"
+    """Standing, dwelling or stuck: ``wh_per_second``."""
+    DRIVE = "drive"
+    """Driving: ``wh_per_metre`` times the speed, plus ``wh_per_second``."""
+    CHARGE = "charge"
+    """Charging: ``charge_w`` in."""
+
+
+class SimBody:
+    """A simulated robot of ``robot``'s class standing at ``node`` (default: its dock).
+
+    ``clock`` is the world clock shared with its agent; ``faults`` the body faults of this
+    robot (other kinds and other robots' faults are ignored); ``pace`` collects timing
+    figures; ``listener`` hears every leg and stop (see :data:`MotionListener`).
+    """
+
+    def __init__(self, robot: Robot, facility: Facility, world: World, clock: WorldClock, *,
+                 node: str | None = None, params: BodyParams | None = None,
+                 faults: Iterable[Fault] = (), pace: Pace | None = None,
+                 listener: MotionListener | None = None) -> None:
+        self.robot = robot
+        self.facility = facility
+        self.world = world
+        self.clock = clock
+        self.params = params if params is not None else BodyParams()
+        self.pace = pace
+        self.listener = listener
+        cls = robot.robot_class
+        self._capacity = cls.battery_wh
+        start = robot.dock if node is None else node
+        n = facility.node(start)  # KeyError naming an unknown node
+        self._lock = threading.Lock()
+        self._node: str | None = start
+        self._edge: tuple[str, str] | None = None
+        self._frac = 0.0
+        self._leg: Leg | None = None
+        self._pose = Pose(n.x, n.y, 0.0, n.level)
+        self._mode = Mode.STAND
+        self._speed = 0.0
+        self._wh = self._capacity * self.params.charge_pct / 100.0
+        self._wh_t = clock.monotonic()
+        self._faults: list[Fault] = []
+        self._visits: dict[str, int] = {}
+        self.distance_m = 0.0
+        """Metres driven so far."""
+        for f in faults:
+            self.inject(f)
+
+    # ------------------------------------------------------------------ RobotBody
+    def position(self) -> Pose:
+        """The pose now (interpolated along the edge being driven)."""
+        with self._lock:
+            leg = self._leg
+            pose = self._pose
+        return leg.pose(self.clock.monotonic()) if leg is not None else pose
+
+    def battery(self) -> Battery:
+        """Charge in percent now, and whether charging."""
+        now = self.clock.monotonic()
+        with self._lock:
+            wh = self._energy_at(now)
+            charging = self._mode is Mode.CHARGE
+        return Battery(round(100.0 * wh / self._capacity, 3), charging)
+
+    def move_to(self, target: MoveTarget, cancel: threading.Event) -> bool:
+        """Drive one edge to ``target.node_id``; False when ``cancel`` stopped it first.
+
+        The robot may stand at a node (the edge from it to the target is driven) or between
+        two nodes after a pause (it drives on, or back, to the target). MoveFailed when no
+        drivable edge leads there, the battery is flat, or the robot stays stuck.
+        """
+        dest = target.node_id
+        if dest not in self.facility.nodes:
+            raise MoveFailed(f"unknown node {dest!r}")
+        with self._lock:
+            if self._node == dest:
+                return True
+            a, b, frac = self._route_to(dest)
+        edge = self.facility.edge_between(a, b)
+        assert edge is not None  # _route_to checked it
+        speed = self.drive_speed(edge, target.max_speed)
+        stuck_since: float | None = None
+        while True:
+            now = self.clock.monotonic()
+            stuck_end = self._stuck_until(now)
+            if stuck_end is not None:
+                if stuck_since is None:
+                    stuck_since = now
+                    self._stop(a, b, frac, now)
+                give_up = stuck_since + self.params.stuck_report_s
+                if now >= give_up:
+                    raise MoveFailed(f"stuck between {a} and {b}: no progress for "
+                                     f"{self.params.stuck_report_s:g} s")
+                if self._wait(cancel, min(stuck_end, give_up) - now):
+                    return False
+                continue
+            stuck_since = None
+            if self._energy(now) <= _FLAT_WH:
+                self._stop(a, b, frac, now)
+                raise MoveFailed(f"battery flat between {a} and {b}")
+            length = edge.length
+            t_arrive = now + (1.0 - frac) * length / speed
+            leg = self._start_leg(edge, a, b, frac, now, t_arrive, speed)
+            halted = False
+            while True:
+                wake = self.clock.monotonic()
+                t_stop = min(t_arrive, self._next_stuck(wake, t_arrive),
+                             self._empty_time(wake))
+                if t_stop <= wake or self._stuck_until(wake) is not None:
+                    break
+                halted = self._wait(cancel, t_stop - wake)
+                if halted or self.clock.monotonic() >= t_stop:
+                    break
+                # woken to look at faults injected meanwhile: drive on unchanged
+            end = min(self.clock.monotonic(), t_arrive)
+            frac = min(1.0, leg.fraction(end))
+            with self._lock:
+                self._set_mode(Mode.STAND, end)
+                self.distance_m += (frac - leg.f0) * length
+            if frac >= 1.0 - 1e-9:
+                self._stop(a, b, 1.0, end, node=b)
+                return True
+            self._stop(a, b, frac, end)
+            if halted:
+                return False
+
+    def inspect(self, point_id: str, sensors: Sequence[str], duration_s: float,
+                cancel: threading.Event) -> tuple[list[Reading], list[Finding]]:
+        """Dwell ``duration_s`` world seconds and read ``sensors`` from the World at the node
+        where the robot stands. InspectionFailed when it stands between nodes, a sensor is
+        not carried or unknown to the world, or every sensor asked for gave no reading."""
+        with self._lock:
+            node = self._node
+        if node is None:
+            raise InspectionFailed(f"cannot inspect {point_id}: the robot is between nodes")
+        carried = self.robot.robot_class.sensors
+        for s in sensors:
+            if carried and s not in carried:
+                raise InspectionFailed(f"sensor {s} not carried by {self.robot.serial}")
+            if not self.world.knows(s):
+                raise InspectionFailed(f"sensor {s} unknown to the simulated world")
+        t_end = self.clock.monotonic() + max(0.0, duration_s)
+        while (t := self.clock.monotonic()) < t_end:
+            if self._wait(cancel, t_end - t):
+                return [], []
+        with self._lock:
+            visit = self._visits.get(point_id, 0)
+            self._visits[point_id] = visit + 1
+        readings: list[Reading] = []
+        missing: list[str] = []
+        for s in sensors:
+            value, unit = self.world.measure(s, node, t, robot=self.robot.serial, visit=visit)
+            if math.isnan(value):
+                missing.append(s)
+            else:
+                readings.append(Reading(s, round(value, 5), unit))
+        if not readings:
+            raise InspectionFailed(f"no reading at {point_id}: sensor "
+                                   f"{', '.join(missing)} failed")
+        findings = alarm_findings(readings)
+        findings += [Finding("sensor_fault", Severity.WARNING, f"{s} gave no reading", 1.0)
+                     for s in missing]
+        return readings, findings
+
+    def start_charging(self) -> None:
+        """Start charging; ActionFailed unless the robot stands at a charger or dock."""
+        with self._lock:
+            if self._node is None or self._node not in self.facility.chargers:
+                where = self._node or "between nodes"
+                raise ActionFailed(f"not at a charger ({where})")
+            self._set_mode(Mode.CHARGE, self.clock.monotonic())
+
+    def stop_charging(self) -> None:
+        """Stop charging (nothing happens when not charging)."""
+        with self._lock:
+            if self._mode is Mode.CHARGE:
+                self._set_mode(Mode.STAND, self.clock.monotonic())
+
+    # ------------------------------------------------------------------ faults and facts
+    def inject(self, fault: Fault) -> None:
+        """Add a ``stuck`` or ``battery_drain`` fault of this robot (others are ignored)."""
+        if fault.robot != self.robot.serial or fault.kind not in (FaultKind.STUCK,
+                                                                   FaultKind.BATTERY_DRAIN):
+            return
+        with self._lock:
+            # energy up to now was drawn at the old rate
+            self._settle(max(self._wh_t, min(fault.at_s, self.clock.monotonic())))
+            self._faults.append(fault)
+
+    @property
+    def node(self) -> str | None:
+        """The node the robot stands at (None while between nodes)."""
+        with self._lock:
+            return self._node
+
+    @property
+    def charge_wh(self) -> float:
+        """Energy in the battery now, Wh."""
+        now = self.clock.monotonic()
+        with self._lock:
+            return self._energy_at(now)
+
+    def drive_speed(self, edge: Edge, cap: float | None = None) -> float:
+        """The speed (m/s) this robot drives ``edge`` at, ``cap`` being the order's limit."""
+        v = self.facility.edge_speed(edge, self.robot.robot_class.speed)
+        if edge.single_lane:
+            v *= self.params.single_lane_factor
+        if cap is not None and cap > 0:
+            v = min(v, cap)
+        return v
+
+    # ------------------------------------------------------------------ motion
+    def _route_to(self, dest: str) -> tuple[str, str, float]:
+        """(from, to, fraction done) of the edge to drive to reach ``dest``."""
+        if self._node is not None:
+            a, b, frac = self._node, dest, 0.0
+        else:
+            assert self._edge is not None
+            a, b = self._edge
+            frac = self._frac
+            if dest == a:
+                a, b, frac = b, a, 1.0 - frac
+            elif dest != b:
+                raise MoveFailed(f"between {a} and {b}: cannot drive to {dest} directly")
+        edge = self.facility.edge_between(a, b)
+        if edge is None:
+            raise MoveFailed(f"no edge from {a} to {b}")
+        if edge.closed:
+            raise MoveFailed(f"the edge from {a} to {b} is closed")
+        return a, b, frac
+
+    def _start_leg(self, edge: Edge, a: str, b: str, frac: float, t0: float, t1: float,
+                   speed: float) -> Leg:
+        na, nb = self.facility.nodes[a], self.facility.nodes[b]
+        leg = Leg((a, b), na.x, na.y, nb.x, nb.y, na.level, nb.level, frac, 1.0, t0, t1)
+        with self._lock:
+            self._set_mode(Mode.DRIVE, t0, speed)
+            self._leg = leg
+            self._node = None
+            self._edge = (a, b)
+            self._frac = frac
+        if self.listener is not None:
+            self.listener(leg, leg.pose(t0), None)
+        return leg
+
+    def _stop(self, a: str, b: str, frac: float, t: float, *, node: str | None = None) -> None:
+        na, nb = self.facility.nodes[a], self.facility.nodes[b]
+        if node is None and frac <= 0.0:
+            node = a  # never left it
+        if node is not None:
+            n = self.facility.nodes[node]
+            pose = Pose(n.x, n.y, math.atan2(nb.y - na.y, nb.x - na.x), n.level)
+        else:
+            pose = Leg((a, b), na.x, na.y, nb.x, nb.y, na.level, nb.level, frac, frac,
+                       t, t).pose(t)
+        with self._lock:
+            self._leg = None
+            self._pose = pose
+            self._node = node
+            self._edge = None if node is not None else (a, b)
+            self._frac = frac
+        if self.listener is not None:
+            self.listener(None, pose, node)
+
+    def _wait(self, cancel: threading.Event, world_s: float) -> bool:
+        """Wait up to ``world_s`` (at most ``poll_s``) for ``cancel``; records the pace."""
+        world_s = min(max(0.0, world_s), self.params.poll_s)
+        t0, w0 = self.clock.monotonic(), time.monotonic()
+        halted = self.clock.wait(cancel, world_s)
+        if not halted and self.pace is not None and world_s > 0:
+            late = self.clock.monotonic() - (t0 + world_s)
+            self.pace.add(world_s, time.monotonic() - w0, max(0.0, late))
+        return halted
+
+    # ------------------------------------------------------------------ faults
+    def _stuck_until(self, t: float) -> float | None:
+        """When the stuck state holding at ``t`` ends (inf: never), or None when free."""
+        with self._lock:
+            ends = [f.at_s + f.duration_s if f.duration_s is not None else math.inf
+                    for f in self._faults if f.kind is FaultKind.STUCK and f.active(t)]
+        return max(ends) if ends else None
+
+    def _next_stuck(self, after: float, until: float) -> float:
+        with self._lock:
+            starts = [f.at_s for f in self._faults
+                      if f.kind is FaultKind.STUCK and after < f.at_s < until]
+        return min(starts, default=math.inf)
+
+    # ------------------------------------------------------------------ energy
+    def _drain(self, t: float) -> float:
+        factor = 1.0
+        for f in self._faults:
+            if f.kind is FaultKind.BATTERY_DRAIN and f.factor is not None and f.at_s <= t:
+                factor *= f.factor
+        return factor
+
+    def _rate(self, t: float) -> float:
+        """Wh per world second going in (negative: drawn) in the current mode at ``t``."""
+        cls = self.robot.robot_class
+        if self._mode is Mode.CHARGE:
+            return cls.charge_w / 3600.0
+        draw = cls.wh_per_second
+        if self._mode is Mode.DRIVE:
+            draw += cls.wh_per_metre * self._speed
+        return -draw * self._drain(t)
+
+    def _breaks(self, t0: float, t1: float) -> list[float]:
+        return sorted({f.at_s for f in self._faults
+                       if f.kind is FaultKind.BATTERY_DRAIN and t0 < f.at_s < t1})
+
+    def _energy_at(self, t: float) -> float:
+        """Energy at world time ``t`` (>= the last settle); caller holds the lock."""
+        wh, at = self._wh, self._wh_t
+        for b in [*self._breaks(at, t), t]:
+            if b <= at:
+                continue
+            wh = min(self._capacity, max(0.0, wh + self._rate(at) * (b - at)))
+            at = b
+        return wh
+
+    def _energy(self, t: float) -> float:
+        with self._lock:
+            return self._energy_at(t)
+
+    def _settle(self, t: float) -> None:
+        if t > self._wh_t:
+            self._wh = self._energy_at(t)
+            self._wh_t = t
+
+    def _set_mode(self, mode: Mode, t: float, speed: float = 0.0) -> None:
+        """Switch the battery's mode at world time ``t``; caller holds the lock."""
+        self._settle(t)
+        self._mode = mode
+        self._speed = speed
+
+    def _empty_time(self, after: float) -> float:
+        """When the battery goes flat in the current mode (inf: not before a change)."""
+        with self._lock:
+            wh = self._energy_at(after)
+            at = after
+            if self._mode is Mode.CHARGE:
+                return math.inf
+            # rates only rise at drain breakpoints; walk them, then the last rate for ever
+            for b in [*self._breaks(at, math.inf), math.inf]:
+                rate = self._rate(at)
+                if rate >= 0:
+                    return math.inf
+                t_empty = at + wh / -rate
+                if t_empty <= b:
+                    return t_empty
+                wh += rate * (b - at)
+                at = b
+        return math.inf

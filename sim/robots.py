@@ -1,0 +1,319 @@
+"""Simulated robots on the real agent SDK: :class:`SimRobot` and :class:`SimFleet`.
+
+A :class:`SimRobot` is a :class:`~fleet.agent.RobotAgent` driving a
+:class:`~sim.body.SimBody` through a :class:`~sim.radio.Radio`: exactly what a real robot
+runs, with a simulated body and radio underneath. A :class:`SimFleet` runs many of them in
+one process sharing what can be shared: one Zenoh session (:class:`~fleet.comms.Bus`), one
+:class:`~fleet.agent.Ticker` for every agent's periodic state, one link delay queue, one
+world clock and one :class:`~sim.world.World`. Each agent keeps its own worker thread (the
+SDK's model: a body call blocks).
+
+Faults (:class:`~sim.scenario.Fault`, from the scenario or :meth:`SimFleet.inject`):
+sensor faults go to the World, ``stuck`` and ``battery_drain`` to the body, and ``kill``
+cuts the robot off at once (its token disappears without ``OFFLINE``, as when its process
+dies) and, with ``duration_s``, starts a new agent on the same body that long after.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from fleet.agent import AgentConfig, Capabilities, RobotAgent, Ticker
+from fleet.agent.agent import OFFLINE_GRACE
+from fleet.comms import Bus, client_config
+from fleet.planning.robots import Robot
+from fleet.protocol.keys import DEFAULT_INTERFACE
+from sim.body import BodyParams, Pace, SimBody
+from sim.clock import SimClock
+from sim.link import Coverage, DelayQueue, Link
+from sim.radio import Radio
+from sim.scenario import Fault, FaultKind, Scenario
+from sim.world import World
+
+log = logging.getLogger(__name__)
+
+DRAIN_S = 2.0
+"""Real seconds :meth:`SimFleet.stop` waits at most for messages still in the air."""
+
+
+@dataclass(frozen=True)
+class FleetOptions:
+    """How simulated robots are set up beyond the scenario.
+
+    - ``state_interval``: world seconds between periodic states (VDA 5050 ``stateInterval``).
+    - ``lease_ms``: Zenoh link lease of the fleet's own session (real milliseconds).
+    - ``results_dir``: where each robot keeps unacknowledged results (``None``: memory);
+      a killed robot restarted with ``duration_s`` resends them from there.
+    - ``body``: :class:`~sim.body.BodyParams` for every body.
+    """
+
+    state_interval: float = 1.0
+    interface: str = DEFAULT_INTERFACE
+    lease_ms: int = 1000
+    results_dir: Path | None = None
+    body: BodyParams = field(default_factory=BodyParams)
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.state_interval) and self.state_interval > 0):
+            raise ValueError(f"state_interval must be > 0 seconds, got {self.state_interval}")
+
+
+def agent_config(robot: Robot, options: FleetOptions) -> AgentConfig:
+    """The agent configuration of a simulated ``robot``: its class becomes its factsheet."""
+    cls = robot.robot_class
+    caps = Capabilities(tuple(sorted(cls.sensors)), cls.epl.value if cls.epl else None,
+                        battery_wh=cls.battery_wh, wh_per_metre=cls.wh_per_metre,
+                        wh_per_second=cls.wh_per_second, charge_w=cls.charge_w,
+                        speed_max=cls.speed, series_name=cls.name)
+    store = None
+    if options.results_dir is not None:
+        store = options.results_dir / f"{robot.manufacturer}_{robot.serial}.jsonl"
+    interval = options.state_interval
+    return AgentConfig(robot.manufacturer, robot.serial, caps, interface=options.interface,
+                       state_interval=interval, resend_after=2.0 * interval,
+                       resend_max=max(30.0, 2.0 * interval), result_store=store,
+                       min_state_interval=min(0.1, interval))
+
+
+@dataclass
+class Shared:
+    """What the robots of one process share."""
+
+    scenario: Scenario
+    world: World
+    clock: SimClock
+    bus: Bus
+    ticker: Ticker
+    queue: DelayQueue
+    options: FleetOptions
+    coverage: Coverage
+    pace: Pace = field(default_factory=Pace)
+
+
+class SimRobot:
+    """One simulated robot: body, radio and agent. ``node``: where it starts (its dock)."""
+
+    def __init__(self, robot: Robot, shared: Shared, *, node: str | None = None) -> None:
+        self.robot = robot
+        self.shared = shared
+        self.body = SimBody(robot, shared.world.facility, shared.world, shared.clock,
+                            node=node, params=shared.options.body,
+                            faults=shared.scenario.faults_of(robot.serial), pace=shared.pace)
+        self.alive = False
+        self.deaths = 0
+        self.radio, self.agent = self._connect()
+
+    @property
+    def serial(self) -> str:
+        """The robot's serial number."""
+        return self.robot.serial
+
+    def _connect(self) -> tuple[Radio, RobotAgent]:
+        s = self.shared
+        link = Link(s.scenario.link, s.coverage, seed=s.scenario.seed, robot=self.serial,
+                    queue=s.queue)
+        radio = Radio(s.bus, link, s.clock, grace_s=s.clock.to_world(OFFLINE_GRACE))
+        self.body.listener = radio.on_motion
+        radio.on_motion(None, self.body.position(), self.body.node)
+        agent = RobotAgent(agent_config(self.robot, s.options), self.body, bus=radio,
+                           clock=s.clock, ticker=s.ticker)
+        return radio, agent
+
+    def start(self) -> None:
+        """Start the agent (it announces itself when in coverage)."""
+        self.agent.start()
+        self.alive = True
+
+    def stop(self, *, grace: float = 0.0) -> None:
+        """Stop the agent cleanly (``OFFLINE``, token withdrawn)."""
+        self.alive = False
+        self.agent.stop(grace=grace)
+
+    def kill(self) -> None:
+        """Die now: the radio goes silent and the token vanishes without ``OFFLINE``; the
+        body stops where it is."""
+        if not self.alive:
+            return
+        self.alive = False
+        self.deaths += 1
+        self.radio.cut()
+        self.agent.stop(grace=0.0)
+        log.info("%s killed", self.serial)
+
+    def restart(self) -> None:
+        """Come back after a kill: a new agent (and radio) on the same body, where it
+        stopped; pending results are resent from ``results_dir`` when there is one."""
+        if self.alive:
+            return
+        self.radio, self.agent = self._connect()
+        self.start()
+        log.info("%s restarted", self.serial)
+
+
+class SimFleet:
+    """Simulated robots in this process; see the module docstring.
+
+    ``robots`` default to the scenario's fleet; each starts at its dock, or at the node
+    ``starts`` gives for its serial. Give ``connect`` (router endpoints) for a
+    session of the fleet's own, or ``bus`` to share one. ``clock`` defaults to a
+    :class:`~sim.clock.SimClock` at speed 1; ``world`` to ``World(scenario.facility,
+    scenario)``. Use as a context manager or :meth:`start` / :meth:`stop`.
+    """
+
+    def __init__(self, scenario: Scenario, robots: Sequence[Robot] | None = None, *,
+                 connect: Sequence[str] = (), bus: Bus | None = None,
+                 clock: SimClock | None = None, world: World | None = None,
+                 options: FleetOptions | None = None,
+                 starts: Mapping[str, str] | None = None) -> None:
+        if bus is None and not connect:
+            raise ValueError("a simulated fleet needs router endpoints or a bus")
+        self.scenario = scenario
+        self.options = options if options is not None else FleetOptions()
+        self.clock = clock if clock is not None else SimClock(1.0)
+        self.world = world if world is not None else World(scenario.facility, scenario)
+        self._robots = tuple(robots) if robots is not None else scenario.fleet.robots
+        self._connect = tuple(connect)
+        self._given_bus = bus
+        self._starts = dict(starts or {})
+        self._lock = threading.Lock()
+        self.robots: dict[str, SimRobot] = {}
+        self.shared: Shared | None = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def pace(self) -> Pace:
+        """Timing figures of every body (see :class:`~sim.body.Pace`)."""
+        assert self.shared is not None, "the fleet is not started"
+        return self.shared.pace
+
+    def start(self) -> None:
+        """Open the session (unless given), start the shared threads and every robot, and
+        schedule the scenario's kills."""
+        bus = self._given_bus or Bus.open(client_config(self._connect,
+                                                        lease_ms=self.options.lease_ms))
+        if self.options.results_dir is not None:
+            self.options.results_dir.mkdir(parents=True, exist_ok=True)
+        ticker = Ticker(self.clock, name="sim-ticker")
+        queue = DelayQueue()
+        self.shared = Shared(self.scenario, self.world, self.clock, bus, ticker, queue,
+                             self.options, Coverage(self.world.facility))
+        ticker.start()
+        queue.start(self.clock, name="sim-link")
+        for robot in self._robots:
+            sim = SimRobot(robot, self.shared, node=self._starts.get(robot.serial))
+            self.robots[robot.serial] = sim
+            sim.start()
+        for fault in self.scenario.faults:
+            if fault.kind is FaultKind.KILL and fault.robot in self.robots:
+                self._schedule_kill(fault)
+
+    def stop(self) -> None:
+        """Stop every robot (no ``OFFLINE`` pause each), the shared threads and the session
+        if the fleet opened it (idempotent)."""
+        shared, self.shared = self.shared, None
+        if shared is None:
+            return
+        for sim in self.robots.values():
+            if sim.alive:
+                sim.stop()
+        # let the last messages (OFFLINE) and token withdrawals still in the air land
+        last = max((r.radio.last_up_due or 0.0 for r in self.robots.values()), default=0.0)
+        deadline = time.monotonic() + DRAIN_S
+        last += self.clock.to_world(OFFLINE_GRACE)
+        while len(shared.queue) and self.clock.monotonic() <= last + 1e-3 \
+                and time.monotonic() < deadline:
+            time.sleep(0.005)
+        shared.queue.close()
+        shared.ticker.close()
+        if self._given_bus is None:
+            shared.bus.close()
+
+    def robot(self, serial: str) -> SimRobot:
+        """The simulated robot with this serial; KeyError naming it when unknown."""
+        try:
+            return self.robots[serial]
+        except KeyError:
+            raise KeyError(f"no simulated robot {serial!r}") from None
+
+    def inject(self, fault: Fault) -> None:
+        """Apply a fault now or at its ``at_s`` (world time); KeyError for an unknown robot."""
+        sim = self.robot(fault.robot)
+        if fault.kind in (FaultKind.SENSOR_FAIL, FaultKind.SENSOR_DRIFT):
+            self.world.inject(fault)
+        elif fault.kind is FaultKind.KILL:
+            self._schedule_kill(fault)
+        else:
+            sim.body.inject(fault)
+
+    def kill(self, serial: str) -> None:
+        """Kill a robot now (see :meth:`SimRobot.kill`)."""
+        self.robot(serial).kill()
+
+    def _schedule_kill(self, fault: Fault) -> None:
+        assert self.shared is not None, "the fleet is not started"
+        sim = self.robots[fault.robot]
+        queue = self.shared.queue
+        # run off the queue's thread: stopping an agent waits for its worker
+        queue.push(fault.at_s, lambda: _spawn(sim.kill, f"kill-{sim.serial}"))
+        if fault.duration_s is not None:
+            queue.push(fault.at_s + fault.duration_s,
+                       lambda: _spawn(sim.restart, f"restart-{sim.serial}"))
+
+    def serials(self) -> list[str]:
+        """Serial numbers of the fleet's robots."""
+        return list(self.robots)
+
+    def alive(self) -> list[str]:
+        """Serial numbers of the robots running now."""
+        return [s for s, r in self.robots.items() if r.alive]
+
+
+def _spawn(fn: Callable[[], None], name: str) -> None:
+    threading.Thread(target=fn, name=name, daemon=True).start()
+
+
+def robots_of(scenario: Scenario, count: int | None = None) -> tuple[Robot, ...]:
+    """The scenario's robots, or ``count`` of them: the first ``count``, or the whole fleet
+    repeated with serials ``{serial}-{n}`` (same class and dock) to reach ``count``."""
+    base = scenario.fleet.robots
+    if count is None:
+        return base
+    if count < 0:
+        raise ValueError(f"robot count must be >= 0, got {count}")
+    if count and not base:
+        raise ValueError("the scenario's fleet has no robot to copy")
+    out = list(base[:count])
+    taken = {r.serial for r in base}
+    copy = 1
+    while len(out) < count:
+        for r in base:
+            if len(out) >= count:
+                break
+            serial = f"{r.serial}-{copy}"
+            while serial in taken:
+                serial += "x"
+            taken.add(serial)
+            out.append(Robot(r.manufacturer, serial, r.robot_class, r.dock))
+        copy += 1
+    return tuple(out)
+
+
+def faults_for(faults: Iterable[Fault], serials: Iterable[str]) -> tuple[Fault, ...]:
+    """The faults that hit one of ``serials``."""
+    wanted = set(serials)
+    return tuple(f for f in faults if f.robot in wanted)

@@ -1,0 +1,431 @@
+"""Running a scenario end to end: :class:`SimRun`.
+
+A run puts together
+
+- the world clock (:class:`~sim.clock.SimClock`) at ``speed`` times real time;
+- a manager: its own (:class:`EmbeddedManager`: embedded router on a free loopback port,
+  SQLite in a work directory, timeouts scaled to the speed, see :func:`manager_settings`),
+  or the one at ``connect`` (which must run at the same speed);
+- the simulated robots: one process for all (:class:`~sim.robots.SimFleet`) or one
+  process each (:class:`~sim.processes.ProcessFleet`);
+- the scenario's mission, launched through the manager's query API;
+- an observer session that follows inspection results as the robots publish them (high
+  readings by :data:`sim.body.ALARMS`) and the mission's progress: :class:`Progress`.
+
+Time scale. Everything simulated runs on the world clock; the agents' ``state_interval``
+grows with the speed so that a robot publishes at most :data:`MAX_STATE_RATE` periodic
+states per real second (:func:`state_interval_for`), and the manager's silence timeout is
+at least :data:`WALL_TIMEOUT_FLOOR_S` real seconds: a Python process cannot promise
+sub-second reaction times, whatever the world's speed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import yaml
+
+from fleet.comms import Bus, client_config, free_port, router_config, tcp_endpoint
+from fleet.errors import FleetError, NotReachable, ScenarioError
+from fleet.manager.api import api_key
+from fleet.manager.service import Manager, ManagerSettings
+from fleet.planning.mission import MissionSpec
+from fleet.protocol.inspection import InspectionResult
+from fleet.protocol.keys import DEFAULT_INTERFACE, ParsedKey, Topic, subscription_key
+from fleet.store import Store
+from sim.body import BodyParams, alarm
+from sim.clock import SimClock
+from sim.processes import ProcessFleet
+from sim.robots import FleetOptions, SimFleet, robots_of
+from sim.scenario import Scenario
+
+log = logging.getLogger(__name__)
+
+MAX_STATE_RATE = 50.0
+"""Periodic states per real second a simulated robot publishes at most."""
+
+WALL_TIMEOUT_FLOOR_S = 0.75
+"""Real seconds of silence the manager tolerates at least, whatever the speed."""
+
+TERMINAL = frozenset({"completed", "partially_completed", "failed", "aborted"})
+"""Mission statuses after which nothing more happens."""
+
+
+def state_interval_for(speed: float) -> float:
+    """World seconds between a simulated robot's periodic states at ``speed``: 1 s, or
+    more when 1 s would mean more than :data:`MAX_STATE_RATE` states per real second."""
+    return max(1.0, speed / MAX_STATE_RATE)
+
+
+def manager_settings(speed: float, *, state_interval: float | None = None,
+                     **overrides: Any) -> ManagerSettings:
+    """ManagerSettings for a world at ``speed``: the silence timeout (world seconds) is the
+    default 3 s, at least three state intervals and at least :data:`WALL_TIMEOUT_FLOOR_S`
+    real seconds; ``overrides`` set any other field."""
+    interval = state_interval if state_interval is not None else state_interval_for(speed)
+    timeout = max(3.0, 3.0 * interval, WALL_TIMEOUT_FLOOR_S * speed)
+    return ManagerSettings(**{"speed": speed, "robot_timeout": timeout, **overrides})
+
+
+def mission_text(path: Path, *, dwell_s: float | None = None) -> str:
+    """A mission file's text, with every task's ``dwell_s`` set to ``dwell_s`` when given."""
+    text = path.read_text(encoding="utf-8")
+    if dwell_s is None:
+        return text
+    doc = yaml.safe_load(text)
+    for task in doc.get("tasks") or []:
+        if isinstance(task, dict):
+            task["dwell_s"] = dwell_s
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+
+
+def with_dwell(spec: MissionSpec, dwell_s: float | None) -> MissionSpec:
+    """``spec`` with every task's dwell set to ``dwell_s`` (unchanged when None)."""
+    if dwell_s is None:
+        return spec
+    return replace(spec, tasks=tuple(replace(t, dwell_s=dwell_s) for t in spec.tasks))
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a scenario; see :class:`SimRun`.
+
+    ``robots``: how many simulated robots (default: the scenario's fleet; more copy it).
+    ``dwell_s``: overrides every task's dwell. ``launch``: launch the scenario's mission.
+    ``processes``: one process per robot. ``state_interval``: default
+    :func:`state_interval_for` the speed. ``manager``: ManagerSettings fields for an
+    embedded manager.
+    """
+
+    speed: float = 1.0
+    robots: int | None = None
+    connect: tuple[str, ...] = ()
+    processes: bool = False
+    dwell_s: float | None = None
+    launch: bool = True
+    interface: str = DEFAULT_INTERFACE
+    state_interval: float | None = None
+    plan_time_limit: float = 2.0
+    body: BodyParams = field(default_factory=BodyParams)
+    manager: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.speed, int | float) and math.isfinite(self.speed)
+                and self.speed > 0):
+            raise ValueError(f"speed must be a number > 0, got {self.speed!r}")
+        if self.dwell_s is not None and not self.dwell_s >= 0:
+            raise ValueError(f"dwell must be >= 0 seconds, got {self.dwell_s!r}")
+
+    @property
+    def interval(self) -> float:
+        """The agents' state interval in world seconds."""
+        return self.state_interval or state_interval_for(self.speed)
+
+
+class EmbeddedManager:
+    """A manager with an embedded router on a free loopback port and a SQLite store in
+    ``workdir``; a context manager."""
+
+    def __init__(self, workdir: Path, settings: ManagerSettings) -> None:
+        self.endpoint = tcp_endpoint("127.0.0.1", free_port())
+        self.store = Store.open(None, path=workdir / "fleet.db")
+        self.bus = Bus.open(router_config([self.endpoint]))
+        self.manager = Manager(self.bus, self.store, settings)
+        self.manager.start()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the manager, close its session and store (idempotent)."""
+        self.manager.stop()
+        self.bus.close()
+        self.store.close()
+
+
+@dataclass(frozen=True)
+class HighReading:
+    """A reading past its alarm level, as a robot published it (world seconds ``at``)."""
+
+    at: float
+    serial: str
+    point: str
+    sensor: str
+    value: float
+    unit: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A run at one moment. ``robot_status`` counts the manager's robots by status;
+    ``inspections`` is the mission status's ``inspections`` object (empty before a
+    launch); ``effective_speed`` is world seconds per real second as the bodies kept to
+    it (in-process fleets only)."""
+
+    world_s: float
+    wall_s: float
+    speed: float
+    effective_speed: float | None
+    robots: int
+    alive: int
+    robot_status: dict[str, int]
+    mission_id: str | None
+    mission_status: str | None
+    inspections: dict[str, int]
+    results: int
+    high: tuple[HighReading, ...]
+    states_per_s: float | None
+    finished: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON (``fleet sim run --json``)."""
+        return {
+            "world_s": round(self.world_s, 1), "wall_s": round(self.wall_s, 2),
+            "speed": self.speed,
+            "effective_speed": None if self.effective_speed is None
+            else round(self.effective_speed, 2),
+            "robots": self.robots, "alive": self.alive, "robot_status": self.robot_status,
+            "mission_id": self.mission_id, "mission_status": self.mission_status,
+            "inspections": self.inspections, "results": self.results,
+            "high_readings": [h.__dict__ for h in self.high],
+            "states_per_s": None if self.states_per_s is None else round(self.states_per_s),
+            "finished": self.finished,
+        }
+
+
+class SimRun:
+    """A scenario running end to end; see the module docstring. Use as a context manager
+    (or :meth:`start` / :meth:`stop`); :meth:`run` follows it to the end.
+
+    ``workdir`` holds the store, result files and process specs (default: a temporary
+    directory removed by :meth:`stop`).
+    """
+
+    def __init__(self, scenario: Scenario, options: RunOptions | None = None, *,
+                 workdir: Path | None = None) -> None:
+        self.scenario = scenario
+        self.options = options if options is not None else RunOptions()
+        self._tmp = None if workdir is not None else tempfile.TemporaryDirectory(
+            prefix="fleet-sim-")
+        self.workdir = workdir if workdir is not None else Path(self._tmp.name)  # type: ignore[union-attr]
+        self.robots = robots_of(scenario, self.options.robots)
+        self.origin = time.monotonic()
+        self.start_date = datetime.now(UTC)
+        self.clock = SimClock(self.options.speed, origin=self.origin, start=self.start_date)
+        self.embedded: EmbeddedManager | None = None
+        self.fleet: SimFleet | ProcessFleet | None = None
+        self.observer: Bus | None = None
+        self.mission_id: str | None = None
+        self._results: dict[str, InspectionResult] = {}
+        self._high: list[HighReading] = []
+        self._lock = threading.Lock()
+        self._rate_mark: tuple[float, int] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def manager(self) -> Manager | None:
+        """The embedded manager (None with ``connect``)."""
+        return None if self.embedded is None else self.embedded.manager
+
+    @property
+    def endpoint(self) -> str:
+        """The router endpoint robots and observer connect to."""
+        if self.embedded is not None:
+            return self.embedded.endpoint
+        return self.options.connect[0]
+
+    def start(self) -> None:
+        """Start the manager (unless connecting), the observer and the robots; wait until
+        the manager knows every robot, then launch the mission (when asked)."""
+        o = self.options
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            if not o.connect:
+                settings = manager_settings(
+                    o.speed, state_interval=o.interval, interface=o.interface,
+                    plan_time_limit=o.plan_time_limit, **o.manager)
+                self.embedded = EmbeddedManager(self.workdir, settings)
+            endpoints = [self.endpoint] if self.embedded is not None else list(o.connect)
+            self.observer = Bus.open(client_config(endpoints))
+            self.observer.subscribe(subscription_key(o.interface, Topic.INSPECTION),
+                                    self._on_result)
+            fleet_options = FleetOptions(state_interval=o.interval, interface=o.interface,
+                                         results_dir=self.workdir / "results", body=o.body)
+            if o.processes:
+                self.fleet = ProcessFleet(self.scenario, self.robots, connect=endpoints,
+                                          clock=self.clock, workdir=self.workdir / "procs",
+                                          options=fleet_options, origin=self.origin,
+                                          start=self.start_date)
+            else:
+                self.fleet = SimFleet(self.scenario, self.robots, connect=endpoints,
+                                      clock=self.clock, options=fleet_options)
+            self.fleet.start()
+            self.wait_for_robots()
+            if o.launch and (self.scenario.mission is not None):
+                self.mission_id = self.launch()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop the robots, the observer and the manager; remove a temporary workdir."""
+        if self.fleet is not None:
+            self.fleet.stop()
+        if self.observer is not None:
+            self.observer.close()
+            self.observer = None
+        if self.embedded is not None:
+            self.embedded.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    # ------------------------------------------------------------------ manager API
+    def ask(self, verb: str, body: Any = None, *, timeout: float = 5.0) -> Any:
+        """A query to the manager's API (see :mod:`fleet.manager.api`)."""
+        assert self.observer is not None, "the run is not started"
+        try:
+            return self.observer.request(api_key(self.options.interface, verb), body,
+                                         timeout=timeout)
+        except NotReachable:
+            raise NotReachable(f"no manager answered at {self.endpoint} (interface "
+                               f"{self.options.interface})") from None
+
+    def wait_for_robots(self, timeout: float = 30.0) -> int:
+        """Wait (real seconds) until the manager lists every robot online with its
+        capabilities; how many it lists."""
+        want = {r.serial for r in self.robots}
+        end = time.monotonic() + timeout
+        known = 0
+        while True:
+            listed = self.ask("robots")
+            ready = {r["serial"] for r in listed if r["sensors"] and r["status"] == "online"}
+            known = len(want & ready)
+            if known == len(want) or time.monotonic() > end:
+                return known
+            time.sleep(0.05)
+
+    def launch(self) -> str:
+        """Launch the scenario's mission (dwell overridden when asked); its id."""
+        sc, o = self.scenario, self.options
+        if sc.mission_path is not None and sc.map_path is not None:
+            body = {"name": sc.mission.name if sc.mission else sc.mission_path.stem,
+                    "mission": mission_text(sc.mission_path, dwell_s=o.dwell_s),
+                    "map": {"name": str(sc.map_path), "suffix": sc.map_path.suffix,
+                            "text": sc.map_path.read_text(encoding="utf-8")}}
+            return str(self.ask("mission/launch", body, timeout=10.0)["mission_id"])
+        if sc.mission is not None and self.manager is not None:
+            spec = with_dwell(sc.mission, o.dwell_s)
+            return self.manager.launch(spec.name, spec, "").id
+        raise ScenarioError(f"scenario {sc.name!r} has no mission file to launch")
+
+    # ------------------------------------------------------------------ following
+    def _on_result(self, key: ParsedKey, message: object) -> None:
+        if not isinstance(message, InspectionResult):
+            return
+        now = self.clock.monotonic()
+        with self._lock:
+            if message.result_id in self._results:
+                return  # a resend
+            self._results[message.result_id] = message
+            for r in message.readings:
+                if alarm(r.sensor, r.value):
+                    self._high.append(HighReading(now, key.serial, message.inspection_point_id,
+                                                  r.sensor, r.value, r.unit))
+
+    @property
+    def results(self) -> list[InspectionResult]:
+        """Every distinct result the robots published so far."""
+        with self._lock:
+            return list(self._results.values())
+
+    def mission_status(self) -> dict[str, Any] | None:
+        """The launched mission's status (the API's JSON), None before a launch."""
+        if self.mission_id is None:
+            return None
+        answer: dict[str, Any] = self.ask("mission/status", {"mission_id": self.mission_id})
+        return answer
+
+    def settled(self, status: dict[str, Any] | None = None) -> bool:
+        """Whether the mission is over and every result it produced is acknowledged (as far
+        as this process can tell)."""
+        status = status if status is not None else self.mission_status()
+        if status is None or status["status"] not in TERMINAL:
+            return False
+        fleet = self.fleet
+        if isinstance(fleet, SimFleet):
+            return all(not len(r.agent.outbox) for r in fleet.robots.values() if r.alive)
+        if self.embedded is not None:
+            return self.embedded.store.count_results() >= len(self.results)
+        return True
+
+    def progress(self) -> Progress:
+        """Where the run stands now."""
+        assert self.fleet is not None, "the run is not started"
+        status = self.mission_status()
+        listed = self.ask("robots")
+        counts: dict[str, int] = {}
+        for r in listed:
+            counts[r["status"]] = counts.get(r["status"], 0) + 1
+        rate = None
+        manager = self.manager
+        if manager is not None:
+            mark = (time.monotonic(), manager.states_handled)
+            if self._rate_mark is not None and mark[0] > self._rate_mark[0]:
+                rate = (mark[1] - self._rate_mark[1]) / (mark[0] - self._rate_mark[0])
+            self._rate_mark = mark
+        with self._lock:
+            high = tuple(self._high)
+            results = len(self._results)
+        return Progress(
+            world_s=self.clock.monotonic(), wall_s=time.monotonic() - self.origin,
+            speed=self.options.speed,
+            effective_speed=self.fleet.pace.speed() if isinstance(self.fleet, SimFleet)
+            else None,
+            robots=len(self.robots), alive=len(self.fleet.alive()), robot_status=counts,
+            mission_id=self.mission_id,
+            mission_status=None if status is None else status["status"],
+            inspections=dict(status["inspections"] or {}) if status else {},
+            results=results, high=high, states_per_s=rate,
+            finished=self.settled(status))
+
+    def run(self, *, duration: float | None = None, timeout: float | None = None,
+            interval: float = 0.5,
+            on_progress: Callable[[Progress], None] | None = None) -> Progress:
+        """Follow the run until the mission is settled (or, without a mission, until
+        ``duration`` world seconds passed); ``timeout`` (real seconds) ends it anyway.
+        ``on_progress`` is called every ``interval`` real seconds. The last progress."""
+        if duration is None and self.mission_id is None and timeout is None:
+            raise FleetError("nothing to wait for: no mission was launched; give a duration")
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            p = self.progress()
+            if on_progress is not None:
+                on_progress(p)
+            if (self.mission_id is not None and p.finished) or \
+                    (duration is not None and p.world_s >= duration) or \
+                    (end is not None and time.monotonic() >= end):
+                return p
+            time.sleep(interval)
