@@ -29,8 +29,9 @@ from fleet.protocol.state import ActionStatus
 class Assignment:
     """One robot's part of a mission and its progress.
 
-    ``inspections`` maps an inspect action id to its point; ``done`` holds the points
-    whose action FINISHED; ``failed`` those whose action FAILED.
+    ``inspections`` maps an inspect action id to its point; ``reported`` holds the points
+    whose action the robot reports FINISHED, ``done`` those whose result is committed,
+    ``failed`` those whose action FAILED.
     """
 
     mission_id: str
@@ -45,6 +46,7 @@ class Assignment:
     update_id: int = 0
     reached: int = 0
     done: set[str] = field(default_factory=set)
+    reported: set[str] = field(default_factory=set)
     failed: set[str] = field(default_factory=set)
     active: bool = True
     dead: frozenset[str] = frozenset()
@@ -85,8 +87,10 @@ class Assignment:
             point = self.inspections.get(a.action_id)
             if point is None:
                 continue
-            if a.status is ActionStatus.FINISHED and point not in self.done:
-                self.done.add(point)
+            if a.status is ActionStatus.FINISHED and point not in self.reported:
+                # done only once its result is committed (Manager._commit): a result lost
+                # with its robot means the point is inspected again by another
+                self.reported.add(point)
                 changed = True
             elif a.status is ActionStatus.FAILED and point not in self.failed:
                 self.failed.add(point)

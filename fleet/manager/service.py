@@ -211,14 +211,9 @@ class Manager:
                         {"errors": [f"{e.error_type}: {e.description or ''}" for e in rejected]})
             self._release(run, a, robot, to_pool=True)
             return True
-        before = (len(a.done), len(a.failed))
+        before = len(a.failed)
         if not a.on_state(state):
             return False
-        for point in a.done:
-            if point not in run.done:
-                run.done[point] = robot.serial
-                run.pool.discard(point)
-                self._event(run, "inspected", robot.serial, {"point": point})
         for point in a.failed:
             if point not in run.failed and point not in run.done:
                 run.failed.add(point)
@@ -228,14 +223,24 @@ class Manager:
         update = a.next_update(self._stamper(a.manufacturer, a.serial).blank())
         if update is not None:
             self._publish(a.manufacturer, a.serial, update)
-        if a.finished:
+        return self._settle(run, a, robot, changed=before != len(a.failed))
+
+    def _settle(self, run: MissionRun, a: Assignment, robot: RobotEntry | None, *,
+                changed: bool) -> bool:
+        """After progress: free a robot whose round is over, persist (at most once per
+        inspection, not per node), and end the mission when nothing is left. True when the
+        robot became free."""
+        freed = False
+        if a.active and a.finished:
             a.active = False
-            robot.mission_id = None
-            self._event(run, "robot_finished", robot.serial, {})
-        if a.finished or before != (len(a.done), len(a.failed)):
-            self._persist(run)  # not on every node reached: one commit per inspection at most
+            if robot is not None and robot.mission_id == run.id:
+                robot.mission_id = None
+            self._event(run, "robot_finished", a.serial, {})
+            freed = changed = True
+        if changed:
+            self._persist(run)
         self._maybe_finish(run)
-        return a.finished
+        return freed
 
     def _on_connection(self, key: ParsedKey, msg: Connection) -> None:
         with self.lock:
@@ -591,17 +596,27 @@ class Manager:
         for (manufacturer, serial), ids in acks.items():
             stamper = self._stamper(manufacturer, serial)
             self._publish(manufacturer, serial, InspectionAck.of(stamper.blank(), ids))
+        freed = False
         with self.lock:
             for _key, r in genuine:
+                if r.result_id not in committed:
+                    continue
                 for run in self.missions.values():
                     a = run.assignments.get(r.header.serial_number)
-                    if a is not None and a.order_id == r.order_id:
-                        point = a.inspections.get(r.action_id)
-                        if point is not None and point not in run.done:
-                            a.done.add(point)
-                            run.done[point] = a.serial
-                            run.pool.discard(point)
-                            self._maybe_finish(run)
+                    if a is None or a.order_id != r.order_id:
+                        continue
+                    point = a.inspections.get(r.action_id)
+                    if point is None or point in a.done:
+                        continue
+                    a.done.add(point)
+                    if point not in run.done:
+                        run.done[point] = a.serial
+                        run.pool.discard(point)
+                        self._event(run, "inspected", a.serial,
+                                    {"point": point, "result_id": r.result_id})
+                    freed |= self._settle(run, a, self.registry.find(a.serial), changed=True)
+        if freed:
+            self._wake_planner.set()
 
     # ------------------------------------------------------------------ publishing
     def _stamper(self, manufacturer: str, serial: str) -> HeaderStamper:

@@ -60,6 +60,9 @@ def test_progress_and_finish() -> None:
     a = _assignment()
     ids = list(a.inspections)
     assert a.on_state(_state(a, 3, (ids[0],)))
-    assert a.done == {"P"} and not a.finished
+    # FINISHED is what the robot says; the point is done once its result is committed
+    assert a.reported == {"P"} and a.done == set()
     a.on_state(_state(a, len(a.stops) - 1, tuple(ids)))
+    assert not a.finished and a.remaining == ["P", "Q"]
+    a.done.update({"P", "Q"})  # what Manager._commit does after the store commits
     assert a.finished and a.remaining == []
