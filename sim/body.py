@@ -8,9 +8,10 @@ The body lives on the facility's graph and on world time (:mod:`sim.clock`):
   ``max_speed`` and by speed-limit zones), times :attr:`BodyParams.single_lane_factor` on
   single-lane drifts. The pose is interpolated along the edge from the clock, so
   :meth:`position` is exact at any moment without a simulation step.
-- **Battery.** Driving draws ``wh_per_metre`` per metre plus ``wh_per_second``; standing
-  and dwelling draw ``wh_per_second``; charging (at a charger or dock) adds ``charge_w``.
-  A flat battery stops the robot (:class:`~fleet.agent.MoveFailed`).
+- **Battery** (:mod:`sim.battery`). Driving draws ``wh_per_metre`` per metre plus
+  ``wh_per_second``; standing and dwelling draw ``wh_per_second``; charging (at a charger
+  or dock) adds ``charge_w``. A flat battery stops the robot
+  (:class:`~fleet.agent.MoveFailed`).
 - **Inspecting.** :meth:`SimBody.inspect` dwells ``duration_s`` world seconds and returns
   the :class:`~sim.world.World`'s readings at the node, with a finding for every reading
   past its :data:`ALARMS` level and for every sensor that gave none.
@@ -31,12 +32,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 from fleet.agent import ActionFailed, Battery, InspectionFailed, MoveFailed, MoveTarget, Pose
 from fleet.facility.model import Edge, Facility
 from fleet.planning.robots import Robot
 from fleet.protocol.inspection import Finding, Reading, Severity
+from sim.battery import FLAT_WH, BatteryModel, Mode
 from sim.clock import WorldClock
 from sim.scenario import Fault, FaultKind
 from sim.world import World
@@ -144,9 +145,6 @@ class Leg:
                     self.level0 if f < 0.5 else self.level1)
 
 
-_FLAT_WH = 1e-6
-"""Energy (Wh) below which the battery counts as flat (float residue of the arithmetic)."""
-
 MotionListener = Callable[["Leg | None", Pose, "str | None"], None]
 """Told ``(leg, pose, node)`` when a leg starts (``leg`` set) or the robot stops (``leg``
 None; ``node`` is where it stands, None between nodes)."""
@@ -178,17 +176,6 @@ class Pace:
             return self.world_s / self.wall_s if self.wall_s > 0 else None
 
 
-class Mode(StrEnum):
-    """What the battery is doing."""
-
-    STAND = "stand"
-    """Standing, dwelling or stuck: ``wh_per_second``."""
-    DRIVE = "drive"
-    """Driving: ``wh_per_metre`` times the speed, plus ``wh_per_second``."""
-    CHARGE = "charge"
-    """Charging: ``charge_w`` in."""
-
-
 class SimBody:
     """A simulated robot of ``robot``'s class standing at ``node`` (default: its dock).
 
@@ -208,8 +195,6 @@ class SimBody:
         self.params = params if params is not None else BodyParams()
         self.pace = pace
         self.listener = listener
-        cls = robot.robot_class
-        self._capacity = cls.battery_wh
         start = robot.dock if node is None else node
         n = facility.node(start)  # KeyError naming an unknown node
         self._lock = threading.Lock()
@@ -218,10 +203,8 @@ class SimBody:
         self._frac = 0.0
         self._leg: Leg | None = None
         self._pose = Pose(n.x, n.y, 0.0, n.level)
-        self._mode = Mode.STAND
-        self._speed = 0.0
-        self._wh = self._capacity * self.params.charge_pct / 100.0
-        self._wh_t = clock.monotonic()
+        self._battery = BatteryModel(robot.robot_class, charge_pct=self.params.charge_pct,
+                                     t0=clock.monotonic())
         self._faults: list[Fault] = []
         self._visits: dict[str, int] = {}
         self.distance_m = 0.0
@@ -241,9 +224,9 @@ class SimBody:
         """Charge in percent now, and whether charging."""
         now = self.clock.monotonic()
         with self._lock:
-            wh = self._energy_at(now)
-            charging = self._mode is Mode.CHARGE
-        return Battery(round(100.0 * wh / self._capacity, 3), charging)
+            percent = self._battery.percent(now)
+            charging = self._battery.mode is Mode.CHARGE
+        return Battery(round(percent, 3), charging)
 
     def move_to(self, target: MoveTarget, cancel: threading.Event) -> bool:
         """Drive one edge to ``target.node_id``; False when ``cancel`` stopped it first.
@@ -278,7 +261,7 @@ class SimBody:
                     return False
                 continue
             stuck_since = None
-            if self._energy(now) <= _FLAT_WH:
+            if self._energy(now) <= FLAT_WH:
                 self._stop(a, b, frac, now)
                 raise MoveFailed(f"battery flat between {a} and {b}")
             length = edge.length
@@ -298,7 +281,7 @@ class SimBody:
             end = min(self.clock.monotonic(), t_arrive)
             frac = min(1.0, leg.fraction(end))
             with self._lock:
-                self._set_mode(Mode.STAND, end)
+                self._battery.set_mode(Mode.STAND, end)
                 self.distance_m += (frac - leg.f0) * length
             if frac >= 1.0 - 1e-9:
                 self._stop(a, b, 1.0, end, node=b)
@@ -351,13 +334,13 @@ class SimBody:
             if self._node is None or self._node not in self.facility.chargers:
                 where = self._node or "between nodes"
                 raise ActionFailed(f"not at a charger ({where})")
-            self._set_mode(Mode.CHARGE, self.clock.monotonic())
+            self._battery.set_mode(Mode.CHARGE, self.clock.monotonic())
 
     def stop_charging(self) -> None:
         """Stop charging (nothing happens when not charging)."""
         with self._lock:
-            if self._mode is Mode.CHARGE:
-                self._set_mode(Mode.STAND, self.clock.monotonic())
+            if self._battery.mode is Mode.CHARGE:
+                self._battery.set_mode(Mode.STAND, self.clock.monotonic())
 
     # ------------------------------------------------------------------ faults and facts
     def inject(self, fault: Fault) -> None:
@@ -366,8 +349,7 @@ class SimBody:
                                                                    FaultKind.BATTERY_DRAIN):
             return
         with self._lock:
-            # energy up to now was drawn at the old rate
-            self._settle(max(self._wh_t, min(fault.at_s, self.clock.monotonic())))
+            self._battery.add_drain(fault, self.clock.monotonic())
             self._faults.append(fault)
 
     @property
@@ -381,7 +363,7 @@ class SimBody:
         """Energy in the battery now, Wh."""
         now = self.clock.monotonic()
         with self._lock:
-            return self._energy_at(now)
+            return self._battery.energy_at(now)
 
     def drive_speed(self, edge: Edge, cap: float | None = None) -> float:
         """The speed (m/s) this robot drives ``edge`` at, ``cap`` being the order's limit."""
@@ -417,7 +399,7 @@ class SimBody:
         na, nb = self.facility.nodes[a], self.facility.nodes[b]
         leg = Leg((a, b), na.x, na.y, nb.x, nb.y, na.level, nb.level, frac, 1.0, t0, t1)
         with self._lock:
-            self._set_mode(Mode.DRIVE, t0, speed)
+            self._battery.set_mode(Mode.DRIVE, t0, speed)
             self._leg = leg
             self._node = None
             self._edge = (a, b)
@@ -469,68 +451,10 @@ class SimBody:
                       if f.kind is FaultKind.STUCK and after < f.at_s < until]
         return min(starts, default=math.inf)
 
-    # ------------------------------------------------------------------ energy
-    def _drain(self, t: float) -> float:
-        factor = 1.0
-        for f in self._faults:
-            if f.kind is FaultKind.BATTERY_DRAIN and f.factor is not None and f.at_s <= t:
-                factor *= f.factor
-        return factor
-
-    def _rate(self, t: float) -> float:
-        """Wh per world second going in (negative: drawn) in the current mode at ``t``."""
-        cls = self.robot.robot_class
-        if self._mode is Mode.CHARGE:
-            return cls.charge_w / 3600.0
-        draw = cls.wh_per_second
-        if self._mode is Mode.DRIVE:
-            draw += cls.wh_per_metre * self._speed
-        return -draw * self._drain(t)
-
-    def _breaks(self, t0: float, t1: float) -> list[float]:
-        return sorted({f.at_s for f in self._faults
-                       if f.kind is FaultKind.BATTERY_DRAIN and t0 < f.at_s < t1})
-
-    def _energy_at(self, t: float) -> float:
-        """Energy at world time ``t`` (>= the last settle); caller holds the lock."""
-        wh, at = self._wh, self._wh_t
-        for b in [*self._breaks(at, t), t]:
-            if b <= at:
-                continue
-            wh = min(self._capacity, max(0.0, wh + self._rate(at) * (b - at)))
-            at = b
-        return wh
-
     def _energy(self, t: float) -> float:
         with self._lock:
-            return self._energy_at(t)
-
-    def _settle(self, t: float) -> None:
-        if t > self._wh_t:
-            self._wh = self._energy_at(t)
-            self._wh_t = t
-
-    def _set_mode(self, mode: Mode, t: float, speed: float = 0.0) -> None:
-        """Switch the battery's mode at world time ``t``; caller holds the lock."""
-        self._settle(t)
-        self._mode = mode
-        self._speed = speed
+            return self._battery.energy_at(t)
 
     def _empty_time(self, after: float) -> float:
-        """When the battery goes flat in the current mode (inf: not before a change)."""
         with self._lock:
-            wh = self._energy_at(after)
-            at = after
-            if self._mode is Mode.CHARGE:
-                return math.inf
-            # rates only rise at drain breakpoints; walk them, then the last rate for ever
-            for b in [*self._breaks(at, math.inf), math.inf]:
-                rate = self._rate(at)
-                if rate >= 0:
-                    return math.inf
-                t_empty = at + wh / -rate
-                if t_empty <= b:
-                    return t_empty
-                wh += rate * (b - at)
-                at = b
-        return math.inf
+            return self._battery.empty_time(after)

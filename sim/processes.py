@@ -14,20 +14,22 @@ scheduled inside the child. At run time only kills can be injected.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
 import pickle
+import resource
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import zenoh
 
@@ -48,6 +50,9 @@ READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 """Real seconds a child may take to stop cleanly after SIGTERM before it is killed."""
 
+STATS = "stats "
+"""Prefix of the line a child prints when it stops."""
+
 
 class ChildFailed(FleetError):
     """A robot process did not start."""
@@ -55,11 +60,12 @@ class ChildFailed(FleetError):
 
 @dataclass(frozen=True)
 class ChildSpec:
-    """Everything a robot process needs (pickled to a file it reads)."""
+    """Everything a robot process needs (pickled to a file it reads): its robots (one, or
+    a whole fleet for a benchmark), where they start, the router and the world time."""
 
     scenario: Scenario
-    robot: Robot
-    node: str | None
+    robots: tuple[Robot, ...]
+    starts: Mapping[str, str]
     connect: tuple[str, ...]
     speed: float
     origin: float
@@ -67,20 +73,24 @@ class ChildSpec:
     options: FleetOptions
 
 
-def child_scenario(scenario: Scenario, serial: str) -> Scenario:
-    """The scenario a child needs: no mission, its own faults but kills (the parent's job),
-    and a facility without cached indexes (they are rebuilt on use)."""
+def child_scenario(scenario: Scenario, serials: Iterable[str]) -> Scenario:
+    """The scenario a child needs: no mission, its robots' faults but kills (the parent's
+    job), and a facility without cached indexes (they are rebuilt on use)."""
+    wanted = set(serials)
     faults = tuple(f for f in scenario.faults
-                   if f.robot == serial and f.kind is not FaultKind.KILL)
+                   if f.robot in wanted and f.kind is not FaultKind.KILL)
     return replace(scenario, facility=replace(scenario.facility), mission=None, faults=faults)
 
 
 class RobotProcess:
-    """One robot's process; started by :meth:`ProcessFleet.start`."""
+    """A process running the robots of ``spec`` (one robot for :class:`ProcessFleet`)."""
 
     def __init__(self, spec: ChildSpec, spec_path: Path) -> None:
         self.spec = spec
-        self.serial = spec.robot.serial
+        self.serial = ",".join(r.serial for r in spec.robots)
+        self._drainer: threading.Thread | None = None
+        self.stats: dict[str, Any] = {}
+        """What the child reported when it stopped (``stats`` line, see :func:`run_child`)."""
         with spec_path.open("wb") as f:
             pickle.dump(spec, f)
         root = Path(__file__).resolve().parents[1]
@@ -112,12 +122,16 @@ class RobotProcess:
             tail = " | ".join(lines[-5:]) or "no output"
             raise ChildFailed(f"robot process {self.serial} did not start: {tail}")
         # keep draining its output so that the child never blocks on a full pipe
-        threading.Thread(target=self._drain, daemon=True).start()
+        self._drainer = threading.Thread(target=self._drain, daemon=True)
+        self._drainer.start()
 
     def _drain(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
-            log.debug("%s: %s", self.serial, line.rstrip())
+            if line.startswith(STATS):
+                self.stats = json.loads(line[len(STATS):])
+            else:
+                log.debug("%s: %s", self.serial, line.rstrip())
 
     @property
     def alive(self) -> bool:
@@ -138,6 +152,8 @@ class RobotProcess:
                 self.proc.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 self.kill()
+        if self._drainer is not None:
+            self._drainer.join(STOP_TIMEOUT)  # its last line (stats) read
 
 
 class ProcessFleet:
@@ -198,9 +214,9 @@ class ProcessFleet:
                 self._schedule_kill(fault)
 
     def _spawn(self, robot: Robot, node: str | None = None) -> RobotProcess:
-        spec = ChildSpec(child_scenario(self.scenario, robot.serial), robot, node,
-                         self._connect, self.clock.speed, self._origin, self._start,
-                         self.options)
+        spec = ChildSpec(child_scenario(self.scenario, [robot.serial]), (robot,),
+                         {robot.serial: node} if node else {}, self._connect,
+                         self.clock.speed, self._origin, self._start, self.options)
         n = sum(1 for p in self._workdir.glob(f"{robot.serial}*.pickle"))
         process = RobotProcess(spec, self._workdir / f"{robot.serial}.{n}.pickle")
         with self._lock:
@@ -287,7 +303,8 @@ class ProcessFleet:
 
 
 def run_child(spec_path: Path) -> None:
-    """The body of ``python -m sim robot SPEC``: run one robot until SIGTERM."""
+    """The body of ``python -m sim robot SPEC``: run the spec's robots until SIGTERM, then
+    print one ``stats {json}`` line: CPU seconds, the bodies' pace, states published."""
     from sim.robots import SimFleet
 
     with spec_path.open("rb") as f:
@@ -296,9 +313,16 @@ def run_child(spec_path: Path) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     clock = SimClock(spec.speed, origin=spec.origin, start=spec.start)
-    starts = {spec.robot.serial: spec.node} if spec.node else None
-    with SimFleet(spec.scenario, [spec.robot], connect=spec.connect, clock=clock,
-                  options=spec.options, starts=starts):
+    fleet = SimFleet(spec.scenario, spec.robots, connect=spec.connect, clock=clock,
+                     options=spec.options, starts=spec.starts)
+    with fleet:
         print("ready", flush=True)
         while not stop.wait(0.5):
             pass
+        pace = fleet.pace
+        stats = {"world_s": clock.monotonic(), "pace_world_s": pace.world_s,
+                 "pace_wall_s": pace.wall_s, "worst_late_s": pace.worst_late_s,
+                 "robots": len(spec.robots)}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    stats["cpu_s"] = usage.ru_utime + usage.ru_stime
+    print(STATS + json.dumps(stats), flush=True)

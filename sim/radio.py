@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,6 +66,9 @@ RETRANSMIT_S = 0.25
 
 MAX_TRIES = 20
 """Sends of one reliable message before it is given up (a link that bad is down)."""
+
+REACH_CHECK_S = 0.25
+"""Real seconds a shared session's router check is reused."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +135,42 @@ class _Liveliness:
         return token
 
 
+class _Reach:
+    """Whether a shared session reaches a router, asked of Zenoh at most every
+    :data:`REACH_CHECK_S` real seconds (the agents of a fleet ask on every tick)."""
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+        self._lock = threading.Lock()
+        self._checked = -math.inf
+        self._routers: list[Any] = []
+        self._peers: list[Any] = []
+
+    def get(self) -> tuple[list[Any], list[Any]]:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked >= REACH_CHECK_S:
+                info = self.bus.session.info
+                try:
+                    self._routers, self._peers = list(info.routers_zid()), list(info.peers_zid())
+                except zenoh.ZError:
+                    self._routers, self._peers = [], []
+                self._checked = now
+            return self._routers, self._peers
+
+
+_REACH: weakref.WeakKeyDictionary[Bus, _Reach] = weakref.WeakKeyDictionary()
+_REACH_LOCK = threading.Lock()
+
+
+def _reach(bus: Bus) -> _Reach:
+    with _REACH_LOCK:
+        reach = _REACH.get(bus)
+        if reach is None:
+            reach = _REACH[bus] = _Reach(bus)
+        return reach
+
+
 class _Info:
     def __init__(self, radio: Radio) -> None:
         self.radio = radio
@@ -137,12 +178,12 @@ class _Info:
     def routers_zid(self) -> list[Any]:
         if not self.radio.link.connected:
             return []
-        return list(self.radio.bus.session.info.routers_zid())
+        return self.radio.reach.get()[0]
 
     def peers_zid(self) -> list[Any]:
         if not self.radio.link.connected:
             return []
-        return list(self.radio.bus.session.info.peers_zid())
+        return self.radio.reach.get()[1]
 
 
 class _Session:
@@ -176,6 +217,7 @@ class Radio(Bus):
         # few Session methods it calls (subscriber, liveliness token, info).
         super().__init__(cast(zenoh.Session, _Session(self)))
         self.bus = bus
+        self.reach = _reach(bus)
         self.link = link
         self.clock = clock
         self.grace_s = grace_s

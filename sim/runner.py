@@ -51,7 +51,7 @@ from sim.scenario import Scenario
 
 log = logging.getLogger(__name__)
 
-MAX_STATE_RATE = 50.0
+MAX_STATE_RATE = 10.0
 """Periodic states per real second a simulated robot publishes at most."""
 
 WALL_TIMEOUT_FLOOR_S = 0.75

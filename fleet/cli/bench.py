@@ -169,3 +169,43 @@ def dispatch(
             f"({result['samples']} orders); manager ingested "
             f"{result['manager_states_per_s']:,} states/s "
             f"({result['states_handled']}/{result['states_sent']})")
+
+
+@app.command("sim")
+def sim_(
+    robots: int = typer.Option(1000, "--robots", min=1, help="Simulated robots."),
+    minutes: float = typer.Option(10.0, "--minutes", min=0.1,
+                                  help="World minutes to run after the missions' launch."),
+    speed: float = typer.Option(1.0, "--speed", min=0.01,
+                                help="World seconds per real second."),
+    group: int = typer.Option(20, "--group", min=1,
+                              help="Robots per mission (each group patrols the mine)."),
+    scenario: Path | None = typer.Option(
+        None, "--scenario", help="Scenario with a mission (default: the coal-mine "
+        "baseline)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """Many simulated robots beside the manager: wall time, CPU, states handled per
+    second, dispatch latency (p50/p99), and whether the world kept to the speed."""
+    from sim.bench import DEFAULT_SCENARIO, bench_sim
+
+    r = bench_sim(robots=robots, minutes=minutes, speed=speed, group=group,
+                  scenario=scenario or DEFAULT_SCENARIO)
+    if as_json:
+        typer.echo(json.dumps(r, indent=2))
+        return
+    eff = "-" if r["effective_speed"] is None else f"{r['effective_speed']:g}x"
+    typer.echo(
+        f"{r['robots']} robots, {r['world_s'] / 60:.1f} world minutes at {r['speed']:g}x in "
+        f"{r['wall_s']:.0f} s (+{r['startup_s']:.0f} s start-up); bodies kept {eff}\n"
+        f"CPU: manager {r['manager_cpu_pct']} % of a core, fleet {r['fleet_cpu_pct']} %\n"
+        f"states handled: {r['manager_states_per_s']:,}/s "
+        f"(after planning {r['steady_states_per_s']}/s; nominal "
+        f"{r['nominal_states_per_s']:,}/s)\n"
+        f"dispatch (probes, {r['dispatch_samples']}): p50 {r['dispatch_p50_ms']} ms, "
+        f"p99 {r['dispatch_p99_ms']} ms; missions' first orders "
+        f"({r['mission_dispatch_samples']}, planner busy): p50 {r['mission_dispatch_p50_ms']} "
+        f"ms, p99 {r['mission_dispatch_p99_ms']} ms\n"
+        f"{r['missions']} missions, {r['robots_dispatched']} robots dispatched, "
+        f"{r['inspections_done']}/{r['inspections_total']} inspections, "
+        f"{r['results_stored']} results stored")

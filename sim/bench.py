@@ -1,0 +1,250 @@
+"""``fleet bench sim``: many simulated robots beside the manager, on loopback.
+
+Two processes: the manager (this one: embedded router, SQLite store in a temporary
+directory, timeouts scaled to the speed) and the whole simulated fleet (one child process:
+one Zenoh session, one ticker, one link queue, a worker thread per agent). The robots start
+at the docks of a scenario (default: the coal-mine baseline); they are split into groups of
+``group`` and each group is given the scenario's mission restricted to its serials, so
+that every robot given points drives and inspects while the others stand and report.
+The scenario's link model is replaced by a perfect one (no latency, no loss): the figures
+are the software's, not a simulated radio's.
+
+Figures, over ``minutes`` world minutes from the launch of the missions:
+
+- wall time, and the world time the fleet's bodies kept to (effective speed);
+- CPU seconds of each process and their share of one core;
+- states the manager handled per real second, against the fleet's nominal periodic rate;
+- dispatch latency: from the manager publishing an order to the manager handling the
+  robot's first state carrying it (p50, p99, max), for the missions' first orders (sent
+  while the planner works in the same process) and for probes sent one at a time to idle
+  robots once every mission is planned (the robots' load alone, as ``fleet bench
+  dispatch`` measures it);
+- inspections done and results stored.
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fleet.manager.lifecycle import MissionStatus
+from fleet.manager.missions import MissionRun
+from fleet.manager.service import Manager
+from fleet.planning.mission import RobotFilter
+from fleet.protocol.header import Header
+from fleet.protocol.keys import Topic, topic_key
+from fleet.protocol.order import NodePosition, RouteStop, route_order
+from sim.clock import SimClock
+from sim.link import LinkModel
+from sim.processes import ChildSpec, RobotProcess, child_scenario
+from sim.robots import FleetOptions, robots_of
+from sim.runner import EmbeddedManager, manager_settings, state_interval_for
+from sim.scenario import load_scenario
+
+DEFAULT_SCENARIO = Path(__file__).resolve().parent / "scenarios" / "coal_mine_baseline.yaml"
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def _cpu_self() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bench_sim(*, robots: int = 1000, minutes: float = 10.0, speed: float = 1.0,
+              group: int = 20, scenario: Path = DEFAULT_SCENARIO,
+              plan_time_limit: float = 2.0,
+              progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Run the benchmark; returns its figures (see the module docstring).
+
+    ``progress`` is called about once a real second with the figures so far.
+    """
+    # the radio model is off: the figures are the software's, not a simulated 5G's
+    sc = replace(load_scenario(scenario), link=LinkModel(0.0, 0.0, 0.0))
+    if sc.mission is None or sc.mission_path is None:
+        raise ValueError(f"scenario {scenario} has no mission file")
+    fleet = robots_of(sc, robots)
+    interval = state_interval_for(speed)
+    origin, start = time.monotonic(), datetime.now(UTC)
+    clock = SimClock(speed, origin=origin, start=start)
+    document = sc.mission_path.read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory(prefix="fleet-bench-sim-") as tmp:
+        work = Path(tmp)
+        spec = ChildSpec(child_scenario(sc, [r.serial for r in fleet]), fleet, {}, (), speed,
+                         origin, start, FleetOptions(state_interval=interval))
+        settings = manager_settings(speed, state_interval=interval,
+                                    plan_time_limit=plan_time_limit)
+        child: RobotProcess | None = None
+        try:
+            with EmbeddedManager(work, settings) as embedded:
+                manager = embedded.manager
+                up_t0 = time.monotonic()
+                child = RobotProcess(replace(spec, connect=(embedded.endpoint,)),
+                                     work / "fleet.pickle")
+                child.wait_ready(timeout=600)
+                _until(lambda: sum(1 for r in manager.registry.all()
+                                   if r.factsheet is not None and r.state is not None)
+                       >= len(fleet), 300, "the manager did not hear every robot")
+                bench = _Bench(manager, clock, startup_s=time.monotonic() - up_t0)
+                for g in range(0, len(fleet), group):
+                    serials = tuple(r.serial for r in fleet[g:g + group])
+                    mission = replace(sc.mission, robots=RobotFilter(serials=serials))
+                    bench.runs.append(manager.launch(f"{sc.mission.name} {g // group + 1}",
+                                                     mission, document))
+                end_world = bench.world0 + minutes * 60.0
+                while clock.monotonic() < end_world:
+                    time.sleep(min(1.0, max(0.0, clock.to_wall(end_world - clock.monotonic()))))
+                    bench.step()
+                    if progress is not None:
+                        progress(bench.figures())
+                bench.stop_probing()
+                result = bench.figures()
+                result["results_stored"] = embedded.store.count_results()
+        finally:
+            # after the manager: robots stopping are no news to anyone
+            if child is not None:
+                child.stop()
+    assert child is not None
+    pace_wall = child.stats.get("pace_wall_s") or 0.0
+    fleet_cpu = child.stats.get("cpu_s")
+    result.update({
+        "robots": len(fleet), "speed": speed, "state_interval_s": interval,
+        "nominal_states_per_s": round(len(fleet) * speed / interval),
+        "fleet_cpu_s": None if fleet_cpu is None else round(fleet_cpu, 1),
+        "fleet_cpu_pct": None if fleet_cpu is None else round(
+            100 * fleet_cpu / max(result["wall_s"] + result["startup_s"], 1e-9)),
+        "effective_speed": round(child.stats["pace_world_s"] / pace_wall, 3)
+        if pace_wall else None,
+        "worst_wake_late_s": child.stats.get("worst_late_s"),
+    })
+    return result
+
+
+class _Bench:
+    """Figures kept while the benchmark runs, and the dispatch probes.
+
+    Mission dispatches happen while the planner works in the manager's process; the probes
+    (a one-node order to a robot no mission uses, one at a time, as ``fleet bench dispatch``
+    does) measure dispatch once every mission is planned, under the robots' load alone.
+    """
+
+    def __init__(self, manager: Manager, clock: SimClock, *, startup_s: float) -> None:
+        self.manager = manager
+        self.clock = clock
+        self.startup_s = startup_s
+        self.runs: list[MissionRun] = []
+        self.wall0, self.world0, self.cpu0 = time.monotonic(), clock.monotonic(), _cpu_self()
+        self.states0 = manager.states_handled
+        self.steady: tuple[float, int] | None = None
+        self.probes: list[float] = []
+        self._stop = threading.Event()
+        self._prober: threading.Thread | None = None
+
+    def step(self) -> None:
+        """Notice when planning is over: the steady window and the probes start."""
+        if self.steady is not None:
+            return
+        with self.manager.lock:
+            planned = all(r.status is not MissionStatus.QUEUED and not r.pool
+                          for r in self.runs)
+        if planned:
+            self.steady = (time.monotonic(), self.manager.states_handled)
+            self._prober = threading.Thread(target=self._probe, name="bench-probe",
+                                            daemon=True)
+            self._prober.start()
+
+    def stop_probing(self) -> None:
+        """End the probes (the one under way is given up)."""
+        self._stop.set()
+        if self._prober is not None:
+            self._prober.join(15)
+
+    def _probe(self) -> None:
+        m = self.manager
+        itf = m.settings.interface
+        with m.lock:
+            idle = [r for r in m.registry.all() if r.mission_id is None and r.state is not None
+                    and not r.busy and r.node_in(self.runs[0].spec.facility) is not None]
+        rng = random.Random(0)
+        k = 0
+        while idle and not self._stop.is_set():
+            robot = rng.choice(idle)
+            node = robot.node_in(self.runs[0].spec.facility)
+            assert node is not None
+            n = self.runs[0].spec.facility.nodes[node]
+            k += 1
+            order_id = f"probe-{k}-{robot.serial}"
+            order = route_order(Header(robot.manufacturer, robot.serial, k),
+                                order_id, [RouteStop(node, NodePosition(n.x, n.y, n.level))],
+                                [], base_end=0)
+            with m.lock:
+                m.order_sent[order_id] = sent = time.perf_counter()
+            m.bus.publish(topic_key(itf, robot.manufacturer, robot.serial, Topic.ORDER), order)
+            end = time.monotonic() + 10.0
+            while order_id not in m.order_seen and time.monotonic() < end \
+                    and not self._stop.is_set():
+                time.sleep(0.001)
+            seen = m.order_seen.get(order_id)
+            if seen is not None:
+                self.probes.append((seen - sent) * 1000)
+            self._stop.wait(0.05)
+
+    def figures(self) -> dict[str, Any]:
+        """The figures so far."""
+        m = self.manager
+        now = time.monotonic()
+        wall = now - self.wall0
+        with m.lock:
+            sent = {o: t for o, t in m.order_sent.items() if not o.startswith("probe-")}
+            seen = dict(m.order_seen)
+            done = sum(len(r.done) for r in self.runs)
+            total = sum(len(r.tasks) for r in self.runs)
+            dispatched = sum(len(r.assignments) for r in self.runs)
+            handled = m.states_handled
+        missions = [(seen[o] - t) * 1000 for o, t in sent.items() if o in seen]
+        probes = list(self.probes)
+        cpu = _cpu_self() - self.cpu0
+        steady_rate = None
+        if self.steady is not None and now > self.steady[0]:
+            steady_rate = round((handled - self.steady[1]) / (now - self.steady[0]))
+        return {
+            "wall_s": round(wall, 1), "world_s": round(self.clock.monotonic() - self.world0, 1),
+            "startup_s": round(self.startup_s, 1),
+            "manager_cpu_s": round(cpu, 1), "manager_cpu_pct": round(100 * cpu / max(wall, 1e-9)),
+            "manager_states_per_s": round((handled - self.states0) / max(wall, 1e-9)),
+            "steady_states_per_s": steady_rate,
+            "planning_s": None if self.steady is None else round(self.steady[0] - self.wall0, 1),
+            "missions": len(self.runs), "robots_dispatched": dispatched,
+            "inspections_done": done, "inspections_total": total,
+            **_latency("mission_dispatch", missions), **_latency("dispatch", probes),
+        }
+
+
+def _latency(name: str, samples: list[float]) -> dict[str, Any]:
+    if not samples:
+        return {f"{name}_samples": 0, f"{name}_p50_ms": None, f"{name}_p99_ms": None,
+                f"{name}_max_ms": None}
+    return {f"{name}_samples": len(samples),
+            f"{name}_p50_ms": round(statistics.median(samples), 1),
+            f"{name}_p99_ms": round(_percentile(samples, 99), 1),
+            f"{name}_max_ms": round(max(samples), 1)}
+
+
+def _until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise TimeoutError(what)
+        time.sleep(0.1)
