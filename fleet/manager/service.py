@@ -29,7 +29,6 @@ from fleet.manager.missions import MissionRun
 from fleet.manager.registry import Registry, RobotEntry
 from fleet.manager.stateview import StateView
 from fleet.planning.mission import MissionSpec
-from fleet.planning.plan import DropReason
 from fleet.planning.planner import plan_mission
 from fleet.protocol.codec import decode_json
 from fleet.protocol.factsheet import Factsheet
@@ -465,11 +464,12 @@ class Manager:
                 self._event(run, "dispatched", rp.serial,
                             {"order_id": a.order_id, "points": a.points})
                 sent += 1
-            permanent = {DropReason.NO_SENSORS, DropReason.PROTECTION, DropReason.CAPABILITY,
-                         DropReason.UNREACHABLE}
             for u in plan.unassigned:
-                # a task others might still do when busy robots come back stays waiting
-                if u.reason in permanent or not run.active():
+                # a task another known robot could do (busy now, or back later) waits for
+                # it; only what no robot online could ever do, or what is left once every
+                # robot of the mission is done, is dropped
+                if not self._could_serve(run, u.point) or not (
+                        run.active() or self._others_busy(run)):
                     run.pool.discard(u.point)
                     run.dropped[u.point] = f"{u.reason.value}: {u.detail}".rstrip(": ")
                     self._event(run, "dropped", None, {"point": u.point,
@@ -478,6 +478,24 @@ class Manager:
                 self._set_status(run, MissionStatus.DISPATCHED)
             self._persist(run)
             self._maybe_finish(run)
+
+    def _could_serve(self, run: MissionRun, point: str) -> bool:
+        """Whether some robot online (busy or not) carries the sensors of the task at
+        ``point`` and may stand there."""
+        task = run.spec.task(point)
+        fac = run.spec.facility
+        for robot in self.registry.all():
+            cls = robot.robot_class()
+            if (robot.status in (RobotStatus.ONLINE, RobotStatus.SILENT) and cls is not None
+                    and task.sensors <= cls.sensors and fac.node_allowed(point, cls.access)):
+                return True
+        return False
+
+    def _others_busy(self, run: MissionRun) -> bool:
+        """Whether a capable robot is busy elsewhere and may come back for this mission."""
+        return any(r.status in (RobotStatus.ONLINE, RobotStatus.SILENT) and r.busy
+                   and r.mission_id != run.id and r.robot_class() is not None
+                   for r in self.registry.all())
 
     def _no_robots(self, run: MissionRun) -> None:
         if run.active():
