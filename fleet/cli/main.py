@@ -73,6 +73,9 @@ def _register() -> None:
     app.add_typer(mission.app, name="mission")
     app.command(name="robots")(robots.robots)
     app.add_typer(bench.app, name="bench")
+    from fleet.cli import anomalies, report
+    app.add_typer(anomalies.app, name="anomalies")
+    app.command(name="report")(report.report)
     app.add_typer(sim.app, name="sim")
     from fleet.cli import security
     app.add_typer(security.app, name="security")

@@ -36,13 +36,25 @@ def serve(
     secure: Path | None = typer.Option(
         None, "--secure", help="Security directory (fleet security init): listen on TLS with "
         "mutual authentication and per-robot access control (default tls/0.0.0.0:7447)."),
+    webhooks: list[str] = typer.Option(
+        [], "--webhook", help="Also POST alerts (new, escalated, reopened anomalies) to this "
+        "URL, signed with HMAC-SHA256 (repeatable; docs/anomalies.md)."),
+    webhook_secret_env: str | None = typer.Option(
+        None, "--webhook-secret-env", help="Name of the environment variable holding the "
+        "webhooks' signing secret (required with --webhook)."),
+    alert_min_severity: str = typer.Option(
+        "warning", "--alert-min-severity", help="Anomalies below this severity (info, "
+        "warning, alarm, critical) are logged without an alert."),
 ) -> None:
     """Run the manager until SIGINT/SIGTERM: embedded router (or --connect), robot
     registry, mission planning and dispatch, liveness, results stored and acknowledged."""
+    from fleet.anomaly.alerts import alert_settings
     from fleet.comms.bus import Bus
     from fleet.comms.config import client_config, router_config
     from fleet.manager.service import Manager, ManagerSettings
     from fleet.store import Store
+
+    alerts = alert_settings(webhooks, webhook_secret_env, alert_min_severity)
 
     if secure is not None:
         from fleet.security.configs import secure_client_config, secure_router_config
@@ -64,6 +76,7 @@ def serve(
     store = Store.open(db)
     with Bus.open(config) as bus:
         manager = Manager(bus, store, settings)
+        manager.anomalies.configure_alerts(alerts)
         manager.start()
         where = ", ".join(connect) if connect else ", ".join(listen or ["tcp/0.0.0.0:7447"])
         typer.echo(f"fleet manager serving on {where} (interface {interface}); "

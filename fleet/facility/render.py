@@ -68,6 +68,20 @@ _ROUTE_COLOURS = ("#d81b60", "#1e88e5", "#43a047", "#fb8c00", "#8e24aa", "#00acc
 _CORRIDOR, _SINGLE, _CLOSED, _LINK = "#37474f", "#546e7a", "#b0b0b0", "#8d6e63"
 
 
+@dataclass(frozen=True)
+class Mark:
+    """A marker drawn on top of everything at ``(x, y)`` on ``level``: a filled circle of
+    ``colour`` with ``label`` beside it; marks of one ``legend`` text share a legend entry
+    (the anomaly report marks anomalies with them)."""
+
+    x: float
+    y: float
+    level: str
+    label: str
+    colour: str = "#d50000"
+    legend: str = "Mark"
+
+
 def render_facility(
     fac: Facility,
     out: Path,
@@ -75,6 +89,7 @@ def render_facility(
     level: str | None = None,
     routes: Mapping[str, Sequence[str]] | None = None,
     title: str | None = None,
+    marks: Sequence[Mark] = (),
 ) -> None:
     """Draw ``fac`` to ``out``, an ``.svg`` or ``.png`` file chosen by extension.
 
@@ -83,8 +98,9 @@ def render_facility(
     crossed, one-way with an arrow), landings labelled with the level they lead to,
     chargers, docks, refuges and inspection points (labelled by id while labels fit),
     and a legend. ``routes`` maps a robot name to the node ids it visits in order; each is
-    drawn in its own colour on top. ``title`` defaults to the site's name. SVG text stays
-    text (searchable, e.g. for node ids).
+    drawn in its own colour on top; ``marks`` (:class:`Mark`) on top of those, on the
+    levels drawn (marks on other levels are left out). ``title`` defaults to the site's
+    name. SVG text stays text (searchable, e.g. for node ids).
 
     Raises :class:`MapError` for an unsupported extension, an unknown level, a route
     through an unknown node, or a file that cannot be written.
@@ -107,7 +123,8 @@ def render_facility(
                                                  if fac.level_nodes(lv)]
     # SVG text stays text (searchable, smaller); a fixed salt keeps SVG ids reproducible
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": "fleet-map", "font.size": 7.0}):
-        fig = _draw(fac, levels or list(fac.levels)[:1], routes or {}, title or fac.name)
+        fig = _draw(fac, levels or list(fac.levels)[:1], routes or {}, title or fac.name,
+                    marks)
         try:
             fig.savefig(out, format=fmt, dpi=_DPI,
                         metadata={"Date": None} if fmt == "svg" else None)
@@ -167,7 +184,7 @@ def _layout(boxes: list[_Box]) -> tuple[int, float]:
 
 
 def _draw(fac: Facility, levels: list[str], routes: Mapping[str, Sequence[str]],
-          title: str) -> Figure:
+          title: str, marks: Sequence[Mark] = ()) -> Figure:
     boxes = [_bounds(fac, lid) for lid in levels]
     ncols, scale = _layout(boxes)
     rows = [list(range(i, min(i + ncols, len(levels)))) for i in range(0, len(levels), ncols)]
@@ -198,6 +215,7 @@ def _draw(fac: Facility, levels: list[str], routes: Mapping[str, Sequence[str]],
             left += w + _GAP
         top -= rh + _GAP
     _draw_routes(fac, fig, levels, routes, seen)
+    _draw_marks(fig, levels, marks, seen)
 
     legend_x = (_MARGIN + max(map_w, 4.0) + _GAP) / fig_w
     order = [s[4] for s in _ZONE_STYLE.values()] + [
@@ -459,6 +477,24 @@ def _draw_routes(fac: Facility, fig: Figure, levels: list[str],
         label = f"{robot} ({len(path)} nodes, {_path_length(fac, path):.0f} m)"
         seen[label] = Line2D([], [], color=colour, lw=2.4, marker="o", markerfacecolor="none",
                              markersize=6, label=label)
+
+
+def _draw_marks(fig: Figure, levels: list[str], marks: Sequence[Mark],
+                seen: dict[str, Artist]) -> None:
+    axes = dict(zip(levels, fig.axes, strict=False))
+    for m in marks:
+        ax = axes.get(m.level)
+        if ax is None:
+            continue
+        ax.scatter([m.x], [m.y], s=90, marker="o", color=m.colour, edgecolors="black",
+                   linewidths=0.8, zorder=9, alpha=0.9)
+        ax.annotate(m.label, (m.x, m.y), xytext=(6, 6), textcoords="offset points",
+                    fontsize=6.5, fontweight="bold", color=m.colour, zorder=9.5,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": m.colour,
+                          "lw": 0.5, "alpha": 0.85})
+        seen.setdefault(m.legend, Line2D([], [], marker="o", ls="", color=m.colour,
+                                         markeredgecolor="black", markersize=7,
+                                         label=m.legend))
 
 
 def _path_length(fac: Facility, path: Sequence[str]) -> float:

@@ -14,6 +14,15 @@ Key space, under the site's interface (``uagv`` by default, e.g. ``site-a/uagv``
 ``{interface}/manager/mission/abort``   (same)
 ``{interface}/manager/robots``          → ``[{"manufacturer", "serial", "status",
                                         "battery", "last_node", ...}, ...]``
+``{interface}/manager/anomalies/list``  body ``{"open", "status", "severity", "since",
+                                        "mission_id", "point", "limit"}`` (all optional)
+                                        → ``[anomaly, ...]`` newest first
+``{interface}/manager/anomalies/show``  body ``{"id"}`` → ``{"anomaly", "observations",
+                                        "deliveries"}``
+``{interface}/manager/anomalies/ack``   body ``{"id", "by", "note"}`` → the anomaly
+``{interface}/manager/anomalies/resolve`` (same)
+``{interface}/manager/report``          body ``{"mission_id"}`` → what ``fleet report``
+                                        renders (docs/anomalies.md)
 ====================================  =============================================
 
 Bodies and answers are JSON; an error answer is ``{"error": "one line"}``.
@@ -21,7 +30,9 @@ Bodies and answers are JSON; an error answer is ``{"error": "one line"}``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fleet.comms.bus import Request
 from fleet.errors import FleetError, MapError, MissionError
@@ -114,3 +125,159 @@ def serve_api(manager: Manager) -> None:
     for verb in ("pause", "resume", "abort"):
         manager.bus.serve(api_key(itf, f"mission/{verb}"), control(verb))
     manager.bus.serve(api_key(itf, "robots"), robots)
+    _serve_anomalies(manager)
+
+
+# ------------------------------------------------------------------ anomalies
+def _serve_anomalies(manager: Manager) -> None:
+    """The anomaly verbs (docs/anomalies.md): list, show, ack, resolve, and the report."""
+    from fleet.anomaly.export import anomaly_json, iso
+    from fleet.anomaly.lifecycle import AnomalyStatus
+    from fleet.anomaly.limits import Severity
+    from fleet.anomaly.log import deliveries_json, observations_json
+
+    itf = manager.settings.interface
+    store = manager.store
+
+    def listing(request: Request) -> Any:
+        body = request.body if isinstance(request.body, dict) else {}
+        status: Any = body.get("status")
+        if body.get("open"):
+            status = [AnomalyStatus.OPEN.value, AnomalyStatus.ACKNOWLEDGED.value]
+        elif status is not None:
+            status = [_choice(AnomalyStatus, s, "status") for s in _listed(status)]
+        severity = None
+        if body.get("severity") is not None:
+            severity = [s.value for s in _choice(Severity, body["severity"],
+                                                 "severity").at_least()]
+        mission = body.get("mission_id")
+        rows = store.anomalies(
+            status=status, severity=severity, since=_since(body.get("since")),
+            mission_id=_mission_ref(manager, mission) if mission else None,
+            point=_text(body.get("point"), "point"), limit=_limit(body.get("limit")))
+        return [anomaly_json(r) for r in rows]
+
+    def show(request: Request) -> Any:
+        anomaly_id = _anomaly_id(request)
+        row = store.anomaly(anomaly_id)
+        if row is None:
+            raise FleetError(f"no anomaly {anomaly_id}")
+        return {"anomaly": anomaly_json(row),
+                "observations": observations_json(store.observations(anomaly_id, limit=1000)),
+                "deliveries": deliveries_json(store.deliveries(anomaly_id))}
+
+    def change(verb: str) -> Any:
+        def handler(request: Request) -> Any:
+            body = _body(request)
+            by = body.get("by")
+            if not isinstance(by, str) or not by.strip():
+                raise FleetError(f"{verb} needs who you are (by)")
+            note = _text(body.get("note"), "note")
+            act = (manager.anomalies.acknowledge if verb == "ack"
+                   else manager.anomalies.resolve)
+            return anomaly_json(act(_anomaly_id(request), by=by, note=note))
+        return handler
+
+    def report(request: Request) -> Any:
+        mid = _mission_ref(manager, _mission_id(request))
+        row = store.mission(mid)
+        if row is None:
+            raise FleetError(f"no mission {mid!r}")
+        with manager.lock:
+            run = manager.missions.get(mid)
+            live = run.to_json() if run is not None else None
+            snapshot = run.snapshot() if run is not None else row.plan
+        snapshot = snapshot if isinstance(snapshot, dict) else {}
+        routes = {}
+        for a in snapshot.get("assignments") or []:
+            nodes = [s["node"] for s in a.get("stops") or []]
+            routes[a["serial"]] = {"manufacturer": a.get("manufacturer"), "planned": nodes,
+                                   "driven": nodes[:int(a.get("reached") or 0) + 1]}
+        results = [{"result_id": r.result_id, "point": r.inspection_point_id,
+                    "serial": r.serial_number, "measured_at": iso(r.measured_at),
+                    "readings": [x.to_json() for x in r.readings]}
+                   for r in store.results(mid, limit=20_000)]
+        return {
+            "mission": {"mission_id": row.id, "name": row.name,
+                        "status": live["status"] if live else row.status,
+                        "reason": (live or {}).get("reason") or row.failure_reason,
+                        "created_at": iso(row.created_at), "updated_at": iso(row.updated_at),
+                        "inspections": live["inspections"] if live else None},
+            "map": snapshot.get("map") or None,
+            "routes": routes,
+            "anomalies": [anomaly_json(a) for a in store.anomalies(mission_id=mid)],
+            "observations": observations_json(store.observations(mission_id=mid,
+                                                                 limit=20_000)),
+            "results": results,
+            "generated_at": iso(manager.anomalies.clock()),
+        }
+
+    manager.bus.serve(api_key(itf, "anomalies/list"), listing)
+    manager.bus.serve(api_key(itf, "anomalies/show"), show)
+    manager.bus.serve(api_key(itf, "anomalies/ack"), change("ack"))
+    manager.bus.serve(api_key(itf, "anomalies/resolve"), change("resolve"))
+    manager.bus.serve(api_key(itf, "report"), report)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _choice(enum: type[E], value: object, what: str) -> E:
+    try:
+        return enum(str(value).strip().lower())
+    except ValueError:
+        raise FleetError(f"unknown {what} {value!r} (one of: "
+                         f"{', '.join(m.value for m in enum)})") from None
+
+
+def _listed(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _text(value: object, what: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise FleetError(f"{what} must be a string")
+    return value
+
+
+def _limit(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise FleetError("limit must be a whole number >= 1")
+    return value
+
+
+def _since(value: object) -> datetime | None:
+    """An ISO 8601 time (a naive one is UTC)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise FleetError(f"since must be an ISO 8601 time, got {value!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _anomaly_id(request: Request) -> int:
+    value = _body(request).get("id")
+    if isinstance(value, str) and value.strip().lstrip("#").isdigit():
+        return int(value.strip().lstrip("#"))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise FleetError(f"an anomaly id is a number, not {value!r}")
+
+
+def _mission_ref(manager: Manager, mission: object) -> str:
+    """The full id of a mission given by id or by a unique prefix of 4+ characters."""
+    if not isinstance(mission, str) or not mission:
+        raise FleetError("mission_id must be a mission id")
+    if manager.store.mission(mission) is not None:
+        return mission
+    if len(mission) >= 4:
+        found = [m.id for m in manager.store.missions() if m.id.startswith(mission)]
+        if len(found) == 1:
+            return found[0]
+    raise FleetError(f"no mission {mission!r}")

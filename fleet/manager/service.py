@@ -21,6 +21,7 @@ from typing import Any
 
 import zenoh
 
+from fleet.anomaly.log import AnomalyLog
 from fleet.comms.bus import Bus
 from fleet.errors import FleetError, PlanningError, ProtocolError
 from fleet.manager.dispatch import Assignment, assignment_for
@@ -88,6 +89,10 @@ class Manager:
         """orderId → (mission id, serial) of the orders of restored missions."""
         self.order_seen: dict[str, float] = {}
         """orderId → when the robot's first state carrying it arrived."""
+        self.anomalies = AnomalyLog(
+            store, interface=self.settings.interface, publish=bus.publish_raw,
+            mission_spec=lambda mid: getattr(self.missions.get(mid), "spec", None))
+        """Anomaly rules, lifecycle and alerts on the results this manager stores."""
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -102,6 +107,7 @@ class Manager:
         self.bus.subscribe(subscription_key(itf, Topic.FACTSHEET), self._on_message)
         self.bus.subscribe(subscription_key(itf, Topic.INSPECTION), self._on_message)
         self.bus.watch_alive(subscription_key(itf, ALIVE), self._on_alive)
+        self.anomalies.start()  # checks results a killed predecessor left unchecked
         serve_api(self)
         for name, target in (("planner", self._planner_loop), ("liveness", self._liveness_loop),
                              ("ingest", self._ingest_loop)):
@@ -117,6 +123,7 @@ class Manager:
         self._results.put(None)
         for t in self._threads:
             t.join(timeout=10)
+        self.anomalies.stop()
         log.info("manager stopped")
 
     def __enter__(self) -> Manager:
@@ -599,13 +606,14 @@ class Manager:
             order_missions = {a.order_id: run.id for run in self.missions.values()
                               for a in run.assignments.values()}
         try:
-            committed = set(self.store.record_results(
+            recorded = self.store.record_batch(
                 [r for _, r in genuine],
                 order_missions={r.order_id: order_missions.get(r.order_id)
-                                for _, r in genuine}))
+                                for _, r in genuine})
         except FleetError as exc:
             log.error("could not store %d results (robots will resend): %s", len(genuine), exc)
             return
+        committed = set(recorded.committed)
         acks: dict[tuple[str, str], list[str]] = defaultdict(list)
         for key, r in genuine:
             if r.result_id in committed:
@@ -613,6 +621,13 @@ class Manager:
         for (manufacturer, serial), ids in acks.items():
             stamper = self._stamper(manufacturer, serial)
             self._publish(manufacturer, serial, InspectionAck.of(stamper.blank(), ids))
+        try:
+            self.anomalies.observe(recorded.new)  # new results only: each checked once
+        # Results are stored and stay flagged unchecked whatever goes wrong here, and are
+        # checked again later; the ingest thread must live on to store the next batch.
+        except Exception:
+            log.exception("anomaly rules failed on %d results (checked again later)",
+                          len(recorded.new))
         freed = False
         with self.lock:
             for _key, r in genuine:

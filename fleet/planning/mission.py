@@ -71,6 +71,9 @@ class MissionSpec:
     battery_reserve_pct: float = 20.0
     robots: RobotFilter = RobotFilter()
     fleet_path: Path | None = None
+    limits: Mapping[str, Any] | None = None
+    """The mission's anomaly limit overrides (the ``limits:`` mapping as written, checked
+    when loaded; :mod:`fleet.anomaly.limits` reads it)."""
 
     def task(self, point: str) -> InspectionTask:
         """The task at a point; ``KeyError`` naming it when the mission has none."""
@@ -80,7 +83,8 @@ class MissionSpec:
         raise KeyError(f"no task at {point!r}")
 
 
-_TOP = {"name", "map", "fleet", "objective", "battery_reserve_pct", "robots", "tasks"}
+_TOP = {"name", "map", "fleet", "objective", "battery_reserve_pct", "robots", "tasks",
+        "limits"}
 _TASK = {"name", "points", "zones", "tags", "sensors", "dwell_s", "priority", "window_s"}
 
 
@@ -165,6 +169,10 @@ def mission_from_document(
             tasks[t.point] = _merge(tasks.get(t.point), t)
     if not tasks and not problems:
         fail(doc, None, "the tasks select no inspection point")
+    from fleet.anomaly.limits import limit_problems  # the anomaly rules own the format
+
+    problems.extend(limit_problems(facility, doc.get("limits"), mission_file=file,
+                                   map_file=str(map_path) if map_path else None))
     if problems:
         raise MissionError(problems)
     name = doc.get("name")
@@ -177,6 +185,7 @@ def mission_from_document(
         battery_reserve_pct=float(reserve),
         robots=robots,
         fleet_path=fleet_path,
+        limits=doc.get("limits"),
     )
 
 

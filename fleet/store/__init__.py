@@ -3,9 +3,11 @@
 - :class:`Store` (:mod:`~fleet.store.store`): ``Store.open(url, path=...)`` opens (and
   creates or upgrades) the database — a SQLite file by default, any SQLAlchemy URL
   otherwise — and offers one method per thing the manager keeps: robots, missions, mission
-  events, inspection results (idempotent per ``resultId``) and their readings.
+  events, inspection results (idempotent per ``resultId``) and their readings, anomalies
+  and alert deliveries (:mod:`~fleet.store.anomalies`).
 - :mod:`~fleet.store.tables`: the tables (:class:`RobotRow`, :class:`MissionRow`,
-  :class:`MissionEventRow`, :class:`InspectionResultRow`, :class:`ReadingRow`).
+  :class:`MissionEventRow`, :class:`InspectionResultRow`, :class:`ReadingRow`,
+  :class:`AnomalyRow`, :class:`AnomalyObservationRow`, :class:`AlertDeliveryRow`).
 - :mod:`~fleet.store.database`: engine setup (SQLite WAL, synchronous, busy timeout) and
   the translation of database errors into :class:`~fleet.errors.StoreError`.
 - :mod:`~fleet.store.schema`: Alembic revisions and the in-place upgrade.
@@ -16,8 +18,11 @@ docs/storage.md describes the schema and the durability guarantees.
 
 from fleet.store.bench import bench_ingest
 from fleet.store.results import StoredResult
-from fleet.store.store import EVENT_CREATED, EVENT_PLAN, EVENT_STATUS, Store
+from fleet.store.store import EVENT_CREATED, EVENT_PLAN, EVENT_STATUS, RecordedBatch, Store
 from fleet.store.tables import (
+    AlertDeliveryRow,
+    AnomalyObservationRow,
+    AnomalyRow,
     InspectionResultRow,
     MissionEventRow,
     MissionRow,
@@ -29,10 +34,14 @@ __all__ = [
     "EVENT_CREATED",
     "EVENT_PLAN",
     "EVENT_STATUS",
+    "AlertDeliveryRow",
+    "AnomalyObservationRow",
+    "AnomalyRow",
     "InspectionResultRow",
     "MissionEventRow",
     "MissionRow",
     "ReadingRow",
+    "RecordedBatch",
     "RobotRow",
     "Store",
     "StoredResult",

@@ -17,7 +17,8 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
@@ -31,6 +32,7 @@ from sqlmodel import select as sm_select
 from fleet.errors import StoreError
 from fleet.protocol.inspection import Reading
 from fleet.store import schema
+from fleet.store.anomalies import AnomalyMethods
 from fleet.store.database import (
     Synchronous,
     database_url,
@@ -38,8 +40,10 @@ from fleet.store.database import (
     make_engine,
     transaction,
 )
+from fleet.store.ingest import insert_sqlite
 from fleet.store.results import ResultLike, StoredResult, result_rows
 from fleet.store.tables import (
+    UNCHECKED,
     InspectionResultRow,
     MissionEventRow,
     MissionRow,
@@ -67,8 +71,24 @@ def _status_text(status: str | Enum) -> str:
     return text
 
 
-class Store:
-    """The manager's database. Open one with :meth:`open`; close it with :meth:`close`."""
+@dataclass(frozen=True, slots=True)
+class RecordedBatch:
+    """What :meth:`Store.record_batch` committed.
+
+    ``committed`` holds every distinct result id of the batch in batch order (the ids to
+    acknowledge); ``new`` the results this call stored, in batch order, as they are now
+    stored (those already stored before are not in it).
+    """
+
+    committed: list[str]
+    new: list[StoredResult]
+
+
+class Store(AnomalyMethods):
+    """The manager's database. Open one with :meth:`open`; close it with :meth:`close`.
+
+    The anomaly and alert methods come from :class:`~fleet.store.anomalies.AnomalyMethods`.
+    """
 
     def __init__(self, engine: Engine) -> None:
         """A store on ``engine``, whose schema must already be at head (use :meth:`open`)."""
@@ -327,16 +347,35 @@ class Store:
         to now. StoreError when an item is malformed (then nothing is written) or the
         database refuses (then nothing is committed and nothing may be acknowledged).
         """
+        return self.record_batch(results, order_missions=order_missions,
+                                 received_at=received_at).committed
+
+    def record_batch(self, results: Iterable[ResultLike], *,
+                     order_missions: Mapping[str, str | None] | None = None,
+                     received_at: datetime | None = None) -> RecordedBatch:
+        """:meth:`record_results`, also telling which results were new (see
+        :class:`RecordedBatch`): the manager acknowledges ``committed`` and hands ``new``
+        to the anomaly rules. Same transaction, same errors."""
         rows, readings = result_rows(results, received_at=received_at or utc_now(),
                                      order_missions=order_missions)
         if not rows:
-            return []
+            return RecordedBatch([], [])
         with transaction(self._engine, write=True) as connection:
-            fresh = self._insert_new_results(connection, rows)
-            new_readings = [r for r in readings if r["result_id"] in fresh]
-            if new_readings:
-                connection.execute(insert(_READINGS), new_readings)
-        return [row["result_id"] for row in rows]
+            if connection.dialect.name == "sqlite":
+                fresh = insert_sqlite(connection, rows, readings)
+            else:
+                fresh = self._insert_new_results(connection, rows)
+                if fresh:
+                    connection.execute(insert(_READINGS),
+                                       [r for r in readings if r["result_id"] in fresh])
+        new_readings = [r for r in readings if r["result_id"] in fresh]
+        by_result: dict[str, list[Reading]] = {}
+        for r in new_readings:
+            by_result.setdefault(r["result_id"], []).append(
+                Reading(r["sensor"], r["value"], r["unit"]))
+        new = [_stored(row, by_result.get(row["result_id"], ()))
+               for row in rows if row["result_id"] in fresh]
+        return RecordedBatch([row["result_id"] for row in rows], new)
 
     def _insert_new_results(self, connection: Connection, rows: list[dict[str, Any]]) -> set[str]:
         """Insert the rows whose id is not stored yet; the ids inserted."""
@@ -357,14 +396,17 @@ class Store:
 
     def results(self, mission_id: str | None = None, point: str | None = None,
                 since: datetime | None = None, *, limit: int | None = None,
-                newest_first: bool = False) -> list[StoredResult]:
+                newest_first: bool = False, unchecked: bool = False) -> list[StoredResult]:
         """Stored results with their readings, in measuring order (newest first on request).
 
         Filters: ``mission_id``, ``point`` (inspection point id), ``since`` (measured at or
-        after, a naive datetime being UTC); ``limit`` keeps the first ``limit`` of the order.
+        after, a naive datetime being UTC), ``unchecked`` (only results the anomaly rules
+        have not checked yet); ``limit`` keeps the first ``limit`` of the order.
         """
         t = _RESULTS.c
         query = select(_RESULTS)
+        if unchecked:
+            query = query.where(UNCHECKED)
         if mission_id is not None:
             query = query.where(t.mission_id == mission_id)
         if point is not None:
@@ -394,16 +436,20 @@ class Store:
         ) for r in rows]
 
     def readings(self, point: str, sensor: str, *, since: datetime | None = None,
-                 limit: int | None = None, newest_first: bool = False) -> list[ReadingRow]:
+                 before: datetime | None = None, limit: int | None = None,
+                 newest_first: bool = False) -> list[ReadingRow]:
         """The readings of ``sensor`` at inspection point ``point``, in measuring order.
 
-        ``since`` keeps those measured at or after it; ``limit`` the first ``limit`` of the
-        order (``newest_first=True, limit=n``: the latest n). One index range scan.
+        ``since`` keeps those measured at or after it, ``before`` those measured strictly
+        before it; ``limit`` the first ``limit`` of the order (``newest_first=True,
+        limit=n``: the latest n). One index range scan.
         """
         query = sm_select(ReadingRow).where(ReadingRow.inspection_point_id == point,
                                             ReadingRow.sensor == sensor)
         if since is not None:
             query = query.where(col(ReadingRow.measured_at) >= since)
+        if before is not None:
+            query = query.where(col(ReadingRow.measured_at) < before)
         at, rid = col(ReadingRow.measured_at), col(ReadingRow.result_id)
         query = query.order_by(*((at.desc(), rid.desc()) if newest_first else (at, rid)))
         if limit is not None:
@@ -428,3 +474,18 @@ class Store:
                 found.update(connection.execute(select(_RESULTS.c.result_id).where(
                     _RESULTS.c.result_id.in_(chunk))).scalars())
         return found
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _stored(row: Mapping[str, Any], readings: Iterable[Reading]) -> StoredResult:
+    """A result row dict (as :func:`result_rows` builds it) as the StoredResult it became."""
+    return StoredResult(
+        result_id=row["result_id"], mission_id=row["mission_id"], order_id=row["order_id"],
+        action_id=row["action_id"], manufacturer=row["manufacturer"],
+        serial_number=row["serial_number"], inspection_point_id=row["inspection_point_id"],
+        node_id=row["node_id"], measured_at=_aware(row["measured_at"]),
+        received_at=_aware(row["received_at"]), position=row["position"],
+        findings=row["findings"], readings=tuple(readings))

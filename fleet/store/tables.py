@@ -1,6 +1,6 @@
 """The tables of the manager's database, as SQLModel classes.
 
-Five tables; every name below (tables, indexes, constraints) is fixed by the migrations in
+Eight tables; every name below (tables, indexes, constraints) is fixed by the migrations in
 :mod:`fleet.store.migrations`, so a change here needs a new migration too (the test
 ``tests/store/test_migrations.py`` compares the two):
 
@@ -17,7 +17,15 @@ Five tables; every name below (tables, indexes, constraints) is fixed by the mig
 ``readings`` (:class:`ReadingRow`)
     The readings of each result, one row per reading, with copies of the result's
     inspection point and measuring time so that "the last readings of sensor S at point P"
-    is one index range scan (``ix_readings_point_sensor_time``), as anomaly rules will ask.
+    is one index range scan (``ix_readings_point_sensor_time``), as anomaly rules ask.
+``anomalies`` (:class:`AnomalyRow`)
+    One row per (inspection point, sensor) that ever broke a rule: its lifecycle (open,
+    acknowledged, resolved; a comeback reopens the same row), severity, peak and counts.
+``anomaly_observations`` (:class:`AnomalyObservationRow`)
+    Every reading (or robot finding) that counted towards an anomaly, with the rule it broke.
+``alert_deliveries`` (:class:`AlertDeliveryRow`)
+    Every alert to send (Zenoh or a webhook), an outbox: written in the same transaction as
+    the anomaly change that raised it, then sent and retried by the alert dispatcher.
 
 Times are aware UTC datetimes (:class:`UtcDateTime`) on every backend. JSON columns hold
 plain JSON values (JSONB on PostgreSQL). Statuses and event kinds are strings: the manager
@@ -35,6 +43,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Dialect,
     ForeignKeyConstraint,
@@ -42,6 +51,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
@@ -101,6 +112,12 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 JSON_TYPE = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 """The JSON column type: JSON text on SQLite, JSONB on PostgreSQL; None is SQL NULL."""
+
+
+UNCHECKED = text("NOT rules_checked")
+"""The condition "not checked by the anomaly rules yet" on ``inspection_results``, spelt as
+the partial index ``ix_inspection_results_unchecked`` spells it (SQLite uses a partial
+index only for a query that repeats its condition)."""
 
 
 class RobotRow(SQLModel, table=True):
@@ -184,10 +201,16 @@ class InspectionResultRow(SQLModel, table=True):
     readings), ``received_at`` when the manager stored it. ``position`` is the
     ``agvPosition`` object and ``findings`` the ``findings`` list (None when absent), both
     as they arrived. ``mission_id`` is None when the manager could not tell the mission.
+    ``rules_checked`` turns true in the same transaction that records what the anomaly rules
+    made of the result, so a result stored but not yet checked (the manager was killed in
+    between) is found again (``ix_inspection_results_unchecked``, a partial index holding
+    only those) and checked once.
     """
 
     __tablename__ = "inspection_results"
     __table_args__ = (
+        Index("ix_inspection_results_unchecked", "measured_at",
+              sqlite_where=UNCHECKED, postgresql_where=UNCHECKED),
         Index("ix_inspection_results_mission", "mission_id"),
         Index("ix_inspection_results_point_time", "inspection_point_id", "measured_at"),
         Index("ix_inspection_results_time", "measured_at"),
@@ -205,6 +228,8 @@ class InspectionResultRow(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
     position: dict[str, Any] = Field(sa_type=JSON_TYPE)
     findings: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON_TYPE)
+    rules_checked: bool = Field(default=False, sa_type=Boolean,
+                                sa_column_kwargs={"server_default": false()})
 
 
 class ReadingRow(SQLModel, table=True):
@@ -228,3 +253,119 @@ class ReadingRow(SQLModel, table=True):
     unit: str
     inspection_point_id: str
     measured_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class AnomalyRow(SQLModel, table=True):
+    """An anomaly: inspection point ``inspection_point_id`` and ``sensor`` broke a rule.
+
+    ``sensor`` is the sensor's name in lower case, or ``finding:<type>`` for a finding the
+    robot reported itself; (point, sensor) is unique, so a repeat updates the row and a
+    comeback after ``resolved`` reopens it. ``status`` and ``severity`` are the strings of
+    :class:`fleet.anomaly.lifecycle.AnomalyStatus` and :class:`fleet.anomaly.limits.Severity`.
+    ``severity`` is the highest seen since the row was (re)opened, ``rule``/``threshold``/
+    ``unit`` the rule that gave it; ``peak`` the worst value (``peak_at``, ``peak_result_id``),
+    ``last_value`` the latest abnormal one. ``first_seen``/``last_seen`` are measuring times
+    of the first and latest abnormal readings, ``opened_at`` of the first one since the last
+    (re)opening; ``count`` counts abnormal readings over the row's whole life. ``x``, ``y``,
+    ``level`` place the inspection point on the site map (the robot's reported position when
+    the map was unknown). ``history`` lists the lifecycle steps, oldest first.
+    """
+
+    __tablename__ = "anomalies"
+    __table_args__ = (
+        UniqueConstraint("inspection_point_id", "sensor", name="uq_anomalies_point_sensor"),
+        Index("ix_anomalies_status_last_seen", "status", "last_seen"),
+        Index("ix_anomalies_last_seen", "last_seen"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_point_id: str
+    sensor: str
+    status: str
+    severity: str
+    rule: str
+    threshold: float | None = None
+    unit: str | None = None
+    peak: float | None = None
+    peak_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    peak_result_id: str | None = Field(default=None, max_length=36)
+    last_value: float | None = None
+    count: int = 0
+    first_seen: datetime = Field(sa_type=UtcDateTime)
+    last_seen: datetime = Field(sa_type=UtcDateTime)
+    opened_at: datetime = Field(sa_type=UtcDateTime)
+    reopened: int = 0
+    mission_id: str | None = Field(default=None, max_length=32)
+    manufacturer: str | None = None
+    serial_number: str | None = None
+    x: float | None = None
+    y: float | None = None
+    level: str | None = None
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    ack_note: str | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    resolve_note: str | None = None
+    detail: Any = Field(default=None, sa_type=JSON_TYPE, nullable=True)
+    history: Any = Field(default=None, sa_type=JSON_TYPE, nullable=True)
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
+
+
+class AnomalyObservationRow(SQLModel, table=True):
+    """One abnormal reading (``seq`` of result ``result_id``) or robot finding (``seq``
+    None) that counted towards anomaly ``anomaly_id``, with the verdict the rules gave it."""
+
+    __tablename__ = "anomaly_observations"
+    __table_args__ = (
+        ForeignKeyConstraint(["anomaly_id"], ["anomalies.id"],
+                             name="fk_anomaly_observations_anomaly", ondelete="CASCADE"),
+        ForeignKeyConstraint(["result_id"], ["inspection_results.result_id"],
+                             name="fk_anomaly_observations_result", ondelete="CASCADE"),
+        Index("ix_anomaly_observations_anomaly_time", "anomaly_id", "measured_at"),
+        Index("ix_anomaly_observations_mission", "mission_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    anomaly_id: int
+    result_id: str = Field(max_length=36)
+    seq: int | None = None
+    severity: str
+    rule: str
+    threshold: float | None = None
+    value: float | None = None
+    unit: str | None = None
+    mission_id: str | None = Field(default=None, max_length=32)
+    measured_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class AlertDeliveryRow(SQLModel, table=True):
+    """One alert to one destination: ``channel`` ``zenoh`` (``target`` the key) or
+    ``webhook`` (``target`` the URL). ``event`` is ``opened``, ``escalated`` or
+    ``reopened``; ``payload`` the alert's JSON as it was when raised. ``status`` is
+    ``pending`` (``next_attempt_at`` says when), ``delivered`` or ``failed`` (gave up);
+    ``attempts``, ``http_status`` and ``last_error`` tell how the attempts went."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        ForeignKeyConstraint(["anomaly_id"], ["anomalies.id"],
+                             name="fk_alert_deliveries_anomaly", ondelete="CASCADE"),
+        Index("ix_alert_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_alert_deliveries_anomaly", "anomaly_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    anomaly_id: int
+    event: str
+    channel: str
+    target: str
+    payload: Any = Field(default=None, sa_type=JSON_TYPE, nullable=True)
+    status: str = "pending"
+    attempts: int = 0
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
+    next_attempt_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
+    last_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    http_status: int | None = None
+    last_error: str | None = None

@@ -40,3 +40,17 @@ def test_synthetic_results_are_valid_messages() -> None:
 def test_sqlite_ingests_at_least_5000_results_per_second(tmp_path: Path) -> None:
     report = bench_ingest(20_000, 500, repeats=3, directory=tmp_path)
     assert report["results_per_s"] >= 5000, report
+
+
+def test_bench_with_rules_reports_their_share(tmp_path: Path) -> None:
+    report = bench_ingest(300, 100, repeats=1, directory=tmp_path, rules=True)
+    assert report["rules"] is True
+    assert 0 < report["rules_ms_median"] < report["batch_ms_max"]
+    assert bench_ingest(100, 100, repeats=1, directory=tmp_path)["rules_ms_median"] is None
+
+
+@pytest.mark.slow
+def test_sqlite_ingests_at_least_5000_results_per_second_with_anomaly_rules(
+        tmp_path: Path) -> None:
+    report = bench_ingest(20_000, 500, repeats=3, directory=tmp_path, rules=True)
+    assert report["results_per_s"] >= 5000, report

@@ -16,7 +16,8 @@ from fleet.store import schema
 from fleet.store.database import database_url, make_engine, transaction
 from tests.store.factories import Database
 
-TABLES = {"robots", "missions", "mission_events", "inspection_results", "readings"}
+TABLES = {"robots", "missions", "mission_events", "inspection_results", "readings",
+          "anomalies", "anomaly_observations", "alert_deliveries"}
 
 
 @pytest.fixture

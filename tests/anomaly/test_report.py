@@ -1,0 +1,126 @@
+"""The HTML mission report: well-formed, self-contained, the map with routes and markers,
+and nothing a note says can run in the reader's browser."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from fleet.anomaly.report import mission_facility, render_report
+from fleet.errors import FleetError
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ROOT / "tests" / "data" / "maps" / "tiny.yaml"
+
+
+class Tags(HTMLParser):
+    """Collects tags, checks that every opened element is closed in order."""
+
+    VOID: ClassVar[set[str]] = {"meta", "br", "img", "input", "link", "hr"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.seen: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        self.seen.append(tag)
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: Any) -> None:
+        self.seen.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack and self.stack[-1] == tag, (tag, self.stack[-5:])
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def anomaly(**kw: Any) -> dict[str, Any]:
+    base = {"id": 1, "inspection_point_id": "p1", "sensor": "ch4", "status": "open",
+            "severity": "alarm", "rule": "above", "threshold": 1.5, "unit": "%vol",
+            "peak": 1.8, "count": 2, "first_seen": "2025-03-01T08:00:00Z",
+            "last_seen": "2025-03-01T08:10:00Z", "x": 40.0, "y": 0.0, "level": "L1"}
+    return {**base, **kw}
+
+
+DATA: dict[str, Any] = {
+    "mission": {"mission_id": "a" * 32, "name": "Night round <b>", "status": "completed",
+                "created_at": "2025-03-01T07:55:00Z", "updated_at": "2025-03-01T08:30:00Z",
+                "inspections": {"done": 2, "total": 2}},
+    "map": {"name": "tiny.yaml", "suffix": ".yaml", "text": TINY.read_text(encoding="utf-8")},
+    "routes": {"R1": {"planned": ["dock", "a", "p1", "a", "dock"],
+                      "driven": ["dock", "a", "p1"]}},
+    "anomalies": [
+        anomaly(),
+        anomaly(id=2, inspection_point_id="p2", sensor="o2", severity="warning",
+                rule="below", threshold=20.0, peak=19.8, status="acknowledged",
+                acknowledged_by="ann", ack_note="<script>alert('x')</script>", level="L2",
+                x=80.0, y=20.0),
+        anomaly(id=3, inspection_point_id="p2", sensor="finding:crack", severity="info",
+                rule="finding", threshold=None, unit=None, peak=0.7, status="resolved",
+                resolved_by="bob", resolve_note="patched"),
+    ],
+    "observations": [{"result_id": "r1", "seq": 0}],
+    "results": [{"result_id": "r1", "point": "p1", "serial": "R1",
+                 "measured_at": "2025-03-01T08:00:00Z",
+                 "readings": [{"sensor": "ch4", "value": 1.8, "unit": "%vol"},
+                              {"sensor": "o2", "value": 20.8, "unit": "%vol"}]}],
+    "generated_at": "2025-03-01T09:00:00Z",
+}
+
+
+def test_the_report_has_everything_a_supervisor_needs(tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    render_report(DATA, out, mission_facility(DATA))
+    page = out.read_text(encoding="utf-8")
+    tags = Tags()
+    tags.feed(page)
+    tags.close()
+    assert tags.stack == ["html"] or tags.stack == []
+    assert "script" not in tags.seen  # nothing runs, not even from a note
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "Night round &lt;b&gt;" in page
+    text = " ".join(tags.text)
+    for expected in ("Needs action", "Face 1", "1.8 %vol", "≥ 1.5 %vol", "ack", "patched",
+                     "Readings per inspection point", "2/2"):
+        assert expected in text, expected
+    # needs action: the two unresolved ones, alarm first; the resolved one is only listed
+    action = page[page.index("<h2>Needs action</h2>"):page.index("<h2>Map")]
+    assert action.index("p1") < action.index("p2") and "finding:crack" not in action
+    # the map: inline SVG with the driven route and a marker per anomaly
+    assert page.count("<svg") == 1 and "<?xml" not in page
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    assert "R1 (3 nodes" in svg  # the route driven, not the one planned
+    assert "#1 ch4" in svg and "#2 o2" in svg
+    assert "Anomaly: alarm" in svg and "Anomaly: warning" in svg
+    assert '<span class="hot">ch4 1.8 %vol</span>' in page
+
+
+def test_without_a_map_the_supervisor_is_told_to_give_one(tmp_path: Path) -> None:
+    data = {**DATA, "map": None}
+    with pytest.raises(FleetError, match="--map FILE"):
+        mission_facility(data)
+    fac = mission_facility(data, map_file=TINY)
+    render_report(data, tmp_path / "r.html", fac)
+    assert (tmp_path / "r.html").stat().st_size > 10_000
+
+
+def test_an_empty_mission_reports_calmly(tmp_path: Path) -> None:
+    data = {**DATA, "anomalies": [], "results": [], "observations": [], "routes": {}}
+    render_report(data, tmp_path / "r.html", mission_facility(data))
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Nothing: every anomaly of this mission is resolved." in page
+    assert "No anomaly was seen during this mission." in page
+
+
+def test_an_unwritable_report_is_one_error(tmp_path: Path) -> None:
+    with pytest.raises(FleetError, match="cannot write"):
+        render_report(DATA, tmp_path / "missing" / "r.html", mission_facility(DATA))
