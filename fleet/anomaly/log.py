@@ -24,7 +24,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from fleet.anomaly.alerts import WEBHOOK, ZENOH, AlertDispatcher, AlertSettings, Publish, alerts_key
@@ -94,9 +93,10 @@ class AnomalyLog:
         """Check the results a previous run left unchecked, then start sending alerts."""
         try:
             self.check_pending()
-        except FleetError as exc:
-            self.failed_batches += 1
-            log.error("could not check pending results (will retry): %s", exc)
+        # The manager must start whatever happens here: storing and acknowledging results
+        # comes first, and unchecked results stay flagged for the next attempt.
+        except Exception:
+            log.exception("could not check the pending results (will retry)")
         self.dispatcher.start()
 
     def stop(self) -> None:
@@ -162,17 +162,29 @@ class AnomalyLog:
             sensor = _sensor_key(reading.sensor)
             key = (point, sensor)
             known = previous.get(key)
+            value, unit = reading.value, reading.unit
             if known is None or at > known[0]:
-                previous[key] = (at, reading.value, reading.unit)
+                previous[key] = (at, value, unit)
             sensor_limits = limits.get(sensor)
             if sensor_limits is None:
                 continue
+            rate = sensor_limits.rate
+            fresh = known is not None and known[0] < at
+            if unit == sensor_limits.unit:
+                # Fast path for the normal reading: skip evaluate() when it would find
+                # nothing, i.e. inside the quiet band and not moving by the rate's rise
+                # since the previous visit (the same arithmetic as evaluate's).
+                low, high = sensor_limits.quiet
+                if low <= value < high and (rate is None or (
+                        fresh and known is not None and known[2] == unit and (
+                            value - known[1] < rate.rise if rate.rise > 0
+                            else value - known[1] > rate.rise))):
+                    continue
             before = None
-            if sensor_limits.rate is not None:
-                before = (known if known is not None and known[0] < at
-                          else self._stored_previous(point, sensor, reading.sensor, at))
-            verdict = evaluate(sensor_limits, reading.value, reading.unit, at=at,
-                               previous=before)
+            if rate is not None:
+                before = known if fresh else self._stored_previous(point, sensor,
+                                                                   reading.sensor, at)
+            verdict = evaluate(sensor_limits, value, unit, at=at, previous=before)
             if verdict is not None:
                 verdicts.append((verdict, seq))
         for finding in r.findings or ():
@@ -306,10 +318,18 @@ def _naive(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-@lru_cache(maxsize=4096)
+_SENSOR_KEYS: dict[str, str] = {}
+
+
 def _sensor_key(name: str) -> str:
-    """The sensor name limits and anomalies use: stripped, lower case."""
-    return name.strip().lower()
+    """The sensor name limits and anomalies use: stripped, lower case (remembered: sensor
+    names are few and this runs for every reading)."""
+    key = _SENSOR_KEYS.get(name)
+    if key is None:
+        key = name.strip().lower()
+        if len(_SENSOR_KEYS) < 4096:
+            _SENSOR_KEYS[name] = key
+    return key
 
 
 def mission_book(spec: MissionSpec) -> LimitBook:

@@ -91,18 +91,18 @@ def evaluate(limits: SensorLimits, value: float, unit: str, *, at: datetime,
     rate = limits.rate
     if rate is not None and previous is not None:
         then, before, before_unit = previous
-        elapsed = (at - then).total_seconds()
-        p = convert(before, before_unit, limits.unit)
-        if p is not None and math.isfinite(p) and 0 < elapsed <= rate.within_s:
-            change = v - p
-            reached = change >= rate.rise if rate.rise > 0 else change <= rate.rise
-            if reached:
-                verdict = Verdict(
-                    limits.sensor, rate.severity, RATE, rate.rise, v, limits.unit,
-                    abs(change) - abs(rate.rise),
-                    {"previous": p, "previous_at": _iso(then), "change": change,
-                     "within_s": elapsed})
-                best = verdict if best is None or worse(verdict, best) else best
+        p = before if before_unit == limits.unit else convert(before, before_unit, limits.unit)
+        # the cheap test first: most readings move far less than the rule's rise
+        change = v - p if p is not None and math.isfinite(p) else 0.0
+        reached = change >= rate.rise if rate.rise > 0 else change <= rate.rise
+        elapsed = (at - then).total_seconds() if reached else 0.0
+        if reached and 0 < elapsed <= rate.within_s:
+            verdict = Verdict(
+                limits.sensor, rate.severity, RATE, rate.rise, v, limits.unit,
+                abs(change) - abs(rate.rise),
+                {"previous": p, "previous_at": _iso(then), "change": change,
+                 "within_s": elapsed})
+            best = verdict if best is None or worse(verdict, best) else best
     return best
 
 

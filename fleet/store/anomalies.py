@@ -34,6 +34,7 @@ from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
 from fleet.errors import StoreError
+from fleet.store import ingest
 from fleet.store.database import transaction
 from fleet.store.tables import (
     UNCHECKED,
@@ -129,7 +130,11 @@ class AnomalyTransaction:
     def observe(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Add observations, given as dicts of :class:`AnomalyObservationRow` columns
         without ``id`` (one bulk insert)."""
-        if rows:
+        if not rows:
+            return
+        if self._connection.dialect.name == "sqlite":
+            ingest.insert_rows(self._connection, _OBSERVATIONS, rows)
+        else:
             self._connection.execute(insert(_OBSERVATIONS), list(rows))
 
     def deliver(self, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -142,6 +147,9 @@ class AnomalyTransaction:
     def mark_checked(self, result_ids: Sequence[str]) -> None:
         """Mark these results as checked by the anomaly rules."""
         ids = list(result_ids)
+        if self._connection.dialect.name == "sqlite":
+            ingest.mark_checked(self._connection, ids)
+            return
         for start in range(0, len(ids), _CHUNK):
             self._connection.execute(update(_RESULTS)
                                      .where(_RESULTS.c.result_id.in_(ids[start:start + _CHUNK]))

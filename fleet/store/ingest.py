@@ -1,4 +1,4 @@
-"""The SQLite fast path of result ingestion: the batch's rows straight to the driver.
+"""The SQLite fast path of the busy writes: the rows straight to the driver.
 
 SQLAlchemy's per-row parameter processing costs about a third of an ingest batch on
 SQLite (a dict per row, a bind processor per value). Here the rows that
@@ -11,18 +11,20 @@ as SQL NULL). The columns are named from the tables, so a renamed column fails l
 Only for SQLite, whose writers are serialised (``BEGIN IMMEDIATE``): which ids are new is
 read first, inside the same transaction, and nobody can insert one in between.
 PostgreSQL keeps the ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` path.
+:func:`insert_rows` does the same for any table (the anomaly log's observations) and
+:func:`mark_checked` flags results as checked by the anomaly rules.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import JSON, Connection, Table
 
-from fleet.store.tables import InspectionResultRow, ReadingRow
+from fleet.store.tables import InspectionResultRow, ReadingRow, UtcDateTime
 
 _RESULTS = cast(Table, InspectionResultRow.__table__)  # type: ignore[attr-defined]
 _READINGS = cast(Table, ReadingRow.__table__)  # type: ignore[attr-defined]
@@ -68,16 +70,58 @@ def insert_sqlite(connection: Connection, rows: list[dict[str, Any]],
         stored.update(r[0] for r in found)
     new = [r for r in rows if r["result_id"] not in stored]
     if new:
+        received = _time(new[0]["received_at"])  # one per batch (result_rows)
+        measured = {r["result_id"]: _time(r["measured_at"]) for r in new}
         connection.exec_driver_sql(_INSERT_RESULT, [
             (r["result_id"], r["mission_id"], r["order_id"], r["action_id"],
              r["manufacturer"], r["serial_number"], r["inspection_point_id"], r["node_id"],
-             _time(r["measured_at"]), _time(r["received_at"]), _json(r["position"]),
-             _json(r["findings"])) for r in new])
-        fresh = {r["result_id"] for r in new}
+             measured[r["result_id"]],
+             received if r["received_at"] is new[0]["received_at"] else _time(r["received_at"]),
+             _json(r["position"]), _json(r["findings"])) for r in new])
+        # a reading's time is its result's: formatted once per result, not per reading
         values = [(r["result_id"], r["seq"], r["sensor"], r["value"], r["unit"],
-                   r["inspection_point_id"], _time(r["measured_at"]))
-                  for r in readings if r["result_id"] in fresh]
+                   r["inspection_point_id"], measured[r["result_id"]])
+                  for r in readings if r["result_id"] in measured]
         if values:
             connection.exec_driver_sql(_INSERT_READING, values)
-        return fresh
+        return set(measured)
     return set()
+
+
+def _any_time(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(" ", "microseconds")
+
+
+def _binder(table: Table, column: str) -> Callable[[Any], Any]:
+    kind = table.c[column].type
+    if isinstance(kind, UtcDateTime):
+        return _any_time
+    if isinstance(kind, JSON):
+        return _json
+    return lambda value: value
+
+
+def insert_rows(connection: Connection, table: Table,
+                rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys, column names of ``table``) on SQLite,
+    binding times and JSON as the column types would."""
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    binders = [_binder(table, c) for c in columns]
+    connection.exec_driver_sql(_insert_sql(table, columns), [
+        tuple(bind(row[c]) for c, bind in zip(columns, binders, strict=True)) for row in rows])
+
+
+def mark_checked(connection: Connection, result_ids: Sequence[str]) -> None:
+    """Set ``rules_checked`` on these results (SQLite)."""
+    _RESULTS.c["rules_checked"]  # a KeyError here if the column is renamed
+    for start in range(0, len(result_ids), _CHUNK):
+        chunk = tuple(result_ids[start:start + _CHUNK])
+        connection.exec_driver_sql(
+            f"UPDATE {_RESULTS.name} SET rules_checked = 1 WHERE result_id IN "
+            f"({', '.join('?' for _ in chunk)})", chunk)

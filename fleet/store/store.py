@@ -373,7 +373,8 @@ class Store(AnomalyMethods):
         for r in new_readings:
             by_result.setdefault(r["result_id"], []).append(
                 Reading(r["sensor"], r["value"], r["unit"]))
-        new = [_stored(row, by_result.get(row["result_id"], ()))
+        received = _aware(rows[0]["received_at"])  # the batch's, the same for every row
+        new = [_stored(row, by_result.get(row["result_id"], ()), received)
                for row in rows if row["result_id"] in fresh]
         return RecordedBatch([row["result_id"] for row in rows], new)
 
@@ -480,12 +481,13 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _stored(row: Mapping[str, Any], readings: Iterable[Reading]) -> StoredResult:
+def _stored(row: Mapping[str, Any], readings: Iterable[Reading],
+            received_at: datetime) -> StoredResult:
     """A result row dict (as :func:`result_rows` builds it) as the StoredResult it became."""
     return StoredResult(
         result_id=row["result_id"], mission_id=row["mission_id"], order_id=row["order_id"],
         action_id=row["action_id"], manufacturer=row["manufacturer"],
         serial_number=row["serial_number"], inspection_point_id=row["inspection_point_id"],
         node_id=row["node_id"], measured_at=_aware(row["measured_at"]),
-        received_at=_aware(row["received_at"]), position=row["position"],
+        received_at=received_at, position=row["position"],
         findings=row["findings"], readings=tuple(readings))

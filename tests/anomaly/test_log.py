@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fleet.anomaly.alerts import AlertSettings
 from fleet.anomaly.lifecycle import AlertEvent
-from fleet.anomaly.limits import Severity
+from fleet.anomaly.limits import DEFAULT_LIMITS, Severity
 from fleet.anomaly.log import AnomalyLog, summary
+from fleet.anomaly.rules import evaluate
 from fleet.errors import FleetError
 from fleet.facility import formats
 from fleet.facility.formats.yaml_map import parse_yaml
 from fleet.planning.mission import MissionSpec, mission_from_document
-from fleet.store import Store
+from fleet.protocol.inspection import Reading
+from fleet.store import Store, StoredResult
 from tests.anomaly.factories import T0, ch4, result
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,3 +194,45 @@ def test_alert_deliveries_are_written_with_the_change(store: Store) -> None:
     # the escalation of p1 raises the next alert
     ingest(log, ch4(1.2, "p1", at=60))
     assert [d.event for d in store.deliveries()][-2:] == ["escalated", "escalated"]
+
+
+_reading = st.tuples(
+    st.sampled_from(["ch4", "CH4", "o2", "co", "lel", "noise"]),
+    st.one_of(st.floats(-1, 30), st.sampled_from([0.75, 1.0, 1.5, 19.5, 20.0, 23.5, 24.0,
+                                                  float("nan")])),
+    st.sampled_from(["%vol", "%", "ppm", "%LEL", "dB"]),
+    st.integers(1, 4000))  # seconds since the previous reading
+
+
+@pytest.fixture(scope="module")
+def quiet_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """An empty SQLite store shared by the examples of a property test."""
+    s = Store.open(path=tmp_path_factory.mktemp("fast-path"))
+    yield s
+    s.close()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_reading, min_size=1, max_size=12))
+def test_the_fast_path_agrees_with_evaluate(quiet_store: Store,
+                                            readings: list[tuple[str, float, str, int]]) -> None:
+    """What the log's busy loop finds equals evaluate() on each reading with its previous
+    one (the loop skips evaluate for readings it can tell are normal)."""
+    log = make_log(quiet_store)
+    point = f"pt-{uuid.uuid4().hex[:8]}"
+    at = T0
+    last: dict[str, tuple[datetime, float, str]] = {}
+    for sensor, value, unit, step in readings:
+        at = at + timedelta(seconds=step)
+        stored = StoredResult(
+            result_id=str(uuid.uuid4()), mission_id=None, order_id="o", action_id="a",
+            manufacturer="acme", serial_number="R1", inspection_point_id=point, node_id=point,
+            measured_at=at, received_at=at, position={}, findings=None,
+            readings=(Reading(sensor, value, unit),))
+        found = [s.verdict for s in log._sightings(stored)]
+        key = sensor.lower()
+        limits = DEFAULT_LIMITS.get(key)
+        expected = (evaluate(limits, value, unit, at=at, previous=last.get(key))
+                    if limits is not None else None)
+        assert found == ([expected] if expected is not None else [])
+        last[key] = (at, value, unit)
