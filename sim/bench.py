@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fleet.manager.lifecycle import MissionStatus
+from fleet.manager.lifecycle import MissionStatus, RobotStatus
 from fleet.manager.missions import MissionRun
 from fleet.manager.service import Manager
 from fleet.planning.mission import RobotFilter
@@ -51,6 +51,9 @@ from sim.runner import EmbeddedManager, manager_settings, state_interval_for
 from sim.scenario import load_scenario
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parent / "scenarios" / "coal_mine_baseline.yaml"
+
+TICKERS = 2
+"""State threads of the fleet process."""
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -83,7 +86,8 @@ def bench_sim(*, robots: int = 1000, minutes: float = 10.0, speed: float = 1.0,
     with tempfile.TemporaryDirectory(prefix="fleet-bench-sim-") as tmp:
         work = Path(tmp)
         spec = ChildSpec(child_scenario(sc, [r.serial for r in fleet]), fleet, {}, (), speed,
-                         origin, start, FleetOptions(state_interval=interval))
+                         origin, start, FleetOptions(state_interval=interval, tickers=TICKERS,
+                                      check_states=False))
         settings = manager_settings(speed, state_interval=interval,
                                     plan_time_limit=plan_time_limit)
         child: RobotProcess | None = None
@@ -128,6 +132,8 @@ def bench_sim(*, robots: int = 1000, minutes: float = 10.0, speed: float = 1.0,
         "effective_speed": round(child.stats["pace_world_s"] / pace_wall, 3)
         if pace_wall else None,
         "worst_wake_late_s": child.stats.get("worst_late_s"),
+        "fleet_gc_worst_pause_s": child.stats.get("gc_worst_pause_s"),
+        "fleet_messages_sent": child.stats.get("messages_sent"),
     })
     return result
 
@@ -213,6 +219,8 @@ class _Bench:
             total = sum(len(r.tasks) for r in self.runs)
             dispatched = sum(len(r.assignments) for r in self.runs)
             handled = m.states_handled
+            lost = sum(1 for r in m.registry.all()
+                       if r.status is RobotStatus.CONNECTION_BROKEN)
         missions = [(seen[o] - t) * 1000 for o, t in sent.items() if o in seen]
         probes = list(self.probes)
         cpu = _cpu_self() - self.cpu0
@@ -227,6 +235,7 @@ class _Bench:
             "steady_states_per_s": steady_rate,
             "planning_s": None if self.steady is None else round(self.steady[0] - self.wall0, 1),
             "missions": len(self.runs), "robots_dispatched": dispatched,
+            "robots_lost": lost,
             "inspections_done": done, "inspections_total": total,
             **_latency("mission_dispatch", missions), **_latency("dispatch", probes),
         }

@@ -20,6 +20,7 @@ import logging
 import math
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,10 @@ class FleetOptions:
     - ``results_dir``: where each robot keeps unacknowledged results (``None``: memory);
       a killed robot restarted with ``duration_s`` resends them from there.
     - ``body``: :class:`~sim.body.BodyParams` for every body.
+    - ``tickers``: threads sharing the robots' periodic states (one publishes some
+      hundreds of states per real second; each waits its turn for the GIL between them).
+    - ``check_states``: check each state against the schema before it leaves, as a real
+      robot's Bus does (a third of a large state's cost; the manager checks it anyway).
     """
 
     state_interval: float = 1.0
@@ -60,10 +65,14 @@ class FleetOptions:
     lease_ms: int = 1000
     results_dir: Path | None = None
     body: BodyParams = field(default_factory=BodyParams)
+    tickers: int = 1
+    check_states: bool = True
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.state_interval) and self.state_interval > 0):
             raise ValueError(f"state_interval must be > 0 seconds, got {self.state_interval}")
+        if self.tickers < 1:
+            raise ValueError(f"tickers must be at least 1, got {self.tickers}")
 
 
 def agent_config(robot: Robot, options: FleetOptions) -> AgentConfig:
@@ -91,7 +100,7 @@ class Shared:
     world: World
     clock: SimClock
     bus: Bus
-    ticker: Ticker
+    tickers: tuple[Ticker, ...]
     queue: DelayQueue
     options: FleetOptions
     coverage: Coverage
@@ -120,11 +129,14 @@ class SimRobot:
         s = self.shared
         link = Link(s.scenario.link, s.coverage, seed=s.scenario.seed, robot=self.serial,
                     queue=s.queue)
-        radio = Radio(s.bus, link, s.clock, grace_s=s.clock.to_world(OFFLINE_GRACE))
+        radio = Radio(s.bus, link, s.clock, grace_s=s.clock.to_world(OFFLINE_GRACE),
+                      check_states=s.options.check_states)
         self.body.listener = radio.on_motion
         radio.on_motion(None, self.body.position(), self.body.node)
+        # robots keep their ticker (by serial) so that a restart lands on the same one
+        ticker = s.tickers[zlib.crc32(self.serial.encode()) % len(s.tickers)]
         agent = RobotAgent(agent_config(self.robot, s.options), self.body, bus=radio,
-                           clock=s.clock, ticker=s.ticker)
+                           clock=s.clock, ticker=ticker)
         return radio, agent
 
     def start(self) -> None:
@@ -208,11 +220,13 @@ class SimFleet:
                                                         lease_ms=self.options.lease_ms))
         if self.options.results_dir is not None:
             self.options.results_dir.mkdir(parents=True, exist_ok=True)
-        ticker = Ticker(self.clock, name="sim-ticker")
+        tickers = tuple(Ticker(self.clock, name=f"sim-ticker-{i}")
+                        for i in range(self.options.tickers))
         queue = DelayQueue()
-        self.shared = Shared(self.scenario, self.world, self.clock, bus, ticker, queue,
+        self.shared = Shared(self.scenario, self.world, self.clock, bus, tickers, queue,
                              self.options, Coverage(self.world.facility))
-        ticker.start()
+        for ticker in tickers:
+            ticker.start()
         queue.start(self.clock, name="sim-link")
         for robot in self._robots:
             sim = SimRobot(robot, self.shared, node=self._starts.get(robot.serial))
@@ -239,7 +253,8 @@ class SimFleet:
                 and time.monotonic() < deadline:
             time.sleep(0.005)
         shared.queue.close()
-        shared.ticker.close()
+        for ticker in shared.tickers:
+            ticker.close()
         if self._given_bus is None:
             shared.bus.close()
 

@@ -206,6 +206,7 @@ def sim_(
         f"p99 {r['dispatch_p99_ms']} ms; missions' first orders "
         f"({r['mission_dispatch_samples']}, planner busy): p50 {r['mission_dispatch_p50_ms']} "
         f"ms, p99 {r['mission_dispatch_p99_ms']} ms\n"
-        f"{r['missions']} missions, {r['robots_dispatched']} robots dispatched, "
+        f"{r['missions']} missions, {r['robots_dispatched']} robots dispatched "
+        f"({r['robots_lost']} declared lost), "
         f"{r['inspections_done']}/{r['inspections_total']} inspections, "
         f"{r['results_stored']} results stored")

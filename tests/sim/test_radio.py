@@ -180,3 +180,16 @@ def test_a_clean_withdrawal_waits_for_the_last_message(air: Air) -> None:
     assert air.present()  # still there: OFFLINE is in the air
     assert _wait(lambda: "connection" in air.heard)
     assert _wait(lambda: not air.present())
+
+
+@pytest.mark.parametrize("air", [LinkModel(latency_ms=0, jitter_ms=0, loss=0.0)],
+                         indirect=True)
+def test_a_perfect_link_delivers_on_the_senders_thread(air: Air) -> None:
+    radio = air.radio
+    key = topic_key("uagv", examples.MANUFACTURER, examples.SERIAL, Topic.STATE)
+    radio.publish(key, examples.state())
+    assert len(radio.link.queue) == 0 and radio.sent == 1
+    assert _wait(lambda: "state" in air.heard)
+    radio.on_motion(None, Pose(80, 20, 0, "L2"), "p2")
+    radio.publish(key, examples.state())
+    assert radio.sent == 1

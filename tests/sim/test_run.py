@@ -49,7 +49,7 @@ def test_tiny_patrol_crosses_a_dead_zone_silently_and_is_not_lost(
     scenario = load_scenario(TINY)
     assert scenario.mission is not None
     embedded = sim_manager(speed=100.0)
-    fleet = sim_fleet(scenario, embedded.endpoint, speed=100.0, robots=2)
+    fleet = sim_fleet(scenario, embedded.endpoint, speed=100.0, robots=2, tickers=2)
     manager = embedded.manager
     assert _wait(lambda: sum(1 for r in manager.registry.all() if r.factsheet) == 2, 20)
     seen: dict[str, set[RobotStatus]] = {s: set() for s in fleet.serials()}
