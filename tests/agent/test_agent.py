@@ -56,7 +56,8 @@ def test_state_goes_out_at_least_every_state_interval(launch: Launch) -> None:
     assert len(states) >= 4
     stamps = [parse_timestamp(s.header.timestamp) for s in states]
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(stamps)]
-    assert max(gaps) < 0.15 + 0.15, gaps
+    # periodic states keep coming; the margin allows a loaded machine's scheduling jitter
+    assert max(gaps) < 0.15 + 0.35, gaps
     rec.check_valid()
 
 
