@@ -45,7 +45,7 @@ from fleet.protocol.keys import Topic, topic_key
 from fleet.protocol.order import NodePosition, RouteStop, route_order
 from sim.clock import SimClock
 from sim.link import LinkModel
-from sim.processes import ChildSpec, RobotProcess, child_scenario
+from sim.processes import FleetProcess
 from sim.robots import FleetOptions, robots_of
 from sim.runner import EmbeddedManager, manager_settings, state_interval_for
 from sim.scenario import load_scenario
@@ -85,19 +85,18 @@ def bench_sim(*, robots: int = 1000, minutes: float = 10.0, speed: float = 1.0,
     document = sc.mission_path.read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="fleet-bench-sim-") as tmp:
         work = Path(tmp)
-        spec = ChildSpec(child_scenario(sc, [r.serial for r in fleet]), fleet, {}, (), speed,
-                         origin, start, FleetOptions(state_interval=interval, tickers=TICKERS,
-                                      check_states=False))
+        options = FleetOptions(state_interval=interval, tickers=TICKERS, check_states=False)
         settings = manager_settings(speed, state_interval=interval,
                                     plan_time_limit=plan_time_limit)
-        child: RobotProcess | None = None
+        child: FleetProcess | None = None
         try:
             with EmbeddedManager(work, settings) as embedded:
                 manager = embedded.manager
                 up_t0 = time.monotonic()
-                child = RobotProcess(replace(spec, connect=(embedded.endpoint,)),
-                                     work / "fleet.pickle")
-                child.wait_ready(timeout=600)
+                child = FleetProcess(sc, fleet, connect=[embedded.endpoint], clock=clock,
+                                     workdir=work / "fleet", origin=origin, start=start,
+                                     options=options)
+                child.start()
                 _until(lambda: sum(1 for r in manager.registry.all()
                                    if r.factsheet is not None and r.state is not None)
                        >= len(fleet), 300, "the manager did not hear every robot")

@@ -78,12 +78,14 @@ class ChildSpec:
     options: FleetOptions
 
 
-def child_scenario(scenario: Scenario, serials: Iterable[str]) -> Scenario:
-    """The scenario a child needs: no mission, its robots' faults but kills (the parent's
-    job), and a facility without cached indexes (they are rebuilt on use)."""
+def child_scenario(scenario: Scenario, serials: Iterable[str], *,
+                   kills: bool = False) -> Scenario:
+    """The scenario a child needs: no mission, its robots' faults (kills only with
+    ``kills``: otherwise they are the parent's job), and a facility without cached indexes
+    (they are rebuilt on use)."""
     wanted = set(serials)
     faults = tuple(f for f in scenario.faults
-                   if f.robot in wanted and f.kind is not FaultKind.KILL)
+                   if f.robot in wanted and (kills or f.kind is not FaultKind.KILL))
     return replace(scenario, facility=replace(scenario.facility), mission=None, faults=faults)
 
 
@@ -305,6 +307,66 @@ class ProcessFleet:
                 return
             self._timers.append(timer)
         timer.start()
+
+
+class FleetProcess:
+    """Every robot of a fleet in one process of its own, beside the manager: the mode for
+    hundreds of robots, which would otherwise share one GIL with the manager. The child is
+    a :class:`~sim.robots.SimFleet`; the scenario's faults, kills included, are scheduled
+    there, and none can be injected from here."""
+
+    def __init__(self, scenario: Scenario, robots: Sequence[Robot] | None = None, *,
+                 connect: Sequence[str], clock: SimClock, workdir: Path, origin: float,
+                 start: datetime, options: FleetOptions | None = None) -> None:
+        self._robots = tuple(robots if robots is not None else scenario.fleet.robots)
+        serials = [r.serial for r in self._robots]
+        self.spec = ChildSpec(child_scenario(scenario, serials, kills=True), self._robots, {},
+                              tuple(connect), clock.speed, origin, start,
+                              options if options is not None else FleetOptions())
+        self._workdir = workdir
+        self.process: RobotProcess | None = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def start(self, timeout: float = 600.0) -> None:
+        """Start the process; returns once every robot runs (ChildFailed otherwise)."""
+        self._workdir.mkdir(parents=True, exist_ok=True)
+        self.process = RobotProcess(self.spec, self._workdir / "fleet.pickle")
+        self.process.wait_ready(timeout)
+
+    def stop(self) -> None:
+        """Stop every robot cleanly (idempotent); :attr:`stats` is then filled."""
+        if self.process is not None:
+            self.process.stop()
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """What the process reported when it stopped (see :func:`run_child`)."""
+        return self.process.stats if self.process is not None else {}
+
+    def serials(self) -> list[str]:
+        """Serial numbers of the fleet's robots."""
+        return [r.serial for r in self._robots]
+
+    def alive(self) -> list[str]:
+        """Every robot while the process runs (kills inside it are not seen from here)."""
+        return self.serials() if self.process is not None and self.process.alive else []
+
+    def kill(self, serial: str) -> None:
+        """Not possible from outside: ValueError."""
+        raise ValueError("robots sharing a fleet process cannot be killed one by one from "
+                         "outside: schedule the kill in the scenario, or use one process "
+                         "per robot")
+
+    def inject(self, fault: Fault) -> None:
+        """Not possible from outside: ValueError."""
+        raise ValueError("faults of a fleet process are scheduled in its scenario")
 
 
 def run_child(spec_path: Path) -> None:

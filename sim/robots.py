@@ -4,9 +4,10 @@ A :class:`SimRobot` is a :class:`~fleet.agent.RobotAgent` driving a
 :class:`~sim.body.SimBody` through a :class:`~sim.radio.Radio`: exactly what a real robot
 runs, with a simulated body and radio underneath. A :class:`SimFleet` runs many of them in
 one process sharing what can be shared: one Zenoh session (:class:`~fleet.comms.Bus`), one
-:class:`~fleet.agent.Ticker` for every agent's periodic state, one link delay queue, one
-world clock and one :class:`~sim.world.World`. Each agent keeps its own worker thread (the
-SDK's model: a body call blocks).
+:class:`~fleet.agent.Ticker` for every agent's periodic state and one link delay queue (or
+a few of each, ``FleetOptions.tickers``), one world clock and one
+:class:`~sim.world.World`. Each agent keeps its own worker thread (the SDK's model: a body
+call blocks).
 
 Faults (:class:`~sim.scenario.Fault`, from the scenario or :meth:`SimFleet.inject`):
 sensor faults go to the World, ``stuck`` and ``battery_drain`` to the body, and ``kill``
@@ -54,8 +55,9 @@ class FleetOptions:
     - ``results_dir``: where each robot keeps unacknowledged results (``None``: memory);
       a killed robot restarted with ``duration_s`` resends them from there.
     - ``body``: :class:`~sim.body.BodyParams` for every body.
-    - ``tickers``: threads sharing the robots' periodic states (one publishes some
-      hundreds of states per real second; each waits its turn for the GIL between them).
+    - ``tickers``: how many state tickers, and link delay queues, the robots share (each
+      a thread: one publishes some hundreds of messages per real second, waiting its turn
+      for the GIL between them).
     - ``check_states``: check each state against the schema before it leaves, as a real
       robot's Bus does (a third of a large state's cost; the manager checks it anyway).
     """
@@ -101,7 +103,7 @@ class Shared:
     clock: SimClock
     bus: Bus
     tickers: tuple[Ticker, ...]
-    queue: DelayQueue
+    queues: tuple[DelayQueue, ...]
     options: FleetOptions
     coverage: Coverage
     pace: Pace = field(default_factory=Pace)
@@ -127,14 +129,15 @@ class SimRobot:
 
     def _connect(self) -> tuple[Radio, RobotAgent]:
         s = self.shared
+        # a robot keeps its lane (ticker and link queue, by serial) across restarts
+        lane = zlib.crc32(self.serial.encode())
         link = Link(s.scenario.link, s.coverage, seed=s.scenario.seed, robot=self.serial,
-                    queue=s.queue)
+                    queue=s.queues[lane % len(s.queues)])
         radio = Radio(s.bus, link, s.clock, grace_s=s.clock.to_world(OFFLINE_GRACE),
                       check_states=s.options.check_states)
         self.body.listener = radio.on_motion
         radio.on_motion(None, self.body.position(), self.body.node)
-        # robots keep their ticker (by serial) so that a restart lands on the same one
-        ticker = s.tickers[zlib.crc32(self.serial.encode()) % len(s.tickers)]
+        ticker = s.tickers[lane % len(s.tickers)]
         agent = RobotAgent(agent_config(self.robot, s.options), self.body, bus=radio,
                            clock=s.clock, ticker=ticker)
         return radio, agent
@@ -222,12 +225,13 @@ class SimFleet:
             self.options.results_dir.mkdir(parents=True, exist_ok=True)
         tickers = tuple(Ticker(self.clock, name=f"sim-ticker-{i}")
                         for i in range(self.options.tickers))
-        queue = DelayQueue()
-        self.shared = Shared(self.scenario, self.world, self.clock, bus, tickers, queue,
+        queues = tuple(DelayQueue() for _ in range(self.options.tickers))
+        self.shared = Shared(self.scenario, self.world, self.clock, bus, tickers, queues,
                              self.options, Coverage(self.world.facility))
         for ticker in tickers:
             ticker.start()
-        queue.start(self.clock, name="sim-link")
+        for i, queue in enumerate(queues):
+            queue.start(self.clock, name=f"sim-link-{i}")
         for robot in self._robots:
             sim = SimRobot(robot, self.shared, node=self._starts.get(robot.serial))
             self.robots[robot.serial] = sim
@@ -249,10 +253,11 @@ class SimFleet:
         last = max((r.radio.last_up_due or 0.0 for r in self.robots.values()), default=0.0)
         deadline = time.monotonic() + DRAIN_S
         last += self.clock.to_world(OFFLINE_GRACE)
-        while len(shared.queue) and self.clock.monotonic() <= last + 1e-3 \
+        while any(len(q) for q in shared.queues) and self.clock.monotonic() <= last + 1e-3 \
                 and time.monotonic() < deadline:
             time.sleep(0.005)
-        shared.queue.close()
+        for queue in shared.queues:
+            queue.close()
         for ticker in shared.tickers:
             ticker.close()
         if self._given_bus is None:
@@ -282,7 +287,7 @@ class SimFleet:
     def _schedule_kill(self, fault: Fault) -> None:
         assert self.shared is not None, "the fleet is not started"
         sim = self.robots[fault.robot]
-        queue = self.shared.queue
+        queue = self.shared.queues[0]
         # run off the queue's thread: stopping an agent waits for its worker
         queue.push(fault.at_s, lambda: _spawn(sim.kill, f"kill-{sim.serial}"))
         if fault.duration_s is not None:

@@ -6,8 +6,10 @@ A run puts together
 - a manager: its own (:class:`EmbeddedManager`: embedded router on a free loopback port,
   SQLite in a work directory, timeouts scaled to the speed, see :func:`manager_settings`),
   or the one at ``connect`` (which must run at the same speed);
-- the simulated robots: one process for all (:class:`~sim.robots.SimFleet`) or one
-  process each (:class:`~sim.processes.ProcessFleet`);
+- the simulated robots: in this process (:class:`~sim.robots.SimFleet`), in one process
+  of their own (:class:`~sim.processes.FleetProcess`, the default beyond
+  :data:`FLEET_PROCESS_ABOVE` robots) or one process each
+  (:class:`~sim.processes.ProcessFleet`);
 - the scenario's mission, launched through the manager's query API;
 - an observer session that follows inspection results as the robots publish them (high
   readings by :data:`sim.body.ALARMS`) and the mission's progress: :class:`Progress`.
@@ -45,7 +47,7 @@ from fleet.protocol.keys import DEFAULT_INTERFACE, ParsedKey, Topic, subscriptio
 from fleet.store import Store
 from sim.body import BodyParams, alarm
 from sim.clock import SimClock
-from sim.processes import ProcessFleet
+from sim.processes import FleetProcess, ProcessFleet
 from sim.robots import FleetOptions, SimFleet, robots_of
 from sim.scenario import Scenario
 
@@ -56,6 +58,9 @@ MAX_STATE_RATE = 10.0
 
 WALL_TIMEOUT_FLOOR_S = 0.75
 """Real seconds of silence the manager tolerates at least, whatever the speed."""
+
+FLEET_PROCESS_ABOVE = 100
+"""Robots beyond which a run puts them in a process of their own by default."""
 
 TERMINAL = frozenset({"completed", "partially_completed", "failed", "aborted"})
 """Mission statuses after which nothing more happens."""
@@ -102,7 +107,10 @@ class RunOptions:
 
     ``robots``: how many simulated robots (default: the scenario's fleet; more copy it).
     ``dwell_s``: overrides every task's dwell. ``launch``: launch the scenario's mission.
-    ``processes``: one process per robot. ``state_interval``: default
+    ``processes``: one process per robot; ``fleet_process``: all robots in one process
+    beside this one (default: when there are more than :data:`FLEET_PROCESS_ABOVE`).
+    ``tickers``: state tickers and link queues of the robots' process.
+    ``state_interval``: default
     :func:`state_interval_for` the speed. ``manager``: ManagerSettings fields for an
     embedded manager.
     """
@@ -111,6 +119,8 @@ class RunOptions:
     robots: int | None = None
     connect: tuple[str, ...] = ()
     processes: bool = False
+    fleet_process: bool | None = None
+    tickers: int = 1
     dwell_s: float | None = None
     launch: bool = True
     interface: str = DEFAULT_INTERFACE
@@ -125,6 +135,15 @@ class RunOptions:
             raise ValueError(f"speed must be a number > 0, got {self.speed!r}")
         if self.dwell_s is not None and not self.dwell_s >= 0:
             raise ValueError(f"dwell must be >= 0 seconds, got {self.dwell_s!r}")
+
+    @property
+    def separate(self) -> bool:
+        """Whether the robots run in one process of their own."""
+        if self.processes:
+            return False
+        if self.fleet_process is not None:
+            return self.fleet_process
+        return (self.robots or 0) > FLEET_PROCESS_ABOVE
 
     @property
     def interval(self) -> float:
@@ -142,6 +161,7 @@ class EmbeddedManager:
         self.bus = Bus.open(router_config([self.endpoint]))
         self.manager = Manager(self.bus, self.store, settings)
         self.manager.start()
+        self._closed = False
 
     def __enter__(self) -> Self:
         return self
@@ -152,6 +172,9 @@ class EmbeddedManager:
 
     def close(self) -> None:
         """Stop the manager, close its session and store (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
         self.manager.stop()
         self.bus.close()
         self.store.close()
@@ -227,7 +250,7 @@ class SimRun:
         self.start_date = datetime.now(UTC)
         self.clock = SimClock(self.options.speed, origin=self.origin, start=self.start_date)
         self.embedded: EmbeddedManager | None = None
-        self.fleet: SimFleet | ProcessFleet | None = None
+        self.fleet: SimFleet | ProcessFleet | FleetProcess | None = None
         self.observer: Bus | None = None
         self.mission_id: str | None = None
         self._results: dict[str, InspectionResult] = {}
@@ -272,8 +295,14 @@ class SimRun:
             self.observer.subscribe(subscription_key(o.interface, Topic.INSPECTION),
                                     self._on_result)
             fleet_options = FleetOptions(state_interval=o.interval, interface=o.interface,
-                                         results_dir=self.workdir / "results", body=o.body)
-            if o.processes:
+                                         results_dir=self.workdir / "results", body=o.body,
+                                         tickers=o.tickers)
+            if o.separate:
+                self.fleet = FleetProcess(self.scenario, self.robots, connect=endpoints,
+                                          clock=self.clock, workdir=self.workdir / "fleet",
+                                          options=fleet_options, origin=self.origin,
+                                          start=self.start_date)
+            elif o.processes:
                 self.fleet = ProcessFleet(self.scenario, self.robots, connect=endpoints,
                                           clock=self.clock, workdir=self.workdir / "procs",
                                           options=fleet_options, origin=self.origin,
@@ -290,14 +319,16 @@ class SimRun:
             raise
 
     def stop(self) -> None:
-        """Stop the robots, the observer and the manager; remove a temporary workdir."""
+        """Stop the manager of its own, the robots and the observer; remove a temporary
+        workdir. (The manager goes first: robots leaving a finished run are no news, and
+        their goodbyes race their tokens' withdrawal.)"""
+        if self.embedded is not None:
+            self.embedded.close()
         if self.fleet is not None:
             self.fleet.stop()
         if self.observer is not None:
             self.observer.close()
             self.observer = None
-        if self.embedded is not None:
-            self.embedded.close()
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None

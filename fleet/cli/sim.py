@@ -37,13 +37,18 @@ def run(
         "speed); default: start a manager of its own."),
     processes: bool = typer.Option(False, "--processes",
                                    help="One process per robot instead of one for all."),
+    fleet_process: bool | None = typer.Option(
+        None, "--fleet-process/--fleet-here", help="Run the robots in one process of their "
+        "own beside the manager, or in this one (default: own process beyond 100 robots)."),
+    tickers: int = typer.Option(1, "--tickers", min=1,
+                                help="State threads (and link queues) of the robots."),
     dwell: float | None = typer.Option(None, "--dwell", min=0.0,
                                        help="Override every task's dwell (seconds)."),
     mission: bool = typer.Option(True, "--mission/--no-mission",
                                  help="Launch the scenario's mission."),
     duration: float | None = typer.Option(
-        None, "--duration", min=0.0, help="Stop after this many world seconds (needed "
-        "without a mission)."),
+        None, "--duration", min=0.0, help="Stop once the world clock (started with the "
+        "run) reads this many seconds (needed without a mission)."),
     timeout: float | None = typer.Option(None, "--timeout", min=0.0,
                                          help="Stop after this many real seconds."),
     plan_time_limit: float = typer.Option(2.0, "--plan-time-limit", min=0.1,
@@ -76,7 +81,8 @@ def run(
         raise typer.BadParameter(f"scenario {sc.name!r} has no mission: give --duration",
                                  param_hint="--duration")
     options = RunOptions(speed=speed, robots=robots, connect=(connect,) if connect else (),
-                         processes=processes, dwell_s=dwell, launch=mission,
+                         processes=processes, fleet_process=fleet_process,
+                         tickers=tickers, dwell_s=dwell, launch=mission,
                          interface=interface, plan_time_limit=plan_time_limit)
     console = Console(stderr=as_json)
     if connect and speed != 1.0:

@@ -18,6 +18,7 @@ from fleet.cli.main import app
 from fleet.manager.lifecycle import MissionStatus, RobotStatus
 from fleet.store import Store
 from sim.link import Outcome
+from sim.processes import FleetProcess
 from sim.robots import SimFleet
 from sim.runner import EmbeddedManager, SimRun
 from sim.scenario import Scenario, load_scenario
@@ -180,8 +181,15 @@ def _scenario_without_mission(scenario: Scenario) -> Scenario:
     return replace(scenario, mission=None, mission_path=None)
 
 
-def test_a_run_without_mission_lasts_its_duration(sim_run: Callable[..., SimRun]) -> None:
-    run = sim_run(_scenario_without_mission(load_scenario(TINY)), speed=100.0)
-    final = run.run(duration=60.0)
-    assert final.mission_id is None and final.world_s >= 60.0
-    assert final.robot_status == {"online": 3}
+def test_robots_in_a_process_of_their_own_run_for_the_duration(
+        sim_run: Callable[..., SimRun]) -> None:
+    run = sim_run(_scenario_without_mission(load_scenario(TINY)), speed=100.0,
+                  fleet_process=True, tickers=2)
+    assert isinstance(run.fleet, FleetProcess)
+    until = run.clock.monotonic() + 100.0  # (the start-up took world time already)
+    final = run.run(duration=until)
+    assert final.mission_id is None and final.world_s >= until
+    assert final.robot_status == {"online": 3} and final.alive == 3
+    run.fleet.stop()
+    # each announced itself (connection, factsheet, state) and kept publishing states
+    assert run.fleet.stats["robots"] == 3 and run.fleet.stats["messages_sent"] > 3 * 3 + 3
