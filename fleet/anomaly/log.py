@@ -15,6 +15,13 @@ storing a batch and checking it finds the unchecked results at :meth:`start`
 Rate of change: the previous reading of a sensor at a point is kept in memory per
 (point, sensor) and read from the store (one indexed query) the first time a pair is seen
 or when a reading arrives out of measuring order.
+
+On SQLite the log also keeps the anomalies it has written in memory, so that a batch does
+not read back what the previous batch wrote: the log is then the only writer of the
+``anomalies`` table (one manager per database file; supervisors' acknowledgements go
+through the manager, hence through this log). Any failed transaction empties that memory.
+On PostgreSQL, where several managers may share a database, every batch reads its
+anomalies with ``SELECT ... FOR UPDATE``.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from fleet.anomaly.lifecycle import (
 )
 from fleet.anomaly.limits import LimitBook, Severity, map_overrides, read_overrides
 from fleet.anomaly.rules import Previous, Verdict, evaluate, finding_verdict
-from fleet.errors import FleetError
+from fleet.errors import FleetError, StoreError
 from fleet.facility.model import Facility
 from fleet.planning.mission import MissionSpec
 from fleet.store import AlertDeliveryRow, AnomalyObservationRow, Store, StoredResult
@@ -61,12 +68,15 @@ class AnomalyLog:
     the default limits and placed at the robot's reported position. ``publish`` sends
     alerts on Zenoh (key :func:`~fleet.anomaly.alerts.alerts_key` of ``interface``); without
     it alerts go to webhooks only. ``clock`` gives the current time (aware UTC).
+    ``remember``: keep written anomalies in memory (default: on SQLite; see the module
+    docstring).
     """
 
     def __init__(self, store: Store, *, interface: str = "uagv",
                  alerts: AlertSettings | None = None, publish: Publish | None = None,
                  mission_spec: MissionLookup | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 remember: bool | None = None) -> None:
         self.store = store
         self.interface = interface
         self.publish = publish
@@ -82,6 +92,9 @@ class AnomalyLog:
         self._behind = False
         self._previous: dict[tuple[str, str], Previous] = {}
         self._books: OrderedDict[str | None, LimitBook] = OrderedDict()
+        if remember is None:
+            remember = store.engine.dialect.name == "sqlite"
+        self._written: dict[tuple[str, str], dict[str, Any]] | None = {} if remember else None
 
     # ------------------------------------------------------------------ lifecycle
     def configure_alerts(self, settings: AlertSettings) -> None:
@@ -120,6 +133,7 @@ class AnomalyLog:
             except Exception:
                 self.failed_batches += 1
                 self._behind = True
+                self._forget()
                 raise
             behind, self._behind = self._behind, False
         if raised:
@@ -143,10 +157,13 @@ class AnomalyLog:
         for r in sorted(results, key=lambda r: r.measured_at):
             sightings.extend(self._sightings(r))
         raised: list[tuple[Anomaly, AlertEvent]] = []
+        written: dict[tuple[str, str], dict[str, Any]] = {}
         with self.store.anomaly_transaction() as tx:
             if sightings:
-                raised = self._apply(tx, sightings)
+                raised, written = self._apply(tx, sightings)
             tx.mark_checked([r.result_id for r in results])
+        if self._written is not None:  # committed: now it is what the table holds
+            self._written.update(written)
         self.checked += len(results)
         return raised
 
@@ -197,9 +214,16 @@ class AnomalyLog:
         return [Sighting(v, point, r.result_id, seq, at, r.mission_id, r.manufacturer,
                          r.serial_number, x, y, level) for v, seq in verdicts]
 
-    def _apply(self, tx: AnomalyTransaction,
-               sightings: list[Sighting]) -> list[tuple[Anomaly, AlertEvent]]:
-        stored = tx.anomalies({(s.point, s.verdict.sensor) for s in sightings})
+    def _apply(self, tx: AnomalyTransaction, sightings: list[Sighting]
+               ) -> tuple[list[tuple[Anomaly, AlertEvent]], dict[tuple[str, str], dict[str, Any]]]:
+        """Fold the sightings into their anomalies; the alerts raised, and the column values
+        now written per anomaly."""
+        keys = {(s.point, s.verdict.sensor) for s in sightings}
+        stored: dict[tuple[str, str], dict[str, Any]] = {}
+        if self._written is not None:
+            stored = {k: self._written[k] for k in keys if k in self._written}
+        if len(stored) < len(keys):
+            stored.update(tx.anomalies(keys - stored.keys()))
         anomalies = {key: Anomaly.from_values(values) for key, values in stored.items()}
         events: dict[tuple[str, str], AlertEvent] = {}
         for s in sightings:  # measuring order
@@ -234,7 +258,7 @@ class AnomalyLog:
             "measured_at": _naive(s.measured_at)} for s in sightings])
         raised = [(anomalies[key], event) for key, event in events.items()]
         tx.deliver(self._deliveries(raised))
-        return raised
+        return raised, {k: anomalies[k].values() for k in touched}
 
     def _deliveries(self, raised: list[tuple[Anomaly, AlertEvent]]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -266,15 +290,27 @@ class AnomalyLog:
 
     def _change(self, anomaly_id: int,
                 change: Callable[[Anomaly, datetime], None]) -> Anomaly:
-        with self.store.anomaly_transaction() as tx:
-            values = tx.anomaly(anomaly_id)
-            if values is None:
-                raise FleetError(f"no anomaly {anomaly_id}")
-            anomaly = Anomaly.from_values(values)
-            anomaly.updated_at = self.clock()
-            change(anomaly, anomaly.updated_at)
-            tx.update([anomaly.values()])
+        with self._lock:  # one writer at a time, so the remembered anomalies stay true
+            try:
+                with self.store.anomaly_transaction() as tx:
+                    values = tx.anomaly(anomaly_id)
+                    if values is None:
+                        raise FleetError(f"no anomaly {anomaly_id}")
+                    anomaly = Anomaly.from_values(values)
+                    anomaly.updated_at = self.clock()
+                    change(anomaly, anomaly.updated_at)
+                    tx.update([anomaly.values()])
+            except StoreError:
+                self._forget()
+                raise
+            if self._written is not None:
+                self._written[(anomaly.inspection_point_id, anomaly.sensor)] = anomaly.values()
             return anomaly
+
+    def _forget(self) -> None:
+        """Drop the remembered anomalies (a transaction failed: the table is the truth)."""
+        if self._written is not None:
+            self._written.clear()
 
     # ------------------------------------------------------------------ limits
     def limits_for(self, mission_id: str | None) -> LimitBook:

@@ -236,3 +236,29 @@ def test_the_fast_path_agrees_with_evaluate(quiet_store: Store,
                     if limits is not None else None)
         assert found == ([expected] if expected is not None else [])
         last[key] = (at, value, unit)
+
+
+def test_remembering_written_anomalies_changes_nothing(tmp_path: Path) -> None:
+    """The in-memory copy (on by default on SQLite) gives the same log as reading every
+    batch's anomalies back from the table."""
+    dumps = []
+    for remember in (True, False):
+        with Store.open(path=tmp_path / str(remember)) as store:
+            log = make_log(store, remember=remember)
+
+            def at(value: float, point: str, t: int) -> dict[str, Any]:
+                return ch4(value, point, at=t, result_id=f"r-{point}-{t}")
+
+            ingest(log, at(1.1, "p1", 0), at(0.8, "p2", 5))
+            ingest(log, at(1.2, "p1", 10), at(1.6, "p2", 15))
+            first = store.anomalies(point="p1")[0]
+            log.acknowledge(first.id or 0, by="ann")
+            ingest(log, at(1.7, "p1", 20))           # escalates the acknowledged one
+            log.resolve(first.id or 0, by="bob")
+            ingest(log, at(1.3, "p1", 4000), at(0.2, "p2", 4005))  # after the resolution: reopens
+            dumps.append([{k: v for k, v in a.model_dump().items()
+                           if k not in ("created_at", "updated_at")}
+                          for a in store.anomalies(newest_first=False)])
+    assert dumps[0] == dumps[1]
+    p1 = next(a for a in dumps[0] if a["inspection_point_id"] == "p1")
+    assert (p1["status"], p1["reopened"], p1["count"]) == ("open", 1, 1)
