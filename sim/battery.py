@@ -3,8 +3,9 @@
 The battery is in one :class:`Mode` at a time; between mode changes its energy follows a
 straight line (per ``battery_drain`` fault breakpoint), so the charge at any moment, and the
 moment it goes flat, are computed rather than stepped. Figures come from the robot's
-class: ``wh_per_metre`` times the driving speed plus ``wh_per_second`` while driving,
-``wh_per_second`` while standing, ``charge_w`` in while charging; a ``battery_drain`` fault
+class, as the planner prices them (:class:`fleet.planning.robots.RobotClass`):
+``wh_per_metre`` times the driving speed while driving, ``wh_per_second`` while standing
+(dwelling, waiting, stuck), ``charge_w`` in while charging; a ``battery_drain`` fault
 multiplies the draw by its ``factor`` from its time on.
 
 Not thread-safe: its body guards it.
@@ -28,7 +29,7 @@ class Mode(StrEnum):
     STAND = "stand"
     """Standing, dwelling or stuck: ``wh_per_second``."""
     DRIVE = "drive"
-    """Driving: ``wh_per_metre`` times the speed, plus ``wh_per_second``."""
+    """Driving: ``wh_per_metre`` times the speed."""
     CHARGE = "charge"
     """Charging: ``charge_w`` in, up to the capacity."""
 
@@ -100,9 +101,10 @@ class BatteryModel:
         """Wh per world second going in (negative: drawn) at ``t`` in the current mode."""
         if self.mode is Mode.CHARGE:
             return self.cls.charge_w / 3600.0
-        draw = self.cls.wh_per_second
         if self.mode is Mode.DRIVE:
-            draw += self.cls.wh_per_metre * self._speed
+            draw = self.cls.wh_per_metre * self._speed
+        else:
+            draw = self.cls.wh_per_second
         return -draw * self._factor(t)
 
     def _breaks(self, t0: float, t1: float) -> list[float]:

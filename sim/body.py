@@ -8,9 +8,9 @@ The body lives on the facility's graph and on world time (:mod:`sim.clock`):
   ``max_speed`` and by speed-limit zones), times :attr:`BodyParams.single_lane_factor` on
   single-lane drifts. The pose is interpolated along the edge from the clock, so
   :meth:`position` is exact at any moment without a simulation step.
-- **Battery** (:mod:`sim.battery`). Driving draws ``wh_per_metre`` per metre plus
-  ``wh_per_second``; standing and dwelling draw ``wh_per_second``; charging (at a charger
-  or dock) adds ``charge_w``. A flat battery stops the robot
+- **Battery** (:mod:`sim.battery`), as the planner prices it: driving draws
+  ``wh_per_metre`` per metre; standing and dwelling draw ``wh_per_second``; charging (at a
+  charger or dock) adds ``charge_w``. A flat battery stops the robot
   (:class:`~fleet.agent.MoveFailed`).
 - **Inspecting.** :meth:`SimBody.inspect` dwells ``duration_s`` world seconds and returns
   the :class:`~sim.world.World`'s readings at the node, with a finding for every reading

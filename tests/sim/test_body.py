@@ -94,18 +94,18 @@ def test_pose_is_interpolated_while_driving(tiny: Facility) -> None:
 def test_battery_drains_per_metre_and_per_second(tiny: Facility) -> None:
     clock = ManualClock(auto=True)
     body = _body(tiny, clock)
-    _go(body, "a")  # 20 m in 20 s: 20 * 0.5 + 20 * 0.02 = 10.4 Wh of 100
-    assert body.charge_wh == pytest.approx(89.6)
+    _go(body, "a")  # 20 m at 0.5 Wh/m (the planner's price: per metre while driving)
+    assert body.charge_wh == pytest.approx(90.0)
     body.inspect("a", ["ch4"], 30.0, threading.Event())  # 30 s standing: 0.6 Wh
-    assert body.battery() == (pytest.approx(89.0), False)
+    assert body.battery() == (pytest.approx(89.4), False)
 
 
 def test_battery_drain_fault_multiplies_the_draw_from_its_time(tiny: Facility) -> None:
     clock = ManualClock(auto=True)
     drain = Fault(at_s=10.0, robot="R1", kind=FaultKind.BATTERY_DRAIN, factor=3.0)
     body = _body(tiny, clock, drain)
-    _go(body, "a")  # 10 s at 0.52 Wh/s, then 10 s at 1.56 Wh/s
-    assert body.charge_wh == pytest.approx(100 - 5.2 - 15.6)
+    _go(body, "a")  # 10 s at 0.5 Wh/s, then 10 s at 1.5 Wh/s
+    assert body.charge_wh == pytest.approx(100 - 5.0 - 15.0)
 
 
 def test_flat_battery_stops_the_robot(tiny: Facility) -> None:
