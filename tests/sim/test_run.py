@@ -21,7 +21,7 @@ from sim.link import Outcome
 from sim.processes import FleetProcess
 from sim.robots import SimFleet
 from sim.runner import EmbeddedManager, SimRun
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import Fault, FaultKind, Scenario, load_scenario
 from sim.world import World
 
 pytestmark = pytest.mark.timeout(180)
@@ -86,7 +86,7 @@ def test_tiny_patrol_crosses_a_dead_zone_silently_and_is_not_lost(
 def test_coal_mine_gas_patrol_finds_the_leak_where_it_is(
         sim_run: Callable[..., SimRun]) -> None:
     scenario = replace(load_scenario(LEAK), faults=())  # every robot stays up
-    run = sim_run(scenario, speed=250.0, dwell_s=2.0)
+    run = sim_run(scenario, speed=300.0, dwell_s=2.0)
     final = run.run(timeout=120)
     assert final.mission_status == "completed", final.to_json()
     assert run.embedded is not None and run.mission_id is not None
@@ -193,3 +193,36 @@ def test_robots_in_a_process_of_their_own_run_for_the_duration(
     run.fleet.stop()
     # each announced itself (connection, factsheet, state) and kept publishing states
     assert run.fleet.stats["robots"] == 3 and run.fleet.stats["messages_sent"] > 3 * 3 + 3
+
+
+def test_a_run_joins_a_manager_already_running(
+        sim_manager: Callable[..., EmbeddedManager], sim_run: Callable[..., SimRun]) -> None:
+    embedded = sim_manager(speed=100.0)
+    run = sim_run(load_scenario(TINY), speed=100.0, robots=2, connect=(embedded.endpoint,))
+    assert run.manager is None
+    final = run.run(timeout=60)
+    assert final.mission_status == "completed"
+    assert embedded.store.count_results(final.mission_id) == 2
+
+
+def test_a_killed_robot_comes_back_after_its_downtime(
+        sim_manager: Callable[..., EmbeddedManager], sim_fleet: Callable[..., SimFleet]) -> None:
+    scenario = load_scenario(TINY)
+    embedded = sim_manager(speed=100.0)
+    fleet = sim_fleet(scenario, embedded.endpoint, speed=100.0, robots=1)
+    manager = embedded.manager
+
+    def status() -> RobotStatus | None:
+        with manager.lock:
+            robot = manager.registry.find("R1")
+            return None if robot is None or robot.factsheet is None else robot.status
+
+    assert _wait(lambda: status() is RobotStatus.ONLINE, 20)
+    robot = fleet.robot("R1")
+    now = fleet.clock.monotonic()
+    fleet.inject(Fault(at_s=now, robot="R1", kind=FaultKind.KILL, duration_s=200.0))
+    assert _wait(lambda: status() is RobotStatus.CONNECTION_BROKEN, 10)
+    assert not robot.alive
+    assert _wait(lambda: status() is RobotStatus.ONLINE, 20)  # 2 s later, a new agent
+    assert robot.alive and robot.deaths == 1
+    assert fleet.clock.monotonic() >= now + 200.0
