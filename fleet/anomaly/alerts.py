@@ -32,6 +32,7 @@ import random
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -103,7 +104,8 @@ class AlertSettings:
 
     def __post_init__(self) -> None:
         for url in self.webhooks:
-            if not url.startswith(("http://", "https://")):
+            parts = urllib.parse.urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise FleetError(f"a webhook is an http:// or https:// URL, not {url!r}")
         if self.webhooks and not self.secret:
             raise FleetError("webhooks need a signing secret (--webhook-secret-env NAME, "

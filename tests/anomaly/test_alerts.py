@@ -192,8 +192,9 @@ def test_the_dispatcher_thread_delivers_on_its_own(store: Store, receiver: Recei
 def test_settings_are_checked() -> None:
     with pytest.raises(FleetError, match="signing secret"):
         AlertSettings(webhooks=("https://example.invalid/x",))
-    with pytest.raises(FleetError, match="http:// or https://"):
-        AlertSettings(webhooks=("ftp://x",), secret=b"s")
+    for bad in ("ftp://x", "http://", "https:///path", "127.0.0.1:80/x"):
+        with pytest.raises(FleetError, match="http:// or https://"):
+            AlertSettings(webhooks=(bad,), secret=b"s")
     settings = alert_settings(["http://127.0.0.1:1/a"], "HOOK_SECRET", "ALARM",
                               environ={"HOOK_SECRET": "s3cret"})
     assert (settings.secret, settings.min_severity) == (b"s3cret", Severity.ALARM)

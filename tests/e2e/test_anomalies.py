@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import random
 import signal
 import subprocess
@@ -294,10 +295,12 @@ def test_exactly_once_under_20_percent_loss_with_duplicates(tmp_path: Path) -> N
             a.id for a in anomalies.values())  # one alert each
 
 
-def _serve(endpoint: str, db: Path) -> subprocess.Popen[str]:
+def _serve(endpoint: str, db: Path, hook: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "fleet", "serve", "--listen", endpoint, "--db",
-         f"sqlite:///{db}"], cwd=ROOT, stderr=subprocess.DEVNULL, text=True)
+         f"sqlite:///{db}", "--webhook", hook, "--webhook-secret-env", "E2E_HOOK_SECRET"],
+        cwd=ROOT, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, "E2E_HOOK_SECRET": "kill-drill"})
 
 
 def test_manager_killed_mid_stream_every_result_stored_and_counted_once(
@@ -305,7 +308,8 @@ def test_manager_killed_mid_stream_every_result_stored_and_counted_once(
     endpoint = f"tcp/127.0.0.1:{free_port()}"
     db = tmp_path / "fleet.db"
     n, points = 240, 8
-    server = _serve(endpoint, db)
+    hook = Webhook(b"kill-drill")
+    server = _serve(endpoint, db, hook.url)
     try:
         assert wait_for(lambda: _answers(endpoint), 30)
         with plain_client(endpoint, "steady") as client:
@@ -322,13 +326,18 @@ def test_manager_killed_mid_stream_every_result_stored_and_counted_once(
                 assert 20 <= store.count_results() <= n // 2
             for r in results[n // 2:]:
                 client.send(r)  # into the void: nothing listens
-            server = _serve(endpoint, db)
+            server = _serve(endpoint, db, hook.url)
             assert wait_for(lambda: _answers(endpoint), 30)
             assert client.settle(90, every=0.3), f"{len(client.unacked)} never acknowledged"
             assert wait_for(lambda: _unchecked(db) == 0, 20)
+            # every point's alert reaches the webhook, through the kill (the outbox)
+            assert wait_for(lambda: len({b["anomaly"]["inspection_point_id"]
+                                         for _, b in hook.requests}) == points, 20)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(20)
+        hook.close()
+    assert all(genuine for genuine, _ in hook.requests)
     with Store.open(f"sqlite:///{db}") as store:
         assert store.count_results() == n
         assert store.count_unchecked() == 0
@@ -336,6 +345,8 @@ def test_manager_killed_mid_stream_every_result_stored_and_counted_once(
                     for p in range(points)}
         assert {a.inspection_point_id: a.count for a in store.anomalies()} == expected
         assert len(store.observations()) == sum(expected.values())
+        webhook = [d for d in store.deliveries() if d.channel == "webhook"]
+        assert len(webhook) == points and all(d.status == "delivered" for d in webhook)
 
 
 def _answers(endpoint: str) -> bool:
