@@ -175,6 +175,8 @@ def _value(a: Mapping[str, Any], key: str = "peak") -> str:
     value = a.get(key)
     if not isinstance(value, int | float):
         return "—"
+    if a.get("rule") == "finding":  # a robot's finding carries its confidence, not a value
+        return f"confidence {value:.2g}"
     return f"{value:.4g} {_e(a.get('unit') or '')}".rstrip()
 
 
