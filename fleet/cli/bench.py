@@ -180,6 +180,8 @@ def sim_(
                                 help="World seconds per real second."),
     group: int = typer.Option(20, "--group", min=1,
                               help="Robots per mission (each group patrols the mine)."),
+    shards: int = typer.Option(2, "--shards", min=1,
+                               help="Processes sharing the simulated robots."),
     scenario: Path | None = typer.Option(
         None, "--scenario", help="Scenario with a mission (default: the coal-mine "
         "baseline)."),
@@ -189,7 +191,7 @@ def sim_(
     second, dispatch latency (p50/p99), and whether the world kept to the speed."""
     from sim.bench import DEFAULT_SCENARIO, bench_sim
 
-    r = bench_sim(robots=robots, minutes=minutes, speed=speed, group=group,
+    r = bench_sim(robots=robots, minutes=minutes, speed=speed, group=group, shards=shards,
                   scenario=scenario or DEFAULT_SCENARIO)
     if as_json:
         typer.echo(json.dumps(r, indent=2))
@@ -198,7 +200,8 @@ def sim_(
     typer.echo(
         f"{r['robots']} robots, {r['world_s'] / 60:.1f} world minutes at {r['speed']:g}x in "
         f"{r['wall_s']:.0f} s (+{r['startup_s']:.0f} s start-up); bodies kept {eff}\n"
-        f"CPU: manager {r['manager_cpu_pct']} % of a core, fleet {r['fleet_cpu_pct']} %\n"
+        f"CPU: manager {r['manager_cpu_pct']} % of a core, fleet ({r['fleet_processes']} "
+        f"processes) {r['fleet_cpu_pct']} %\n"
         f"states handled: {r['manager_states_per_s']:,}/s "
         f"(after planning {r['steady_states_per_s']}/s; nominal "
         f"{r['nominal_states_per_s']:,}/s)\n"
