@@ -9,12 +9,16 @@ agents sharing one session in a second process, and a state publisher in a third
 - Ingestion: the publisher sends ``states`` schema-valid state messages of ``robots``
   simulated robots as fast as it can; the figure is the manager's handled states per
   second between the first and the last.
+- Sustained ingestion: the publisher offers ``rate`` states a second for ``seconds``; the
+  figure is what the manager handled per second over the same span (equal to the offer
+  when it keeps up; lower, and the run longer, when it falls behind).
 
 Run the helper processes with ``python -m fleet.manager.bench agents|blast ...``.
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 import subprocess
 import sys
@@ -41,8 +45,15 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def bench_dispatch(*, agents: int = 100, rounds: int = 5, states: int = 20_000,
-                   robots: int = 50) -> dict[str, Any]:
-    """Run both measurements; returns milliseconds and messages per second."""
+                   robots: int = 50, rate: float = 5000.0, seconds: float = 10.0
+                   ) -> dict[str, Any]:
+    """Run the three measurements; returns milliseconds and messages per second.
+
+    ``manager_states_per_s`` is the most the manager took while a publisher on the same
+    cores sent as fast as it could; ``sustained_*`` is a publisher offering ``rate`` states
+    a second for ``seconds`` (as a fleet does: robots are not on the manager's machine,
+    and a flat-out publisher takes the CPU it measures) and what the manager handled.
+    """
     endpoint = tcp_endpoint("127.0.0.1", free_port())
     with tempfile.TemporaryDirectory() as tmp, Store.open(None, path=Path(tmp) / "b.db") as store, \
             Bus.open(router_config([endpoint])) as bus:
@@ -54,7 +65,10 @@ def bench_dispatch(*, agents: int = 100, rounds: int = 5, states: int = 20_000,
             _wait(lambda: sum(1 for r in manager.registry.all() if r.state is not None)
                   >= agents, 60, "agents did not come up")
             latencies = _latencies(manager, agents, rounds)
-            ingest = _ingest(manager, endpoint, states, robots)
+            helper.terminate()
+            helper.wait(30)
+            ingest = _ingest(manager, endpoint, states, robots, 0.0)
+            sustained = _ingest(manager, endpoint, round(rate * seconds), robots, rate)
         finally:
             helper.terminate()
             helper.wait(30)
@@ -65,6 +79,12 @@ def bench_dispatch(*, agents: int = 100, rounds: int = 5, states: int = 20_000,
         "order_to_state_p99_ms": round(_percentile(latencies, 99), 2),
         "order_to_state_max_ms": round(max(latencies), 2),
         **ingest,
+        "sustained_offered_per_s": round(rate),
+        "sustained_seconds": seconds,
+        "sustained_states_handled": sustained["states_handled"],
+        "sustained_lag_ms": sustained["lag_ms"],
+        "sustained_handled_per_s": sustained["manager_states_per_s"],
+        "sustained_manager_cpu_share": sustained["manager_cpu_share"],
     }
 
 
@@ -95,22 +115,26 @@ def _latencies(manager: Manager, agents: int, rounds: int) -> list[float]:
     return samples
 
 
-def _ingest(manager: Manager, endpoint: str, states: int, robots: int) -> dict[str, Any]:
+def _ingest(manager: Manager, endpoint: str, states: int, robots: int, offered: float
+            ) -> dict[str, Any]:
+    """Publish ``states`` states (``offered`` per second, 0 for flat out) from a helper
+    process; the agents are stopped by now, so every state handled is one of these."""
     start_count = manager.states_handled
     marks: list[tuple[float, int]] = []
     done = threading.Event()
 
     def watch() -> None:
         while not done.is_set():
-            marks.append((time.perf_counter(), manager.states_handled - start_count))
-            time.sleep(0.005)
+            marks.append((time.time(), manager.states_handled - start_count))
+            time.sleep(0.002)
 
     watcher = threading.Thread(target=watch, daemon=True)
     cpu0 = time.process_time()
     watcher.start()
     out = subprocess.run([sys.executable, "-m", "fleet.manager.bench", "blast", endpoint,
-                          str(states), str(robots)], capture_output=True, text=True,
-                         timeout=300, check=True)
+                          str(states), str(robots), str(offered)], capture_output=True,
+                         text=True, timeout=300, check=True)
+    sent = json.loads(out.stdout)
     end = time.monotonic() + 30
     while manager.states_handled - start_count < states and time.monotonic() < end:
         time.sleep(0.01)
@@ -118,14 +142,18 @@ def _ingest(manager: Manager, endpoint: str, states: int, robots: int) -> dict[s
     done.set()
     watcher.join()
     cpu = time.process_time() - cpu0
-    handled = marks[-1][1]  # agents keep publishing: count up to the watcher's last look
-    first = next(t for t, n in marks if n > 0)
-    last = next(t for t, n in marks if n >= handled)
+    handled = marks[-1][1]
+    caught_up = next(t for t, n in marks if n >= handled)
+    span = max(caught_up - sent["t0"], 1e-9)
     return {"states_sent": states, "states_handled": handled,
-            "publisher_per_s": round(float(out.stdout.strip() or 0)),
-            "manager_states_per_s": round(handled / max(last - first, 1e-9)),
+            "publisher_per_s": round(states / max(sent["t1"] - sent["t0"], 1e-9)),
+            "manager_states_per_s": round(handled / span),
+            # from the publisher's last state to the manager having handled it
+            "lag_ms": round(max(caught_up - sent["t1"], 0.0) * 1000, 1),
             # the manager's process (router threads included) per CPU-second it used
-            "manager_states_per_cpu_s": round(handled / max(cpu, 1e-9))}
+            "manager_states_per_cpu_s": round(handled / max(cpu, 1e-9)),
+            # CPU-seconds per wall second while the states came in (1.0 = one core)
+            "manager_cpu_share": round(cpu / max(marks[-1][0] - marks[0][0], 1e-9), 2)}
 
 
 def _agents_main(endpoint: str, count: int) -> None:
@@ -159,7 +187,7 @@ def _agents_main(endpoint: str, count: int) -> None:
             a.stop()
 
 
-def _blast_main(endpoint: str, count: int, robots: int) -> None:
+def _blast_main(endpoint: str, count: int, robots: int, offered: float) -> None:
     import zenoh
 
     from fleet.protocol.codec import encode
@@ -176,17 +204,23 @@ def _blast_main(endpoint: str, count: int, robots: int) -> None:
         publishers = {key: bus.session.declare_publisher(
             key, encoding=zenoh.Encoding.APPLICATION_JSON,
             congestion_control=zenoh.CongestionControl.BLOCK) for key, _ in payloads}
-        t0 = time.perf_counter()
+        t0, w0 = time.perf_counter(), time.time()
         for i in range(count):
+            if offered and (i % 50 == 0 or i == count - 1):
+                # paced: state i goes out no earlier than i/offered seconds after the first
+                # (checked every 50 states, and for the last so the span is honest)
+                lead = t0 + i / offered - time.perf_counter()
+                if lead > 0:
+                    time.sleep(lead)
             key, payload = payloads[i % robots]
             publishers[key].put(payload)
-        rate = count / (time.perf_counter() - t0)
+        w1 = time.time()
         time.sleep(0.5)
-    print(round(rate))
+    print(json.dumps({"t0": w0, "t1": w1}))
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "agents":
         _agents_main(sys.argv[2], int(sys.argv[3]))
     elif sys.argv[1] == "blast":
-        _blast_main(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        _blast_main(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))

@@ -37,9 +37,28 @@ class PositionView:
     map_id: str
 
 
-@dataclass(frozen=True, slots=True)
 class StateView:
-    """The fields of a VDA 5050 state the manager uses."""
+    """The fields of a VDA 5050 state the manager uses.
+
+    Scalars are read at once; ``action_states``, ``errors`` and ``position`` are built from
+    the JSON on first access and then kept (most states are only counted and stored as the
+    robot's latest, so building them eagerly would be a quarter of the manager's cost per
+    state). Treat a view as immutable.
+    """
+
+    __slots__ = (
+        "_actions",
+        "_errors",
+        "_raw",
+        "battery",
+        "last_node_id",
+        "last_node_sequence_id",
+        "manufacturer",
+        "order_id",
+        "order_update_id",
+        "pending_nodes",
+        "serial_number",
+    )
 
     manufacturer: str
     serial_number: str
@@ -48,27 +67,48 @@ class StateView:
     last_node_id: str
     last_node_sequence_id: int
     pending_nodes: int
-    action_states: tuple[ActionView, ...]
-    errors: tuple[ErrorView, ...]
     battery: float
-    position: PositionView | None
+
+    def __init__(self, d: Mapping[str, Any]) -> None:
+        """From a state object already checked against the schema (see :meth:`from_json`)."""
+        self._raw = d
+        self._actions: tuple[ActionView, ...] | None = None
+        self._errors: tuple[ErrorView, ...] | None = None
+        self.manufacturer = d["manufacturer"]
+        self.serial_number = d["serialNumber"]
+        self.order_id = d["orderId"]
+        self.order_update_id = d["orderUpdateId"]
+        self.last_node_id = d["lastNodeId"]
+        self.last_node_sequence_id = d["lastNodeSequenceId"]
+        self.pending_nodes = len(d["nodeStates"])
+        self.battery = float(d["batteryState"]["batteryCharge"])
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> StateView:
         """From a state object already checked against the schema."""
-        pos = d.get("agvPosition")
-        return cls(
-            manufacturer=d["manufacturer"], serial_number=d["serialNumber"],
-            order_id=d["orderId"], order_update_id=d["orderUpdateId"],
-            last_node_id=d["lastNodeId"],
-            last_node_sequence_id=d["lastNodeSequenceId"],
-            pending_nodes=len(d["nodeStates"]),
-            action_states=tuple(ActionView(a["actionId"], ActionStatus(a["actionStatus"]))
-                                for a in d["actionStates"]),
-            errors=tuple(ErrorView(e["errorType"], e.get("errorDescription"),
-                                   {r["referenceKey"]: r["referenceValue"]
-                                    for r in e.get("errorReferences", ())})
-                         for e in d["errors"]),
-            battery=float(d["batteryState"]["batteryCharge"]),
-            position=None if pos is None else PositionView(pos["x"], pos["y"], pos["mapId"]),
-        )
+        return cls(d)
+
+    @property
+    def action_states(self) -> tuple[ActionView, ...]:
+        """``actionStates`` in message order."""
+        if self._actions is None:
+            self._actions = tuple(ActionView(a["actionId"], ActionStatus(a["actionStatus"]))
+                                  for a in self._raw["actionStates"])
+        return self._actions
+
+    @property
+    def errors(self) -> tuple[ErrorView, ...]:
+        """``errors`` in message order."""
+        if self._errors is None:
+            self._errors = tuple(
+                ErrorView(e["errorType"], e.get("errorDescription"),
+                          {r["referenceKey"]: r["referenceValue"]
+                           for r in e.get("errorReferences", ())})
+                for e in self._raw["errors"])
+        return self._errors
+
+    @property
+    def position(self) -> PositionView | None:
+        """``agvPosition``, or None when the robot did not send one."""
+        pos = self._raw.get("agvPosition")
+        return None if pos is None else PositionView(pos["x"], pos["y"], pos["mapId"])

@@ -19,6 +19,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from fleet.errors import ProtocolError
 from fleet.protocol.header import Message
 from fleet.protocol.keys import Topic, parse_topic
@@ -46,6 +48,13 @@ def from_bytes(payload: bytes | bytearray | memoryview) -> Any:
     """Parse UTF-8 JSON; ProtocolError naming the reason when it is not."""
     if len(payload) > MAX_PAYLOAD:
         raise ProtocolError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD} bytes")
+    # orjson parses a state in under half the time of json (the manager takes thousands a
+    # second); it is strict JSON too (no NaN). What it refuses goes through json below, which
+    # either accepts it (integers beyond 64 bits) or names the reason precisely.
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        pass
     try:
         text = bytes(payload).decode("utf-8")
     except UnicodeDecodeError as exc:
