@@ -6,6 +6,15 @@ inspects, and how far the base has been released. The manager sends the first or
 the base ending ``release_ahead`` nodes in, and extends it with order updates as the robot
 reports progress (``lastNodeSequenceId``), so that at most ``release_ahead`` nodes lie
 released ahead of the robot: the hook for traffic control in single-lane drifts.
+
+Charging stops of the plan become :class:`ChargeStop` s when the robot's factsheet offers
+``startCharging`` (node) and ``stopCharging`` (instant): the node gets a HARD
+``startCharging`` action and the base ends there until the robot reports a charge at or
+above the stop's target (:attr:`ChargeStop.target_pct`); then the manager sends
+``stopCharging`` and, once the robot reports it done, releases the rest as usual. The
+target is a level, not a duration, because a robot may arrive with more or less charge
+than planned. The phases are :class:`ChargePhase`; :meth:`Assignment.on_charging` moves
+them.
 """
 
 from __future__ import annotations
@@ -13,16 +22,111 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from fleet.facility.model import Facility, ZoneKind
 from fleet.manager.stateview import StateView
 from fleet.planning.mission import MissionSpec
 from fleet.planning.plan import RobotPlan, StopKind
+from fleet.protocol.factsheet import Factsheet
 from fleet.protocol.header import Header
 from fleet.protocol.inspection import InspectParams, inspect_action
-from fleet.protocol.order import NodePosition, Order, RouteLeg, RouteStop, route_order
+from fleet.protocol.order import (
+    Action,
+    ActionType,
+    BlockingType,
+    NodePosition,
+    Order,
+    RouteLeg,
+    RouteStop,
+    route_order,
+)
 from fleet.protocol.state import ActionStatus
+
+FULL_PCT = 99.5
+"""A charge at or above this counts as full, whatever the target: a full battery may never
+show exactly 100 % (robots round, and many stop charging a little short of it)."""
+
+CHARGE_IDLE_S = 10.0
+"""World seconds a robot may report not charging at a charging stop, after its
+``startCharging`` finished, before the manager stops waiting (it never started charging, or
+stopped by itself before the target: waiting longer would hold the robot for ever)."""
+
+STOP_RESEND_S = 5.0
+"""World seconds after which ``stopCharging`` is sent again (same actionId, so a robot
+that got it runs it once) while the robot's state does not show it."""
+
+
+class ChargePhase(StrEnum):
+    """Where a charging stop stands; the base never ends past a stop that is not DONE."""
+
+    AHEAD = "ahead"
+    """The robot has not reached the charger yet."""
+    CHARGING = "charging"
+    """At the charger: ``startCharging`` runs or the battery fills up to the target."""
+    STOPPING = "stopping"
+    """Charged (or charging is over for another reason): ``stopCharging`` has been sent and
+    the manager waits for the robot to report it finished (or failed)."""
+    DONE = "done"
+    """Over: the base may be extended past the charger."""
+
+
+@dataclass
+class ChargeStop:
+    """A charging stop of an assignment: route node ``index`` (``node_id``), the charge to
+    reach in percent, the ids of its ``startCharging`` node action and of the
+    ``stopCharging`` instant action that ends it, and its phase."""
+
+    index: int
+    node_id: str
+    target_pct: float
+    start_id: str
+    stop_id: str
+    phase: ChargePhase = ChargePhase.AHEAD
+    seen_charging: bool = False
+    """The robot reported ``charging`` true at this stop."""
+    idle_since: float | None = None
+    """Manager time since when the robot reports not charging here (after startCharging)."""
+    stop_sent: float | None = None
+    """Manager time ``stopCharging`` was last sent (None: not yet, or not since a restart)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """What :meth:`MissionRun.snapshot` persists (the times are not: a restarted manager
+        starts them again)."""
+        return {"index": self.index, "node": self.node_id, "target_pct": self.target_pct,
+                "start_id": self.start_id, "stop_id": self.stop_id,
+                "phase": self.phase.value, "seen_charging": self.seen_charging}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ChargeStop:
+        """From :meth:`to_json` data; KeyError/ValueError/TypeError when damaged."""
+        return cls(int(d["index"]), str(d["node"]), float(d["target_pct"]), str(d["start_id"]),
+                   str(d["stop_id"]), ChargePhase(d["phase"]), bool(d["seen_charging"]))
+
+
+@dataclass
+class ChargingNews:
+    """What :meth:`Assignment.on_charging` tells the manager: whether a charging stop
+    changed phase (the base may move on: look for an order update, persist), mission events
+    to record (kind, detail) and instant actions (``stopCharging``) to publish."""
+
+    changed: bool = False
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    instants: list[Action] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return self.changed or bool(self.events or self.instants)
+
+
+def supports_charging(factsheet: Factsheet | None) -> bool:
+    """Whether a robot's factsheet offers ``startCharging`` as a node action and
+    ``stopCharging`` as an instant action (what a charging stop needs)."""
+    if factsheet is None:
+        return False
+    scopes = {a.action_type: set(a.scopes) for a in factsheet.agv_actions}
+    return ("NODE" in scopes.get(ActionType.START_CHARGING.value, set())
+            and "INSTANT" in scopes.get(ActionType.STOP_CHARGING.value, set()))
 
 
 @dataclass
@@ -52,6 +156,8 @@ class Assignment:
     dead: frozenset[str] = frozenset()
     """Route nodes inside comms-dead zones: a base never ends at one, since a robot waiting
     there for an order update would never hear it."""
+    charges: list[ChargeStop] = field(default_factory=list)
+    """The charging stops, in route order; the base ends at the first one not DONE."""
 
     @property
     def points(self) -> list[str]:
@@ -68,9 +174,18 @@ class Assignment:
         """Whether the robot reached the last node with every action over."""
         return self.reached >= len(self.stops) - 1 and not self.remaining
 
+    @property
+    def hold(self) -> int:
+        """The last route node the base may reach now: the first charging stop not yet
+        DONE, else the last node."""
+        return next((c.index for c in self.charges if c.phase is not ChargePhase.DONE),
+                    len(self.stops) - 1)
+
     def first_order(self, header: Header) -> Order:
-        """The first order: base up to ``release_ahead`` nodes in."""
-        self.base_end = self._past_dead(min(len(self.stops) - 1, self.release_ahead))
+        """The first order: base up to ``release_ahead`` nodes in (or to the first charging
+        stop when nearer)."""
+        self.base_end = self._past_dead(min(len(self.stops) - 1, self.release_ahead,
+                                            self.hold))
         self.update_id = 0
         return route_order(header, self.order_id, self.stops, self.legs,
                            base_end=self.base_end)
@@ -99,16 +214,87 @@ class Assignment:
 
     def next_update(self, header: Header) -> Order | None:
         """An order update extending the base when the robot is within half the release
-        window of its end; None when no update is due."""
+        window of its end; None when no update is due, or when the base already ends at a
+        charging stop that is not over."""
         last = len(self.stops) - 1
         if self.base_end >= last or self.base_end - self.reached > self.release_ahead // 2:
             return None
-        start = self.base_end
-        self.base_end = self._past_dead(min(last, self.reached + self.release_ahead))
+        end = self._past_dead(min(last, self.reached + self.release_ahead, self.hold))
+        if end <= self.base_end:
+            return None
+        start, self.base_end = self.base_end, end
         self.update_id += 1
         return route_order(header, self.order_id, self.stops, self.legs,
                            base_end=self.base_end, start=start,
                            order_update_id=self.update_id)
+
+    def on_charging(self, state: StateView, now: float) -> ChargingNews:
+        """Fold a state of this order (after :meth:`on_state`) into the charging stops at
+        manager time ``now`` (world seconds); what the manager is to record and send.
+
+        At a charging stop, once its ``startCharging`` FINISHED, the robot is charged when
+        it reports at least the target (or :data:`FULL_PCT`), or when it
+        stopped charging by itself (it was seen charging: full, or the charger gave up), or
+        when it reports not charging for :data:`CHARGE_IDLE_S`; then ``stopCharging`` is
+        due (and due again every :data:`STOP_RESEND_S` until the state shows it). The stop
+        is DONE when the robot reports ``stopCharging`` finished or failed, or at once when
+        ``startCharging`` FAILED (the robot goes on with what it has: an event says so). A
+        stop the robot is already past is DONE.
+        """
+        news = ChargingNews()
+        if state.order_id != self.order_id or not self.charges:
+            return news
+        statuses: dict[str, ActionStatus] | None = None
+        for c in self.charges:
+            if c.phase is ChargePhase.DONE:
+                continue
+            if self.reached > c.index:
+                c.phase = ChargePhase.DONE  # e.g. a restarted manager learns it only now
+                news.changed = True
+                continue
+            if self.reached < c.index:
+                break  # the base ends here: nothing beyond can have started
+            if statuses is None:
+                statuses = {a.action_id: a.status for a in state.action_states}
+            detail: dict[str, Any] = {"node": c.node_id, "target_pct": c.target_pct,
+                                      "battery_pct": state.battery}
+            if c.phase is ChargePhase.AHEAD:
+                c.phase, news.changed = ChargePhase.CHARGING, True
+                news.events.append(("charging", detail))
+            if c.phase is ChargePhase.CHARGING:
+                start = statuses.get(c.start_id)
+                if start is ActionStatus.FAILED:
+                    c.phase, news.changed = ChargePhase.DONE, True
+                    news.events.append(("charging_failed", detail))
+                    continue
+                if start is not ActionStatus.FINISHED:
+                    break
+                idle = 0.0
+                if state.charging:
+                    c.seen_charging, c.idle_since = True, None
+                elif c.idle_since is None:
+                    c.idle_since = now
+                else:
+                    idle = now - c.idle_since
+                reached = state.battery >= min(c.target_pct, FULL_PCT)
+                gave_up = not state.charging and (c.seen_charging or idle >= CHARGE_IDLE_S)
+                if not (reached or gave_up):
+                    break
+                c.phase, news.changed = ChargePhase.STOPPING, True
+                news.events.append(("charged" if reached else "charging_ended", detail))
+            if c.phase is ChargePhase.STOPPING:
+                stop = statuses.get(c.stop_id)
+                if stop in (ActionStatus.FINISHED, ActionStatus.FAILED):
+                    c.phase, news.changed = ChargePhase.DONE, True
+                    if stop is ActionStatus.FAILED:
+                        news.events.append(("stop_charging_failed", detail))
+                    continue
+                if stop is None and (c.stop_sent is None or now - c.stop_sent >= STOP_RESEND_S):
+                    c.stop_sent = now
+                    news.instants.append(Action(c.stop_id, ActionType.STOP_CHARGING.value,
+                                                BlockingType.HARD))
+            break
+        return news
 
     def _past_dead(self, end: int) -> int:
         """``end``, moved on past any comms-dead nodes (to the first covered one)."""
@@ -126,19 +312,34 @@ class Assignment:
             "inspections": {"done": len(self.done), "total": len(self.inspections),
                             "failed": len(self.failed)},
             "remaining": self.remaining,
+            "charging": [{"node": c.node_id, "target_pct": c.target_pct,
+                          "phase": c.phase.value} for c in self.charges],
         }
 
 
 def assignment_for(mission_id: str, rp: RobotPlan, mission: MissionSpec, *,
-                   release_ahead: int, start_node: str | None = None) -> Assignment:
-    """The assignment of one planned round: its node route with inspect actions."""
+                   release_ahead: int, start_node: str | None = None,
+                   battery_wh: float | None = None) -> Assignment:
+    """The assignment of one planned round: its node route with inspect actions.
+
+    With ``battery_wh`` (the robot's usable battery, Wh: give it only for a robot that
+    :func:`supports_charging`), each charging stop of the plan gets a HARD ``startCharging``
+    action and becomes a :class:`ChargeStop` whose target is the plan's departure charge in
+    percent of ``battery_wh``. Without it, or at a charger inside a comms-dead zone (where
+    the robot could not be told to go on), charging stops stay plain route nodes.
+    """
     fac = mission.facility
     tasks = {t.point: t for t in mission.tasks}
     stops: list[RouteStop] = []
     inspections: dict[str, str] = {}
+    charges: list[ChargeStop] = []
 
     def add(node_id: str) -> None:
         stops.append(RouteStop(node_id, _position(fac, node_id)))
+
+    def place(action: Action) -> None:
+        last = stops[-1]
+        stops[-1] = RouteStop(last.node_id, last.position, (*last.actions, action))
 
     for stop in rp.stops:
         path = list(stop.path) or [stop.node]
@@ -150,25 +351,33 @@ def assignment_for(mission_id: str, rp: RobotPlan, mission: MissionSpec, *,
             task = tasks[stop.node]
             action_id = f"inspect-{stop.node}-{uuid.uuid4().hex[:8]}"
             inspections[action_id] = stop.node
-            action = inspect_action(action_id, InspectParams(
-                stop.node, tuple(sorted(task.sensors)), float(task.dwell_s)))
-            last = stops[-1]
-            stops[-1] = RouteStop(last.node_id, last.position, (*last.actions, action))
+            place(inspect_action(action_id, InspectParams(
+                stop.node, tuple(sorted(task.sensors)), float(task.dwell_s))))
+        elif (stop.kind is StopKind.CHARGE and battery_wh is not None and battery_wh > 0
+              and not _is_dead(fac, stop.node)):
+            tag = uuid.uuid4().hex[:8]
+            charge = ChargeStop(
+                index=len(stops) - 1, node_id=stop.node,
+                target_pct=round(min(100.0, 100.0 * stop.battery_departure_wh / battery_wh), 3),
+                start_id=f"startCharging-{stop.node}-{tag}",
+                stop_id=f"stopCharging-{stop.node}-{tag}")
+            charges.append(charge)
+            place(Action(charge.start_id, ActionType.START_CHARGING.value, BlockingType.HARD))
     if start_node is not None and stops and stops[0].node_id != start_node:
         stops.insert(0, RouteStop(start_node, _position(fac, start_node)))
+        for c in charges:
+            c.index += 1
     legs = [RouteLeg(f"{a.node_id}-{b.node_id}", _length(fac, a.node_id, b.node_id))
             for a, b in itertools.pairwise(stops)]
     return Assignment(
         mission_id=mission_id, manufacturer=rp.manufacturer, serial=rp.serial,
         order_id=f"{mission_id[:8]}-{rp.serial}-{uuid.uuid4().hex[:6]}",
         stops=stops, legs=legs, inspections=inspections, release_ahead=release_ahead,
-        dead=_dead_nodes(fac, stops))
+        dead=_dead_nodes(fac, stops), charges=charges)
 
 
 def rebuild_assignment(mission_id: str, data: dict[str, Any], fac: Facility) -> Assignment:
     """An assignment from :meth:`MissionRun.snapshot` data (a restarted manager)."""
-    from fleet.protocol.order import Action
-
     stops = [RouteStop(s["node"], _position(fac, s["node"]),
                        tuple(Action.from_json(x) for x in s["actions"])) for s in data["stops"]]
     legs = [RouteLeg(f"{a.node_id}-{b.node_id}", _length(fac, a.node_id, b.node_id))
@@ -179,12 +388,17 @@ def rebuild_assignment(mission_id: str, data: dict[str, Any], fac: Facility) -> 
         inspections=dict(data["inspections"]), release_ahead=int(data["release_ahead"]),
         base_end=int(data["base_end"]), update_id=int(data["update_id"]),
         reached=int(data["reached"]), done=set(data["done"]), failed=set(data["failed"]),
-        active=bool(data["active"]), dead=_dead_nodes(fac, stops))
+        active=bool(data["active"]), dead=_dead_nodes(fac, stops),
+        # snapshots written before charging stops existed have none
+        charges=[ChargeStop.from_json(c) for c in data.get("charges", ())])
+
+
+def _is_dead(fac: Facility, node_id: str) -> bool:
+    return any(z.kind is ZoneKind.COMMS_DEAD for z in fac.zones_at(node_id))
 
 
 def _dead_nodes(fac: Facility, stops: list[RouteStop]) -> frozenset[str]:
-    return frozenset(s.node_id for s in stops
-                     if any(z.kind is ZoneKind.COMMS_DEAD for z in fac.zones_at(s.node_id)))
+    return frozenset(s.node_id for s in stops if _is_dead(fac, s.node_id))
 
 
 def _position(fac: Facility, node_id: str) -> NodePosition:

@@ -90,7 +90,7 @@ class MissionRun:
                  "inspections": a.inspections, "release_ahead": a.release_ahead,
                  "base_end": a.base_end, "update_id": a.update_id,
                  "done": sorted(a.done), "failed": sorted(a.failed), "active": a.active,
-                 "reached": a.reached}
+                 "reached": a.reached, "charges": [c.to_json() for c in a.charges]}
                 for a in self.assignments.values()
             ],
             "pool": sorted(self.pool), "done": self.done, "failed": sorted(self.failed),

@@ -24,7 +24,7 @@ import zenoh
 from fleet.anomaly.log import AnomalyLog
 from fleet.comms.bus import Bus
 from fleet.errors import FleetError, PlanningError, ProtocolError
-from fleet.manager.dispatch import Assignment, assignment_for
+from fleet.manager.dispatch import Assignment, assignment_for, supports_charging
 from fleet.manager.lifecycle import MissionStatus, RobotStatus
 from fleet.manager.missions import MissionRun
 from fleet.manager.registry import Registry, RobotEntry
@@ -217,7 +217,15 @@ class Manager:
             self._release(run, a, robot, to_pool=True)
             return True
         before = len(a.failed)
-        if not a.on_state(state):
+        moved = a.on_state(state)
+        news = a.on_charging(state, self.now()) if a.charges else None
+        if news:
+            for kind, detail in news.events:
+                self._event(run, kind, robot.serial, detail)
+            if news.instants:
+                self._publish(a.manufacturer, a.serial, InstantActions(
+                    self._stamper(a.manufacturer, a.serial).blank(), tuple(news.instants)))
+        elif not moved:
             return False
         for point in a.failed:
             if point not in run.failed and point not in run.done:
@@ -228,7 +236,9 @@ class Manager:
         update = a.next_update(self._stamper(a.manufacturer, a.serial).blank())
         if update is not None:
             self._publish(a.manufacturer, a.serial, update)
-        return self._settle(run, a, robot, changed=before != len(a.failed))
+        # a charging phase that moved is persisted, so a restarted manager resumes it
+        return self._settle(run, a, robot, changed=before != len(a.failed) or (
+            news is not None and news.changed))
 
     def _settle(self, run: MissionRun, a: Assignment, robot: RobotEntry | None, *,
                 changed: bool) -> bool:
@@ -460,7 +470,10 @@ class Manager:
                 robot = self.registry.find(rp.serial)
                 if robot is None or robot.mission_id is not None or robot.busy:
                     continue  # taken meanwhile: its points stay in the pool
-                a = assignment_for(run.id, rp, spec, release_ahead=self.settings.release_ahead)
+                cls = robot.robot_class()
+                a = assignment_for(run.id, rp, spec, release_ahead=self.settings.release_ahead,
+                                   battery_wh=cls.battery_wh if cls is not None and
+                                   supports_charging(robot.factsheet) else None)
                 run.assignments[rp.serial] = a
                 robot.mission_id = run.id
                 for p in a.points:

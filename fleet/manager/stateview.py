@@ -51,6 +51,7 @@ class StateView:
         "_errors",
         "_raw",
         "battery",
+        "charging",
         "last_node_id",
         "last_node_sequence_id",
         "manufacturer",
@@ -68,6 +69,7 @@ class StateView:
     last_node_sequence_id: int
     pending_nodes: int
     battery: float
+    charging: bool
 
     def __init__(self, d: Mapping[str, Any]) -> None:
         """From a state object already checked against the schema (see :meth:`from_json`)."""
@@ -81,7 +83,9 @@ class StateView:
         self.last_node_id = d["lastNodeId"]
         self.last_node_sequence_id = d["lastNodeSequenceId"]
         self.pending_nodes = len(d["nodeStates"])
-        self.battery = float(d["batteryState"]["batteryCharge"])
+        battery = d["batteryState"]
+        self.battery = float(battery["batteryCharge"])
+        self.charging = bool(battery["charging"])
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> StateView:
