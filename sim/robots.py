@@ -83,7 +83,8 @@ def agent_config(robot: Robot, options: FleetOptions) -> AgentConfig:
     caps = Capabilities(tuple(sorted(cls.sensors)), cls.epl.value if cls.epl else None,
                         battery_wh=cls.battery_wh, wh_per_metre=cls.wh_per_metre,
                         wh_per_second=cls.wh_per_second, charge_w=cls.charge_w,
-                        speed_max=cls.speed, series_name=cls.name)
+                        speed_max=cls.speed, series_name=cls.name,
+                        capabilities=tuple(sorted(cls.capabilities)))
     store = None
     if options.results_dir is not None:
         store = options.results_dir / f"{robot.manufacturer}_{robot.serial}.jsonl"

@@ -53,7 +53,8 @@ class Capabilities:
 
     ``sensors`` are sensor names (``ch4``, ``co``, ...); ``epl`` the equipment protection
     level (``"Ga"``, ``"Gb"``, ``"Gc"`` or None for none); energies in Wh, ``charge_w`` in W,
-    ``speed_max`` in m/s, ``width`` and ``length`` in m.
+    ``speed_max`` in m/s, ``width`` and ``length`` in m; ``capabilities`` what a map zone
+    may require (``stairs``, ...).
     """
 
     sensors: tuple[str, ...]
@@ -66,8 +67,17 @@ class Capabilities:
     series_name: str = "inspection-robot"
     width: float = 0.6
     length: float = 1.0
+    capabilities: tuple[str, ...] = ()
+    """What a zone may require (``stairs``, ...): the planner sends the robot only where
+    it is able to go."""
 
     def __post_init__(self) -> None:
+        caps = tuple(self.capabilities) if not isinstance(self.capabilities, str) \
+            else (self.capabilities,)
+        if not all(isinstance(c, str) and c for c in caps):
+            raise AgentConfigError(
+                f"capabilities must be non-empty strings, got {self.capabilities!r}")
+        object.__setattr__(self, "capabilities", caps)
         sensors = tuple(self.sensors) if not isinstance(self.sensors, str) else (self.sensors,)
         if not all(isinstance(s, str) and s for s in sensors):
             raise AgentConfigError(f"sensors must be non-empty strings, got {self.sensors!r}")
@@ -89,7 +99,7 @@ class Capabilities:
         """The factsheet's ``inspection`` object."""
         epl = self.epl if isinstance(self.epl, Epl) or self.epl is None else Epl(self.epl)
         return InspectionCapabilities(self.sensors, epl, self.battery_wh, self.wh_per_metre,
-                                      self.wh_per_second, self.charge_w)
+                                      self.wh_per_second, self.charge_w, self.capabilities)
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,7 +85,8 @@ class RobotEntry:
                 name=f"{self.manufacturer}/{fs.type_specification.series_name}",
                 speed=fs.speed_max, battery_wh=caps.battery_wh,
                 wh_per_metre=caps.wh_per_metre, wh_per_second=caps.wh_per_second,
-                charge_w=caps.charge_w, sensors=frozenset(caps.sensors), epl=epl)
+                charge_w=caps.charge_w, sensors=frozenset(caps.sensors), epl=epl,
+                capabilities=frozenset(caps.capabilities))
         except ValueError:
             return None  # a factsheet with impossible figures: known, never planned for
 

@@ -51,14 +51,19 @@ class InspectionCapabilities:
     wh_per_metre: float
     wh_per_second: float
     charge_w: float
+    capabilities: tuple[str, ...] = ()
+    """What a zone may require beyond sensors and protection (``stairs``, ...)."""
 
     def to_json(self) -> JsonDict:
-        return {
+        out: JsonDict = {
             "sensors": list(self.sensors),
             "epl": self.epl.value if self.epl is not None else None,
             "batteryWh": self.battery_wh, "whPerMetre": self.wh_per_metre,
             "whPerSecond": self.wh_per_second, "chargeW": self.charge_w,
         }
+        if self.capabilities:
+            out["capabilities"] = list(self.capabilities)
+        return out
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> InspectionCapabilities:
@@ -66,7 +71,8 @@ class InspectionCapabilities:
         validate("factsheetInspection", d)
         epl = d["epl"]
         return cls(tuple(d["sensors"]), Epl(epl) if epl is not None else None, d["batteryWh"],
-                   d["whPerMetre"], d["whPerSecond"], d["chargeW"])
+                   d["whPerMetre"], d["whPerSecond"], d["chargeW"],
+                   tuple(d.get("capabilities") or ()))
 
 
 @dataclass(frozen=True, slots=True)
