@@ -111,8 +111,10 @@ def _rank(severity: object) -> int:
         return -1
 
 
-def _map_svg(facility: Facility, routes: Mapping[str, Sequence[str]],
-             anomalies: Sequence[Mapping[str, Any]], *, title: str) -> str:
+def anomaly_marks(anomalies: Sequence[Mapping[str, Any]], facility: Facility) -> list[Mark]:
+    """Map marks for anomalies (API JSON), coloured by severity, at their inspection point
+    (or their recorded position); anomalies that cannot be placed on ``facility`` are left
+    out."""
     marks: list[Mark] = []
     for a in anomalies:
         place = _place(a, facility)
@@ -123,6 +125,12 @@ def _map_svg(facility: Facility, routes: Mapping[str, Sequence[str]],
         marks.append(Mark(x, y, level, f"#{a.get('id')} {a.get('sensor')}",
                           SEVERITY_COLOURS.get(severity, "#000000"),
                           f"Anomaly: {severity}"))
+    return marks
+
+
+def _map_svg(facility: Facility, routes: Mapping[str, Sequence[str]],
+             anomalies: Sequence[Mapping[str, Any]], *, title: str) -> str:
+    marks = anomaly_marks(anomalies, facility)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "map.svg"
         render_facility(facility, path, routes=routes, title=title, marks=marks)

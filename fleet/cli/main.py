@@ -77,6 +77,8 @@ def _register() -> None:
     app.add_typer(anomalies.app, name="anomalies")
     app.command(name="report")(report.report)
     app.add_typer(sim.app, name="sim")
+    from fleet.cli import demo
+    app.command(name="demo")(demo.demo)
     from fleet.cli import security
     app.add_typer(security.app, name="security")
 

@@ -1,0 +1,155 @@
+"""``fleet demo``: the whole system in one command (the logic is :mod:`sim.demo`)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from sim.demo import Event, Snapshot, Summary
+
+SHOWN_EVENTS = 10
+"""Events listed in the live display (the latest)."""
+
+_EVENT_STYLE = {"lost": "bold red", "fault": "red", "takeover": "bold yellow",
+                "anomaly": "bold magenta", "mission": "bold green", "silent": "dim",
+               "back": "dim"}
+
+
+def demo(
+    site: str = typer.Option("coal-mine", "--site",
+                             help="coal-mine (methane leak at the longwall face) or "
+                             "chemical-plant (H2S leak at a pump, a hot compressor)."),
+    robots: int | None = typer.Option(None, "--robots", min=1,
+                                      help="Simulated robots (default: 6 on the coal mine, "
+                                      "4 on the chemical plant; more repeat the fleet)."),
+    speed: float = typer.Option(120.0, "--speed", min=1.0,
+                                help="World seconds per real second."),
+    fail_at: float = typer.Option(600.0, "--fail-at", min=0.0,
+                                  help="World seconds into the mission when a robot dies, "
+                                  "when the scenario schedules no failure of its own."),
+    timeout: float = typer.Option(240.0, "--timeout", min=1.0,
+                                  help="Real seconds after which the demo stops following."),
+    out: Path = typer.Option(Path("fleet-demo"), "-o", "--out",
+                             help="Directory for the report, the picture and summary.json."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Run the manager, a simulated mixed fleet and a patrol with a seeded leak and a
+    robot that dies mid-mission; show it live; summarise and write the report.
+
+    Exit 0 when the mission completed, the lost robot's work was finished by others and
+    every seeded source was found where it is; 1 otherwise (the summary says why).
+    """
+    from rich.console import Console
+    from rich.live import Live
+
+    from sim.demo import SITES, Demo, DemoOptions
+
+    if site not in SITES:
+        raise typer.BadParameter(f"{site!r} is not a demo site; choose one of "
+                                 f"{', '.join(SITES)}", param_hint="--site")
+    if not math.isfinite(speed):
+        raise typer.BadParameter("speed must be a finite number", param_hint="--speed")
+    runner = Demo(DemoOptions(site=site, robots=robots, speed=speed, fail_at_s=fail_at,
+                              timeout_s=timeout, out=out))
+    console = Console(stderr=as_json)
+    console.print(f"[bold]fleet demo[/]: {runner.scenario.name} - {runner.scenario.description}")
+    console.print(f"starting the manager (embedded Zenoh router, SQLite) and the simulated "
+                  f"fleet at {speed:g}x real time ...")
+    if console.is_terminal and not as_json:
+        with Live(console=console, refresh_per_second=4) as live:
+            summary = runner.run(on_update=lambda s: live.update(_display(s)))
+    else:
+        seen = [0]
+
+        def lines(s: Snapshot) -> None:
+            for e in s.events[seen[0]:]:
+                console.print(_event_line(e), highlight=False)
+            seen[0] = len(s.events)
+
+        summary = runner.run(on_update=lines)
+    if as_json:
+        typer.echo(json.dumps(summary.to_json(), indent=2))
+    else:
+        console.print(_summary(summary))
+    if summary.problems:
+        raise typer.Exit(1)
+
+
+def _clock(seconds: float) -> str:
+    s = max(0, int(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def _event_line(e: Event) -> str:
+    style = _EVENT_STYLE.get(e.kind, "")
+    return f"{_clock(e.world_s)}  [{style}]{e.kind:<8}[/] {e.text}"
+
+
+def _display(s: Snapshot) -> RenderableType:
+    from rich.console import Group
+    from rich.table import Table
+
+    mission = s.mission or {}
+    ins = mission.get("inspections") or {}
+    work = {a["serial"]: a for a in mission.get("robots") or []}
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row("time", f"world {_clock(s.world_s)}, real {s.wall_s:.0f} s, {s.speed:g}x")
+    head.add_row("mission", f"{mission.get('status', '-')}: {ins.get('done', 0)}/"
+                 f"{ins.get('total', 0)} inspected, {ins.get('waiting', 0)} waiting")
+    head.add_row("anomalies", str(len(s.anomalies)))
+    robots = Table("robot", "status", "battery", "at", "inspections", title="robots",
+                   title_justify="left")
+    for r in sorted(s.robots, key=lambda r: str(r["serial"])):
+        a = work.get(r["serial"])
+        done = "-" if a is None else (f"{a['inspections']['done']}/"
+                                      f"{a['inspections']['total']}")
+        status = str(r["status"]).replace("_", " ")
+        style = "red" if status in ("connection broken", "offline", "silent") else ""
+        battery = r.get("battery")
+        robots.add_row(str(r["serial"]), f"[{style}]{status}[/]" if style else status,
+                       "-" if battery is None else f"{battery:.0f} %",
+                       str(r.get("last_node") or "-"), done)
+    events = Table.grid(padding=(0, 1))
+    for e in s.events[-SHOWN_EVENTS:]:
+        events.add_row(_event_line(e))
+    return Group(head, robots, events)
+
+
+def _summary(s: Summary) -> str:
+    lines = ["", "[bold]summary[/]",
+             f"  mission {s.status}: {s.done}/{s.total} inspections completed, "
+             f"{s.results} results stored once each; world {_clock(s.world_s)} in "
+             f"{s.wall_s:.0f} s real"]
+    for r in s.lost:
+        by: dict[str, list[str]] = {}
+        for point, serial in r.finished_by.items():
+            by.setdefault(serial, []).append(point)
+        taken = "; ".join(f"{serial} finished {', '.join(points)}"
+                          for serial, points in sorted(by.items())) or "nobody finished them"
+        lines.append(f"  robot lost: {r.serial} at {_clock(r.at_s)} with "
+                     f"{len(r.unfinished)} inspection(s) left - {taken}")
+    for point, why in s.dropped.items():
+        lines.append(f"  dropped: {point} - {why}")
+    lines.append(f"  anomalies: {len(s.anomalies)}")
+    for a in sorted(s.anomalies, key=lambda a: -float(a.get("peak") or 0.0))[:12]:
+        lines.append(f"    #{a['id']} {str(a['severity']).upper():<8} {a['sensor']} "
+                     f"{a.get('peak')} {a.get('unit') or ''} at {a['inspection_point_id']}")
+    for c in s.sources:
+        mark = "[green]found[/]" if c.ok else "[red]NOT FOUND[/]"
+        lines.append(f"  seeded {c.kind} ({c.sensor}) at {c.node}: {mark} - {c.why}; "
+                     f"anomalies at {', '.join(c.found) or 'none'} (expected past the "
+                     f"threshold: {', '.join(c.expected) or 'none'})")
+    for name, path in s.files.items():
+        lines.append(f"  {name}: {path}")
+    for p in s.problems:
+        lines.append(f"  [red]problem[/]: {p}")
+    return "\n".join(lines)
