@@ -228,10 +228,9 @@ class Demo:
             status, anomalies = self._follow(sim, started, on_update)
             files = self._write(sim, anomalies)
             summary = self._summary(sim, status, anomalies, started)
-        summary.files = files
-        (o.out / "summary.json").write_text(json.dumps(summary.to_json(), indent=2) + "\n",
+        summary.files = {**files, "summary": o.out / "summary.json"}
+        summary.files["summary"].write_text(json.dumps(summary.to_json(), indent=2) + "\n",
                                             encoding="utf-8")
-        summary.files["summary"] = o.out / "summary.json"
         return summary
 
     def _follow(self, sim: SimRun, started: float,
