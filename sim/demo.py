@@ -293,8 +293,7 @@ class Demo:
             if a["id"] in self._anomaly_ids:
                 continue
             self._anomaly_ids.add(a["id"])
-            self._event(sim, "anomaly", f"{str(a['severity']).upper()} {a['sensor']} "
-                        f"{_num(a.get('peak'))} {a.get('unit') or ''} at "
+            self._event(sim, "anomaly", f"{str(a['severity']).upper()} {anomaly_text(a)} at "
                         f"{a['inspection_point_id']}")
 
     def _kill_busiest(self, sim: SimRun, assignments: Mapping[str, Mapping[str, Any]]) -> None:
@@ -411,9 +410,18 @@ def source_checks(world: World, anomalies: Sequence[Mapping[str, Any]],
     return checks
 
 
+def anomaly_text(a: Mapping[str, Any]) -> str:
+    """What an anomaly (API JSON) saw: ``ch4 1.98 %vol``, or for one a robot's own finding
+    raised, ``ch4_alarm finding (confidence 0.95)``."""
+    sensor = str(a.get("sensor"))
+    if sensor.startswith("finding:"):
+        return f"{sensor.removeprefix('finding:')} finding (confidence {_num(a.get('peak'))})"
+    return f"{sensor} {_num(a.get('peak'))} {a.get('unit') or ''}".rstrip()
+
+
 def _num(value: object) -> str:
-    return f"{value:g}" if isinstance(value, int | float) else "?"
+    return f"{value:.3g}" if isinstance(value, int | float) else "?"
 
 
 __all__ = ["DEFAULT_ROBOTS", "SITES", "Demo", "DemoOptions", "Event", "LostRobot", "Snapshot",
-           "SourceCheck", "Summary", "scenario_for", "source_checks"]
+           "SourceCheck", "Summary", "anomaly_text", "scenario_for", "source_checks"]

@@ -125,6 +125,8 @@ def _display(s: Snapshot) -> RenderableType:
 
 
 def _summary(s: Summary) -> str:
+    from sim.demo import anomaly_text
+
     lines = ["", "[bold]summary[/]",
              f"  mission {s.status}: {s.done}/{s.total} inspections completed, "
              f"{s.results} results stored once each; world {_clock(s.world_s)} in "
@@ -141,8 +143,8 @@ def _summary(s: Summary) -> str:
         lines.append(f"  dropped: {point} - {why}")
     lines.append(f"  anomalies: {len(s.anomalies)}")
     for a in sorted(s.anomalies, key=lambda a: -float(a.get("peak") or 0.0))[:12]:
-        lines.append(f"    #{a['id']} {str(a['severity']).upper():<8} {a['sensor']} "
-                     f"{a.get('peak')} {a.get('unit') or ''} at {a['inspection_point_id']}")
+        lines.append(f"    #{a['id']} {str(a['severity']).upper():<8} {anomaly_text(a)} at "
+                     f"{a['inspection_point_id']}")
     for c in s.sources:
         mark = "[green]found[/]" if c.ok else "[red]NOT FOUND[/]"
         lines.append(f"  seeded {c.kind} ({c.sensor}) at {c.node}: {mark} - {c.why}; "
