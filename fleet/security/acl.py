@@ -22,7 +22,9 @@ robot hears its own three manager topics and nothing of any other robot (nor its
 reports echoed back, which the agent skips anyway).
 
 Supervisors: ``query`` ingress and ``reply`` egress on ``I/manager/**`` (the API's
-answers travel from the router to the CLI). The manager's certificate may do everything on
+answers travel from the router to the CLI), and a subscription to the anomaly alerts
+``I/manager/alerts`` (``declare_subscriber`` ingress, ``put`` egress). Robots get none of
+these: alerts name anomalies across the site. The manager's certificate may do everything on
 ``I/**``: that subject matters only when the manager runs as a client of a separate router
 carrying this configuration; the embedded manager's own session is inside the router, where
 no access control applies (Zenoh filters the messages of remote sessions, at their link;
@@ -74,11 +76,16 @@ def access_control(interface: str, *, robots: Iterable[Holder],
     sup = [h.cn for h in supervisors]
     if sup:
         api = f"{interface}/manager/**"
+        alerts = f"{interface}/manager/alerts"
         rules.extend([_rule("supervisor query", ["query"], "ingress", [api]),
-                      _rule("supervisor reply", ["reply"], "egress", [api])])
+                      _rule("supervisor reply", ["reply"], "egress", [api]),
+                      _rule("supervisor alerts subscribe", ["declare_subscriber"], "ingress",
+                            [alerts]),
+                      _rule("supervisor alerts", ["put"], "egress", [alerts])])
         subjects.append({"id": "supervisors", "cert_common_names": sup})
         policies.append({"id": "policy supervisors", "subjects": ["supervisors"],
-                         "rules": ["supervisor query", "supervisor reply"]})
+                         "rules": ["supervisor query", "supervisor reply",
+                                   "supervisor alerts subscribe", "supervisor alerts"]})
     for robot in robots:
         root = f"{interface}/v2/{robot.name}"
         rid = f"robot {robot.name}"

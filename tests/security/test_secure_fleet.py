@@ -237,3 +237,27 @@ def test_embedded_manager_is_not_subject_to_the_acl(tmp_path: Path) -> None:
         r1.put("uagv/v2/acme/r1/state", _state("r1"))
         bus.publish_raw("uagv/v2/acme/r1/order", b"{}")
         assert wait_for(lambda: got == ["state"] and "uagv/v2/acme/r1/order" in heard, 10)
+
+
+def test_a_supervisor_hears_the_alerts_and_a_robot_does_not(
+        site: tuple[Path, Manager, str]) -> None:
+    directory, manager, endpoint = site
+    heard: dict[str, list[bytes]] = {"alice": [], "r1": []}
+    lock = threading.Lock()
+
+    def keep(who: str) -> Any:
+        def on(sample: zenoh.Sample) -> None:
+            with lock:
+                heard[who].append(sample.payload.to_bytes())
+        return on
+
+    alice = secure_client_config(directory / "supervisors" / "alice", [endpoint])
+    with Bus.open(alice) as sup, _robot_session(directory, "acme/r1") as r1:
+        sup.session.declare_subscriber("uagv/manager/alerts", keep("alice"))
+        r1.declare_subscriber("uagv/manager/alerts", keep("r1"))
+        r1.declare_subscriber("uagv/**", keep("r1"))
+        time.sleep(1.0)
+        manager.bus.publish_raw("uagv/manager/alerts", b'{"anomaly": 1}')
+        assert wait_for(lambda: heard["alice"] == [b'{"anomaly": 1}'], 10)
+        time.sleep(0.5)
+    assert heard["r1"] == []
