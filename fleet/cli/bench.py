@@ -220,3 +220,29 @@ def sim_(
         f"({r['robots_lost']} declared lost), "
         f"{r['inspections_done']}/{r['inspections_total']} inspections, "
         f"{r['results_stored']} results stored")
+
+
+@app.command()
+def ingest(
+    results: int = typer.Option(20_000, "--results", min=1, help="Results stored per run."),
+    batch: int = typer.Option(500, "--batch", min=1, help="Results per transaction."),
+    repeats: int = typer.Option(3, "--repeats", min=1, help="Runs (the median is reported)."),
+    rules: bool = typer.Option(False, "--rules", help="Run the anomaly rules on every batch "
+                               "too, as the manager's ingest thread does."),
+    db: str | None = typer.Option(None, "--db", help="Database URL (default: a fresh SQLite "
+                                  "file per run in a temporary directory)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """Inspection results stored per second (each stored once, 3 readings each), in
+    batches as the manager commits them before acknowledging."""
+    from fleet.store.bench import bench_ingest
+
+    r = bench_ingest(results, batch, url=db, repeats=repeats, rules=rules)
+    if as_json:
+        typer.echo(json.dumps(r, indent=2))
+        return
+    extra = f", anomaly rules {r['rules_ms_median']:.1f} ms" if r["rules"] else ""
+    typer.echo(f"{r['backend']}: {r['results_per_s']:,.0f} results/s (median of "
+               f"{r['repeats']}; {r['cpu_results_per_s']:,.0f} per CPU-second); batch of "
+               f"{r['batch']} in {r['batch_ms_median']:.1f} ms median, "
+               f"{r['batch_ms_max']:.1f} ms max{extra}")

@@ -54,3 +54,18 @@ def test_sqlite_ingests_at_least_5000_results_per_second_with_anomaly_rules(
         tmp_path: Path) -> None:
     report = bench_ingest(20_000, 500, repeats=3, directory=tmp_path, rules=True)
     assert report["results_per_s"] >= 5000, report
+
+
+def test_fleet_bench_ingest_command() -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from fleet.cli.main import app
+
+    result = CliRunner().invoke(app, ["bench", "ingest", "--results", "200", "--batch", "50",
+                                      "--repeats", "1", "--rules", "--json"])
+    assert result.exit_code == 0, result.output
+    r = json.loads(result.stdout)
+    assert (r["results"], r["batch"], r["rules"]) == (200, 50, True)
+    assert r["results_per_s"] > 0 and r["rules_ms_median"] is not None
