@@ -40,7 +40,7 @@ import yaml
 from fleet.comms import Bus, client_config, free_port, router_config, tcp_endpoint
 from fleet.errors import FleetError, NotReachable, ScenarioError
 from fleet.manager.api import api_key
-from fleet.manager.service import Manager, ManagerSettings
+from fleet.manager.service import WALL_TIMEOUT_FLOOR_S, Manager, ManagerSettings
 from fleet.planning.mission import MissionSpec
 from fleet.protocol.inspection import InspectionResult
 from fleet.protocol.keys import DEFAULT_INTERFACE, ParsedKey, Topic, subscription_key
@@ -56,8 +56,6 @@ log = logging.getLogger(__name__)
 MAX_STATE_RATE = 10.0
 """Periodic states per real second a simulated robot publishes at most."""
 
-WALL_TIMEOUT_FLOOR_S = 0.75
-"""Real seconds of silence the manager tolerates at least, whatever the speed."""
 
 FLEET_PROCESS_ABOVE = 100
 """Robots beyond which a run puts them in a process of their own by default."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import threading
 from pathlib import Path
@@ -42,6 +43,10 @@ def serve(
     webhook_secret_env: str | None = typer.Option(
         None, "--webhook-secret-env", help="Name of the environment variable holding the "
         "webhooks' signing secret (required with --webhook)."),
+    speed: float = typer.Option(
+        1.0, "--speed", min=0.01, help="World seconds per real second, for a simulated "
+        "site (fleet sim run --connect at the same --speed); --robot-timeout is then in "
+        "world seconds, and at least 0.75 real seconds."),
     alert_min_severity: str = typer.Option(
         "warning", "--alert-min-severity", help="Anomalies below this severity (info, "
         "warning, alarm, critical) are logged without an alert."),
@@ -51,7 +56,7 @@ def serve(
     from fleet.anomaly.alerts import alert_settings
     from fleet.comms.bus import Bus
     from fleet.comms.config import client_config, router_config
-    from fleet.manager.service import Manager, ManagerSettings
+    from fleet.manager.service import WALL_TIMEOUT_FLOOR_S, Manager, ManagerSettings
     from fleet.store import Store
 
     alerts = alert_settings(webhooks, webhook_secret_env, alert_min_severity)
@@ -67,9 +72,14 @@ def serve(
     else:
         config = (client_config(connect, lease_ms=lease_ms) if connect
                   else router_config(listen or ["tcp/0.0.0.0:7447"], lease_ms=lease_ms))
+    if not math.isfinite(speed):
+        raise typer.BadParameter("speed must be a finite number", param_hint="--speed")
+    # a Python process cannot promise sub-second reactions: a faster world must not
+    # declare robots lost over a scheduling hiccup
     settings = ManagerSettings(interface=interface, release_ahead=release_ahead,
-                               robot_timeout=robot_timeout, plan_time_limit=plan_time_limit,
-                               wait_for_robots=wait)
+                               robot_timeout=max(robot_timeout, WALL_TIMEOUT_FLOOR_S * speed),
+                               plan_time_limit=plan_time_limit, wait_for_robots=wait,
+                               speed=speed)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

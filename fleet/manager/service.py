@@ -43,6 +43,12 @@ from fleet.store import Store
 log = logging.getLogger(__name__)
 
 
+WALL_TIMEOUT_FLOOR_S = 0.75
+"""Real seconds of silence a manager on a faster-than-real world (``speed`` > 1) should
+tolerate at least: ``fleet serve --speed`` and the simulator keep ``robot_timeout`` at or
+above this times the speed."""
+
+
 @dataclass(frozen=True)
 class ManagerSettings:
     """How the manager behaves. Times are seconds of wall time divided by ``speed`` (the
