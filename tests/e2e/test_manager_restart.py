@@ -25,7 +25,8 @@ pytestmark = pytest.mark.timeout(180)
 def _serve(endpoint: str, db: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "fleet", "serve", "--listen", endpoint, "--db", f"sqlite:///{db}",
-         "--robot-timeout", "5"], cwd=ROOT, stderr=subprocess.DEVNULL, text=True)
+         "--robot-timeout", "5", "--plan-time-limit", "1"], cwd=ROOT, stderr=subprocess.DEVNULL,
+        text=True)
 
 
 def _ask(endpoint: str, *args: str) -> Any:
@@ -39,7 +40,7 @@ def test_manager_sigkill_and_restart_mid_mission(tmp_path: Path) -> None:
     server = _serve(endpoint, db)
     try:
         assert wait_for(lambda: _ask(endpoint, "robots") == [], 30)
-        with robot(endpoint, "R1", speedup=4.0), robot(endpoint, "R2", speedup=4.0):
+        with robot(endpoint, "R1", speedup=8.0), robot(endpoint, "R2", speedup=8.0):
             assert wait_for(lambda: len(_ask(endpoint, "robots") or []) == 2, 30)
             mid = _ask(endpoint, "mission", "launch", str(TINY_MISSION))["mission_id"]
             assert wait_for(lambda: (_ask(endpoint, "mission", "status", mid) or {}).get(
