@@ -83,7 +83,7 @@ def test_tiny_patrol_crosses_a_dead_zone_silently_and_is_not_lost(
     assert all(not len(r.agent.outbox) for r in fleet.robots.values())
 
 
-@pytest.mark.slow  # the default suite runs the same through fleet serve: tests/e2e/test_sim_through_serve.py
+@pytest.mark.slow  # the default suite runs it through fleet serve: test_sim_through_serve.py
 def test_coal_mine_gas_patrol_finds_the_leak_where_it_is(
         sim_run: Callable[..., SimRun]) -> None:
     scenario = replace(load_scenario(LEAK), faults=())  # every robot stays up
