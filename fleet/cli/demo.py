@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,6 +59,7 @@ def demo(
         raise typer.BadParameter("speed must be a finite number", param_hint="--speed")
     runner = Demo(DemoOptions(site=site, robots=robots, speed=speed, fail_at_s=fail_at,
                               timeout_s=timeout, out=out))
+    log_path = _log_to_file(out / "demo.log")
     console = Console(stderr=as_json)
     console.print(f"[bold]fleet demo[/]: {runner.scenario.name} - {runner.scenario.description}")
     console.print(f"starting the manager (embedded Zenoh router, SQLite) and the simulated "
@@ -78,8 +80,23 @@ def demo(
         typer.echo(json.dumps(summary.to_json(), indent=2))
     else:
         console.print(_summary(summary))
+        console.print(f"  manager log: {log_path}")
     if summary.problems:
         raise typer.Exit(1)
+
+
+def _log_to_file(path: Path) -> Path:
+    """Send every log record (the manager's at INFO: robots lost, replanning, anomalies) to
+    ``path`` instead of stderr, where it would tear the live display."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(min(root.level, logging.INFO))
+    return path
 
 
 def _clock(seconds: float) -> str:
