@@ -127,7 +127,8 @@ class SourceCheck:
 
 @dataclass
 class Snapshot:
-    """The demo at one moment, for a live display."""
+    """The demo at one moment, for a live display (``world_s`` since the launch, as the
+    events' times)."""
 
     world_s: float
     wall_s: float
@@ -245,7 +246,8 @@ class Demo:
             anomalies = list(sim.ask("anomalies/list", {"mission_id": sim.mission_id}))
             self._notice(sim, status, robots, anomalies)
             if on_update is not None:
-                on_update(Snapshot(sim.clock.monotonic(), time.monotonic() - started,
+                on_update(Snapshot(sim.clock.monotonic() - self._launched_at,
+                                   time.monotonic() - started,
                                    self.options.speed, status, robots, anomalies,
                                    list(self.events)))
             if sim.settled(status):
