@@ -252,6 +252,11 @@ class Demo:
                                    list(self.events)))
             if sim.settled(status):
                 break
+            if sim.fleet is not None and not sim.fleet.alive() and \
+                    all(r["status"] in LOST for r in robots):
+                self._event(sim, "mission", "no robot is left: the mission waits for one "
+                            "to come back or join")
+                break
             if time.monotonic() >= end:
                 self._event(sim, "mission", f"stopped following after "
                             f"{self.options.timeout_s:g} s of real time")

@@ -76,6 +76,8 @@ def demo(
             seen[0] = len(s.events)
 
         summary = runner.run(on_update=lines)
+        for e in runner.events[seen[0]:]:  # those after the last look (the end)
+            console.print(_event_line(e), highlight=False)
     if as_json:
         typer.echo(json.dumps(summary.to_json(), indent=2))
     else:
