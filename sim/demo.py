@@ -219,7 +219,10 @@ class Demo:
         o = self.options
         o.out.mkdir(parents=True, exist_ok=True)
         robots = o.robots if o.robots is not None else DEFAULT_ROBOTS[o.site]
-        run_options = RunOptions(speed=o.speed, robots=robots,
+        # the robots live in this process whatever their number, so that one can be
+        # killed at the moment it is the busiest (a shared fleet process only runs the
+        # kills scheduled before it starts)
+        run_options = RunOptions(speed=o.speed, robots=robots, fleet_process=False,
                                  plan_time_limit=o.plan_time_limit)
         started = time.monotonic()
         with SimRun(self.scenario, run_options) as sim:
@@ -312,7 +315,7 @@ class Demo:
         self._killed = True
         assert sim.fleet is not None
         sim.fleet.kill(victim)
-        self._event(sim, "fault", f"{victim} dies (its process is gone, no goodbye)")
+        self._event(sim, "fault", f"{victim} dies: its link drops without a goodbye")
 
     def _event(self, sim: SimRun, kind: str, text: str) -> None:
         self.events.append(Event(sim.clock.monotonic() - self._launched_at, kind, text))
