@@ -57,6 +57,12 @@ def demo(
                                  f"{', '.join(SITES)}", param_hint="--site")
     if not math.isfinite(speed):
         raise typer.BadParameter("speed must be a finite number", param_hint="--speed")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "demo.log").touch()
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot write to {out}: {exc.strerror or exc}",
+                                 param_hint="--out") from None
     runner = Demo(DemoOptions(site=site, robots=robots, speed=speed, fail_at_s=fail_at,
                               timeout_s=timeout, out=out))
     log_path = _log_to_file(out / "demo.log")
