@@ -1,5 +1,7 @@
-"""Fixtures for whole-simulation tests: a manager on a random loopback port, simulated
-fleets beside it, and whole runs; everything started here is torn down after the test.
+"""pytest fixtures for whole-simulation tests, installed with the package (entry point
+``pytest11``: any project that installs ``fleet`` gets them, no conftest needed): a
+manager on a random loopback port, simulated fleets beside it, and whole runs; everything
+started here is torn down after the test.
 
 - ``sim_manager(speed=1.0, **settings)`` → :class:`sim.runner.EmbeddedManager` (its
   ``manager``, ``store`` and ``endpoint``), timeouts scaled to the speed.
