@@ -189,10 +189,15 @@ def _serve_anomalies(manager: Manager) -> None:
             snapshot = run.snapshot() if run is not None else row.plan
         snapshot = snapshot if isinstance(snapshot, dict) else {}
         routes = {}
+        before = snapshot.get("driven_before") or {}
         for a in snapshot.get("assignments") or []:
             nodes = [s["node"] for s in a.get("stops") or []]
+            driven = nodes[:int(a.get("reached") or 0) + 1]
+            earlier = list(before.get(a["serial"]) or ())
+            if earlier and driven and earlier[-1] == driven[0]:
+                driven = driven[1:]  # the new round starts where the last one ended
             routes[a["serial"]] = {"manufacturer": a.get("manufacturer"), "planned": nodes,
-                                   "driven": nodes[:int(a.get("reached") or 0) + 1]}
+                                   "driven": earlier + driven}
         results = [{"result_id": r.result_id, "point": r.inspection_point_id,
                     "serial": r.serial_number, "measured_at": iso(r.measured_at),
                     "readings": [x.to_json() for x in r.readings]}

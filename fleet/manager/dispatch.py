@@ -159,6 +159,10 @@ class Assignment:
     charges: list[ChargeStop] = field(default_factory=list)
     """The charging stops, in route order; the base ends at the first one not DONE."""
 
+    def driven(self) -> list[str]:
+        """The route's nodes up to the last one the robot reported reaching."""
+        return [s.node_id for s in self.stops[:self.reached + 1]]
+
     @property
     def points(self) -> list[str]:
         """Points this robot is to inspect, in order."""

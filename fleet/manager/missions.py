@@ -32,6 +32,9 @@ class MissionRun:
     document: str = ""
     map_doc: dict[str, str] = field(default_factory=dict)
     """The map as launched (name, suffix, text): a restarted manager rebuilds from it."""
+    driven_before: dict[str, list[str]] = field(default_factory=dict)
+    """Per serial, the nodes its robot drove for earlier assignments of this mission (a
+    robot that takes over after its own round gets a new assignment)."""
 
     @property
     def tasks(self) -> list[str]:
@@ -47,6 +50,16 @@ class MissionRun:
         if reason is not None:
             self.reason = reason
         return True
+
+    def assign(self, a: Assignment) -> None:
+        """Give ``a`` to its robot, keeping the route driven for the one it replaces."""
+        old = self.assignments.get(a.serial)
+        if old is not None:
+            path = old.driven()
+            history = self.driven_before.setdefault(a.serial, [])
+            # a round starts where the previous one ended: do not repeat that node
+            history.extend(path[1:] if history and path and history[-1] == path[0] else path)
+        self.assignments[a.serial] = a
 
     def active(self) -> list[Assignment]:
         """Assignments whose robots are still working."""
@@ -94,7 +107,7 @@ class MissionRun:
                 for a in self.assignments.values()
             ],
             "pool": sorted(self.pool), "done": self.done, "failed": sorted(self.failed),
-            "dropped": self.dropped,
+            "dropped": self.dropped, "driven_before": self.driven_before,
         }
 
     @classmethod
@@ -116,6 +129,8 @@ class MissionRun:
         run.done = dict(snapshot["done"])
         run.failed = set(snapshot["failed"])
         run.dropped = dict(snapshot["dropped"])
+        run.driven_before = {k: list(v) for k, v in
+                             (snapshot.get("driven_before") or {}).items()}
         for data in snapshot["assignments"]:
             a = rebuild_assignment(mission_id, data, facility)
             run.assignments[a.serial] = a

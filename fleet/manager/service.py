@@ -480,7 +480,7 @@ class Manager:
                 a = assignment_for(run.id, rp, spec, release_ahead=self.settings.release_ahead,
                                    battery_wh=cls.battery_wh if cls is not None and
                                    supports_charging(robot.factsheet) else None)
-                run.assignments[rp.serial] = a
+                run.assign(a)
                 robot.mission_id = run.id
                 for p in a.points:
                     run.pool.discard(p)

@@ -221,3 +221,4 @@ def test_only_factsheets_offering_charging_get_charging_stops() -> None:
     assert supports_charging(config.factsheet(HEADER, charging=True))
     assert not supports_charging(config.factsheet(HEADER, charging=False))
     assert not supports_charging(None)
+
