@@ -64,7 +64,8 @@ class DemoOptions:
     ``speed``: world seconds per real second. ``fail_at_s``: world seconds after the
     launch at which a robot dies when the scenario schedules no kill. ``timeout_s``: real
     seconds after which the demo stops following and reports what it has. ``out``: the
-    directory for the report, the picture and ``summary.json`` (created)."""
+    directory for the report, the picture and ``summary.json`` (created). An unknown
+    ``site`` is refused by :class:`Demo` (ScenarioError)."""
 
     site: str = "coal-mine"
     robots: int | None = None
@@ -73,11 +74,6 @@ class DemoOptions:
     timeout_s: float = 240.0
     plan_time_limit: float = 1.5
     out: Path = Path("fleet-demo")
-
-    def __post_init__(self) -> None:
-        if self.site not in SITES:
-            raise ScenarioError(f"unknown demo site {self.site!r}; choose one of "
-                                f"{', '.join(SITES)}")
 
 
 @dataclass(frozen=True)
@@ -307,13 +303,15 @@ class Demo:
                         f"{a['inspection_point_id']}")
 
     def _kill_busiest(self, sim: SimRun, assignments: Mapping[str, Mapping[str, Any]]) -> None:
+        if sim.fleet is None:
+            return
+        alive = set(sim.fleet.alive())
         busy = [(len(a.get("remaining") or ()), serial) for serial, a in assignments.items()
-                if a.get("active") and serial in (sim.fleet.alive() if sim.fleet else ())]
+                if a.get("active") and serial in alive]
         if not busy:
             return
         _, victim = max(busy)
         self._killed = True
-        assert sim.fleet is not None
         sim.fleet.kill(victim)
         self._event(sim, "fault", f"{victim} dies: its link drops without a goodbye")
 

@@ -38,6 +38,7 @@ from fleet.comms.bus import Request
 from fleet.errors import FleetError, MapError, MissionError
 from fleet.facility import formats
 from fleet.facility.formats.yaml_map import parse_yaml
+from fleet.manager.missions import joined
 from fleet.planning.mission import mission_from_document
 
 if TYPE_CHECKING:
@@ -192,12 +193,10 @@ def _serve_anomalies(manager: Manager) -> None:
         before = snapshot.get("driven_before") or {}
         for a in snapshot.get("assignments") or []:
             nodes = [s["node"] for s in a.get("stops") or []]
-            driven = nodes[:int(a.get("reached") or 0) + 1]
-            earlier = list(before.get(a["serial"]) or ())
-            if earlier and driven and earlier[-1] == driven[0]:
-                driven = driven[1:]  # the new round starts where the last one ended
+            driven = joined(list(before.get(a["serial"]) or ()),
+                            nodes[:int(a.get("reached") or 0) + 1])
             routes[a["serial"]] = {"manufacturer": a.get("manufacturer"), "planned": nodes,
-                                   "driven": earlier + driven}
+                                   "driven": driven}
         results = [{"result_id": r.result_id, "point": r.inspection_point_id,
                     "serial": r.serial_number, "measured_at": iso(r.measured_at),
                     "readings": [x.to_json() for x in r.readings]}

@@ -10,6 +10,11 @@ from fleet.manager.lifecycle import MissionStatus, check_transition
 from fleet.planning.mission import MissionSpec
 
 
+def joined(route: list[str], more: list[str]) -> list[str]:
+    """``route`` followed by ``more``, which starts where ``route`` ended: that node once."""
+    return route + (more[1:] if route and more and route[-1] == more[0] else more)
+
+
 @dataclass
 class MissionRun:
     """One mission in the manager.
@@ -55,10 +60,8 @@ class MissionRun:
         """Give ``a`` to its robot, keeping the route driven for the one it replaces."""
         old = self.assignments.get(a.serial)
         if old is not None:
-            path = old.driven()
-            history = self.driven_before.setdefault(a.serial, [])
-            # a round starts where the previous one ended: do not repeat that node
-            history.extend(path[1:] if history and path and history[-1] == path[0] else path)
+            self.driven_before[a.serial] = joined(self.driven_before.get(a.serial, []),
+                                                  old.driven())
         self.assignments[a.serial] = a
 
     def active(self) -> list[Assignment]:
