@@ -9,7 +9,8 @@ also subclasses the builtin it refines, so callers may catch either::
      ├── ScenarioError (ValueError)      a simulator scenario file is invalid
      ├── PlanningError                   no plan could be made or a plan failed verification
      ├── ProtocolError (ValueError)      a malformed or unknown wire message
-     ├── NotReachable (ConnectionError)  no manager or router answered
+     ├── TransportError                  the network under the transport seam failed
+ │    └── NotReachable (ConnectionError)  no manager or router answered
      └── StoreError                      the database refused an operation
 
 The CLI turns these into one-line messages and exit codes; nothing else should.
@@ -79,7 +80,11 @@ class ProtocolError(FleetError, ValueError):
     """A wire message is malformed, invalid against its schema, or of an unknown kind."""
 
 
-class NotReachable(FleetError, ConnectionError):
+class TransportError(FleetError):
+    """The network under :mod:`fleet.comms` failed (Zenoh's errors, translated at the seam)."""
+
+
+class NotReachable(TransportError, ConnectionError):
     """No manager or router answered at the configured endpoint."""
 
 

@@ -2,7 +2,7 @@
 
 - :mod:`sim.scenario`: scenario files (map, mission, fleet, world, link, faults).
 - :mod:`sim.world`: readings at every node; :mod:`sim.link`: the 5G link model;
-  :mod:`sim.clock`: world time at ``speed`` times real time.
+  :mod:`fleet.clock`: world time at ``speed`` times real time.
 - :mod:`sim.body` (with :mod:`sim.battery`): the simulated ``RobotBody``;
   :mod:`sim.radio`: the Bus a simulated agent talks through.
 - :mod:`sim.robots`: :class:`~sim.robots.SimRobot` and :class:`~sim.robots.SimFleet` (many

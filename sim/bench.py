@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fleet.clock import ScaledClock
 from fleet.manager.lifecycle import MissionStatus, RobotStatus
 from fleet.manager.missions import MissionRun
 from fleet.manager.service import Manager
@@ -45,7 +46,6 @@ from fleet.planning.mission import RobotFilter
 from fleet.protocol.header import Header
 from fleet.protocol.keys import Topic, topic_key
 from fleet.protocol.order import NodePosition, RouteStop, route_order
-from sim.clock import SimClock
 from sim.link import LinkModel
 from sim.processes import FleetProcess
 from sim.robots import FleetOptions, robots_of
@@ -87,7 +87,7 @@ def bench_sim(*, robots: int = 1000, minutes: float = 10.0, speed: float = 1.0,
     fleet = robots_of(sc, robots)
     interval = state_interval_for(speed)
     origin, start = time.monotonic(), datetime.now(UTC)
-    clock = SimClock(speed, origin=origin, start=start)
+    clock = ScaledClock(speed, origin=origin, start=start)
     document = sc.mission_path.read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="fleet-bench-sim-") as tmp:
         work = Path(tmp)
@@ -155,7 +155,7 @@ class _Bench:
     does) measure dispatch once every mission is planned, under the robots' load alone.
     """
 
-    def __init__(self, manager: Manager, clock: SimClock, *, startup_s: float) -> None:
+    def __init__(self, manager: Manager, clock: ScaledClock, *, startup_s: float) -> None:
         self.manager = manager
         self.clock = clock
         self.startup_s = startup_s

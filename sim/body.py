@@ -1,7 +1,7 @@
 """A simulated robot's body: :class:`SimBody`, the :class:`~fleet.agent.RobotBody` every
 simulated robot hands to a real :class:`~fleet.agent.RobotAgent`.
 
-The body lives on the facility's graph and on world time (:mod:`sim.clock`):
+The body lives on the facility's graph and on world time (:mod:`fleet.clock`):
 
 - **Driving.** :meth:`SimBody.move_to` drives the edge from where the robot stands to the
   target node at ``Facility.edge_speed`` (its class speed, capped by the edge's
@@ -34,11 +34,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from fleet.agent import ActionFailed, Battery, InspectionFailed, MoveFailed, MoveTarget, Pose
+from fleet.clock import Clock
 from fleet.facility.model import Edge, Facility
 from fleet.planning.robots import Robot
 from fleet.protocol.inspection import Finding, Reading, Severity
 from sim.battery import FLAT_WH, BatteryModel, Mode
-from sim.clock import WorldClock
 from sim.scenario import Fault, FaultKind
 from sim.world import World
 
@@ -184,7 +184,7 @@ class SimBody:
     figures; ``listener`` hears every leg and stop (see :data:`MotionListener`).
     """
 
-    def __init__(self, robot: Robot, facility: Facility, world: World, clock: WorldClock, *,
+    def __init__(self, robot: Robot, facility: Facility, world: World, clock: Clock, *,
                  node: str | None = None, params: BodyParams | None = None,
                  faults: Iterable[Fault] = (), pace: Pace | None = None,
                  listener: MotionListener | None = None) -> None:

@@ -6,7 +6,7 @@ every message a simulated robot sends (``UP``) or receives (``DOWN``) goes throu
 :class:`DelayQueue`. Inside the map's ``comms_dead`` zones the robot is offline and every
 message is dropped; the agent above buffers its results and flushes them on reconnection.
 
-Times are world seconds (see :mod:`sim.clock`); the model's parameters are milliseconds.
+Times are world seconds (see :mod:`fleet.clock`); the model's parameters are milliseconds.
 Draws come from per-robot, per-direction generators seeded from (seed, serial, direction),
 so a run's drops and delays do not depend on how threads of different robots interleave.
 """
@@ -25,8 +25,8 @@ from enum import StrEnum
 
 from shapely.geometry import Point
 
+from fleet.clock import Clock
 from fleet.facility.model import Facility, Zone, ZoneKind
-from sim.clock import WorldClock
 
 
 def derive_seed(*parts: object) -> int:
@@ -157,7 +157,7 @@ class DelayQueue:
             fn()
         return len(fns)
 
-    def serve(self, clock: WorldClock) -> None:
+    def serve(self, clock: Clock) -> None:
         """Run callables as they fall due on ``clock`` until :meth:`close` (blocks)."""
         while not self._closed:
             # cleared before looking, so a push made after the look still wakes the wait
@@ -168,7 +168,7 @@ class DelayQueue:
                 break
             clock.wait(self._wake, None if nxt is None else nxt - clock.monotonic())
 
-    def start(self, clock: WorldClock, *, name: str = "link-delay") -> None:
+    def start(self, clock: Clock, *, name: str = "link-delay") -> None:
         """Serve the queue from a daemon thread."""
         if self._thread is not None:
             raise RuntimeError("delay queue already started")

@@ -33,14 +33,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-import zenoh
-
+from fleet.clock import ScaledClock
 from fleet.comms import Bus, client_config
 from fleet.errors import FleetError, ProtocolError
 from fleet.planning.robots import Robot
 from fleet.protocol.codec import from_bytes
 from fleet.protocol.keys import Topic, parse_key, subscription_key
-from sim.clock import SimClock
 from sim.robots import FleetOptions
 from sim.scenario import Fault, FaultKind, Scenario
 
@@ -172,7 +170,7 @@ class ProcessFleet:
     """
 
     def __init__(self, scenario: Scenario, robots: Sequence[Robot] | None = None, *,
-                 connect: Sequence[str], clock: SimClock, workdir: Path,
+                 connect: Sequence[str], clock: ScaledClock, workdir: Path,
                  options: FleetOptions | None = None, origin: float,
                  start: datetime) -> None:
         if not connect:
@@ -207,8 +205,7 @@ class ProcessFleet:
         self._workdir.mkdir(parents=True, exist_ok=True)
         self._observer = Bus.open(client_config(self._connect))
         itf = self.options.interface
-        self._observer.session.declare_subscriber(subscription_key(itf, Topic.STATE),
-                                                  self._on_state)
+        self._observer.subscribe_raw(subscription_key(itf, Topic.STATE), self._on_state)
         started = [self._spawn(r) for r in self._robots.values()]
         try:
             for p in started:
@@ -230,10 +227,10 @@ class ProcessFleet:
             self.processes[robot.serial] = process
         return process
 
-    def _on_state(self, sample: zenoh.Sample) -> None:
+    def _on_state(self, key: str, payload: bytes) -> None:
         try:
-            serial = parse_key(str(sample.key_expr)).serial
-            state = from_bytes(sample.payload.to_bytes())
+            serial = parse_key(key).serial
+            state = from_bytes(payload)
         except ProtocolError:
             return
         node = state.get("lastNodeId") if isinstance(state, Mapping) else None
@@ -316,7 +313,7 @@ class FleetProcess:
     there, and none can be injected from here."""
 
     def __init__(self, scenario: Scenario, robots: Sequence[Robot] | None = None, *,
-                 connect: Sequence[str], clock: SimClock, workdir: Path, origin: float,
+                 connect: Sequence[str], clock: ScaledClock, workdir: Path, origin: float,
                  start: datetime, options: FleetOptions | None = None) -> None:
         self._robots = tuple(robots if robots is not None else scenario.fleet.robots)
         serials = [r.serial for r in self._robots]
@@ -379,7 +376,7 @@ def run_child(spec_path: Path) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    clock = SimClock(spec.speed, origin=spec.origin, start=spec.start)
+    clock = ScaledClock(spec.speed, origin=spec.origin, start=spec.start)
     fleet = SimFleet(spec.scenario, spec.robots, connect=spec.connect, clock=clock,
                      options=spec.options, starts=spec.starts)
     pauses = _GcPauses()

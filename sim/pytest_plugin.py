@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from sim.clock import SimClock
+from fleet.clock import ScaledClock
 from sim.robots import FleetOptions, SimFleet, robots_of
 from sim.runner import EmbeddedManager, RunOptions, SimRun, manager_settings, state_interval_for
 from sim.scenario import Scenario
@@ -53,7 +53,7 @@ def sim_fleet(tmp_path: Path) -> Iterator[Callable[..., SimFleet]]:
         options.setdefault("state_interval", state_interval_for(speed))
         options.setdefault("results_dir", tmp_path / f"results-{len(made)}")
         fleet = SimFleet(scenario, robots_of(scenario, robots), connect=[endpoint],
-                         clock=SimClock(speed), options=FleetOptions(**options))
+                         clock=ScaledClock(speed), options=FleetOptions(**options))
         made.append(fleet)
         fleet.start()
         return fleet

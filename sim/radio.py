@@ -1,18 +1,18 @@
-"""A simulated robot's radio: :class:`Radio`, the Bus its agent talks through.
+"""A simulated robot's radio: :class:`Radio`, a link model wrapped around a transport.
 
-A :class:`~fleet.agent.RobotAgent` publishes and subscribes through a
-:class:`~fleet.comms.Bus`. A simulated robot's agent is given a :class:`Radio` instead: a
-Bus over the fleet's shared session whose every message crosses the robot's
-:class:`~sim.link.Link` (latency, jitter, loss) and whose coverage follows the body through
-the map's comms-dead zones. While the robot is out of coverage:
+A :class:`~fleet.agent.RobotAgent` talks through a :class:`~fleet.comms.Bus`, which works on
+a :class:`~fleet.comms.Transport`. A simulated robot's Bus works on a :class:`Radio`: the
+fleet's shared transport (a Zenoh session, or an in-memory network in unit tests) seen
+through the robot's :class:`~sim.link.Link` (latency, jitter, loss), with coverage that
+follows the body through the map's comms-dead zones. While the robot is out of coverage:
 
 - nothing it publishes leaves, and nothing sent to it arrives (dropped, as on a real radio
   without a cell);
 - its liveliness token is withdrawn, as a real robot's would vanish when its Zenoh
   session drops, and declared again when coverage returns;
-- the agent's link check (``session.info.routers_zid()``) answers "no router", so the
-  agent keeps its results in its outbox and, back in coverage, announces itself again and
-  flushes them (the protocol's reconnection rule).
+- :meth:`Radio.reachable` answers False, so the agent keeps its results in its outbox and,
+  back in coverage, announces itself again and flushes them (the protocol's reconnection
+  rule).
 
 Random loss applies to the messages the protocol makes safe to lose: ``state`` (periodic),
 ``inspection`` results and ``inspectionAck`` (resent until acknowledged, stored once).
@@ -34,21 +34,17 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
-from typing import Any, cast
 
-import zenoh
 from shapely.geometry import LineString, Point
 
 from fleet.agent import Pose
-from fleet.comms import Bus
-from fleet.errors import ProtocolError
-from fleet.protocol.codec import encode
-from fleet.protocol.header import Message
-from fleet.protocol.keys import Topic, parse_key
+from fleet.clock import Clock
+from fleet.comms import Answer, Handle, Publisher, Transport
+from fleet.comms.transport import QueryHandler, SampleCallback, TokenCallback
+from fleet.errors import TransportError
+from fleet.protocol.keys import Topic
 from sim.body import Leg
-from sim.clock import WorldClock
 from sim.link import Coverage, Direction, Link, Outcome
 
 log = logging.getLogger(__name__)
@@ -68,42 +64,29 @@ MAX_TRIES = 20
 """Sends of one reliable message before it is given up (a link that bad is down)."""
 
 REACH_CHECK_S = 0.25
-"""Real seconds a shared session's router check is reused."""
+"""Real seconds a shared transport's reachability is reused."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Payload:
-    data: bytes
-
-    def to_bytes(self) -> bytes:
-        return self.data
-
-
-@dataclass(frozen=True, slots=True)
-class _Sample:
-    """What the agent reads of a delivered sample (copied: delivery may come later)."""
-
-    key_expr: str
-    kind: zenoh.SampleKind
-    payload: _Payload
+def _topic(key: str) -> str:
+    return key[key.rfind("/") + 1:]
 
 
 class _Token:
-    """A liveliness token that exists on the real session only while the link is up."""
+    """A liveliness token that exists on the shared transport only while the link is up."""
 
     def __init__(self, radio: Radio, key: str) -> None:
         self.radio = radio
         self.key = key
-        self.real: Any = None
+        self.real: Handle | None = None
         self.withdrawn = False
 
     def set(self, present: bool) -> None:
         """Declare or undeclare the real token; caller holds the radio's lock."""
         if present and self.real is None and not self.withdrawn:
-            self.real = self.radio.bus.session.liveliness().declare_token(self.key)
+            self.real = self.radio.inner.declare_token(self.key)
         elif not present and self.real is not None:
             real, self.real = self.real, None
-            if not self.radio.bus.closed:
+            if not self.radio.inner.closed:
                 real.undeclare()
 
     def undeclare(self) -> None:
@@ -123,175 +106,158 @@ class _Token:
             self.withdrawn = True
 
 
-class _Liveliness:
-    def __init__(self, radio: Radio) -> None:
-        self.radio = radio
-
-    def declare_token(self, key: str) -> _Token:
-        token = _Token(self.radio, key)
-        with self.radio.lock:
-            self.radio.tokens.append(token)
-            token.set(self.radio.link.connected)
-        return token
-
-
 class _Reach:
-    """Whether a shared session reaches a router, asked of Zenoh at most every
+    """Whether a shared transport reaches a router, asked at most every
     :data:`REACH_CHECK_S` real seconds (the agents of a fleet ask on every tick)."""
 
-    def __init__(self, bus: Bus) -> None:
-        self.bus = bus
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
         self._lock = threading.Lock()
         self._checked = -math.inf
-        self._routers: list[Any] = []
-        self._peers: list[Any] = []
+        self._up = False
 
-    def get(self) -> tuple[list[Any], list[Any]]:
+    def get(self) -> bool:
         with self._lock:
             now = time.monotonic()
             if now - self._checked >= REACH_CHECK_S:
-                info = self.bus.session.info
-                try:
-                    self._routers, self._peers = list(info.routers_zid()), list(info.peers_zid())
-                except zenoh.ZError:
-                    self._routers, self._peers = [], []
+                self._up = self.inner.reachable()
                 self._checked = now
-            return self._routers, self._peers
+            return self._up
 
 
-_REACH: weakref.WeakKeyDictionary[Bus, _Reach] = weakref.WeakKeyDictionary()
+_REACH: weakref.WeakKeyDictionary[Transport, _Reach] = weakref.WeakKeyDictionary()
 _REACH_LOCK = threading.Lock()
 
 
-def _reach(bus: Bus) -> _Reach:
+def _reach(inner: Transport) -> _Reach:
     with _REACH_LOCK:
-        reach = _REACH.get(bus)
+        reach = _REACH.get(inner)
         if reach is None:
-            reach = _REACH[bus] = _Reach(bus)
+            reach = _REACH[inner] = _Reach(inner)
         return reach
 
 
-class _Info:
-    def __init__(self, radio: Radio) -> None:
-        self.radio = radio
+class _RadioPublisher:
+    def __init__(self, radio: Radio, key: str) -> None:
+        self._radio = radio
+        self._key = key
 
-    def routers_zid(self) -> list[Any]:
-        if not self.radio.link.connected:
-            return []
-        return self.radio.reach.get()[0]
-
-    def peers_zid(self) -> list[Any]:
-        if not self.radio.link.connected:
-            return []
-        return self.radio.reach.get()[1]
+    def put(self, payload: bytes) -> None:
+        self._radio.publish(self._key, payload)
 
 
-class _Session:
-    """The part of a zenoh.Session a robot agent uses, seen through the radio."""
-
-    def __init__(self, radio: Radio) -> None:
-        self.radio = radio
-        self.info = _Info(radio)
-
-    def declare_subscriber(self, key_expr: str, handler: Callable[[Any], None]) -> Any:
-        # REMOTE: the robot's own publications on the shared session (its state under the
-        # same key prefix) are not looped back to it
-        return self.radio.bus.session.declare_subscriber(
-            key_expr, self.radio.downlink(handler), allowed_origin=zenoh.Locality.REMOTE)
-
-    def liveliness(self) -> _Liveliness:
-        return _Liveliness(self.radio)
-
-    def is_closed(self) -> bool:
-        return bool(self.radio.bus.closed)
-
-
-class Radio(Bus):
-    """The Bus of one simulated robot: ``bus`` (shared, never closed here) seen through
+class Radio:
+    """One simulated robot's transport: ``inner`` (shared, never closed here) seen through
     ``link``; ``grace_s`` (world seconds) is the pause between a clean stop's last message
-    and the token's withdrawal. Pass it as a :class:`~fleet.agent.RobotAgent`'s ``bus``; hand
-    :meth:`on_motion` to the body as its listener."""
+    and the token's withdrawal. Give a :class:`~fleet.agent.RobotAgent` ``Bus(radio)``;
+    hand :meth:`on_motion` to the body as its listener."""
 
-    def __init__(self, bus: Bus, link: Link, clock: WorldClock, *, grace_s: float = 0.0,
-                 check_states: bool = True) -> None:
-        # The agent reaches the session as bus.session; this view is duck-typed to the
-        # few Session methods it calls (subscriber, liveliness token, info).
-        super().__init__(cast(zenoh.Session, _Session(self)))
-        self.bus = bus
-        self.reach = _reach(bus)
+    def __init__(self, inner: Transport, link: Link, clock: Clock, *,
+                 grace_s: float = 0.0) -> None:
+        self.inner = inner
+        self.reach = _reach(inner)
         self.link = link
         self.clock = clock
-        self.check_states = check_states
-        """Check every state against the schema before it leaves, as Bus.publish does (a
-        load generator may skip it: the manager checks what it receives anyway)."""
         self.grace_s = grace_s
         """World seconds between the last message and the token's withdrawal on a clean
-        stop (Zenoh does not order the two for a receiver; see fleet.agent.OFFLINE_GRACE)."""
+        stop (the transport does not order the two for a receiver; see
+        fleet.agent.OFFLINE_GRACE)."""
         self.lock = threading.Lock()
-        self.tokens: list[_Token] = []
+        self.held: list[_Token] = []
         self.cut_off = False
         self.given_up = 0
-        self.sent = 0
-        """Messages handed to the session (after the link)."""
         """Reliable messages abandoned after :data:`MAX_TRIES` sends."""
+        self.sent = 0
+        """Messages handed to the shared transport (after the link)."""
         self._generation = 0
         m = link.model
         self._perfect = m.latency_ms == 0 and m.jitter_ms == 0 and m.loss == 0
         self.last_up_due: float | None = None
         """World time the latest message sent is due to arrive (None before any)."""
 
-    # ------------------------------------------------------------------ Bus
+    # ------------------------------------------------------------------ Transport
     @property
     def closed(self) -> bool:
-        """Whether the shared session is closed."""
-        return bool(self.bus.closed)
+        """Whether the shared transport is closed."""
+        return self.inner.closed
 
     def close(self) -> None:
-        """Nothing: the shared session belongs to the fleet."""
+        """Nothing: the shared transport belongs to the fleet."""
 
-    def publish(self, key: str, message: Message) -> None:
-        """Send ``message`` over the link; ProtocolError at once for a bad key or message
-        (as :meth:`Bus.publish`), silence when out of coverage."""
-        if parse_key(key).topic != message.TOPIC:
-            raise ProtocolError(f"a {message.TOPIC} message cannot be published on {key!r}")
-        # invalid messages fail here, in the agent's thread (states too, unless told not to)
-        payload = encode(message, check=self.check_states or message.TOPIC is not Topic.STATE)
+    def reachable(self) -> bool:
+        """In coverage, and the shared transport reaches a router."""
+        return self.link.connected and not self.cut_off and self.reach.get()
+
+    def publish(self, key: str, payload: bytes) -> None:
+        """Send ``payload`` over the link (silence when out of coverage or cut off)."""
         if self.cut_off:
             return
-        topic = message.TOPIC.value
         self._transmit(self.clock.monotonic(), lambda: self._up(key, payload), Direction.UP,
-                       topic in RELIABLE)
+                       _topic(key) in RELIABLE)
+
+    def publisher(self, key: str) -> Publisher:
+        """Publishes through the link, as :meth:`publish`."""
+        return _RadioPublisher(self, key)
 
     def _up(self, key: str, payload: bytes) -> None:
-        if self.cut_off or self.bus.closed:
+        if self.cut_off or self.inner.closed:
             return
         try:
-            self.bus.publish_raw(key, payload)
-        except zenoh.ZError as exc:
+            self.inner.publish(key, payload)
+        except TransportError as exc:
             log.warning("%s: publishing on %s failed: %s", self.link.robot, key, exc)
             return
         self.sent += 1
 
-    def downlink(self, handler: Callable[[Any], None]) -> Callable[[zenoh.Sample], None]:
-        """Wrap a subscriber callback so that samples cross the link before reaching it."""
-        def on_sample(sample: zenoh.Sample) -> None:
-            key = str(sample.key_expr)
-            topic = key[key.rfind("/") + 1:]
-            if topic not in DOWNLINK or sample.kind != zenoh.SampleKind.PUT or self.cut_off:
+    def subscribe(self, key_expr: str, callback: SampleCallback, *,
+                  remote_only: bool = False) -> Handle:
+        """Samples for the robot cross the link before reaching ``callback``. The robot's
+        own publications on the shared transport are never looped back to it."""
+        return self.inner.subscribe(key_expr, self.downlink(callback), remote_only=True)
+
+    def downlink(self, callback: SampleCallback) -> SampleCallback:
+        """Wrap a callback so that what the robot receives crosses the link first."""
+        def on_sample(key: str, payload: bytes) -> None:
+            topic = _topic(key)
+            if topic not in DOWNLINK or self.cut_off:
                 return
-            copy = _Sample(key, sample.kind, _Payload(sample.payload.to_bytes()))
-            self._transmit(self.clock.monotonic(), lambda: self._down(handler, copy),
+            self._transmit(self.clock.monotonic(), lambda: self._down(callback, key, payload),
                            Direction.DOWN, topic in RELIABLE)
         return on_sample
 
-    def _down(self, handler: Callable[[Any], None], sample: _Sample) -> None:
+    def _down(self, callback: SampleCallback, key: str, payload: bytes) -> None:
         if self.cut_off:
             return
         try:
-            handler(sample)
+            callback(key, payload)
         # the delay queue's thread serves every robot: one handler's bug must not stop it
         except Exception:
-            log.exception("%s: handling %s failed", self.link.robot, sample.key_expr)
+            log.exception("%s: handling %s failed", self.link.robot, key)
+
+    def declare_token(self, key: str) -> Handle:
+        """A token present on the shared transport while the robot is in coverage."""
+        token = _Token(self, key)
+        with self.lock:
+            self.held.append(token)
+            token.set(self.link.connected)
+        return token
+
+    def watch_tokens(self, key_expr: str, callback: TokenCallback, *,
+                     history: bool = True) -> Handle:
+        """The shared transport's (a robot watches no tokens; here for the contract)."""
+        return self.inner.watch_tokens(key_expr, callback, history=history)
+
+    def tokens(self, key_expr: str, *, timeout: float) -> list[str]:
+        """The shared transport's, or none out of coverage."""
+        return self.inner.tokens(key_expr, timeout=timeout) if self.reachable() else []
+
+    def serve(self, key_expr: str, handler: QueryHandler) -> Handle:
+        """The shared transport's (a robot serves no queries; here for the contract)."""
+        return self.inner.serve(key_expr, handler)
+
+    def query(self, key: str, payload: bytes | None, *, timeout: float) -> list[Answer]:
+        """The shared transport's, or no answer out of coverage."""
+        return self.inner.query(key, payload, timeout=timeout) if self.reachable() else []
 
     def _transmit(self, now: float, deliver: Callable[[], None], direction: Direction,
                   reliable: bool) -> None:
@@ -342,7 +308,7 @@ class Radio(Bus):
             after = self.link.update(where, level if not isinstance(where, str) else None)
             if after != before:
                 log.info("%s: %s coverage", self.link.robot, "back in" if after else "out of")
-                for token in self.tokens:
+                for token in self.held:
                     token.set(after)
 
     def cut(self) -> None:
@@ -350,7 +316,7 @@ class Radio(Bus):
         with self.lock:
             self.cut_off = True
             self.link.set_down(True)
-            for token in self.tokens:
+            for token in self.held:
                 token.set(False)
                 token.withdrawn = True
 

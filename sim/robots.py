@@ -30,11 +30,11 @@ from typing import Self
 
 from fleet.agent import AgentConfig, Capabilities, RobotAgent, Ticker
 from fleet.agent.agent import OFFLINE_GRACE
+from fleet.clock import ScaledClock
 from fleet.comms import Bus, client_config
 from fleet.planning.robots import Robot
 from fleet.protocol.keys import DEFAULT_INTERFACE
 from sim.body import BodyParams, Pace, SimBody
-from sim.clock import SimClock
 from sim.link import Coverage, DelayQueue, Link
 from sim.radio import Radio
 from sim.scenario import Fault, FaultKind, Scenario
@@ -101,7 +101,7 @@ class Shared:
 
     scenario: Scenario
     world: World
-    clock: SimClock
+    clock: ScaledClock
     bus: Bus
     tickers: tuple[Ticker, ...]
     queues: tuple[DelayQueue, ...]
@@ -134,12 +134,12 @@ class SimRobot:
         lane = zlib.crc32(self.serial.encode())
         link = Link(s.scenario.link, s.coverage, seed=s.scenario.seed, robot=self.serial,
                     queue=s.queues[lane % len(s.queues)])
-        radio = Radio(s.bus, link, s.clock, grace_s=s.clock.to_world(OFFLINE_GRACE),
-                      check_states=s.options.check_states)
+        radio = Radio(s.bus.transport, link, s.clock, grace_s=s.clock.to_world(OFFLINE_GRACE))
         self.body.listener = radio.on_motion
         radio.on_motion(None, self.body.position(), self.body.node)
         ticker = s.tickers[lane % len(s.tickers)]
-        agent = RobotAgent(agent_config(self.robot, s.options), self.body, bus=radio,
+        agent = RobotAgent(agent_config(self.robot, s.options), self.body,
+                           bus=Bus(radio, check_states=s.options.check_states),
                            clock=s.clock, ticker=ticker)
         return radio, agent
 
@@ -180,20 +180,20 @@ class SimFleet:
     ``robots`` default to the scenario's fleet; each starts at its dock, or at the node
     ``starts`` gives for its serial. Give ``connect`` (router endpoints) for a
     session of the fleet's own, or ``bus`` to share one. ``clock`` defaults to a
-    :class:`~sim.clock.SimClock` at speed 1; ``world`` to ``World(scenario.facility,
+    :class:`~fleet.clock.ScaledClock` at speed 1; ``world`` to ``World(scenario.facility,
     scenario)``. Use as a context manager or :meth:`start` / :meth:`stop`.
     """
 
     def __init__(self, scenario: Scenario, robots: Sequence[Robot] | None = None, *,
                  connect: Sequence[str] = (), bus: Bus | None = None,
-                 clock: SimClock | None = None, world: World | None = None,
+                 clock: ScaledClock | None = None, world: World | None = None,
                  options: FleetOptions | None = None,
                  starts: Mapping[str, str] | None = None) -> None:
         if bus is None and not connect:
             raise ValueError("a simulated fleet needs router endpoints or a bus")
         self.scenario = scenario
         self.options = options if options is not None else FleetOptions()
-        self.clock = clock if clock is not None else SimClock(1.0)
+        self.clock = clock if clock is not None else ScaledClock(1.0)
         self.world = world if world is not None else World(scenario.facility, scenario)
         self._robots = tuple(robots) if robots is not None else scenario.fleet.robots
         self._connect = tuple(connect)

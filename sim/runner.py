@@ -2,7 +2,7 @@
 
 A run puts together
 
-- the world clock (:class:`~sim.clock.SimClock`) at ``speed`` times real time;
+- the world clock (:class:`~fleet.clock.ScaledClock`) at ``speed`` times real time;
 - a manager: its own (:class:`EmbeddedManager`: embedded router on a free loopback port,
   SQLite in a work directory, timeouts scaled to the speed, see :func:`manager_settings`),
   or the one at ``connect`` (which must run at the same speed);
@@ -37,6 +37,7 @@ from typing import Any, Self
 
 import yaml
 
+from fleet.clock import ScaledClock
 from fleet.comms import Bus, client_config, free_port, router_config, tcp_endpoint
 from fleet.errors import FleetError, NotReachable, ScenarioError
 from fleet.manager.api import api_key
@@ -46,7 +47,6 @@ from fleet.protocol.inspection import InspectionResult
 from fleet.protocol.keys import DEFAULT_INTERFACE, ParsedKey, Topic, subscription_key
 from fleet.store import Store
 from sim.body import BodyParams, alarm
-from sim.clock import SimClock
 from sim.processes import FleetProcess, ProcessFleet
 from sim.robots import FleetOptions, SimFleet, robots_of
 from sim.scenario import Scenario
@@ -246,7 +246,7 @@ class SimRun:
         self.robots = robots_of(scenario, self.options.robots)
         self.origin = time.monotonic()
         self.start_date = datetime.now(UTC)
-        self.clock = SimClock(self.options.speed, origin=self.origin, start=self.start_date)
+        self.clock = ScaledClock(self.options.speed, origin=self.origin, start=self.start_date)
         self.embedded: EmbeddedManager | None = None
         self.fleet: SimFleet | ProcessFleet | FleetProcess | None = None
         self.observer: Bus | None = None

@@ -11,7 +11,7 @@
 - :mod:`~fleet.agent.progress`: :class:`OrderProgress`, the VDA 5050 order rules;
   :mod:`~fleet.agent.actions`: running ``inspect`` and charging actions on the body.
 - :mod:`~fleet.agent.outbox`: :class:`ResultOutbox`, results kept until acknowledged.
-- :mod:`~fleet.agent.clock` and :mod:`~fleet.agent.ticker`: injectable time
+- :mod:`~fleet.clock` and :mod:`~fleet.agent.ticker`: injectable time
   (:class:`SystemClock`, :class:`ScaledClock`) and one timer thread for many agents.
 
 docs/agent.md shows a complete integration.
@@ -28,11 +28,11 @@ from fleet.agent.body import (
     Pose,
     RobotBody,
 )
-from fleet.agent.clock import Clock, ScaledClock, SystemClock
 from fleet.agent.config import AgentConfig, AgentConfigError, Capabilities
 from fleet.agent.outbox import OutboxError, ResultOutbox
 from fleet.agent.progress import OrderProgress, Verdict
 from fleet.agent.ticker import Ticker
+from fleet.clock import Clock, ScaledClock, SystemClock
 
 __all__ = [
     "ActionFailed", "AgentConfig", "AgentConfigError", "AgentError", "Battery",

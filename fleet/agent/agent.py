@@ -37,17 +37,15 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
-import zenoh
-
 from fleet.agent import actions
 from fleet.agent.body import Battery, ChargingBody, MoveFailed, MoveTarget, Pose, RobotBody
-from fleet.agent.clock import Clock, SystemClock
 from fleet.agent.config import AgentConfig
 from fleet.agent.outbox import OutboxError, ResultOutbox
 from fleet.agent.progress import Drive, OrderProgress, Perform, Verdict, order_refs
 from fleet.agent.ticker import Ticker, TickHandle
+from fleet.clock import Clock, SystemClock
 from fleet.comms import Bus, client_config
-from fleet.errors import FleetError, ProtocolError
+from fleet.errors import FleetError, ProtocolError, TransportError
 from fleet.protocol.codec import decode
 from fleet.protocol.header import HeaderStamper, Message
 from fleet.protocol.inspection import InspectionAck
@@ -130,7 +128,7 @@ class RobotAgent:
         self._started = self._stopping = self._closed = False
         self._link_up = True
         self._entities: list[Any] = []
-        self._handlers: dict[str, Callable[[zenoh.Sample], None]] = {
+        self._handlers: dict[str, Callable[[bytes], None]] = {
             Topic.ORDER.value: self._on_order,
             Topic.INSTANT_ACTIONS.value: self._on_instant_actions,
             Topic.INSPECTION_ACK.value: self._on_ack,
@@ -170,15 +168,15 @@ class RobotAgent:
                 self._bus = Bus.open(client_config(self._connect, lease_ms=self._lease_ms,
                                                    timeout_ms=self._connect_timeout_ms))
             self._started = True
-        session = self._bus.session
+        bus = self._bus
         c = self.config
         # One subscription for the three topics the manager sends: each Python callback
         # subscriber costs a thread in zenoh-python, and a process may run 1,000 agents.
         # It also hears the agent's own messages, which _on_sample skips at once.
-        self._entities.append(session.declare_subscriber(
+        self._entities.append(bus.subscribe_raw(
             subscription_key(c.interface, manufacturer=c.manufacturer, serial=c.serial_number),
             self._on_sample))
-        self._entities.append(session.liveliness().declare_token(
+        self._entities.append(bus.declare_alive(
             alive_key(c.interface, c.manufacturer, c.serial_number)))
         self._link_up = self._link_is_up()
         self._announce()
@@ -245,7 +243,7 @@ class RobotAgent:
                 logger.error("%s: not publishing an invalid %s message: %s",
                              self.config.serial_number, message.TOPIC, exc)
                 return False
-            except zenoh.ZError as exc:
+            except TransportError as exc:
                 logger.warning("%s: publishing %s failed: %s", self.config.serial_number,
                                message.TOPIC, exc)
                 return False
@@ -328,28 +326,22 @@ class RobotAgent:
 
     def _link_is_up(self) -> bool:
         assert self._bus is not None
-        info = self._bus.session.info
-        try:
-            return bool(info.routers_zid()) or bool(info.peers_zid())
-        except zenoh.ZError:
-            return False
+        return self._bus.reachable()
 
     # -- incoming messages (Zenoh's threads) ---------------------------------------------
 
-    def _on_sample(self, sample: zenoh.Sample) -> None:
-        key = str(sample.key_expr)
+    def _on_sample(self, key: str, payload: bytes) -> None:
         handler = self._handlers.get(key[key.rfind("/") + 1:])
-        if handler is None or sample.kind != zenoh.SampleKind.PUT or self._stopping:
+        if handler is None or self._stopping:
             return
         try:
-            handler(sample)
-        # Zenoh would only print an exception escaping its callback; log it with the
-        # traceback instead so a bug shows where it happened.
+            handler(payload)
+        # A transport would at best print an exception escaping its callback; log it with
+        # the traceback instead so a bug shows where it happened.
         except Exception:
             logger.exception("%s: handling %s failed", self.config.serial_number, key)
 
-    def _on_order(self, sample: zenoh.Sample) -> None:
-        payload = sample.payload.to_bytes()
+    def _on_order(self, payload: bytes) -> None:
         try:
             order = decode(Topic.ORDER, payload)
         except ProtocolError as exc:
@@ -370,9 +362,9 @@ class RobotAgent:
             # publish it now rather than merging it into the next paced state
             self._changed(urgent=True)
 
-    def _on_instant_actions(self, sample: zenoh.Sample) -> None:
+    def _on_instant_actions(self, payload: bytes) -> None:
         try:
-            message = decode(Topic.INSTANT_ACTIONS, sample.payload.to_bytes())
+            message = decode(Topic.INSTANT_ACTIONS, payload)
         except ProtocolError as exc:
             logger.warning("%s: dropped instant actions: %s", self.config.serial_number, exc)
             return
@@ -415,9 +407,9 @@ class RobotAgent:
         else:
             self._changed()
 
-    def _on_ack(self, sample: zenoh.Sample) -> None:
+    def _on_ack(self, payload: bytes) -> None:
         try:
-            ack = decode(Topic.INSPECTION_ACK, sample.payload.to_bytes())
+            ack = decode(Topic.INSPECTION_ACK, payload)
         except ProtocolError as exc:
             logger.warning("%s: dropped an inspectionAck: %s", self.config.serial_number, exc)
             return

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
-from fleet.agent.clock import Clock, SystemClock
+from fleet.clock import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
 

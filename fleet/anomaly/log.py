@@ -46,6 +46,7 @@ from fleet.anomaly.lifecycle import (
 )
 from fleet.anomaly.limits import LimitBook, Severity, map_overrides, read_overrides
 from fleet.anomaly.rules import Previous, Verdict, evaluate, finding_verdict
+from fleet.clock import Clock, SystemClock
 from fleet.errors import FleetError, StoreError
 from fleet.facility.model import Facility
 from fleet.planning.mission import MissionSpec
@@ -75,15 +76,15 @@ class AnomalyLog:
     def __init__(self, store: Store, *, interface: str = "uagv",
                  alerts: AlertSettings | None = None, publish: Publish | None = None,
                  mission_spec: MissionLookup | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 clock: Clock | None = None,
                  remember: bool | None = None) -> None:
         self.store = store
         self.interface = interface
         self.publish = publish
         self.mission_spec = mission_spec
-        self.clock = clock
+        self.clock: Clock = clock if clock is not None else SystemClock()
         self.alerts = alerts or AlertSettings()
-        self.dispatcher = AlertDispatcher(store, self.alerts, publish=publish, clock=clock)
+        self.dispatcher = AlertDispatcher(store, self.alerts, publish=publish, clock=self.clock)
         self.checked = 0
         """Results checked by this log so far."""
         self.failed_batches = 0
@@ -240,7 +241,7 @@ class AnomalyLog:
                 # its final severity
                 events.setdefault(key, event)
         touched = {(s.point, s.verdict.sensor) for s in sightings}
-        now = self.clock()
+        now = self.clock.now()
         for key in touched:
             anomalies[key].updated_at = now
             if anomalies[key].created_at is None:
@@ -262,7 +263,7 @@ class AnomalyLog:
 
     def _deliveries(self, raised: list[tuple[Anomaly, AlertEvent]]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        now = self.clock()
+        now = self.clock.now()
         for anomaly, event in raised:
             if Severity(anomaly.severity).rank < self.alerts.min_severity.rank:
                 continue
@@ -297,7 +298,7 @@ class AnomalyLog:
                     if values is None:
                         raise FleetError(f"no anomaly {anomaly_id}")
                     anomaly = Anomaly.from_values(values)
-                    anomaly.updated_at = self.clock()
+                    anomaly.updated_at = self.clock.now()
                     change(anomaly, anomaly.updated_at)
                     tx.update([anomaly.values()])
             except StoreError:

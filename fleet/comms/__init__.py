@@ -1,10 +1,17 @@
-"""Zenoh sessions: configurations, opening, and the :class:`Bus` seam.
+"""The network seam: transports, the message :class:`Bus` on them, and Zenoh configurations.
 
-- :mod:`~fleet.comms.config`: :func:`router_config`, :func:`client_config`,
-  :func:`open_session` (NotReachable with one line when no router answers),
-  :func:`free_port`, :func:`tcp_endpoint`.
+- :mod:`~fleet.comms.transport`: :class:`Transport`, the small protocol every part of the
+  project reaches the network through (publish, subscribe, liveliness, queries, close).
+- :mod:`~fleet.comms.zenoh_transport`: :class:`ZenohTransport`, the product's (Zenoh's
+  errors become :class:`~fleet.errors.TransportError` here).
+- :mod:`~fleet.comms.memory`: :class:`MemoryNetwork`, an in-process network for unit tests.
 - :mod:`~fleet.comms.bus`: :class:`Bus` - publish message models, subscribe to decoded
   messages (bad ones logged and dropped), liveliness tokens, JSON request/response.
+- :mod:`~fleet.comms.config`: :func:`router_config`, :func:`client_config`,
+  :func:`open_session`, :func:`free_port`, :func:`tcp_endpoint`.
+
+Outside this package (and the configuration writer in :mod:`fleet.security`) nothing
+imports Zenoh; an import contract in pyproject.toml checks it.
 
 Typical use::
 
@@ -24,8 +31,12 @@ from fleet.comms.config import (
     router_config,
     tcp_endpoint,
 )
+from fleet.comms.memory import MemoryNetwork, MemoryTransport
+from fleet.comms.transport import Answer, Handle, Publisher, Query, Transport
+from fleet.comms.zenoh_transport import ZenohTransport
 
 __all__ = [
-    "Bus", "Request", "client_config", "free_port", "open_session", "router_config",
-    "tcp_endpoint",
+    "Answer", "Bus", "Handle", "MemoryNetwork", "MemoryTransport", "Publisher", "Query",
+    "Request", "Transport", "ZenohTransport", "client_config", "free_port", "open_session",
+    "router_config", "tcp_endpoint",
 ]

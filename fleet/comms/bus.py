@@ -1,48 +1,45 @@
-"""The one seam between the project and Zenoh: :class:`Bus`.
+"""Messages over a transport: :class:`Bus`, what the manager, the agent and the CLI use.
 
-A :class:`Bus` owns a Zenoh session and offers what the manager, the robot agent and the
-CLI need, with the protocol's rules built in:
+A :class:`Bus` works on a :class:`~fleet.comms.transport.Transport` (Zenoh in the product,
+an in-memory network in unit tests, a simulated radio link around either) and adds the
+protocol's rules:
 
-- :meth:`Bus.publish`: a message model as JSON (encoding ``application/json``) on a key whose
-  topic must match the message's.
+- :meth:`Bus.publish`: a message model as JSON on a key whose topic must match the
+  message's; :meth:`Bus.publish_raw` bytes as they are.
 - :meth:`Bus.subscribe`: decoded messages for a key expression (wildcards allowed). A sample
   that does not decode is logged (sender key and reason, logger ``fleet.comms.bus``) and
-  dropped; the next one is delivered as usual.
+  dropped; the next one is delivered as usual. :meth:`Bus.subscribe_raw`: the bytes, for
+  hot paths that decode lightly (the manager's states).
 - :meth:`Bus.declare_alive` / :meth:`Bus.watch_alive` / :meth:`Bus.alive`: liveliness
   tokens, their appearance and disappearance (with history: tokens already there are
   reported at once), and a snapshot of those present.
-- :meth:`Bus.serve` / :meth:`Bus.request`: request/response over Zenoh queries, JSON in and
+- :meth:`Bus.serve` / :meth:`Bus.request`: request/response over queries, JSON in and
   JSON out; no answer within the timeout raises :class:`~fleet.errors.NotReachable`, an
   error answer raises :class:`~fleet.errors.FleetError` with the server's one-line reason.
 
-Callbacks run on Zenoh's threads, possibly several at once: hand work over to a queue or
+Callbacks may run on the transport's threads, several at once: hand work over to a queue or
 guard shared state with a lock. An exception escaping a callback is logged with its
-traceback (Zenoh would only print it) and counted in :attr:`Bus.callback_errors`; it never
-reaches Zenoh. A Bus is a context manager: leaving it closes the session, which a process
-with callback subscribers needs in order to exit.
+traceback and counted in :attr:`Bus.callback_errors`; it never reaches the transport. A Bus
+is a context manager: leaving it closes the transport, which a process with callback
+subscribers needs in order to exit.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
-import zenoh
-
-from fleet.comms.config import open_session
+from fleet.comms.transport import Answer, Handle, Query, Transport
 from fleet.errors import FleetError, NotReachable, ProtocolError
 from fleet.protocol.codec import decode, encode, from_bytes, to_bytes
 from fleet.protocol.header import Message
-from fleet.protocol.keys import ParsedKey, parse_key
+from fleet.protocol.keys import ParsedKey, Topic, parse_key
 from fleet.protocol.messages import AnyMessage
 
 logger = logging.getLogger(__name__)
-
-JSON = zenoh.Encoding.APPLICATION_JSON
 
 MessageCallback = Callable[[ParsedKey, AnyMessage], object]
 """Receives the sender's parsed key and the decoded message."""
@@ -68,22 +65,26 @@ RequestHandler = Callable[[Request], Any]
 
 
 class Bus:
-    """A Zenoh session with the protocol's publish, subscribe, liveliness and query helpers."""
+    """A transport with the protocol's publish, subscribe, liveliness and query helpers."""
 
-    def __init__(self, session: zenoh.Session) -> None:
-        """Wrap ``session``; the Bus closes it when closed."""
-        self.session = session
+    def __init__(self, transport: Transport, *, check_states: bool = True) -> None:
+        """Work on ``transport``; the Bus closes it when closed. Every message published is
+        checked against its schema, states too unless ``check_states`` is False (a load
+        generator may skip it: a manager checks what it receives anyway)."""
+        self.transport = transport
+        self.check_states = check_states
         self.dropped = 0
         """Samples dropped because they did not decode."""
         self.callback_errors = 0
-        """Exceptions raised by callbacks (logged, never propagated into Zenoh)."""
-        self._entities: list[Any] = []
-        self._lock = threading.Lock()
+        """Exceptions raised by callbacks (logged, never propagated into the transport)."""
 
     @classmethod
-    def open(cls, config: zenoh.Config) -> Bus:
-        """Open a session with ``config`` (see fleet.comms.config); NotReachable on failure."""
-        return cls(open_session(config))
+    def open(cls, config: Any) -> Bus:
+        """A Bus on a new Zenoh session opened with ``config`` (see :mod:`fleet.comms.config`);
+        NotReachable with one line when no router answers."""
+        from fleet.comms.zenoh_transport import ZenohTransport
+
+        return cls(ZenohTransport.open(config))
 
     def __enter__(self) -> Self:
         return self
@@ -94,23 +95,17 @@ class Bus:
 
     @property
     def closed(self) -> bool:
-        """True once :meth:`close` has run (or the session was closed elsewhere)."""
-        return bool(self.session.is_closed())
+        """True once :meth:`close` has run."""
+        return self.transport.closed
 
     def close(self) -> None:
-        """Undeclare everything this Bus declared and close the session (idempotent)."""
-        with self._lock:
-            entities, self._entities = self._entities, []
-        for entity in reversed(entities):
-            if not self.session.is_closed():
-                entity.undeclare()
-        if not self.session.is_closed():
-            self.session.close()  # type: ignore[no-untyped-call]
+        """Undeclare everything declared through this Bus and close the transport
+        (idempotent)."""
+        self.transport.close()
 
-    def _keep(self, entity: Any) -> Any:
-        with self._lock:
-            self._entities.append(entity)
-        return entity
+    def reachable(self) -> bool:
+        """Whether the transport reaches a router or peer now."""
+        return self.transport.reachable()
 
     # -- publish / subscribe ------------------------------------------------------------
 
@@ -120,111 +115,107 @@ class Bus:
         topic = parse_key(key).topic
         if topic != message.TOPIC:
             raise ProtocolError(f"a {message.TOPIC} message cannot be published on {key!r}")
-        self.session.put(key, encode(message), encoding=JSON)
+        check = self.check_states or message.TOPIC is not Topic.STATE
+        self.transport.publish(key, encode(message, check=check))
 
     def publish_raw(self, key: str, payload: bytes) -> None:
-        """Publish bytes as they are, marked JSON (tests and diagnostics; no check at all)."""
-        self.session.put(key, payload, encoding=JSON)
+        """Publish bytes as they are, marked JSON (no check at all)."""
+        self.transport.publish(key, payload)
 
-    def subscribe(self, key_expr: str, callback: MessageCallback) -> zenoh.Subscriber[None]:
+    def subscribe(self, key_expr: str, callback: MessageCallback) -> Handle:
         """Call ``callback(parsed_key, message)`` for every valid message matching ``key_expr``.
 
         The topic is read from each sample's key, so one subscription may span topics
         (``uagv/v2/acme/r1/*``). Samples that do not decode are logged and dropped.
         """
-        def on_sample(sample: zenoh.Sample) -> None:
-            key = str(sample.key_expr)
-            if sample.kind != zenoh.SampleKind.PUT:
-                return
+        def on_sample(key: str, payload: bytes) -> None:
             try:
                 parsed = parse_key(key)
-                message = decode(parsed.topic, sample.payload.to_bytes())
+                message = decode(parsed.topic, payload)
             except ProtocolError as exc:
                 self.dropped += 1
                 logger.warning("dropped message on %s: %s", key, exc)
                 return
             self._call(callback, key, parsed, message)
 
-        return self._keep(self.session.declare_subscriber(key_expr, on_sample))  # type: ignore[no-any-return]
+        return self.transport.subscribe(key_expr, on_sample)
+
+    def subscribe_raw(self, key_expr: str, callback: Callable[[str, bytes], object], *,
+                      remote_only: bool = False) -> Handle:
+        """Call ``callback(key, payload)`` for every put matching ``key_expr``, undecoded
+        (with ``remote_only``, not this Bus's own puts)."""
+        def on_sample(key: str, payload: bytes) -> None:
+            self._call(callback, key, key, payload)
+
+        return self.transport.subscribe(key_expr, on_sample, remote_only=remote_only)
 
     def _call(self, callback: Callable[..., object], key: str, *args: Any) -> None:
         try:
             callback(*args)
-        # A callback runs on a Zenoh thread: an exception escaping it would only be printed
-        # by Zenoh. Logging it with its traceback is the most that can be done here.
+        # A callback runs on a transport thread: an exception escaping it would at best be
+        # printed there. Logging it with its traceback is the most that can be done here.
         except Exception:
             self.callback_errors += 1
             logger.exception("callback for %s failed", key)
 
     # -- liveliness -----------------------------------------------------------------------
 
-    def declare_alive(self, key: str) -> zenoh.LivelinessToken:
+    def declare_alive(self, key: str) -> Handle:
         """Declare the liveliness token ``key`` (see fleet.protocol.keys.alive_key).
 
         It disappears when undeclared, when the Bus closes, or when the link is lost.
         """
         parse_key(key)
-        return self._keep(self.session.liveliness().declare_token(key))  # type: ignore[no-any-return]
+        return self.transport.declare_token(key)
 
     def watch_alive(self, key_expr: str, callback: AliveCallback, *,
-                    history: bool = True) -> zenoh.Subscriber[None]:
+                    history: bool = True) -> Handle:
         """Call ``callback(parsed_key, present)`` when a matching token appears or goes.
 
         With ``history`` the tokens already present are reported at once as appeared.
         """
-        def on_sample(sample: zenoh.Sample) -> None:
-            key = str(sample.key_expr)
+        def on_token(key: str, present: bool) -> None:
             try:
                 parsed = parse_key(key)
             except ProtocolError as exc:
                 logger.warning("ignored liveliness token %s: %s", key, exc)
                 return
-            self._call(callback, key, parsed, sample.kind == zenoh.SampleKind.PUT)
+            self._call(callback, key, parsed, present)
 
-        subscriber = self.session.liveliness().declare_subscriber(
-            key_expr, on_sample, history=history)
-        return self._keep(subscriber)  # type: ignore[no-any-return]
+        return self.transport.watch_tokens(key_expr, on_token, history=history)
 
     def alive(self, key_expr: str, *, timeout: float = 1.0) -> list[ParsedKey]:
         """The tokens matching ``key_expr`` present now (asks the routers; waits <= timeout)."""
         found = []
-        for reply in self.session.liveliness().get(key_expr, timeout=timeout):
-            if reply.ok is not None:
-                try:
-                    found.append(parse_key(str(reply.ok.key_expr)))
-                except ProtocolError as exc:
-                    logger.warning("ignored liveliness token %s: %s", reply.ok.key_expr, exc)
+        for key in self.transport.tokens(key_expr, timeout=timeout):
+            try:
+                found.append(parse_key(key))
+            except ProtocolError as exc:
+                logger.warning("ignored liveliness token %s: %s", key, exc)
         return sorted(set(found))
 
     # -- queries --------------------------------------------------------------------------
 
-    def serve(self, key_expr: str, handler: RequestHandler) -> zenoh.Queryable[None]:
+    def serve(self, key_expr: str, handler: RequestHandler) -> Handle:
         """Answer queries on ``key_expr`` with ``handler(request)`` as JSON.
 
         A FleetError from the handler becomes an error answer carrying its message; any other
         exception is logged and answered as an internal error.
         """
-        def on_query(query: zenoh.Query) -> None:
-            with query:
-                key = str(query.key_expr)
-                try:
-                    payload = query.payload
-                    body = from_bytes(payload.to_bytes()) if payload else None
-                    params = _params(query.parameters)
-                    answer = to_bytes(handler(Request(key, params, body)))
-                except FleetError as exc:
-                    query.reply_err(to_bytes({"error": str(exc)}), encoding=JSON)
-                    return
-                # the handler runs on a Zenoh thread: log the bug, answer the caller
-                except Exception:
-                    self.callback_errors += 1
-                    logger.exception("query handler for %s failed", key)
-                    query.reply_err(to_bytes({"error": f"internal error answering {key}"}),
-                                    encoding=JSON)
-                    return
-                query.reply(query.key_expr, answer, encoding=JSON)
+        def on_query(query: Query) -> Answer:
+            try:
+                body = from_bytes(query.payload) if query.payload else None
+                return Answer(to_bytes(handler(Request(query.key, query.params, body))))
+            except FleetError as exc:
+                return Answer(to_bytes({"error": str(exc)}), error=True)
+            # the handler runs on a transport thread: log the bug, answer the caller
+            except Exception:
+                self.callback_errors += 1
+                logger.exception("query handler for %s failed", query.key)
+                return Answer(to_bytes({"error": f"internal error answering {query.key}"}),
+                              error=True)
 
-        return self._keep(self.session.declare_queryable(key_expr, on_query))  # type: ignore[no-any-return]
+        return self.transport.serve(key_expr, on_query)
 
     def request(self, key: str, body: Any = None, *, timeout: float = 2.0) -> Any:
         """Send a query to ``key`` (optionally with a JSON ``body``) and return the JSON answer.
@@ -233,23 +224,15 @@ class Bus:
         server's reason for an error answer; ProtocolError when the answer is not JSON.
         """
         payload = to_bytes(body) if body is not None else None
-        replies = self.session.get(key, payload=payload, encoding=JSON if payload else None,
-                                   timeout=timeout)
         error: str | None = None
-        for reply in replies:
-            if reply.ok is not None:
-                return from_bytes(reply.ok.payload.to_bytes())
-            if reply.err is not None and error is None:
-                error = _error_text(reply.err.payload.to_bytes())
+        for answer in self.transport.query(key, payload, timeout=timeout):
+            if not answer.error:
+                return from_bytes(answer.payload)
+            if error is None:
+                error = _error_text(answer.payload)
         if error is not None:
             raise FleetError(error)
         raise NotReachable(f"no answer on {key} within {timeout:g} s")
-
-
-def _params(parameters: zenoh.Parameters) -> dict[str, str]:
-    # the stub types __iter__ as returning a list; at run time it yields (key, value) pairs
-    pairs: Any = parameters
-    return {str(k): str(v) for k, v in pairs}
 
 
 def _error_text(payload: bytes) -> str:

@@ -213,7 +213,7 @@ def _serve_anomalies(manager: Manager) -> None:
             "observations": observations_json(store.observations(mission_id=mid,
                                                                  limit=20_000)),
             "results": results,
-            "generated_at": iso(manager.anomalies.clock()),
+            "generated_at": iso(manager.anomalies.clock.now()),
         }
 
     manager.bus.serve(api_key(itf, "anomalies/list"), listing)

@@ -188,8 +188,6 @@ def _agents_main(endpoint: str, count: int) -> None:
 
 
 def _blast_main(endpoint: str, count: int, robots: int, offered: float) -> None:
-    import zenoh
-
     from fleet.protocol.codec import encode
     from fleet.protocol.examples import state
     from fleet.protocol.keys import Topic, topic_key
@@ -201,9 +199,7 @@ def _blast_main(endpoint: str, count: int, robots: int, offered: float) -> None:
             s = state()
             s = replace(s, header=Header(MANUFACTURER, serial, 0, s.header.timestamp))
             payloads.append((topic_key("uagv", MANUFACTURER, serial, Topic.STATE), encode(s)))
-        publishers = {key: bus.session.declare_publisher(
-            key, encoding=zenoh.Encoding.APPLICATION_JSON,
-            congestion_control=zenoh.CongestionControl.BLOCK) for key, _ in payloads}
+        publishers = {key: bus.transport.publisher(key) for key, _ in payloads}
         t0, w0 = time.perf_counter(), time.time()
         for i in range(count):
             if offered and (i % 50 == 0 or i == count - 1):

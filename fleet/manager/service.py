@@ -19,8 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-import zenoh
-
 from fleet.anomaly.log import AnomalyLog
 from fleet.comms.bus import Bus
 from fleet.errors import FleetError, PlanningError, ProtocolError
@@ -107,8 +105,7 @@ class Manager:
 
         self._restore()
         itf = self.settings.interface
-        self.bus.session.declare_subscriber(subscription_key(itf, Topic.STATE),
-                                            self._on_state_sample)
+        self.bus.subscribe_raw(subscription_key(itf, Topic.STATE), self._on_state_sample)
         self.bus.subscribe(subscription_key(itf, Topic.CONNECTION), self._on_message)
         self.bus.subscribe(subscription_key(itf, Topic.FACTSHEET), self._on_message)
         self.bus.subscribe(subscription_key(itf, Topic.INSPECTION), self._on_message)
@@ -144,14 +141,14 @@ class Manager:
         return self.clock() * self.settings.speed
 
     # ------------------------------------------------------------------ messages
-    def _on_state_sample(self, sample: zenoh.Sample) -> None:
+    def _on_state_sample(self, raw_key: str, payload: bytes) -> None:
         # states take the light path (checked JSON → StateView), not the full model
         try:
-            key = parse_key(str(sample.key_expr))
-            view = StateView.from_json(decode_json(Topic.STATE, sample.payload.to_bytes()))
+            key = parse_key(raw_key)
+            view = StateView.from_json(decode_json(Topic.STATE, payload))
         except ProtocolError as exc:
             self.bus.dropped += 1
-            log.warning("dropped state on %s: %s", sample.key_expr, exc)
+            log.warning("dropped state on %s: %s", raw_key, exc)
             return
         self._on_state(key, view)
 

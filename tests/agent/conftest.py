@@ -146,7 +146,7 @@ class Recorder:
         self.timeline: list[str] = []  # connection states and token changes, as received
         self._lock = threading.Lock()
         key = subscription_key("uagv", manufacturer="acme", serial=serial)
-        self._subscriber = bus.session.declare_subscriber(key, self._on_sample)
+        self._subscriber = bus.subscribe_raw(key, self._on_sample)
         bus.watch_alive(topic_key("uagv", "acme", serial, ALIVE), self._on_alive)
 
     def _on_alive(self, _key: object, present: bool) -> None:
@@ -154,11 +154,10 @@ class Recorder:
             self.presence.append(present)
             self.timeline.append("token" if present else "no token")
 
-    def _on_sample(self, sample: zenoh.Sample) -> None:
-        topic = parse_key(str(sample.key_expr)).topic
+    def _on_sample(self, key: str, payload: bytes) -> None:
+        topic = parse_key(key).topic
         if topic in (Topic.ORDER, Topic.INSTANT_ACTIONS, Topic.INSPECTION_ACK):
             return
-        payload = sample.payload.to_bytes()
         obj = json.loads(payload)
         errors = [e.message for e in reference_validator(topic).iter_errors(obj)]
         if topic == Topic.FACTSHEET:

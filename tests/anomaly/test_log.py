@@ -17,6 +17,7 @@ from fleet.anomaly.lifecycle import AlertEvent
 from fleet.anomaly.limits import DEFAULT_LIMITS, Severity
 from fleet.anomaly.log import AnomalyLog, summary
 from fleet.anomaly.rules import evaluate
+from fleet.clock import ManualClock
 from fleet.errors import FleetError
 from fleet.facility import formats
 from fleet.facility.formats.yaml_map import parse_yaml
@@ -31,7 +32,7 @@ NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def make_log(store: Store, **kw: Any) -> AnomalyLog:
-    return AnomalyLog(store, clock=lambda: NOW, **kw)
+    return AnomalyLog(store, clock=ManualClock(date=NOW), **kw)
 
 
 def ingest(log: AnomalyLog, *results: dict[str, Any]) -> list[tuple[Any, AlertEvent]]:

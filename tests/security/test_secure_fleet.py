@@ -231,7 +231,7 @@ def test_embedded_manager_is_not_subject_to_the_acl(tmp_path: Path) -> None:
     heard: list[str] = []
     with Bus.open(config) as bus, _robot_session(directory, "acme/r1") as r1:
         got: list[str] = []
-        bus.session.declare_subscriber("uagv/v2/*/*/state", lambda s: got.append("state"))
+        bus.subscribe_raw("uagv/v2/*/*/state", lambda k, p: got.append("state"))
         r1.declare_subscriber("uagv/v2/acme/r1/*", lambda s: heard.append(str(s.key_expr)))
         time.sleep(1.0)
         r1.put("uagv/v2/acme/r1/state", _state("r1"))
@@ -253,7 +253,8 @@ def test_a_supervisor_hears_the_alerts_and_a_robot_does_not(
 
     alice = secure_client_config(directory / "supervisors" / "alice", [endpoint])
     with Bus.open(alice) as sup, _robot_session(directory, "acme/r1") as r1:
-        sup.session.declare_subscriber("uagv/manager/alerts", keep("alice"))
+        sup.subscribe_raw("uagv/manager/alerts",
+                          lambda _key, payload: heard["alice"].append(payload))
         r1.declare_subscriber("uagv/manager/alerts", keep("r1"))
         r1.declare_subscriber("uagv/**", keep("r1"))
         time.sleep(1.0)

@@ -14,12 +14,12 @@ import time
 import pytest
 
 from fleet.agent import ActionFailed, ChargingBody, InspectionFailed, MoveFailed, MoveTarget
+from fleet.clock import ManualClock
 from fleet.facility import load
 from fleet.facility.model import Epl, Facility
 from fleet.planning.robots import Robot, RobotClass
 from fleet.protocol.inspection import Reading, Severity
 from sim.body import ALARMS, BodyParams, Leg, Pace, SimBody, alarm, alarm_findings
-from sim.clock import ManualClock
 from sim.scenario import Fault, FaultKind, Scenario
 from sim.world import GasLeak, World, WorldSpec
 from tests.sim.factories import TINY_MAP

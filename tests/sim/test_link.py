@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
+from fleet.clock import ManualClock
 from fleet.facility import formats
 from fleet.facility.model import Facility
-from sim.clock import ManualClock
 from sim.link import (
     Coverage,
     DelayQueue,

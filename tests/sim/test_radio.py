@@ -11,13 +11,14 @@ from dataclasses import dataclass
 import pytest
 
 from fleet.agent import Pose
+from fleet.clock import ScaledClock
 from fleet.comms import Bus, client_config, free_port, router_config, tcp_endpoint
 from fleet.facility import load
 from fleet.facility.model import Facility
 from fleet.protocol import examples
+from fleet.protocol.codec import encode
 from fleet.protocol.keys import ALIVE, Topic, alive_key, subscription_key, topic_key
 from sim.body import Leg
-from sim.clock import SimClock
 from sim.link import Coverage, DelayQueue, Link, LinkModel, Outcome
 from sim.radio import MAX_TRIES, Radio, _stretches
 from tests.sim.factories import TINY_MAP
@@ -37,7 +38,7 @@ class Air:
 
     router: Bus
     radio: Radio
-    clock: SimClock
+    clock: ScaledClock
     heard: list[str]
     tokens: set[str]
 
@@ -59,7 +60,7 @@ def _wait(predicate: object, timeout: float = 5.0) -> bool:
 def air(tiny: Facility, request: pytest.FixtureRequest) -> Iterator[Air]:
     model = getattr(request, "param", LinkModel(latency_ms=20, jitter_ms=5, loss=0.0))
     endpoint = tcp_endpoint("127.0.0.1", free_port())
-    clock = SimClock(SPEED)
+    clock = ScaledClock(SPEED)
     queue = DelayQueue()
     queue.start(clock)
     heard: list[str] = []
@@ -69,11 +70,11 @@ def air(tiny: Facility, request: pytest.FixtureRequest) -> Iterator[Air]:
         router.watch_alive(subscription_key("uagv", ALIVE),
                            lambda key, present: (tokens.add if present else tokens.discard)(
                                key.serial))
-        router.session.declare_subscriber(
+        router.subscribe_raw(
             subscription_key("uagv", manufacturer=examples.MANUFACTURER),
-            lambda s: heard.append(str(s.key_expr).rsplit("/", 1)[1]))
+            lambda key, _payload: heard.append(key.rsplit("/", 1)[1]))
         link = Link(model, Coverage(tiny), seed=1, robot=examples.SERIAL, queue=queue)
-        radio = Radio(client, link, clock)
+        radio = Radio(client.transport, link, clock)
         radio.on_motion(None, Pose(0, 0, 0, "L1"), "dock")
         yield Air(router, radio, clock, heard, tokens)
         queue.close()
@@ -91,31 +92,31 @@ def test_stretches_cut_a_leg_where_it_enters_a_dead_zone(tiny: Facility) -> None
 
 def test_out_of_coverage_the_token_goes_and_nothing_passes(air: Air) -> None:
     radio = air.radio
-    radio.session.liveliness().declare_token(KEY)
+    radio.declare_token(KEY)
     assert _wait(air.present)
     radio.publish(topic_key("uagv", examples.MANUFACTURER, examples.SERIAL, Topic.STATE),
-                  examples.state())
+                  encode(examples.state()))
     assert _wait(lambda: "state" in air.heard)
-    assert radio.session.info.routers_zid()
+    assert radio.reachable()
 
     radio.on_motion(None, Pose(80, 20, 0, "L2"), "p2")  # inside the dead zone
     assert not radio.link.connected
-    assert radio.session.info.routers_zid() == []
+    assert not radio.reachable()
     assert _wait(lambda: not air.present())
     air.heard.clear()
     radio.publish(topic_key("uagv", examples.MANUFACTURER, examples.SERIAL, Topic.STATE),
-                  examples.state())
+                  encode(examples.state()))
     time.sleep(0.2)
     assert air.heard == []
 
     radio.on_motion(None, Pose(60, 20, 0, "L2"), "bottom")
     assert _wait(air.present)
-    assert radio.session.info.routers_zid()
+    assert radio.reachable()
 
 
 def test_a_leg_into_a_dead_zone_drops_the_token_when_it_crosses(air: Air) -> None:
     radio = air.radio
-    radio.session.liveliness().declare_token(KEY)
+    radio.declare_token(KEY)
     assert _wait(air.present)
     now = air.clock.monotonic()
     # 20 world seconds to p2: the zone starts half way, 10 s (0.2 s real) in
@@ -129,9 +130,9 @@ def test_a_leg_into_a_dead_zone_drops_the_token_when_it_crosses(air: Air) -> Non
 
 def test_downlink_reaches_the_robot_only_in_coverage(air: Air) -> None:
     got: list[str] = []
-    air.radio.session.declare_subscriber(
+    air.radio.subscribe(
         subscription_key("uagv", manufacturer=examples.MANUFACTURER, serial=examples.SERIAL),
-        lambda s: got.append(str(s.key_expr).rsplit("/", 1)[1]))
+        lambda key, _payload: got.append(key.rsplit("/", 1)[1]))
     base = ("uagv", examples.MANUFACTURER, examples.SERIAL)
     time.sleep(0.2)  # the subscription reaches the router
     air.router.publish(topic_key(*base, Topic.ORDER), examples.order())
@@ -148,9 +149,9 @@ def test_downlink_reaches_the_robot_only_in_coverage(air: Air) -> None:
 def test_lost_radio_retransmits_one_shot_messages_and_drops_the_rest(air: Air) -> None:
     radio = air.radio
     base = ("uagv", examples.MANUFACTURER, examples.SERIAL)
-    radio.publish(topic_key(*base, Topic.STATE), examples.state())
+    radio.publish(topic_key(*base, Topic.STATE), encode(examples.state()))
     assert radio.given_up == 0  # a lost state is not retried
-    radio.publish(topic_key(*base, Topic.CONNECTION), examples.connection())
+    radio.publish(topic_key(*base, Topic.CONNECTION), encode(examples.connection()))
     assert radio.given_up == 1  # every one of MAX_TRIES sends lost
     assert radio.link.counts[Outcome.SCHEDULED] == 0
     assert sum(radio.link.counts.values()) == 1 + MAX_TRIES
@@ -158,13 +159,13 @@ def test_lost_radio_retransmits_one_shot_messages_and_drops_the_rest(air: Air) -
 
 def test_a_cut_radio_stays_silent_whatever_the_coverage(air: Air) -> None:
     radio = air.radio
-    radio.session.liveliness().declare_token(KEY)
+    radio.declare_token(KEY)
     assert _wait(air.present)
     radio.cut()
     assert _wait(lambda: not air.present())
     radio.on_motion(None, Pose(0, 0, 0, "L1"), "dock")
     radio.publish(topic_key("uagv", examples.MANUFACTURER, examples.SERIAL,
-                            Topic.CONNECTION), examples.connection())
+                            Topic.CONNECTION), encode(examples.connection()))
     time.sleep(0.3)
     assert not air.present() and "connection" not in air.heard
 
@@ -172,10 +173,10 @@ def test_a_cut_radio_stays_silent_whatever_the_coverage(air: Air) -> None:
 def test_a_clean_withdrawal_waits_for_the_last_message(air: Air) -> None:
     radio = air.radio
     radio.grace_s = 5.0  # world seconds: 0.1 s real
-    token = radio.session.liveliness().declare_token(KEY)
+    token = radio.declare_token(KEY)
     assert _wait(air.present)
     radio.publish(topic_key("uagv", examples.MANUFACTURER, examples.SERIAL,
-                            Topic.CONNECTION), examples.connection(online=False))
+                            Topic.CONNECTION), encode(examples.connection(online=False)))
     token.undeclare()
     assert air.present()  # still there: OFFLINE is in the air
     assert _wait(lambda: "connection" in air.heard)
@@ -187,9 +188,9 @@ def test_a_clean_withdrawal_waits_for_the_last_message(air: Air) -> None:
 def test_a_perfect_link_delivers_on_the_senders_thread(air: Air) -> None:
     radio = air.radio
     key = topic_key("uagv", examples.MANUFACTURER, examples.SERIAL, Topic.STATE)
-    radio.publish(key, examples.state())
+    radio.publish(key, encode(examples.state()))
     assert len(radio.link.queue) == 0 and radio.sent == 1
     assert _wait(lambda: "state" in air.heard)
     radio.on_motion(None, Pose(80, 20, 0, "L2"), "p2")
-    radio.publish(key, examples.state())
+    radio.publish(key, encode(examples.state()))
     assert radio.sent == 1

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sim.clock import ManualClock, SimClock
+from fleet.clock import ManualClock, ScaledClock
 
 
 class FakeWall:
@@ -30,7 +30,7 @@ class FakeWall:
 def test_sim_clock_runs_speed_times_faster() -> None:
     wall = FakeWall()
     start = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-    clock = SimClock(10.0, start=start, wall=wall, sleeper=wall.sleep)
+    clock = ScaledClock(10.0, start=start, wall=wall, sleeper=wall.sleep)
     assert clock.monotonic() == 0.0
     wall.t += 1.5
     assert clock.monotonic() == pytest.approx(15.0)
@@ -46,18 +46,18 @@ def test_sim_clock_runs_speed_times_faster() -> None:
 
 
 def test_sim_clock_naive_start_is_utc() -> None:
-    clock = SimClock(2.0, start=datetime(2025, 1, 1))
+    clock = ScaledClock(2.0, start=datetime(2025, 1, 1))
     assert clock.now().tzinfo is not None
 
 
 @pytest.mark.parametrize("speed", [0, -1.0, math.nan, math.inf, True, "2"])
 def test_sim_clock_refuses_bad_speeds(speed: object) -> None:
     with pytest.raises(ValueError, match="speed"):
-        SimClock(speed)  # type: ignore[arg-type]
+        ScaledClock(speed)  # type: ignore[arg-type]
 
 
 def test_sim_clock_wait_is_scaled() -> None:
-    clock = SimClock(1000.0)
+    clock = ScaledClock(1000.0)
     event = threading.Event()
     began = time.monotonic()
     assert clock.wait(event, 50.0) is False  # 50 world seconds: 50 ms real
@@ -131,10 +131,10 @@ def test_manual_clock_wait_returns_when_the_event_is_set() -> None:
     assert result == [True, False]
 
 
-@pytest.mark.parametrize("clock", [SimClock(3.0), ManualClock()], ids=["sim", "manual"])
-def test_clocks_fit_the_agent_clock(clock: SimClock | ManualClock) -> None:
+@pytest.mark.parametrize("clock", [ScaledClock(3.0), ManualClock()], ids=["sim", "manual"])
+def test_clocks_fit_the_agent_clock(clock: ScaledClock | ManualClock) -> None:
     """One clock object serves agents and bodies: it has the agent clock's methods."""
-    agent_clock = pytest.importorskip("fleet.agent.clock")
+    agent_clock = pytest.importorskip("fleet.clock")
     for name in ("monotonic", "now", "wait"):
         assert hasattr(agent_clock.Clock, name)
         assert callable(getattr(clock, name))

@@ -1,14 +1,18 @@
-"""World time for the simulator: one clock shared by every simulated robot and its agent.
+"""The one time model of the project: a :class:`Clock` protocol and its three clocks.
 
-World time is measured in seconds from the clock's origin (``monotonic()``). A
-:class:`SimClock` runs it ``speed`` times faster than real time (``--speed X``); a
-:class:`ManualClock` moves only when a test tells it to. Motion, dwell, battery drain,
-readings and link delays all read the same clock, so scaling the speed changes nothing but
-how long a run takes in real time; manager timeouts scale with :meth:`SimClock.to_wall`.
+Every duration the manager, the robot agent, the anomaly log, the alerts and the simulator
+measure is read from a clock passed in, never from :mod:`time` directly:
 
-Both clocks also satisfy the robot agent's clock (:class:`fleet.agent.clock.Clock`:
-``monotonic()``, ``now()`` as an aware UTC datetime, ``wait()``), so the simulator passes
-one object to agents and bodies alike.
+- :class:`SystemClock`: real time (``fleet serve`` on a real site, a real robot's agent);
+- :class:`ScaledClock`: time running ``speed`` times faster than real time (the simulator's
+  world, and ``fleet serve --speed`` beside it); processes sharing one world pass the same
+  ``origin`` and ``start``;
+- :class:`ManualClock`: time that moves only when a test advances it.
+
+Clock readings are *world* seconds: on a scaled clock a timeout of 3 s lasts 3/speed real
+seconds, and a test on a manual clock decides when it has passed. :func:`silence_timeout`
+is the one rule that keeps a robot-silence timeout above what the real machine can honour
+when the world runs faster than real time.
 """
 
 from __future__ import annotations
@@ -20,30 +24,51 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+WALL_TIMEOUT_FLOOR_S = 0.75
+"""Real seconds of silence a manager should tolerate at least, whatever the speed of its
+world: below this, thread scheduling and Zenoh's delivery on a loaded machine look like a
+lost robot. See :func:`silence_timeout`."""
+
 # How often a ManualClock waiter re-checks its event: the event cannot notify the clock's
 # condition, so a blocked wait polls it in real time.
 _POLL_S = 0.005
 
 
-class WorldClock(Protocol):
-    """What simulator parts need from time. Implementations are thread-safe."""
+class Clock(Protocol):
+    """What every part needs from time. Implementations are thread-safe."""
 
     def monotonic(self) -> float:
-        """World seconds since the clock's origin; never goes backwards."""
+        """Seconds on this clock since an arbitrary origin; never goes backwards."""
         ...
 
     def now(self) -> datetime:
-        """The world's current time as an aware UTC datetime (message timestamps)."""
+        """The current time, timezone-aware UTC (header timestamps, stored instants)."""
         ...
 
     def sleep(self, seconds: float) -> None:
-        """Block for ``seconds`` of world time (zero or negative: return at once)."""
+        """Block for ``seconds`` of this clock (zero or negative: return at once)."""
         ...
 
     def wait(self, event: threading.Event, seconds: float | None) -> bool:
-        """Block until ``event`` is set or ``seconds`` of world time pass (None: no limit);
-        True when the event is set, as :meth:`threading.Event.wait`."""
+        """Block until ``event`` is set or ``seconds`` of this clock pass (None: no limit).
+
+        Returns True when the event is set, as :meth:`threading.Event.wait` does.
+        """
         ...
+
+    def to_world(self, wall_seconds: float) -> float:
+        """Seconds of this clock that pass in ``wall_seconds`` of real time."""
+        ...
+
+
+def silence_timeout(requested: float, clock: Clock) -> float:
+    """The robot-silence timeout to use on ``clock``: ``requested`` (clock seconds), raised
+    to :data:`WALL_TIMEOUT_FLOOR_S` real seconds when the clock runs faster than real time.
+
+    ``fleet serve --speed``, the simulator's embedded manager and the benchmarks all take
+    their timeout from here, so the rule lives in one place.
+    """
+    return max(requested, clock.to_world(WALL_TIMEOUT_FLOOR_S))
 
 
 def _check_speed(speed: float) -> float:
@@ -59,15 +84,41 @@ def _aware(start: datetime | None) -> datetime:
     return start if start.tzinfo is not None else start.replace(tzinfo=UTC)
 
 
-class SimClock:
-    """World time running ``speed`` times faster than the monotonic wall clock.
+class SystemClock:
+    """Real time: ``time.monotonic`` and the system's UTC wall clock."""
 
-    ``monotonic()`` is 0 when the clock is made and gains ``speed`` world seconds per real
-    second; ``now()`` is ``start`` (default: the real time at creation) plus that. Sleeps and
-    waits last ``world_seconds / speed`` real seconds. ``wall`` and ``sleeper`` exist for
-    tests of the scaling itself; everything else uses the defaults. ``origin`` is the
-    ``wall()`` reading at world time 0 (default: now): processes sharing one world pass the
-    same ``time.monotonic()`` value (system-wide on Linux) and the same ``start``.
+    speed = 1.0
+
+    def monotonic(self) -> float:
+        """``time.monotonic()``."""
+        return time.monotonic()
+
+    def now(self) -> datetime:
+        """``datetime.now(UTC)``."""
+        return datetime.now(UTC)
+
+    def sleep(self, seconds: float) -> None:
+        """``time.sleep(seconds)`` (negative durations sleep not at all)."""
+        if seconds > 0:
+            time.sleep(seconds)
+
+    def wait(self, event: threading.Event, seconds: float | None) -> bool:
+        """``event.wait(seconds)`` (negative durations wait not at all)."""
+        return event.wait(None if seconds is None else max(0.0, seconds))
+
+    def to_world(self, wall_seconds: float) -> float:
+        """``wall_seconds`` itself."""
+        return wall_seconds
+
+
+class ScaledClock:
+    """Time running ``speed`` times faster than the monotonic wall clock.
+
+    ``monotonic()`` is 0 when the clock is made (or at ``origin``, a ``wall()`` reading) and
+    gains ``speed`` seconds per real second; ``now()`` is ``start`` (default: the real time
+    at creation) plus that. Sleeps and waits last ``seconds / speed`` real seconds. Processes
+    sharing one world pass the same ``origin`` (``time.monotonic()`` is system-wide on Linux)
+    and the same ``start``. ``wall`` and ``sleeper`` exist for tests of the scaling itself.
     """
 
     def __init__(self, speed: float = 1.0, *, start: datetime | None = None,
@@ -81,19 +132,19 @@ class SimClock:
         self._start = _aware(start)
 
     def monotonic(self) -> float:
-        """World seconds since this clock was made."""
+        """Scaled seconds since the origin."""
         return (self._wall() - self._origin) * self.speed
 
     def now(self) -> datetime:
-        """``start`` plus the world seconds elapsed."""
+        """``start`` plus the scaled seconds elapsed."""
         return self._start + timedelta(seconds=self.monotonic())
 
     def to_wall(self, world_seconds: float) -> float:
-        """Real seconds that ``world_seconds`` of world time last (for scaling timeouts)."""
+        """Real seconds that ``world_seconds`` of this clock last."""
         return world_seconds / self.speed
 
     def to_world(self, wall_seconds: float) -> float:
-        """World seconds that pass in ``wall_seconds`` of real time."""
+        """Seconds of this clock that pass in ``wall_seconds`` of real time."""
         return wall_seconds * self.speed
 
     def sleep(self, seconds: float) -> None:
@@ -107,14 +158,16 @@ class SimClock:
 
 
 class ManualClock:
-    """World time that moves only through :meth:`advance` and :meth:`advance_to`.
+    """Time that moves only through :meth:`advance` and :meth:`advance_to`.
 
     With ``auto=False`` (default) :meth:`sleep` and :meth:`wait` block until another thread
-    advances the clock past their deadline, so a test steps a threaded simulation tick by
-    tick. With ``auto=True`` a sleep or wait advances the clock itself by its duration and
-    returns at once (single-threaded tests; a ``wait`` with no limit then returns whether the
-    event is set without blocking).
+    advances the clock past their deadline, so a test steps a threaded system tick by tick.
+    With ``auto=True`` a sleep or wait advances the clock itself by its duration and returns
+    at once (single-threaded tests; a ``wait`` with no limit then returns whether the event
+    is set without blocking).
     """
+
+    speed = 1.0
 
     def __init__(self, start: float = 0.0, *, date: datetime | None = None,
                  auto: bool = False) -> None:
@@ -126,13 +179,17 @@ class ManualClock:
         self._cond = threading.Condition()
 
     def monotonic(self) -> float:
-        """The current world time in seconds."""
+        """The current time in seconds."""
         with self._cond:
             return self._t
 
     def now(self) -> datetime:
-        """``date`` (default 2025-01-01 UTC) plus the current world time."""
+        """``date`` (default 2025-01-01 UTC) plus the current time."""
         return self._date + timedelta(seconds=self.monotonic())
+
+    def to_world(self, wall_seconds: float) -> float:
+        """``wall_seconds`` itself: a manual clock has no relation to real time."""
+        return wall_seconds
 
     def advance(self, seconds: float) -> float:
         """Move time forward by ``seconds`` (must be ≥ 0) and wake due sleepers; the new time."""
