@@ -22,10 +22,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from fleet.errors import FleetError, Problem, ScenarioError
+from fleet import yamldoc
+from fleet.errors import FleetError, Problem, ScenarioError, line_of
 from fleet.facility import formats
-from fleet.facility.document import line_of
-from fleet.facility.formats.yaml_map import parse_yaml
 from fleet.facility.model import Facility
 from fleet.planning.mission import MissionSpec, load_mission
 from fleet.planning.robots import Fleet, fleet_from_document, load_fleet
@@ -511,14 +510,5 @@ def scenario_from_document(doc: object, *, file: str | None = None,
 def load_scenario(path: str | Path) -> Scenario:
     """Read a scenario file; :class:`ScenarioError` for any problem, never another error."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(Problem("no such file", str(p))) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(Problem(f"cannot read: {exc}", str(p))) from None
-    try:
-        doc = parse_yaml(text, file=str(p))
-    except FleetError as exc:
-        raise ScenarioError(getattr(exc, "problems", [Problem(str(exc), str(p))])) from None
+    doc = yamldoc.read(p, error=ScenarioError)
     return scenario_from_document(doc, file=str(p), base=p.parent)

@@ -292,7 +292,7 @@ def read_overrides(raw: object, *, file: str | None = None, where: str = "limits
     Returns the overrides and every problem found (located in ``file``, elements named
     after ``where``); zone and point ids are checked against ``facility`` when given.
     """
-    from fleet.facility.document import line_of
+    from fleet.errors import line_of
 
     problems: list[Problem] = []
 

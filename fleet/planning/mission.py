@@ -15,9 +15,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from fleet.errors import MapError, MissionError, Problem
+from fleet import yamldoc
+from fleet.errors import MapError, MissionError, Problem, line_of
 from fleet.facility import formats
-from fleet.facility.document import line_of
 from fleet.facility.model import Facility, NodeKind
 
 
@@ -286,7 +286,6 @@ def _read_task(
 
 def load_mission(path: str | Path, *, facility: Facility | None = None) -> MissionSpec:
     """Read a mission file (paths inside it are relative to the file)."""
-    from fleet.planning.robots import _read_yaml
-
     p = Path(path)
-    return mission_from_document(_read_yaml(p), file=str(p), base=p.parent, facility=facility)
+    return mission_from_document(yamldoc.read(p, error=MissionError), file=str(p),
+                                 base=p.parent, facility=facility)
