@@ -28,9 +28,9 @@ from fleet.facility import formats
 from fleet.facility.model import Facility
 from fleet.planning.mission import MissionSpec, load_mission
 from fleet.planning.robots import Fleet, fleet_from_document, load_fleet
+from fleet.sensors import is_concentration
 from sim.link import LinkModel
 from sim.world import (
-    CONCENTRATION_UNITS,
     DEFAULT_SENSORS,
     AnySource,
     GasLeak,
@@ -309,7 +309,7 @@ def _source(r: _Reader, raw: object, facility: Facility,
             if spec is None:
                 r.fail(raw, label, f"unknown sensor {_show(sensor)}")
                 return None
-            if spec.unit not in CONCENTRATION_UNITS:
+            if not is_concentration(spec.unit):
                 r.fail(raw, label, f"a gas leak raises a concentration; {sensor} is in "
                        f"{spec.unit} (use hot_spot for thermal, o2_deficiency for o2)")
                 return None

@@ -41,8 +41,8 @@ from typing import Any
 
 import zenoh
 
-from fleet.anomaly.limits import Severity
 from fleet.errors import FleetError
+from fleet.sensors import Severity
 from fleet.store import AlertDeliveryRow, Store
 from fleet.store.anomalies import DELIVERY_DELIVERED, DELIVERY_FAILED, DELIVERY_PENDING
 

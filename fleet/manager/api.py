@@ -134,8 +134,8 @@ def _serve_anomalies(manager: Manager) -> None:
     """The anomaly verbs (docs/anomalies.md): list, show, ack, resolve, and the report."""
     from fleet.anomaly.export import anomaly_json, iso
     from fleet.anomaly.lifecycle import AnomalyStatus
-    from fleet.anomaly.limits import Severity
     from fleet.anomaly.log import deliveries_json, observations_json
+    from fleet.sensors import Severity
 
     itf = manager.settings.interface
     store = manager.store
