@@ -47,6 +47,21 @@ class Problem:
         return f"{where}:{subject} {self.reason}"
 
 
+def line_of(obj: object, key: object = None) -> int | None:
+    """The 1-based source line the document reader (:mod:`fleet.yamldoc`) recorded on a
+    mapping or list, if any; with ``key``, the line of that key in a mapping when it was
+    recorded (else the mapping's own line). Readers of parsed documents use it to locate
+    their problems; plain data gives None."""
+    if key is not None:
+        lines = getattr(obj, "key_lines", None)
+        if isinstance(lines, dict):
+            found = lines.get(str(key))
+            if isinstance(found, int):
+                return found
+    line = getattr(obj, "line", None)
+    return line if isinstance(line, int) and not isinstance(line, bool) else None
+
+
 class _ProblemsError(FleetError):
     """An error that carries one or more located problems."""
 

@@ -33,23 +33,25 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from fleet import sensors as vocab
 from fleet.agent import ActionFailed, Battery, InspectionFailed, MoveFailed, MoveTarget, Pose
 from fleet.clock import Clock
 from fleet.facility.model import Edge, Facility
 from fleet.planning.robots import Robot
-from fleet.protocol.inspection import Finding, Reading, Severity
+from fleet.protocol.inspection import Finding, Reading
+from fleet.sensors import Severity
 from sim.battery import FLAT_WH, BatteryModel, Mode
 from sim.scenario import Fault, FaultKind
 from sim.world import World
 
 ALARMS: Mapping[str, tuple[str, float]] = {
-    "ch4": (">=", 1.0),    # %vol: coal mine alarm and power cut-off at the face
-    "co": (">=", 24.0),    # ppm: 8-hour exposure limit
-    "h2s": (">=", 10.0),   # ppm: first alarm of a personal H2S monitor
-    "lel": (">=", 10.0),   # %LEL: first flammable-gas alarm
-    "co2": (">=", 1.5),    # %vol: mine return-air limit
-    "o2": ("<", 19.5),     # %vol: oxygen-deficient atmosphere
-    "thermal": (">=", 80.0),  # °C: a surface hotter than any healthy machine on site
+    vocab.CH4: (">=", 1.0),    # %vol: coal mine alarm and power cut-off at the face
+    vocab.CO: (">=", 24.0),    # ppm: 8-hour exposure limit
+    vocab.H2S: (">=", 10.0),   # ppm: first alarm of a personal H2S monitor
+    vocab.FLAMMABLE: (">=", 10.0),   # %LEL: first flammable-gas alarm
+    vocab.CO2: (">=", 1.5),    # %vol: mine return-air limit
+    vocab.O2: ("<", 19.5),     # %vol: oxygen-deficient atmosphere
+    vocab.THERMAL: (">=", 80.0),  # °C: a surface hotter than any healthy machine on site
 }
 """Alarm levels a simulated robot's own analysis applies: ``(comparison, level)`` in the
 sensor's unit. A reading past its level becomes a WARNING finding (CRITICAL past twice the
@@ -77,7 +79,7 @@ def alarm_findings(readings: Iterable[Reading]) -> list[Finding]:
             critical = r.value >= 2 * level
             what = f"{r.sensor} {r.value:g} {r.unit} at or above the alarm level {level:g}"
         else:
-            critical = r.value < level - (20.9 - level)
+            critical = r.value < level - (vocab.FRESH_AIR_O2_VOL - level)
             what = f"{r.sensor} {r.value:g} {r.unit} below the alarm level {level:g}"
         found.append(Finding(f"{r.sensor}_alarm", Severity.CRITICAL if critical
                              else Severity.WARNING, what, 0.95))

@@ -35,11 +35,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-import yaml
-
+from fleet import yamldoc
 from fleet.clock import ScaledClock
 from fleet.comms import Bus, client_config, free_port, router_config, tcp_endpoint
-from fleet.errors import FleetError, NotReachable, ScenarioError
+from fleet.errors import FleetError, MissionError, NotReachable, ScenarioError
 from fleet.manager.api import api_key
 from fleet.manager.service import WALL_TIMEOUT_FLOOR_S, Manager, ManagerSettings
 from fleet.planning.mission import MissionSpec
@@ -85,11 +84,11 @@ def mission_text(path: Path, *, dwell_s: float | None = None) -> str:
     text = path.read_text(encoding="utf-8")
     if dwell_s is None:
         return text
-    doc = yaml.safe_load(text)
-    for task in doc.get("tasks") or []:
+    doc = yamldoc.parse(text, file=str(path), error=MissionError)
+    for task in (doc.get("tasks") if isinstance(doc, dict) else None) or []:
         if isinstance(task, dict):
             task["dwell_s"] = dwell_s
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    return yamldoc.dump(doc)
 
 
 def with_dwell(spec: MissionSpec, dwell_s: float | None) -> MissionSpec:

@@ -22,16 +22,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from fleet.errors import FleetError, Problem, ScenarioError
+from fleet import yamldoc
+from fleet.errors import FleetError, Problem, ScenarioError, line_of
 from fleet.facility import formats
-from fleet.facility.document import line_of
-from fleet.facility.formats.yaml_map import parse_yaml
 from fleet.facility.model import Facility
 from fleet.planning.mission import MissionSpec, load_mission
 from fleet.planning.robots import Fleet, fleet_from_document, load_fleet
+from fleet.sensors import is_concentration
 from sim.link import LinkModel
 from sim.world import (
-    CONCENTRATION_UNITS,
     DEFAULT_SENSORS,
     AnySource,
     GasLeak,
@@ -310,7 +309,7 @@ def _source(r: _Reader, raw: object, facility: Facility,
             if spec is None:
                 r.fail(raw, label, f"unknown sensor {_show(sensor)}")
                 return None
-            if spec.unit not in CONCENTRATION_UNITS:
+            if not is_concentration(spec.unit):
                 r.fail(raw, label, f"a gas leak raises a concentration; {sensor} is in "
                        f"{spec.unit} (use hot_spot for thermal, o2_deficiency for o2)")
                 return None
@@ -511,14 +510,5 @@ def scenario_from_document(doc: object, *, file: str | None = None,
 def load_scenario(path: str | Path) -> Scenario:
     """Read a scenario file; :class:`ScenarioError` for any problem, never another error."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(Problem("no such file", str(p))) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(Problem(f"cannot read: {exc}", str(p))) from None
-    try:
-        doc = parse_yaml(text, file=str(p))
-    except FleetError as exc:
-        raise ScenarioError(getattr(exc, "problems", [Problem(str(exc), str(p))])) from None
+    doc = yamldoc.read(p, error=ScenarioError)
     return scenario_from_document(doc, file=str(p), base=p.parent)

@@ -33,13 +33,14 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
+from fleet import sensors as vocab
 from fleet.facility.model import Facility
 from sim.link import derive_seed
 
 if TYPE_CHECKING:  # scenario.py imports this module for the types below
     from sim.scenario import Fault, Scenario
 
-CONCENTRATION_UNITS = frozenset({"%vol", "ppm", "%LEL"})
+CONCENTRATION_UNITS = vocab.CONCENTRATION_UNITS
 """Units of sensors that a ``gas_leak`` may raise (a plume adds concentration)."""
 
 
@@ -79,16 +80,19 @@ class SensorSpec:
 
 
 DEFAULT_SENSORS: Mapping[str, SensorSpec] = {
-    # fresh surface air; a scenario sets site levels (a coal mine's methane is not zero)
-    "ch4": SensorSpec("%vol", 0.0002, 0.01, 0.0, 100.0),
-    "co": SensorSpec("ppm", 1.0, 0.5, 0.0, 1e6),
-    "o2": SensorSpec("%vol", 20.9, 0.05, 0.0, 100.0),
-    "h2s": SensorSpec("ppm", 0.0, 0.2, 0.0, 1e6),
-    "lel": SensorSpec("%LEL", 0.0, 0.5, 0.0, 100.0),
-    "temperature": SensorSpec("°C", 20.0, 0.2, -60.0, 1000.0),
-    "thermal": SensorSpec("°C", 22.0, 0.5, -60.0, 2000.0),
-    "co2": SensorSpec("%vol", 0.04, 0.005, 0.0, 100.0),
-    "acoustic": SensorSpec("dB", 45.0, 1.0, 0.0, 194.0),
+    # fresh surface air; a scenario sets site levels (a coal mine's methane is not zero);
+    # (background, sigma, low, high) in the unit of the sensor vocabulary
+    name: SensorSpec(vocab.SENSORS[name].unit, *model) for name, model in (
+        (vocab.CH4, (0.0002, 0.01, 0.0, 100.0)),
+        (vocab.CO, (1.0, 0.5, 0.0, 1e6)),
+        (vocab.O2, (vocab.FRESH_AIR_O2_VOL, 0.05, 0.0, 100.0)),
+        (vocab.H2S, (0.0, 0.2, 0.0, 1e6)),
+        (vocab.FLAMMABLE, (0.0, 0.5, 0.0, 100.0)),
+        (vocab.TEMPERATURE, (20.0, 0.2, -60.0, 1000.0)),
+        (vocab.THERMAL, (22.0, 0.5, -60.0, 2000.0)),
+        (vocab.CO2, (0.04, 0.005, 0.0, 100.0)),
+        (vocab.ACOUSTIC, (45.0, 1.0, 0.0, 194.0)),
+    )
 }
 """Sensors the world knows without being told, with their defaults (units, background,
 noise sigma, clipping range)."""
@@ -192,7 +196,7 @@ class WorldSpec:
     sources: tuple[AnySource, ...] = ()
 
 
-METHANE_LEL_VOL = 4.4
+METHANE_LEL_VOL = vocab.METHANE_LEL_VOL
 """Methane's lower explosive limit in %vol (IEC 60079-20-1)."""
 
 # Dijkstra stops this many decay lengths out: exp(-30) is below any sensor's resolution.
@@ -201,7 +205,8 @@ _CUTOFF_DECAYS = 30.0
 
 def _to_vol(value: float, unit: str) -> float:
     """A concentration in %vol (0 for %LEL, whose gas is unspecified)."""
-    return value if unit == "%vol" else value / 1e4 if unit == "ppm" else 0.0
+    vol = vocab.convert(value, unit, vocab.VOL)
+    return 0.0 if vol is None else vol
 
 
 class World:
@@ -288,7 +293,7 @@ class World:
     def _raw(self, sensor: str, node_id: str, t: float) -> float:
         spec = self.spec(sensor)
         value = spec.background_at(self.facility.node(node_id).tags)
-        if sensor == "o2":
+        if sensor == vocab.O2:
             displaced = sum(
                 _to_vol(self._leaks(g, node_id, t), self.sensors[g].unit)
                 for g in {s.sensor for s in self.sources if isinstance(s, GasLeak)})
@@ -299,23 +304,23 @@ class World:
                     d = self._reach[i].get(node_id)
                     if d is None:
                         continue
-                    ref = value if s.zone is not None else self._background("o2", s.node or "")
+                    ref = value if s.zone is not None else self._background(vocab.O2, s.node or "")
                     drop = max(drop, (ref - s.o2) * s.strength(t) * math.exp(-d / s.decay_m))
             return value - max(0.0, drop)
-        if sensor == "thermal":
+        if sensor == vocab.THERMAL:
             for i, s in enumerate(self.sources):
                 if isinstance(s, HotSpot):
                     d = self._reach[i].get(node_id)
                     if d is None:
                         continue
-                    bg = self._background("thermal", s.node)
+                    bg = self._background(vocab.THERMAL, s.node)
                     seen = bg + (s.peak_c - bg) * s.strength(t) * math.exp(-d / s.decay_m)
                     value = max(value, seen)
             return value
-        if spec.unit in CONCENTRATION_UNITS:
+        if vocab.is_concentration(spec.unit):
             value += self._leaks(sensor, node_id, t)
-            if sensor == "lel" and "ch4" in self.sensors:
-                value += self._raw("ch4", node_id, t) / METHANE_LEL_VOL * 100.0
+            if sensor == vocab.FLAMMABLE and vocab.CH4 in self.sensors:
+                value += self._raw(vocab.CH4, node_id, t) / METHANE_LEL_VOL * 100.0
         return value
 
     def expected(self, sensor: str, node_id: str, t: float) -> float:

@@ -39,9 +39,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from fleet.anomaly.limits import Severity
 from fleet.clock import Clock, SystemClock
 from fleet.errors import FleetError
+from fleet.sensors import Severity
 from fleet.store import AlertDeliveryRow, Store
 from fleet.store.anomalies import DELIVERY_DELIVERED, DELIVERY_FAILED, DELIVERY_PENDING
 

@@ -28,9 +28,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from fleet.anomaly.limits import Severity
 from fleet.anomaly.rules import Verdict, worse
 from fleet.errors import FleetError
+from fleet.sensors import Severity
 
 
 class AnomalyStatus(StrEnum):

@@ -17,10 +17,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from fleet.anomaly.limits import Severity
 from fleet.errors import FleetError
 from fleet.facility.model import Facility
 from fleet.facility.render import Mark, render_facility
+from fleet.sensors import Severity
 
 SEVERITY_COLOURS = {"info": "#1565c0", "warning": "#f9a825", "alarm": "#e65100",
                     "critical": "#b71c1c"}

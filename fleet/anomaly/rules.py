@@ -15,15 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fleet.anomaly.limits import ABOVE, BELOW, RATE, SensorLimits, Severity, convert
+from fleet.errors import ProtocolError
+from fleet.sensors import ABOVE, BELOW, RATE, SensorLimits, Severity, convert
 
 FINDING = "finding"
 """Rule name of a finding reported by the robot itself."""
 FINDING_PREFIX = "finding:"
 """An anomaly about a robot's finding of type T has the sensor ``finding:T``."""
 
-_FINDING_SEVERITY = {"INFO": Severity.INFO, "WARNING": Severity.WARNING,
-                     "CRITICAL": Severity.CRITICAL}
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +125,10 @@ def finding_verdict(finding: Mapping[str, Any]) -> Verdict | None:
     kind = finding.get("type")
     if not isinstance(kind, str) or not kind.strip():
         return None
-    severity = _FINDING_SEVERITY.get(str(finding.get("severity", "")).upper(),
-                                     Severity.WARNING)
+    try:
+        severity = Severity.from_wire(str(finding.get("severity", "")).upper())
+    except ProtocolError:
+        severity = Severity.WARNING  # a robot's unknown word: worth a look, not an alarm
     confidence = finding.get("confidence")
     value = (float(confidence) if isinstance(confidence, int | float)
              and not isinstance(confidence, bool) and math.isfinite(confidence) else None)

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from shapely.geometry import Polygon
 
-from fleet.errors import MapError, Problem
+from fleet.errors import MapError, Problem, line_of
 from fleet.facility.model import (
     Edge,
     EdgeKind,
@@ -44,12 +44,6 @@ _LEVEL = {"id", "name", "z"}
 _NODE = {"id", "x", "y", "z", "level", "kind", "tags", "name"}
 _EDGE = {"from", "to", "length", "kind", "max_speed", "single_lane", "one_way", "closed", "cost"}
 _ZONE = {"id", "kind", "level", "polygon", "atex_zone", "gas", "max_speed", "capability", "name"}
-
-
-def line_of(obj: object) -> int | None:
-    """The 1-based source line recorded on a mapping or list by the YAML loader, if any."""
-    line = getattr(obj, "line", None)
-    return line if isinstance(line, int) else None
 
 
 @dataclass

@@ -34,10 +34,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from fleet import yamldoc
 from fleet.comms.bus import Request
 from fleet.errors import FleetError, MapError, MissionError
 from fleet.facility import formats
-from fleet.facility.formats.yaml_map import parse_yaml
 from fleet.manager.missions import joined
 from fleet.planning.mission import mission_from_document
 
@@ -77,8 +77,8 @@ def serve_api(manager: Manager) -> None:
         try:
             facility = formats.parse(str(raw_map.get("text", "")),
                                      str(raw_map.get("suffix", ".yaml")), file=map_name)
-            spec = mission_from_document(parse_yaml(text, file=name), file=name,
-                                         facility=facility)
+            doc = yamldoc.parse(text, file=name, error=MissionError)
+            spec = mission_from_document(doc, file=name, facility=facility)
         except (MapError, MissionError) as exc:
             raise FleetError("; ".join(str(p) for p in exc.problems)) from None
         map_doc = {"name": map_name, "suffix": str(raw_map.get("suffix", ".yaml")),
@@ -134,8 +134,8 @@ def _serve_anomalies(manager: Manager) -> None:
     """The anomaly verbs (docs/anomalies.md): list, show, ack, resolve, and the report."""
     from fleet.anomaly.export import anomaly_json, iso
     from fleet.anomaly.lifecycle import AnomalyStatus
-    from fleet.anomaly.limits import Severity
     from fleet.anomaly.log import deliveries_json, observations_json
+    from fleet.sensors import Severity
 
     itf = manager.settings.interface
     store = manager.store

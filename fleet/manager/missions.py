@@ -118,15 +118,16 @@ class MissionRun:
                 snapshot: dict[str, Any]) -> MissionRun:
         """Rebuild a mission a previous manager persisted; ``FleetError``-derived errors
         (map or mission problems) or ``KeyError``/``TypeError`` on a damaged snapshot."""
+        from fleet import yamldoc
+        from fleet.errors import MissionError
         from fleet.facility import formats
-        from fleet.facility.formats.yaml_map import parse_yaml
         from fleet.manager.dispatch import rebuild_assignment
         from fleet.planning.mission import mission_from_document
 
         map_doc = snapshot["map"]
         facility = formats.parse(map_doc["text"], map_doc["suffix"], file=map_doc["name"])
-        spec = mission_from_document(parse_yaml(document, file=name), file=name,
-                                     facility=facility)
+        doc = yamldoc.parse(document, file=name, error=MissionError)
+        spec = mission_from_document(doc, file=name, facility=facility)
         run = cls(mission_id, name, spec, status, document=document, map_doc=dict(map_doc))
         run.pool = set(snapshot["pool"])
         run.done = dict(snapshot["done"])

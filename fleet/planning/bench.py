@@ -16,8 +16,9 @@ from fleet.facility.model import Epl
 from fleet.planning.mission import InspectionTask, MissionSpec, Objective
 from fleet.planning.planner import plan_mission
 from fleet.planning.robots import Fleet, Robot, RobotClass
+from fleet.sensors import CH4, CO, O2
 
-GAS = frozenset({"ch4", "co", "o2"})
+GAS = frozenset({CH4, CO, O2})
 
 # One robot in five is intrinsically safe (Ga) so that zone 0 points can be served too.
 _CLASSES = (

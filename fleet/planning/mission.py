@@ -15,10 +15,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from fleet.errors import MapError, MissionError, Problem
+from fleet import yamldoc
+from fleet.errors import MapError, MissionError, Problem, line_of
 from fleet.facility import formats
-from fleet.facility.document import line_of
 from fleet.facility.model import Facility, NodeKind
+from fleet.limit_overrides import limit_problems
 
 
 class Objective(StrEnum):
@@ -73,7 +74,7 @@ class MissionSpec:
     fleet_path: Path | None = None
     limits: Mapping[str, Any] | None = None
     """The mission's anomaly limit overrides (the ``limits:`` mapping as written, checked
-    when loaded; :mod:`fleet.anomaly.limits` reads it)."""
+    when loaded by :mod:`fleet.limit_overrides`; :mod:`fleet.anomaly.limits` applies it)."""
 
     def task(self, point: str) -> InspectionTask:
         """The task at a point; ``KeyError`` naming it when the mission has none."""
@@ -169,10 +170,11 @@ def mission_from_document(
             tasks[t.point] = _merge(tasks.get(t.point), t)
     if not tasks and not problems:
         fail(doc, None, "the tasks select no inspection point")
-    from fleet.anomaly.limits import limit_problems  # the anomaly rules own the format
-
-    problems.extend(limit_problems(facility, doc.get("limits"), mission_file=file,
-                                   map_file=str(map_path) if map_path else None))
+    meta = facility.meta if isinstance(facility.meta, Mapping) else {}
+    problems.extend(limit_problems(
+        meta.get("limits"), doc.get("limits"), zones={z.id for z in facility.zones},
+        points=set(facility.inspection_points), mission_file=file,
+        map_file=str(map_path) if map_path else None))
     if problems:
         raise MissionError(problems)
     name = doc.get("name")
@@ -286,7 +288,6 @@ def _read_task(
 
 def load_mission(path: str | Path, *, facility: Facility | None = None) -> MissionSpec:
     """Read a mission file (paths inside it are relative to the file)."""
-    from fleet.planning.robots import _read_yaml
-
     p = Path(path)
-    return mission_from_document(_read_yaml(p), file=str(p), base=p.parent, facility=facility)
+    return mission_from_document(yamldoc.read(p, error=MissionError), file=str(p),
+                                 base=p.parent, facility=facility)

@@ -11,11 +11,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from fleet.errors import MissionError, Problem
-from fleet.facility.document import line_of
-from fleet.facility.formats.yaml_map import parse_yaml
+from fleet import yamldoc
+from fleet.errors import MissionError, Problem, line_of
 from fleet.facility.model import Access, Epl
 
 
@@ -214,19 +212,4 @@ def fleet_from_document(doc: object, *, file: str | None = None) -> Fleet:
 def load_fleet(path: str | Path) -> Fleet:
     """Read a fleet file; :class:`MissionError` for any problem, never another error."""
     p = Path(path)
-    return fleet_from_document(_read_yaml(p), file=str(p))
-
-
-def _read_yaml(p: Path) -> Any:
-    from fleet.errors import MapError
-
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MissionError(Problem("no such file", str(p))) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MissionError(Problem(f"cannot read: {exc}", str(p))) from None
-    try:
-        return parse_yaml(text, file=str(p))
-    except MapError as exc:
-        raise MissionError(exc.problems) from None
+    return fleet_from_document(yamldoc.read(p, error=MissionError), file=str(p))

@@ -25,9 +25,11 @@ from fleet.errors import ProtocolError
 from fleet.protocol.header import Header, JsonDict, drop_none
 from fleet.protocol.keys import Topic
 from fleet.protocol.validation import validate
+from fleet.sensors import SENSORS
 
-KNOWN_SENSORS = ("ch4", "co", "o2", "h2s", "lel", "temperature", "thermal", "acoustic")
-"""Sensor names this project understands; others are allowed and carried through."""
+KNOWN_SENSORS = tuple(SENSORS)
+"""Sensor names this project understands (:data:`fleet.sensors.SENSORS`); others are
+allowed and carried through."""
 
 
 class Epl(StrEnum):

@@ -17,7 +17,6 @@ import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, ClassVar
 
 from fleet.errors import ProtocolError
@@ -26,6 +25,10 @@ from fleet.protocol.keys import Topic
 from fleet.protocol.order import Action, ActionType, BlockingType
 from fleet.protocol.state import AgvPosition
 from fleet.protocol.validation import validate
+from fleet.sensors import Severity
+
+__all__ = ["Finding", "InspectParams", "InspectionAck", "InspectionResult", "Reading",
+           "Severity", "inspect_action", "is_inspect", "new_result_id", "read_inspect_action"]
 
 
 def new_result_id() -> str:
@@ -101,33 +104,31 @@ class Reading:
         return cls(d["sensor"], d["value"], d["unit"])
 
 
-class Severity(StrEnum):
-    """How urgent a finding is."""
-
-    INFO = "INFO"
-    """Worth recording."""
-    WARNING = "WARNING"
-    """Needs attention."""
-    CRITICAL = "CRITICAL"
-    """Needs immediate action."""
-
-
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """What the robot's own analysis concluded; ``confidence`` is 0.0 to 1.0."""
+    """What the robot's own analysis concluded; ``confidence`` is 0.0 to 1.0.
+
+    ``severity`` is one of :class:`~fleet.sensors.Severity`'s with a wire form: INFO (worth
+    recording), WARNING (needs attention) or CRITICAL (needs immediate action); ALARM is
+    refused with a ProtocolError.
+    """
 
     type: str
     severity: Severity
     description: str
     confidence: float
 
+    def __post_init__(self) -> None:
+        self.severity.to_wire()  # ProtocolError for a severity the wire does not carry
+
     def to_json(self) -> JsonDict:
-        return {"type": self.type, "severity": self.severity.value,
+        return {"type": self.type, "severity": self.severity.to_wire(),
                 "description": self.description, "confidence": self.confidence}
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Finding:
-        return cls(d["type"], Severity(d["severity"]), d["description"], d["confidence"])
+        return cls(d["type"], Severity.from_wire(d["severity"]), d["description"],
+                   d["confidence"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from fleet.protocol.header import VERSION, utc_timestamp
+from fleet.sensors import CH4, CO, FRESH_AIR_O2_VOL, O2, SENSORS
 from fleet.store.database import Synchronous
 from fleet.store.store import Store
 
-_SENSORS = (("ch4", "%vol", 0.2), ("co", "ppm", 5.0), ("o2", "%vol", 20.9))
+_SENSORS = tuple((name, SENSORS[name].unit, base)
+                 for name, base in ((CH4, 0.2), (CO, 5.0), (O2, FRESH_AIR_O2_VOL)))
 
 
 def make_results(n: int, *, points: int = 50, robots: int = 5, seed: int = 0,
