@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import zenoh
 
 from fleet.agent import (
     AgentConfig,
