@@ -81,6 +81,8 @@ def _register() -> None:
     app.command(name="demo")(demo.demo)
     from fleet.cli import security
     app.add_typer(security.app, name="security")
+    from fleet.cli import samples
+    app.add_typer(samples.app, name="samples")
 
 
 _register()

@@ -17,7 +17,7 @@ app = typer.Typer(help="Missions on a running manager: launch, list, status, pau
 
 @app.command()
 def launch(
-    file: Path = typer.Argument(..., help="Mission file (.yaml)."),
+    file: Path = typer.Argument(..., help="Mission file (.yaml) or sample mission name."),
     connect: str | None = ConnectOption,
     interface: str = InterfaceOption,
     credentials: Path | None = CredentialsOption,
@@ -26,7 +26,9 @@ def launch(
     """Launch a mission; prints its id. The manager plans it over the capable robots
     online (or those the mission names) and dispatches the orders."""
     from fleet.planning.mission import load_mission
+    from fleet.samples import resolve
 
+    file = resolve(file)
     spec = load_mission(file)  # checks the file and its map here, with lines, before sending
     if spec.map_path is None:
         raise MissionError(Problem("mission has no map file", str(file)))
