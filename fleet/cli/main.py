@@ -83,6 +83,8 @@ def _register() -> None:
     app.add_typer(security.app, name="security")
     from fleet.cli import samples
     app.add_typer(samples.app, name="samples")
+    from fleet.cli.helptext import flow_app
+    flow_app(app)
 
 
 _register()
