@@ -71,7 +71,7 @@ def _register() -> None:
     app.command(name="plan")(plan.plan)
     app.command(name="serve")(serve.serve)
     app.add_typer(mission.app, name="mission")
-    app.command(name="robots")(robots.robots)
+    app.add_typer(robots.app, name="robots")
     app.add_typer(bench.app, name="bench")
     from fleet.cli import anomalies, report
     app.add_typer(anomalies.app, name="anomalies")
