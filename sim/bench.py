@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fleet import samples
 from fleet.clock import ScaledClock
 from fleet.manager.lifecycle import MissionStatus, RobotStatus
 from fleet.manager.missions import MissionRun
@@ -52,7 +53,8 @@ from sim.robots import FleetOptions, robots_of
 from sim.runner import EmbeddedManager, manager_settings, state_interval_for
 from sim.scenario import load_scenario
 
-DEFAULT_SCENARIO = Path(__file__).resolve().parent / "scenarios" / "coal_mine_baseline.yaml"
+DEFAULT_SCENARIO = "coal-mine-baseline"
+"""The sample scenario (:mod:`fleet.samples`) benchmarked when none is given."""
 
 TICKERS = 2
 """State threads of the fleet process."""
@@ -69,15 +71,18 @@ def _cpu_self() -> float:
 
 
 def bench_sim(*, robots: int = 1000, minutes: float = 10.0, speed: float = 1.0,
-              group: int = 20, shards: int = 2, scenario: Path = DEFAULT_SCENARIO,
+              group: int = 20, shards: int = 2, scenario: Path | None = None,
               plan_time_limit: float = 2.0,
               progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Run the benchmark; returns its figures (see the module docstring). ``shards``: fleet
     processes sharing the robots (one Python interpreter publishes some hundreds of large
     states per second).
 
-    ``progress`` is called about once a real second with the figures so far.
+    ``scenario`` defaults to the sample :data:`DEFAULT_SCENARIO`. ``progress`` is called
+    about once a real second with the figures so far.
     """
+    if scenario is None:
+        scenario = samples.path(DEFAULT_SCENARIO)
     if shards < 1:
         raise ValueError(f"shards must be at least 1, got {shards}")
     # the radio model is off: the figures are the software's, not a simulated 5G's

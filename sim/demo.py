@@ -30,20 +30,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fleet import samples
 from fleet.errors import ScenarioError
 from sim.body import ALARMS
 from sim.runner import TERMINAL, RunOptions, SimRun
 from sim.scenario import FaultKind, Scenario, load_scenario
 from sim.world import GasLeak, HotSpot, World
 
-SCENARIOS = Path(__file__).parent / "scenarios"
-"""Where the sample scenarios live (they point at ``maps/`` and ``missions/``)."""
-
 SITES: Mapping[str, str] = {
-    "coal-mine": "demo_coal_mine.yaml",
-    "chemical-plant": "chemical_plant_h2s_leak.yaml",
+    "coal-mine": "demo-coal-mine",
+    "chemical-plant": "chemical-plant-h2s-leak",
 }
-"""Demo sites and their scenario files in :data:`SCENARIOS`."""
+"""Demo sites and their sample scenarios (:mod:`fleet.samples`)."""
 
 DEFAULT_ROBOTS: Mapping[str, int] = {"coal-mine": 5, "chemical-plant": 4}
 """Robots per site when not given: the scenario's fleet, repeated (see
@@ -180,15 +178,11 @@ class Summary:
 
 
 def scenario_for(site: str) -> Scenario:
-    """The sample scenario of a demo site; ScenarioError when the site is unknown or its
-    files are missing (the samples live in the source tree, next to ``maps/``)."""
+    """The sample scenario of a demo site; ScenarioError when the site is unknown,
+    SampleError when the samples are not installed."""
     if site not in SITES:
         raise ScenarioError(f"unknown demo site {site!r}; choose one of {', '.join(SITES)}")
-    path = SCENARIOS / SITES[site]
-    if not path.is_file():
-        raise ScenarioError(f"demo scenario {path} is missing: run the demo from a clone "
-                            "of the repository (pip install -e .)")
-    return load_scenario(path)
+    return load_scenario(samples.path(SITES[site]))
 
 
 class Demo:

@@ -196,10 +196,11 @@ def sim_(
 ) -> None:
     """Many simulated robots beside the manager: wall time, CPU, states handled per
     second, dispatch latency (p50/p99), and whether the world kept to the speed."""
-    from sim.bench import DEFAULT_SCENARIO, bench_sim
+    from fleet.samples import resolve
+    from sim.bench import bench_sim
 
     r = bench_sim(robots=robots, minutes=minutes, speed=speed, group=group, shards=shards,
-                  scenario=scenario or DEFAULT_SCENARIO)
+                  scenario=None if scenario is None else resolve(scenario))
     if as_json:
         typer.echo(json.dumps(r, indent=2))
         return

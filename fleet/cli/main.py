@@ -71,7 +71,7 @@ def _register() -> None:
     app.command(name="plan")(plan.plan)
     app.command(name="serve")(serve.serve)
     app.add_typer(mission.app, name="mission")
-    app.command(name="robots")(robots.robots)
+    app.add_typer(robots.app, name="robots")
     app.add_typer(bench.app, name="bench")
     from fleet.cli import anomalies, report
     app.add_typer(anomalies.app, name="anomalies")
@@ -81,6 +81,10 @@ def _register() -> None:
     app.command(name="demo")(demo.demo)
     from fleet.cli import security
     app.add_typer(security.app, name="security")
+    from fleet.cli import samples
+    app.add_typer(samples.app, name="samples")
+    from fleet.cli.helptext import flow_app
+    flow_app(app)
 
 
 _register()

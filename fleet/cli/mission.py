@@ -17,7 +17,7 @@ app = typer.Typer(help="Missions on a running manager: launch, list, status, pau
 
 @app.command()
 def launch(
-    file: Path = typer.Argument(..., help="Mission file (.yaml)."),
+    file: Path = typer.Argument(..., help="Mission file (.yaml) or sample mission name."),
     connect: str | None = ConnectOption,
     interface: str = InterfaceOption,
     credentials: Path | None = CredentialsOption,
@@ -26,7 +26,9 @@ def launch(
     """Launch a mission; prints its id. The manager plans it over the capable robots
     online (or those the mission names) and dispatches the orders."""
     from fleet.planning.mission import load_mission
+    from fleet.samples import resolve
 
+    file = resolve(file)
     spec = load_mission(file)  # checks the file and its map here, with lines, before sending
     if spec.map_path is None:
         raise MissionError(Problem("mission has no map file", str(file)))
@@ -53,10 +55,17 @@ def list_(
     if as_json:
         typer.echo(json.dumps(answer, indent=2))
         return
+    from fleet.cli.tables import print_table
+
+    if not answer:
+        typer.echo("no mission yet")
+        return
+    rows = []
     for m in answer:
         ins = m.get("inspections") or {}
         done = f"{ins.get('done', '?')}/{ins.get('total', '?')}" if ins else "-"
-        typer.echo(f"{m['mission_id']}  {m['status']:<19}  {done:>7}  {m['name']}")
+        rows.append((str(m["mission_id"]), str(m["status"]), done, str(m["name"])))
+    print_table(("id", "status", "done", "name"), rows, right=("done",))
 
 
 @app.command()
@@ -83,11 +92,16 @@ def _print_status(m: dict[str, Any]) -> None:
     if ins:
         typer.echo(f"inspections: {ins['done']}/{ins['total']} done, {ins['failed']} failed, "
                    f"{ins['dropped']} dropped, {ins['waiting']} waiting")
-    for r in m.get("robots", []):
-        ri = r["inspections"]
-        typer.echo(f"  {r['serial']:<12} {'active' if r['active'] else 'done/lost':<9} "
-                   f"node {r['reached']}/{r['nodes'] - 1}  inspections {ri['done']}/"
-                   f"{ri['total']}")
+    from fleet.cli.tables import table_lines
+
+    rows = [(str(r["serial"]), "active" if r["active"] else "done/lost",
+             f"{r['reached']}/{r['nodes'] - 1}",
+             f"{r['inspections']['done']}/{r['inspections']['total']}")
+            for r in m.get("robots", [])]
+    if rows:
+        for line in table_lines(("robot", "", "node", "inspections"), rows,
+                                right=("node", "inspections")):
+            typer.echo(f"  {line}")
     for point, why in (m.get("dropped") or {}).items():
         typer.echo(f"  dropped {point}: {why}")
 

@@ -14,9 +14,12 @@ from fleet.planning.robots import load_fleet
 
 
 def plan(
-    mission_file: Path = typer.Argument(..., metavar="MISSION", help="Mission file (.yaml)."),
+    mission_file: Path = typer.Argument(..., metavar="MISSION",
+                                       help="Mission file (.yaml), or a sample mission's name "
+                                       "(`fleet samples`: coal-mine-gas-patrol)."),
     fleet_file: Path | None = typer.Option(
-        None, "--fleet", help="Fleet file; default: the mission's `fleet`."),
+        None, "--fleet", help="Fleet file or sample fleet name; default: the mission's "
+        "`fleet`."),
     time_limit: float = typer.Option(10.0, "--time-limit", min=0.5,
                                      help="Solver time limit in seconds."),
     objective: Objective | None = typer.Option(
@@ -28,7 +31,11 @@ def plan(
 ) -> None:
     """Plan MISSION: assign and order inspections, insert charging, verify, show."""
     from fleet.planning.planner import plan_mission
+    from fleet.samples import resolve
 
+    mission_file = resolve(mission_file)
+    if fleet_file is not None:
+        fleet_file = resolve(fleet_file)
     mission = load_mission(mission_file)
     fleet_path = fleet_file or mission.fleet_path
     if fleet_path is None:

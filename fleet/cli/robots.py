@@ -1,29 +1,100 @@
-"""``fleet robots``: the robots a running manager knows."""
+"""``fleet robots``: the robots a running manager knows; ``fleet robots show M/S``: one of
+them, every field the manager reports."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from fleet.cli.remote import ConnectOption, CredentialsOption, InterfaceOption, ask
+from fleet.cli.tables import print_table
+
+app = typer.Typer(help="The robots a running manager knows.", invoke_without_command=True)
 
 
+@app.callback()
 def robots(
+    ctx: typer.Context,
     connect: str | None = ConnectOption,
     interface: str = InterfaceOption,
     credentials: Path | None = CredentialsOption,
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
-    """Every robot the manager has heard of: status, battery, last node, mission."""
+    """Every robot the manager has heard of: status, battery, where it is (its last node,
+    or its dock before it has moved), mission."""
+    if ctx.invoked_subcommand is not None:
+        return
     answer = ask(connect, interface, "robots", credentials=credentials)
     if as_json:
         typer.echo(json.dumps(answer, indent=2))
         return
     if not answer:
         typer.echo("no robot has been heard from yet")
-    for r in answer:
-        battery = "-" if r["battery"] is None else f"{r['battery']:.0f}%"
-        typer.echo(f"{r['manufacturer']}/{r['serial']:<12} {r['status']:<18} {battery:>5}  "
-                   f"at {r['last_node'] or '-':<10} {r['mission_id'] or ''}")
+        return
+    print_table(("robot", "status", "battery", "at", "mission"),
+                [(f"{r['manufacturer']}/{r['serial']}", str(r["status"]), _battery(r),
+                  where(r), r.get("mission_id") or "") for r in answer],
+                right=("battery",))
+
+
+@app.command()
+def show(
+    robot: str = typer.Argument(..., metavar="M/S", help="Manufacturer/serial number."),
+    connect: str | None = ConnectOption,
+    interface: str = InterfaceOption,
+    credentials: Path | None = CredentialsOption,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """Every field the manager reports for one robot, nested ones indented."""
+    manufacturer, _, serial = robot.rpartition("/")
+    answer = ask(connect, interface, "robots", credentials=credentials)
+    found = next((r for r in answer if r.get("serial") == serial
+                  and (not manufacturer or r.get("manufacturer") == manufacturer)), None)
+    if found is None:
+        typer.echo(f"error: the manager knows no robot {robot!r}; `fleet robots` lists them",
+                   err=True)
+        raise typer.Exit(1)
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        return
+    for line in _fields(found):
+        typer.echo(line)
+
+
+def where(r: dict[str, Any]) -> str:
+    """The robot's last node; before it has reached one, its dock; else ``-``."""
+    if r.get("last_node"):
+        return str(r["last_node"])
+    if r.get("dock"):
+        return f"{r['dock']} (dock)"
+    return "-"
+
+
+def _battery(r: dict[str, Any]) -> str:
+    b = r.get("battery")
+    return "-" if b is None else f"{b:.0f}%"
+
+
+def _fields(record: dict[str, Any], indent: str = "") -> list[str]:
+    width = max((len(k) for k in record), default=0)
+    out = []
+    for key, value in record.items():
+        if isinstance(value, dict) and value:
+            out.append(f"{indent}{key}:")
+            out.extend(_fields(value, indent + "  "))
+        else:
+            out.append(f"{indent}{key:<{width}}  {_value(value)}")
+    return out
+
+
+def _value(value: object) -> str:
+    if value is None or value == "" or value == [] or value == {}:
+        return "-"
+    if isinstance(value, list):
+        return ", ".join(_value(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)

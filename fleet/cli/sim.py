@@ -26,7 +26,8 @@ SHOWN_HIGH = 12
 
 @app.command()
 def run(
-    scenario: Path = typer.Argument(..., help="Scenario file (sim/scenarios/*.yaml)."),
+    scenario: Path = typer.Argument(..., help="Scenario file, or a sample scenario's name "
+                                  "(`fleet samples`)."),
     robots: int | None = typer.Option(
         None, "--robots", min=1, help="Simulated robots (default: the scenario's fleet; "
         "more repeat it)."),
@@ -68,12 +69,13 @@ def run(
     from rich.console import Console
     from rich.live import Live
 
+    from fleet.samples import resolve
     from sim.runner import RunOptions, SimRun
     from sim.scenario import load_scenario
 
     if not math.isfinite(speed):
         raise typer.BadParameter("speed must be a finite number", param_hint="--speed")
-    sc = load_scenario(scenario)
+    sc = load_scenario(resolve(scenario))
     if not mission and duration is None and timeout is None:
         raise typer.BadParameter("without a mission, give --duration or --timeout",
                                  param_hint="--duration")

@@ -13,7 +13,7 @@ Key space, under the site's interface (``uagv`` by default, e.g. ``site-a/uagv``
 ``{interface}/manager/mission/resume``  (same)
 ``{interface}/manager/mission/abort``   (same)
 ``{interface}/manager/robots``          → ``[{"manufacturer", "serial", "status",
-                                        "battery", "last_node", ...}, ...]``
+                                        "battery", "last_node", "dock", ...}, ...]``
 ``{interface}/manager/anomalies/list``  body ``{"open", "status", "severity", "since",
                                         "mission_id", "point", "limit"}`` (all optional)
                                         → ``[anomaly, ...]`` newest first
@@ -38,10 +38,12 @@ from fleet import yamldoc
 from fleet.comms.bus import Request
 from fleet.errors import FleetError, MapError, MissionError
 from fleet.facility import formats
+from fleet.facility.model import Facility, NodeKind
 from fleet.manager.missions import joined
 from fleet.planning.mission import mission_from_document
 
 if TYPE_CHECKING:
+    from fleet.manager.registry import RobotEntry
     from fleet.manager.service import Manager
 
 
@@ -118,7 +120,8 @@ def serve_api(manager: Manager) -> None:
 
     def robots(_request: Request) -> Any:
         with manager.lock:
-            return [r.to_json() for r in manager.registry.all()]
+            sites = [m.spec.facility for m in reversed(manager.missions.values())]
+            return [{**r.to_json(), "dock": _dock(r, sites)} for r in manager.registry.all()]
 
     manager.bus.serve(api_key(itf, "mission/launch"), launch)
     manager.bus.serve(api_key(itf, "mission/list"), listing)
@@ -224,6 +227,16 @@ def _serve_anomalies(manager: Manager) -> None:
 
 
 E = TypeVar("E", bound=StrEnum)
+
+
+def _dock(robot: RobotEntry, sites: list[Facility]) -> str | None:
+    """The dock or charger the robot stands at by its reported position, on the site of
+    the newest mission that knows one; None when it is elsewhere or no site is known."""
+    for facility in sites:
+        at = robot.node_in(facility)
+        if at is not None and facility.nodes[at].kind in (NodeKind.DOCK, NodeKind.CHARGER):
+            return at
+    return None
 
 
 def _choice(enum: type[E], value: object, what: str) -> E:
