@@ -11,12 +11,10 @@
 - :mod:`~fleet.store.database`: engine setup (SQLite WAL, synchronous, busy timeout) and
   the translation of database errors into :class:`~fleet.errors.StoreError`.
 - :mod:`~fleet.store.schema`: Alembic revisions and the in-place upgrade.
-- :mod:`~fleet.store.bench`: :func:`bench_ingest`, the result ingestion benchmark.
 
 docs/storage.md describes the schema and the durability guarantees.
 """
 
-from fleet.store.bench import bench_ingest
 from fleet.store.results import StoredResult
 from fleet.store.store import EVENT_CREATED, EVENT_PLAN, EVENT_STATUS, RecordedBatch, Store
 from fleet.store.tables import (
@@ -45,5 +43,4 @@ __all__ = [
     "RobotRow",
     "Store",
     "StoredResult",
-    "bench_ingest",
 ]
