@@ -18,7 +18,7 @@ convert to the limit's is not compared (see :func:`convert`).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property, lru_cache
@@ -493,8 +493,3 @@ def limit_problems(facility: Facility, mission_limits: object, *,
     _, problems = map_overrides(facility, file=map_file)
     _, more = read_overrides(mission_limits, file=mission_file, facility=facility)
     return [*problems, *more]
-
-
-def sensors_of(limits: Iterable[SensorLimits]) -> list[str]:
-    """The sensor names of ``limits``, sorted."""
-    return sorted(s.sensor for s in limits)

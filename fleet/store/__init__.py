@@ -2,10 +2,10 @@
 
 - :class:`Store` (:mod:`~fleet.store.store`): ``Store.open(url, path=...)`` opens (and
   creates or upgrades) the database — a SQLite file by default, any SQLAlchemy URL
-  otherwise — and offers one method per thing the manager keeps: robots, missions, mission
-  events, inspection results (idempotent per ``resultId``) and their readings, anomalies
+  otherwise — and offers one method per thing the manager keeps: missions, mission events,
+  inspection results (idempotent per ``resultId``) and their readings, anomalies
   and alert deliveries (:mod:`~fleet.store.anomalies`).
-- :mod:`~fleet.store.tables`: the tables (:class:`RobotRow`, :class:`MissionRow`,
+- :mod:`~fleet.store.tables`: the tables (:class:`MissionRow`,
   :class:`MissionEventRow`, :class:`InspectionResultRow`, :class:`ReadingRow`,
   :class:`AnomalyRow`, :class:`AnomalyObservationRow`, :class:`AlertDeliveryRow`).
 - :mod:`~fleet.store.database`: engine setup (SQLite WAL, synchronous, busy timeout) and
@@ -25,7 +25,6 @@ from fleet.store.tables import (
     MissionEventRow,
     MissionRow,
     ReadingRow,
-    RobotRow,
 )
 
 __all__ = [
@@ -40,7 +39,6 @@ __all__ = [
     "MissionRow",
     "ReadingRow",
     "RecordedBatch",
-    "RobotRow",
     "Store",
     "StoredResult",
 ]
