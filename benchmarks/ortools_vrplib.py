@@ -29,8 +29,8 @@ from typing import Any
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from fleet.bench.vrplib import Instance, read_instance, route_value
 from fleet.errors import FleetError
-from fleet.planning.vrplib_bench import Instance, read_instance, route_value
 
 
 def fleet_size(inst: Instance, robots: int | None) -> int:

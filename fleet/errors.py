@@ -1,17 +1,30 @@
 """The one exception tree of the project.
 
-Every error raised on purpose by :mod:`fleet` derives from :class:`FleetError`, and each
-also subclasses the builtin it refines, so callers may catch either::
+Every error raised on purpose by :mod:`fleet` derives from :class:`FleetError`, is defined
+in this module (the modules that raise it may re-export it), and also subclasses the
+builtin it refines, so callers may catch either::
 
     FleetError
-     ├── MapError (ValueError)           a facility file or model is invalid
-     ├── MissionError (ValueError)       a mission or fleet file is invalid
-     ├── ScenarioError (ValueError)      a simulator scenario file is invalid
-     ├── PlanningError                   no plan could be made or a plan failed verification
-     ├── ProtocolError (ValueError)      a malformed or unknown wire message
-     ├── TransportError                  the network under the transport seam failed
- │    └── NotReachable (ConnectionError)  no manager or router answered
-     └── StoreError                      the database refused an operation
+     ├── ProblemsError                    an input file has problems; .problems lists them
+     │    ├── MapError (ValueError)       a facility file or model is invalid
+     │    └── MissionError (ValueError)   a mission or fleet file is invalid
+     ├── PlanningError                    no plan could be made or a plan failed verification
+     ├── TransitionError (ValueError)     a mission was asked for a state it cannot reach
+     ├── ProtocolError (ValueError)       a malformed or unknown wire message
+     ├── TransportError                   the network under the transport seam failed
+     │    └── NotReachable (ConnectionError)  no manager or router answered
+     ├── StoreError                       the database refused an operation
+     ├── SecurityError                    a security directory is missing, malformed, or
+     │                                    asked for something impossible
+     ├── AgentError                       a robot agent cannot be started or used as asked
+     ├── AgentConfigError (ValueError)    a robot agent's configuration is invalid
+     ├── OutboxError (OSError)            a robot's result file cannot be read or written
+     └── ActionFailed                     a robot body could not do what it was asked
+          ├── MoveFailed                  move_to could not reach its target
+          └── InspectionFailed            inspect could not take its readings
+
+The simulator hangs its own errors (scenario files, robot processes) below these in
+``sim.errors``; nothing in this package names them.
 
 The CLI turns these into one-line messages and exit codes; nothing else should.
 """
@@ -62,8 +75,9 @@ def line_of(obj: object, key: object = None) -> int | None:
     return line if isinstance(line, int) and not isinstance(line, bool) else None
 
 
-class _ProblemsError(FleetError):
-    """An error that carries one or more located problems."""
+class ProblemsError(FleetError):
+    """An input file has problems; :attr:`problems` lists every one, each located when
+    possible (``str(exc)`` is one line per problem)."""
 
     def __init__(self, problems: Problem | str | Iterable[Problem]) -> None:
         if isinstance(problems, str):
@@ -74,21 +88,20 @@ class _ProblemsError(FleetError):
         super().__init__("\n".join(str(p) for p in self.problems) or "invalid input")
 
 
-class MapError(_ProblemsError, ValueError):
+class MapError(ProblemsError, ValueError):
     """A facility file or facility model is invalid; :attr:`problems` lists every problem."""
 
 
-class MissionError(_ProblemsError, ValueError):
+class MissionError(ProblemsError, ValueError):
     """A mission or fleet file is invalid; :attr:`problems` lists every problem."""
-
-
-class ScenarioError(_ProblemsError, ValueError):
-    """A simulator scenario file is invalid; :attr:`problems` lists every problem (those of
-    the map, mission or fleet file it names included)."""
 
 
 class PlanningError(FleetError):
     """No plan could be produced, or a plan failed verification."""
+
+
+class TransitionError(FleetError, ValueError):
+    """A mission was asked to move to a state it cannot reach from where it is."""
 
 
 class ProtocolError(FleetError, ValueError):
@@ -105,3 +118,31 @@ class NotReachable(TransportError, ConnectionError):
 
 class StoreError(FleetError):
     """The database refused an operation."""
+
+
+class SecurityError(FleetError):
+    """A security directory is missing, malformed, or asked for something impossible."""
+
+
+class AgentError(FleetError):
+    """A robot agent cannot be started or used as asked."""
+
+
+class AgentConfigError(FleetError, ValueError):
+    """An agent's configuration is invalid; the message names the field."""
+
+
+class OutboxError(FleetError, OSError):
+    """The result file cannot be read or written; the message names the file and reason."""
+
+
+class ActionFailed(FleetError):
+    """A body could not do what it was asked; ``str(exc)`` is the reason the robot reports."""
+
+
+class MoveFailed(ActionFailed):
+    """``move_to`` could not reach its target (path blocked, localisation lost, ...)."""
+
+
+class InspectionFailed(ActionFailed):
+    """``inspect`` could not take its readings (e.g. ``"sensor h2s unavailable"``)."""

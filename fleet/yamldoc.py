@@ -6,7 +6,7 @@ inside maps and missions) are all read here.
 (:func:`~fleet.errors.line_of` reads both), so the readers of each file kind can report
 ``file:line: element: reason``. Malformed YAML is never a traceback: it is the caller's
 error class (:class:`~fleet.errors.MapError`, :class:`~fleet.errors.MissionError` or
-:class:`~fleet.errors.ScenarioError`) carrying one :class:`~fleet.errors.Problem` of one
+:class:`~sim.errors.ScenarioError`) carrying one :class:`~fleet.errors.Problem` of one
 line, located at the line YAML complained about. :func:`read` adds reading the file;
 :func:`dump` writes such data back (the line-keeping containers included).
 
@@ -21,11 +21,13 @@ from typing import Any
 
 import yaml
 
-from fleet.errors import MapError, MissionError, Problem, ScenarioError, line_of
+from fleet.errors import MapError, Problem, ProblemsError, line_of
 
 __all__ = ["DocumentError", "dump", "line_of", "parse", "read"]
 
-DocumentError = type[MapError] | type[MissionError] | type[ScenarioError]
+DocumentError = type[ProblemsError]
+"""The error a reader raises for its kind of file (MapError, MissionError, the simulator's
+ScenarioError): every one carries located problems."""
 """The error classes a document can be refused with (one per kind of file)."""
 
 

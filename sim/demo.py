@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from fleet import samples
-from fleet.errors import ScenarioError
 from sim.body import ALARMS
+from sim.errors import ScenarioError
 from sim.runner import TERMINAL, RunOptions, SimRun
 from sim.scenario import FaultKind, Scenario, load_scenario
 from sim.world import GasLeak, HotSpot, World

@@ -35,10 +35,11 @@ from typing import Any, Self
 
 from fleet.clock import ScaledClock
 from fleet.comms import Bus, client_config
-from fleet.errors import FleetError, ProtocolError
+from fleet.errors import ProtocolError
 from fleet.planning.robots import Robot
 from fleet.protocol.codec import from_bytes
 from fleet.protocol.keys import Topic, parse_key, subscription_key
+from sim.errors import ChildFailed as ChildFailed  # re-exported
 from sim.robots import FleetOptions
 from sim.scenario import Fault, FaultKind, Scenario
 
@@ -55,10 +56,6 @@ SWITCH_INTERVAL_S = 0.001
 
 STATS = "stats "
 """Prefix of the line a child prints when it stops."""
-
-
-class ChildFailed(FleetError):
-    """A robot process did not start."""
 
 
 @dataclass(frozen=True)

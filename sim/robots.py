@@ -22,7 +22,7 @@ import math
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -332,9 +332,3 @@ def robots_of(scenario: Scenario, count: int | None = None) -> tuple[Robot, ...]
             out.append(Robot(r.manufacturer, serial, r.robot_class, r.dock))
         copy += 1
     return tuple(out)
-
-
-def faults_for(faults: Iterable[Fault], serials: Iterable[str]) -> tuple[Fault, ...]:
-    """The faults that hit one of ``serials``."""
-    wanted = set(serials)
-    return tuple(f for f in faults if f.robot in wanted)

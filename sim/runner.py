@@ -38,7 +38,7 @@ from typing import Any, Self
 from fleet import yamldoc
 from fleet.clock import ScaledClock
 from fleet.comms import Bus, client_config, free_port, router_config, tcp_endpoint
-from fleet.errors import FleetError, MissionError, NotReachable, ScenarioError
+from fleet.errors import FleetError, MissionError, NotReachable
 from fleet.manager.api import api_key
 from fleet.manager.service import WALL_TIMEOUT_FLOOR_S, Manager, ManagerSettings
 from fleet.planning.mission import MissionSpec
@@ -46,6 +46,7 @@ from fleet.protocol.inspection import InspectionResult
 from fleet.protocol.keys import DEFAULT_INTERFACE, ParsedKey, Topic, subscription_key
 from fleet.store import Store
 from sim.body import BodyParams, alarm
+from sim.errors import ScenarioError
 from sim.processes import FleetProcess, ProcessFleet
 from sim.robots import FleetOptions, SimFleet, robots_of
 from sim.scenario import Scenario

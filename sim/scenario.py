@@ -4,7 +4,7 @@ A scenario (``sim/scenarios/*.yaml``, documented field by field in
 ``sim/scenarios/README.md``) names a map, optionally a mission, a fleet, a seed, the world
 model (sensor backgrounds and anomaly sources), the 5G link model and faults. Paths inside
 a scenario are relative to the scenario file. :func:`load_scenario` reports every problem of
-a broken file at once as a :class:`fleet.errors.ScenarioError` (problems of the map,
+a broken file at once as a :class:`sim.errors.ScenarioError` (problems of the map,
 mission or fleet file it names keep their own file and line), and never raises anything
 else for a file's content.
 
@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from fleet import yamldoc
-from fleet.errors import FleetError, Problem, ScenarioError, line_of
+from fleet.errors import FleetError, Problem, line_of
 from fleet.facility import formats
 from fleet.facility.model import Facility
 from fleet.planning.mission import MissionSpec, load_mission
 from fleet.planning.robots import Fleet, fleet_from_document, load_fleet
 from fleet.sensors import is_concentration
+from sim.errors import ScenarioError as ScenarioError  # re-exported
 from sim.link import LinkModel
 from sim.world import (
     DEFAULT_SENSORS,

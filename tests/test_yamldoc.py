@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fleet import yamldoc
-from fleet.errors import MapError, MissionError, ScenarioError, line_of
+from fleet.errors import MapError, MissionError, line_of
+from sim.errors import ScenarioError
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

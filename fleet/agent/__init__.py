@@ -17,22 +17,21 @@
 docs/agent.md shows a complete integration.
 """
 
-from fleet.agent.agent import AgentError, RobotAgent
-from fleet.agent.body import (
-    ActionFailed,
-    Battery,
-    ChargingBody,
-    InspectionFailed,
-    MoveFailed,
-    MoveTarget,
-    Pose,
-    RobotBody,
-)
-from fleet.agent.config import AgentConfig, AgentConfigError, Capabilities
-from fleet.agent.outbox import OutboxError, ResultOutbox
+from fleet.agent.agent import RobotAgent
+from fleet.agent.body import Battery, ChargingBody, MoveTarget, Pose, RobotBody
+from fleet.agent.config import AgentConfig, Capabilities
+from fleet.agent.outbox import ResultOutbox
 from fleet.agent.progress import OrderProgress, Verdict
 from fleet.agent.ticker import Ticker
 from fleet.clock import Clock, ScaledClock, SystemClock
+from fleet.errors import (
+    ActionFailed,
+    AgentConfigError,
+    AgentError,
+    InspectionFailed,
+    MoveFailed,
+    OutboxError,
+)
 
 __all__ = [
     "ActionFailed", "AgentConfig", "AgentConfigError", "AgentError", "Battery",

@@ -14,8 +14,8 @@ import math
 import threading
 from dataclasses import dataclass
 
-from fleet.agent.body import ActionFailed, ChargingBody, Pose, RobotBody
-from fleet.errors import ProtocolError
+from fleet.agent.body import ChargingBody, Pose, RobotBody
+from fleet.errors import ActionFailed, ProtocolError
 from fleet.protocol.header import Header
 from fleet.protocol.inspection import InspectionResult, new_result_id, read_inspect_action
 from fleet.protocol.keys import Topic

@@ -38,14 +38,15 @@ from types import TracebackType
 from typing import Any, Self
 
 from fleet.agent import actions
-from fleet.agent.body import Battery, ChargingBody, MoveFailed, MoveTarget, Pose, RobotBody
+from fleet.agent.body import Battery, ChargingBody, MoveTarget, Pose, RobotBody
 from fleet.agent.config import AgentConfig
-from fleet.agent.outbox import OutboxError, ResultOutbox
+from fleet.agent.outbox import ResultOutbox
 from fleet.agent.progress import Drive, OrderProgress, Perform, Verdict, order_refs
 from fleet.agent.ticker import Ticker, TickHandle
 from fleet.clock import Clock, SystemClock
 from fleet.comms import Bus, client_config
-from fleet.errors import FleetError, ProtocolError, TransportError
+from fleet.errors import AgentError as AgentError  # re-exported
+from fleet.errors import MoveFailed, OutboxError, ProtocolError, TransportError
 from fleet.protocol.codec import decode
 from fleet.protocol.header import HeaderStamper, Message
 from fleet.protocol.inspection import InspectionAck
@@ -73,10 +74,6 @@ JOIN_TIMEOUT = 10.0
 _INSTANT = frozenset({ActionType.START_PAUSE, ActionType.STOP_PAUSE, ActionType.STATE_REQUEST,
                       ActionType.FACTSHEET_REQUEST})
 """Instant actions that finish at once (cancelOrder and charging are handled apart)."""
-
-
-class AgentError(FleetError):
-    """The agent cannot be started or used as asked."""
 
 
 class RobotAgent:

@@ -24,21 +24,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol, runtime_checkable
 
-from fleet.errors import FleetError
+# the errors a body raises are defined in fleet.errors; re-exported for this module's callers
+from fleet.errors import ActionFailed as ActionFailed
+from fleet.errors import InspectionFailed as InspectionFailed
+from fleet.errors import MoveFailed as MoveFailed
 from fleet.protocol.inspection import Finding, Reading
 from fleet.protocol.order import Edge, Node
-
-
-class ActionFailed(FleetError):
-    """A body could not do what it was asked; ``str(exc)`` is the reason the robot reports."""
-
-
-class MoveFailed(ActionFailed):
-    """``move_to`` could not reach its target (path blocked, localisation lost, ...)."""
-
-
-class InspectionFailed(ActionFailed):
-    """``inspect`` could not take its readings (e.g. ``"sensor h2s unavailable"``)."""
 
 
 class Pose(NamedTuple):

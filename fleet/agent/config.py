@@ -11,7 +11,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fleet.errors import FleetError, ProtocolError
+from fleet.errors import AgentConfigError as AgentConfigError  # re-exported
+from fleet.errors import ProtocolError
 from fleet.protocol.factsheet import (
     CANCEL_ORDER_SPEC,
     FACTSHEET_REQUEST_SPEC,
@@ -26,11 +27,6 @@ from fleet.protocol.factsheet import (
 )
 from fleet.protocol.header import Header
 from fleet.protocol.keys import DEFAULT_INTERFACE, check_chunk, check_interface
-
-
-class AgentConfigError(FleetError, ValueError):
-    """An agent's configuration is invalid; the message names the field."""
-
 
 STATE_REQUEST_SPEC = AgvActionSpec("stateRequest", ("INSTANT",))
 START_PAUSE_SPEC = AgvActionSpec("startPause", ("INSTANT",))

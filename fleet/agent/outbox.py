@@ -24,16 +24,13 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from fleet.errors import FleetError, ProtocolError
+from fleet.errors import OutboxError as OutboxError  # re-exported
+from fleet.errors import ProtocolError
 from fleet.protocol.codec import decode_object, to_bytes
 from fleet.protocol.inspection import InspectionResult
 from fleet.protocol.keys import Topic
 
 logger = logging.getLogger(__name__)
-
-
-class OutboxError(FleetError, OSError):
-    """The result file cannot be read or written; the message names the file and reason."""
 
 
 @dataclass(slots=True)

@@ -11,7 +11,7 @@ map-aware readers (:func:`read_overrides` with a facility, :func:`map_overrides`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from fleet import limit_overrides
 from fleet.errors import Problem
@@ -33,7 +33,7 @@ from fleet.sensors import (
 __all__ = [
     "ABOVE", "BELOW", "DEFAULT_LIMITS", "RATE", "LimitBook", "LimitOverrides", "RateLimit",
     "SensorLimits", "SensorOverride", "Severity", "convert", "factor", "limit_problems",
-    "map_limits", "map_overrides", "read_overrides", "sensors_of", "unit_name",
+    "map_limits", "map_overrides", "read_overrides", "unit_name",
 ]
 
 
@@ -125,7 +125,3 @@ def limit_problems(facility: Facility, mission_limits: object, *,
         map_limits(facility), mission_limits, zones=_zone_ids(facility),
         points=_point_ids(facility), map_file=map_file, mission_file=mission_file)
 
-
-def sensors_of(limits: Iterable[SensorLimits]) -> list[str]:
-    """The sensor names of ``limits``, sorted."""
-    return sorted(s.sensor for s in limits)

@@ -21,7 +21,7 @@ def closure(
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
     """Time the metric closure among POINTS points of a generated mine-like graph."""
-    from fleet.facility.closure import benchmark_closure
+    from fleet.bench.closure import benchmark_closure
 
     try:
         result = benchmark_closure(points=points, nodes=nodes, repeats=repeats, seed=seed)
@@ -62,7 +62,7 @@ def vrplib(
     Prints per instance the value, the best known (last `Cost N` line of the `.sol` file),
     the gap in percent, the seconds and the routes as the file's node ids, depot excluded.
     """
-    from fleet.planning.vrplib_bench import bench_instance, read_instance, summary
+    from fleet.bench.vrplib import bench_instance, read_instance, summary
 
     instances = [read_instance(f) for f in files]  # every file checked before solving
     results = []
@@ -129,7 +129,7 @@ def plan(
 ) -> None:
     """Time the whole planner (closures, routing, charging, verification) on a generated
     mine with every inspection point in the mission."""
-    from fleet.planning.bench import benchmark_plan
+    from fleet.bench.plan import benchmark_plan
 
     try:
         result = benchmark_plan(nodes=nodes, points=points, robots=robots,
@@ -161,7 +161,7 @@ def dispatch(
 ) -> None:
     """Order-to-state latency (p50/p99) with AGENTS agents, and the manager's state
     ingestion rate, on loopback."""
-    from fleet.manager.bench import bench_dispatch
+    from fleet.bench.dispatch import bench_dispatch
 
     result = bench_dispatch(agents=agents, rounds=rounds, states=states, rate=rate,
                             seconds=seconds)
@@ -236,7 +236,7 @@ def ingest(
 ) -> None:
     """Inspection results stored per second (each stored once, 3 readings each), in
     batches as the manager commits them before acknowledging."""
-    from fleet.store.bench import bench_ingest
+    from fleet.bench.ingest import bench_ingest
 
     r = bench_ingest(results, batch, url=db, repeats=repeats, rules=rules)
     if as_json:

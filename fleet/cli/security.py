@@ -95,7 +95,8 @@ def revoke(
 ) -> None:
     """Revoke certificates: listed in DIR/crl.pem and dropped from the access control the
     next time the manager starts (restart it now)."""
-    from fleet.security.pki import Authority, Role, SecurityError
+    from fleet.errors import SecurityError
+    from fleet.security.pki import Authority, Role
 
     if not robot and not supervisor:
         raise SecurityError("name at least one --robot or --supervisor to revoke")

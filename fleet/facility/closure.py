@@ -19,13 +19,10 @@ time is summed along each Dijkstra tree by pointer jumping.
 from __future__ import annotations
 
 import math
-import statistics
-import time as _time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -34,13 +31,12 @@ from scipy.sparse.csgraph import dijkstra
 
 from fleet.errors import MapError, PlanningError, Problem
 from fleet.facility.contraction import Arcs, Contraction, Floats, Graph, Ints, contract
-from fleet.facility.model import Access, Epl, Facility
+from fleet.facility.model import Access, Facility
 from fleet.facility.routing import Route
 
 _BATCH_CELLS = 2_000_000  # sources x graph nodes per Dijkstra batch: bounds the memory
 
-__all__ = ["BENCH_ACCESS", "Arcs", "Closure", "benchmark_closure", "drivable_arcs",
-           "metric_closure"]
+__all__ = ["Arcs", "Closure", "drivable_arcs", "metric_closure"]
 
 
 def drivable_arcs(fac: Facility, access: Access | None = None) -> Arcs:
@@ -246,54 +242,3 @@ def _tree_times(g: Graph, codes: Ints, pred: Ints) -> Floats:
         secs = secs + secs[up]
         up = nxt
     return secs.reshape(b, n)
-
-
-# ---------------------------------------------------------------------------- benchmark
-BENCH_ACCESS = Access(epl=Epl.GB, speed=1.0)
-"""The robot of :func:`benchmark_closure`: ATEX Gb (zones 1 and 2), 1 m/s."""
-
-
-def benchmark_closure(*, points: int, nodes: int, repeats: int = 5,
-                      seed: int = 0) -> dict[str, Any]:
-    """Time :func:`metric_closure` among ``points`` inspection points of
-    :func:`~fleet.facility.generate.generate_mine` ``(nodes=nodes, seed=seed)`` for
-    :data:`BENCH_ACCESS`, ``repeats`` times.
-
-    Returns ``points``, ``nodes``, ``edges``, ``repeats``, ``median_s``, ``min_s``,
-    ``max_s`` (the timed closure from drivable arcs to both matrices), ``generate_s`` (the
-    mine), ``build_s`` (facility to drivable arcs, zone intersections included),
-    ``graph_nodes``/``graph_arcs`` (the contracted graph) and ``reachable_pairs``.
-    Raises ``ValueError`` when the mine cannot hold that many points.
-    """
-    from fleet.facility.generate import generate_mine
-
-    if repeats < 1:
-        raise ValueError("repeats must be at least 1")
-    t0 = _time.perf_counter()
-    fac = generate_mine(nodes=nodes, inspection_points=points, seed=seed)
-    t1 = _time.perf_counter()
-    arcs = drivable_arcs(fac, BENCH_ACCESS)
-    t2 = _time.perf_counter()
-    pts = fac.inspection_points
-    runs = []
-    closure = None
-    for _ in range(repeats):
-        start = _time.perf_counter()
-        closure = metric_closure(fac, pts, access=BENCH_ACCESS, arcs=arcs)
-        runs.append(_time.perf_counter() - start)
-    assert closure is not None
-    gn, ga = closure.graph_size
-    return {
-        "points": len(pts),
-        "nodes": len(fac.nodes),
-        "edges": len(fac.edges),
-        "repeats": repeats,
-        "median_s": round(statistics.median(runs), 4),
-        "min_s": round(min(runs), 4),
-        "max_s": round(max(runs), 4),
-        "generate_s": round(t1 - t0, 4),
-        "build_s": round(t2 - t1, 4),
-        "graph_nodes": gn,
-        "graph_arcs": ga,
-        "reachable_pairs": int(np.isfinite(closure.distance).sum()),
-    }

@@ -97,11 +97,6 @@ def epl_allowed(epl: Epl | None, atex_zone: int) -> bool:
     return epl is not None and epl in _EPL_ALLOWED[atex_zone]
 
 
-def required_epl(atex_zone: int) -> Epl:
-    """The lowest protection level allowed in an ATEX zone."""
-    return {0: Epl.GA, 1: Epl.GB, 2: Epl.GC}[atex_zone]
-
-
 @dataclass(frozen=True)
 class Level:
     """A level (horizon) of the site; ``z`` is its nominal elevation in metres."""

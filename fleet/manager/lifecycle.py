@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from fleet.errors import FleetError
+from fleet.errors import TransitionError as TransitionError  # re-exported
 
 
 class MissionStatus(StrEnum):
@@ -52,10 +52,6 @@ _ALLOWED: dict[MissionStatus, frozenset[MissionStatus]] = {
                                      MissionStatus.FAILED, MissionStatus.QUEUED,
                                      MissionStatus.DISPATCHED}),
 }
-
-
-class TransitionError(FleetError, ValueError):
-    """A mission was asked to move to a state it cannot reach from where it is."""
 
 
 def check_transition(current: MissionStatus, new: MissionStatus) -> None:

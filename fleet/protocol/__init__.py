@@ -14,7 +14,6 @@ for robot integrators. The parts:
   (validated dict without the model, the fast path).
 - :mod:`~fleet.protocol.validation`: the bundled schemas and the compiled validators.
 - :mod:`~fleet.protocol.inspection`: the ``inspect`` action helpers and results.
-- :mod:`~fleet.protocol.bench`: :func:`bench_decode`, the ingestion micro-benchmark.
 
 This package imports only the standard library (and ``jsonschema`` lazily, for the reference
 validator), so a robot can use it without the manager's dependencies.

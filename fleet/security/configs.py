@@ -25,8 +25,9 @@ from typing import Any
 import zenoh
 
 from fleet.comms.config import DEFAULT_CONNECT_TIMEOUT_MS, client_config, router_config
+from fleet.errors import SecurityError
 from fleet.security.acl import site_access_control
-from fleet.security.pki import Authority, Holder, SecurityError, write_private
+from fleet.security.pki import Authority, Holder, write_private
 
 TLS = "transport/link/tls"
 

@@ -43,7 +43,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from fleet.errors import FleetError, ProtocolError
+from fleet.errors import ProtocolError
+from fleet.errors import SecurityError as SecurityError  # re-exported
 from fleet.protocol.keys import check_chunk
 
 MANAGER_CN = "fleet-manager"
@@ -56,10 +57,6 @@ CERT_DAYS = 825
 """Validity of leaf certificates (days); the CA lives ten years."""
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-
-
-class SecurityError(FleetError):
-    """A security directory is missing, malformed, or asked for something impossible."""
 
 
 class Role(StrEnum):

@@ -2,21 +2,19 @@
 
 - :class:`Store` (:mod:`~fleet.store.store`): ``Store.open(url, path=...)`` opens (and
   creates or upgrades) the database — a SQLite file by default, any SQLAlchemy URL
-  otherwise — and offers one method per thing the manager keeps: robots, missions, mission
-  events, inspection results (idempotent per ``resultId``) and their readings, anomalies
+  otherwise — and offers one method per thing the manager keeps: missions, mission events,
+  inspection results (idempotent per ``resultId``) and their readings, anomalies
   and alert deliveries (:mod:`~fleet.store.anomalies`).
-- :mod:`~fleet.store.tables`: the tables (:class:`RobotRow`, :class:`MissionRow`,
+- :mod:`~fleet.store.tables`: the tables (:class:`MissionRow`,
   :class:`MissionEventRow`, :class:`InspectionResultRow`, :class:`ReadingRow`,
   :class:`AnomalyRow`, :class:`AnomalyObservationRow`, :class:`AlertDeliveryRow`).
 - :mod:`~fleet.store.database`: engine setup (SQLite WAL, synchronous, busy timeout) and
   the translation of database errors into :class:`~fleet.errors.StoreError`.
 - :mod:`~fleet.store.schema`: Alembic revisions and the in-place upgrade.
-- :mod:`~fleet.store.bench`: :func:`bench_ingest`, the result ingestion benchmark.
 
 docs/storage.md describes the schema and the durability guarantees.
 """
 
-from fleet.store.bench import bench_ingest
 from fleet.store.results import StoredResult
 from fleet.store.store import EVENT_CREATED, EVENT_PLAN, EVENT_STATUS, RecordedBatch, Store
 from fleet.store.tables import (
@@ -27,7 +25,6 @@ from fleet.store.tables import (
     MissionEventRow,
     MissionRow,
     ReadingRow,
-    RobotRow,
 )
 
 __all__ = [
@@ -42,8 +39,6 @@ __all__ = [
     "MissionRow",
     "ReadingRow",
     "RecordedBatch",
-    "RobotRow",
     "Store",
     "StoredResult",
-    "bench_ingest",
 ]

@@ -306,12 +306,3 @@ class AnomalyMethods:
 
 def _values(value: str | Iterable[str]) -> list[str]:
     return [value] if isinstance(value, str) else [str(v) for v in value]
-
-
-def row_json(row: Any) -> dict[str, Any]:
-    """A row as JSON-ready data: datetimes in ISO 8601 (UTC, ``Z``), other values as they are."""
-    out: dict[str, Any] = {}
-    for key, value in row.model_dump().items():
-        out[key] = (value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime)
-                    else value)
-    return out

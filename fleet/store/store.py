@@ -48,7 +48,6 @@ from fleet.store.tables import (
     MissionEventRow,
     MissionRow,
     ReadingRow,
-    RobotRow,
     utc_now,
 )
 
@@ -61,7 +60,6 @@ EVENT_PLAN = "plan"
 
 _RESULTS = cast(Table, InspectionResultRow.__table__)  # type: ignore[attr-defined]
 _READINGS = cast(Table, ReadingRow.__table__)  # type: ignore[attr-defined]
-_ROBOTS = cast(Table, RobotRow.__table__)  # type: ignore[attr-defined]
 
 
 def _status_text(status: str | Enum) -> str:
@@ -164,57 +162,6 @@ class Store(AnomalyMethods):
         if name == "postgresql":
             return postgresql.insert(table)
         return None
-
-    # -- robots ----------------------------------------------------------------------------
-
-    def upsert_robot(self, manufacturer: str, serial_number: str, *,
-                     robot_class: str | None = None,
-                     capabilities: Mapping[str, Any] | None = None,
-                     status: str | Enum | None = None, battery: float | None = None,
-                     last_node: str | None = None,
-                     last_seen: datetime | None = None) -> RobotRow:
-        """Create or update the robot (``manufacturer``, ``serial_number``); the row after.
-
-        Arguments left None keep their stored value, except ``last_seen``, which defaults to
-        now: a call means the manager just heard from the robot.
-        """
-        values: dict[str, Any] = {
-            "robot_class": robot_class,
-            "capabilities": dict(capabilities) if capabilities is not None else None,
-            "status": _status_text(status) if status is not None else None,
-            "battery": battery, "last_node": last_node,
-        }
-        values = {k: v for k, v in values.items() if v is not None}
-        values["last_seen"] = last_seen or utc_now()
-        key = {"manufacturer": manufacturer, "serial_number": serial_number}
-        with transaction(self._engine, write=True) as connection:
-            stmt = self._insert(connection, _ROBOTS)
-            if stmt is not None:
-                connection.execute(stmt.values(**key, **values).on_conflict_do_update(
-                    index_elements=["manufacturer", "serial_number"], set_=values))
-            else:
-                where = (_ROBOTS.c.manufacturer == manufacturer,
-                         _ROBOTS.c.serial_number == serial_number)
-                done = connection.execute(_ROBOTS.update().where(*where).values(**values))
-                if done.rowcount == 0:
-                    connection.execute(insert(_ROBOTS).values(**key, **values))
-            with Session(bind=connection) as session:
-                return session.exec(sm_select(RobotRow).where(
-                    RobotRow.manufacturer == manufacturer,
-                    RobotRow.serial_number == serial_number)).one()
-
-    def robots(self) -> list[RobotRow]:
-        """Every robot, ordered by manufacturer and serial number."""
-        with self._session(write=False) as session:
-            return list(session.exec(sm_select(RobotRow).order_by(
-                col(RobotRow.manufacturer), col(RobotRow.serial_number))).all())
-
-    def robot(self, manufacturer: str, serial_number: str) -> RobotRow | None:
-        """The robot (``manufacturer``, ``serial_number``), or None when unknown."""
-        with self._session(write=False) as session:
-            return session.exec(sm_select(RobotRow).where(
-                RobotRow.manufacturer == manufacturer,
-                RobotRow.serial_number == serial_number)).first()
 
     # -- missions --------------------------------------------------------------------------
 

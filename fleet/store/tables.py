@@ -1,12 +1,9 @@
 """The tables of the manager's database, as SQLModel classes.
 
-Eight tables; every name below (tables, indexes, constraints) is fixed by the migrations in
+Seven tables; every name below (tables, indexes, constraints) is fixed by the migrations in
 :mod:`fleet.store.migrations`, so a change here needs a new migration too (the test
 ``tests/store/test_migrations.py`` compares the two):
 
-``robots`` (:class:`RobotRow`)
-    One row per robot identity (``manufacturer``, ``serial_number``): what its factsheet says
-    and what the manager last heard from it.
 ``missions`` (:class:`MissionRow`)
     Every mission ever launched: the mission document as launched, the plan, the status.
 ``mission_events`` (:class:`MissionEventRow`)
@@ -118,30 +115,6 @@ UNCHECKED = text("NOT rules_checked")
 """The condition "not checked by the anomaly rules yet" on ``inspection_results``, spelt as
 the partial index ``ix_inspection_results_unchecked`` spells it (SQLite uses a partial
 index only for a query that repeats its condition)."""
-
-
-class RobotRow(SQLModel, table=True):
-    """A robot the manager has heard of, unique by (``manufacturer``, ``serial_number``).
-
-    ``robot_class`` and ``capabilities`` come from the factsheet (``capabilities`` is its
-    JSON, e.g. the ``inspection`` object); ``status``, ``battery`` (percent), ``last_node``
-    and ``last_seen`` from its latest state message.
-    """
-
-    __tablename__ = "robots"
-    __table_args__ = (
-        UniqueConstraint("manufacturer", "serial_number", name="uq_robots_identity"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    manufacturer: str
-    serial_number: str
-    robot_class: str | None = None
-    capabilities: dict[str, Any] | None = Field(default=None, sa_type=JSON_TYPE)
-    status: str | None = None
-    battery: float | None = None
-    last_node: str | None = None
-    last_seen: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class MissionRow(SQLModel, table=True):

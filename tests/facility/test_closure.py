@@ -4,7 +4,6 @@ are real drivable paths with exactly the matrix entries."""
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import time as clock
 from typing import Any
@@ -15,11 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
-from typer.testing import CliRunner
 
-from fleet.cli.main import app
 from fleet.errors import MapError, PlanningError
-from fleet.facility.closure import benchmark_closure, drivable_arcs, metric_closure
+from fleet.facility.closure import drivable_arcs, metric_closure
 from fleet.facility.generate import generate_mine
 from fleet.facility.model import Access, Edge, Epl, Facility, Level, Node, Zone, ZoneKind
 from fleet.facility.routing import edge_time, measure_path, shortest_route
@@ -247,31 +244,6 @@ def test_arcs_can_be_reused() -> None:
     assert np.array_equal(a.distance[::-1, ::-1], b.distance)
     assert len(arcs.src) == sum((1 if e.one_way else 2) for e in fac.edges
                                 if fac.traversable(e, access))
-
-
-# -------------------------------------------------------------------------- benchmark
-def test_benchmark_closure_small() -> None:
-    result = benchmark_closure(points=20, nodes=2000, repeats=2, seed=1)
-    assert result["points"] == 20 and result["nodes"] == 2000 and result["repeats"] == 2
-    assert 0 < result["min_s"] <= result["median_s"] <= result["max_s"]
-    assert result["build_s"] > 0 and result["graph_nodes"] >= 20
-    assert result["reachable_pairs"] > 0
-
-
-def test_cli_bench_closure_json() -> None:
-    result = CliRunner().invoke(app, ["bench", "closure", "--points", "20", "--nodes", "2000",
-                                      "--repeats", "1", "--json"])
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
-    for key in ("points", "nodes", "repeats", "median_s", "min_s", "max_s", "build_s"):
-        assert key in data
-    assert data["points"] == 20 and data["nodes"] == 2000
-
-
-def test_cli_bench_closure_too_many_points() -> None:
-    result = CliRunner().invoke(app, ["bench", "closure", "--points", "5000", "--nodes", "500"])
-    assert result.exit_code == 2
-    assert "reachable waypoints" in result.output
 
 
 @pytest.mark.slow

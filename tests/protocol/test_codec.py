@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from fleet.errors import ProtocolError
 from fleet.protocol import examples
-from fleet.protocol.bench import bench_decode
 from fleet.protocol.codec import (
     MAX_PAYLOAD,
     decode,
@@ -132,14 +131,3 @@ def test_decode_of_valid_messages_with_random_extra_fields_still_decodes(
         assert decode(message.TOPIC, payload) == message
     except ProtocolError as exc:
         assert "not a JSON number" in str(exc)  # an Infinity drawn into an extra field
-
-
-def test_bench_decode_reports_the_figures() -> None:
-    figures = bench_decode(200, reference_n=2)
-    assert figures["messages"] == 200 and figures["payload_bytes"] > 1000
-    for key in ("decode_per_s", "decode_per_cpu_s", "decode_json_per_cpu_s", "parse_per_s",
-                "validate_per_s", "reference_validate_per_s"):
-        assert figures[key] > 0
-    assert figures["decode_us"] == pytest.approx(1e6 / figures["decode_per_s"])
-    with pytest.raises(ValueError):
-        bench_decode(0)

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fleet.cli.main import error_lines
-from fleet.errors import FleetError, ScenarioError
+from fleet.errors import FleetError
+from sim.errors import ScenarioError
 from sim.scenario import FaultKind, Scenario, load_scenario, scenario_from_document
 from sim.world import DEFAULT_SENSORS, GasLeak, HotSpot, World
 from tests.sim.factories import SCENARIOS, TINY_MAP

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from fleet.bench.ingest import make_results
 from fleet.errors import StoreError
 from fleet.store import InspectionResultRow, ReadingRow, Store, schema
-from fleet.store.bench import make_results
 from fleet.store.database import transaction
 from tests.store.factories import Database
 
@@ -27,7 +27,7 @@ from tests.store.factories import Database
 WRITER = """
 import sys, time
 from fleet.store import Store
-from fleet.store.bench import make_results
+from fleet.bench.ingest import make_results
 target, seed, batch, batches, pause = sys.argv[1:6]
 seed, batch, batches, pause = int(seed), int(batch), int(batches), float(pause)
 store = (Store.open(path=target[5:]) if target.startswith("path:") else Store.open(target))

@@ -16,7 +16,7 @@ from fleet.store import schema
 from fleet.store.database import database_url, make_engine, transaction
 from tests.store.factories import Database
 
-TABLES = {"robots", "missions", "mission_events", "inspection_results", "readings",
+TABLES = {"missions", "mission_events", "inspection_results", "readings",
           "anomalies", "anomaly_observations", "alert_deliveries"}
 
 
@@ -93,6 +93,16 @@ def test_downgrade_and_upgrade_again(db: Database, engine: Engine) -> None:
     with db.open() as store:
         assert store.revision() == schema.head()
         store.add_mission("after", "doc")
+
+
+def test_revision_0003_drops_the_unused_robots_table(db: Database, engine: Engine) -> None:
+    schema.upgrade(engine, "0002")
+    assert "robots" in inspect(engine).get_table_names()
+    schema.upgrade(engine)
+    assert "robots" not in inspect(engine).get_table_names()
+    with transaction(engine, write=True) as connection:
+        command.downgrade(schema.alembic_config(connection), "0002")
+    assert "robots" in inspect(engine).get_table_names()  # recreated empty
 
 
 def test_a_database_from_a_newer_version_is_refused(db: Database, engine: Engine) -> None:

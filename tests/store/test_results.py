@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from fleet.bench.ingest import make_results
 from fleet.errors import StoreError
 from fleet.protocol.codec import decode, decode_json, encode
 from fleet.protocol.header import Header
@@ -20,7 +21,6 @@ from fleet.protocol.inspection import Finding, InspectionResult, Reading, Severi
 from fleet.protocol.keys import Topic
 from fleet.protocol.state import AgvPosition
 from fleet.store import InspectionResultRow, ReadingRow, Store
-from fleet.store.bench import make_results
 from fleet.store.database import transaction
 from fleet.store.results import result_rows
 

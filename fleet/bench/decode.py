@@ -1,9 +1,9 @@
-"""Micro-benchmark of message ingestion: decode (parse + validate + build the model).
+"""Micro-benchmark of state ingestion: decode (parse + validate + build the model).
 
 :func:`bench_decode` times :func:`fleet.protocol.codec.decode` on a realistic ``state``
 (a robot half-way through a 10-stop round, ~2.5 kB of JSON) and splits the time into its
 parts, including what ``jsonschema``'s reference validator would cost instead of the
-compiled one. ``fleet bench dispatch`` reports its figures.
+compiled one. docs/benchmarks.md quotes its figures (no ``fleet bench`` command runs it).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ingestion benchmark: how many inspection results per second the store commits.
+"""``fleet bench ingest``: how many inspection results per second the store commits.
 
 The requirement is at least 5,000 results/s into SQLite with batched commits, anomaly
 rules included. :func:`bench_ingest` measures :meth:`Store.record_batch` (and the rules,
@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from fleet.anomaly.log import AnomalyLog
 from fleet.protocol.header import VERSION, utc_timestamp
 from fleet.sensors import CH4, CO, FRESH_AIR_O2_VOL, O2, SENSORS
 from fleet.store.database import Synchronous
@@ -80,8 +81,6 @@ def bench_ingest(n: int = 20_000, batch: int = 500, *, url: str | None = None,
     """
     if n < 1 or batch < 1 or repeats < 1:
         raise ValueError("n, batch and repeats must be at least 1")
-    from fleet.anomaly.log import AnomalyLog  # the anomaly package builds on the store
-
     rates: list[float] = []
     cpu_rates: list[float] = []
     batch_ms: list[float] = []

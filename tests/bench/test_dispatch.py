@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fleet.manager.bench import bench_dispatch
+from fleet.bench.dispatch import bench_dispatch
 
 
 def test_every_state_sent_is_counted_and_every_order_seen() -> None:

@@ -11,15 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from fleet.cli.main import app
-from fleet.errors import MissionError
-from fleet.planning.vrplib_bench import (
+from fleet.bench.vrplib import (
     bench_instance,
     best_known,
     read_instance,
     route_value,
     routing_problem,
 )
+from fleet.cli.main import app
+from fleet.errors import MissionError
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "vrplib"
 TSP = DATA / "tiny-tsp9.tsp"  # optimum 254 (Held-Karp)

@@ -1,4 +1,4 @@
-"""The planner benchmark: a generated mine, a mixed fleet, every point to inspect.
+"""``fleet bench plan``: the planner on a generated mine, a mixed fleet, every point to inspect.
 
 :func:`benchmark_plan` times :func:`fleet.planning.planner.plan_mission` end to end
 (closures, routing, charging, verification) on a mine from

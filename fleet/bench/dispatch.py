@@ -13,7 +13,7 @@ agents sharing one session in a second process, and a state publisher in a third
   figure is what the manager handled per second over the same span (equal to the offer
   when it keeps up; lower, and the run longer, when it falls behind).
 
-Run the helper processes with ``python -m fleet.manager.bench agents|blast ...``.
+Run the helper processes with ``python -m fleet.bench.dispatch agents|blast ...``.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def bench_dispatch(*, agents: int = 100, rounds: int = 5, states: int = 20_000,
             Bus.open(router_config([endpoint])) as bus:
         manager = Manager(bus, store, ManagerSettings(robot_timeout=30.0))
         manager.start()
-        helper = subprocess.Popen([sys.executable, "-m", "fleet.manager.bench", "agents",
+        helper = subprocess.Popen([sys.executable, "-m", "fleet.bench.dispatch", "agents",
                                    endpoint, str(agents)], stdout=subprocess.PIPE, text=True)
         try:
             _wait(lambda: sum(1 for r in manager.registry.all() if r.state is not None)
@@ -131,7 +131,7 @@ def _ingest(manager: Manager, endpoint: str, states: int, robots: int, offered: 
     watcher = threading.Thread(target=watch, daemon=True)
     cpu0 = time.process_time()
     watcher.start()
-    out = subprocess.run([sys.executable, "-m", "fleet.manager.bench", "blast", endpoint,
+    out = subprocess.run([sys.executable, "-m", "fleet.bench.dispatch", "blast", endpoint,
                           str(states), str(robots), str(offered)], capture_output=True,
                          text=True, timeout=300, check=True)
     sent = json.loads(out.stdout)

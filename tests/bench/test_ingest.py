@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from fleet.bench.ingest import bench_ingest, make_results
 from fleet.protocol.keys import Topic
 from fleet.protocol.validation import validate
-from fleet.store import bench_ingest
-from fleet.store.bench import make_results
 
 
 def test_bench_reports_its_figures(tmp_path: Path) -> None:

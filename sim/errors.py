@@ -1,0 +1,22 @@
+"""The simulator's errors: a branch of the project's one tree (:mod:`fleet.errors`)::
+
+    fleet.errors.FleetError
+     ├── fleet.errors.ProblemsError
+     │    └── ScenarioError (ValueError)   a scenario file is invalid
+     └── ChildFailed                       a robot process did not start
+
+Only :mod:`sim` (and the CLI, which runs it) raises or names them.
+"""
+
+from __future__ import annotations
+
+from fleet.errors import FleetError, ProblemsError
+
+
+class ScenarioError(ProblemsError, ValueError):
+    """A simulator scenario file is invalid; :attr:`problems` lists every problem (those of
+    the map, mission or fleet file it names included)."""
+
+
+class ChildFailed(FleetError):
+    """A robot process did not start."""
