@@ -14,6 +14,7 @@ builtin it refines, so callers may catch either::
      ├── TransportError                   the network under the transport seam failed
      │    └── NotReachable (ConnectionError)  no manager or router answered
      ├── StoreError                       the database refused an operation
+     ├── SampleError (LookupError)        no sample by that name, or none installed
      ├── SecurityError                    a security directory is missing, malformed, or
      │                                    asked for something impossible
      ├── AgentError                       a robot agent cannot be started or used as asked
@@ -118,6 +119,10 @@ class NotReachable(TransportError, ConnectionError):
 
 class StoreError(FleetError):
     """The database refused an operation."""
+
+
+class SampleError(FleetError, LookupError):
+    """No sample file by that name, or the samples are not installed with this copy."""
 
 
 class SecurityError(FleetError):

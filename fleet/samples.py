@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from fleet.errors import FleetError
+from fleet.errors import SampleError
 
 DIRS: tuple[str, ...] = ("maps", "missions", "sim/scenarios")
 """Sample directories, relative to :func:`root` (and to the repository)."""
@@ -36,8 +36,6 @@ _REFERENCES = ("map", "mission", "fleet")
 """Keys by which a sample names another one (a path relative to itself)."""
 
 
-class SampleError(FleetError, LookupError):
-    """No sample of that name, or the samples are not installed."""
 
 
 class Kind(StrEnum):

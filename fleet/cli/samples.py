@@ -9,6 +9,7 @@ from typing import NoReturn
 import typer
 
 from fleet import samples as lib
+from fleet.errors import SampleError
 
 app = typer.Typer(help="The sample maps, missions, fleets and simulator scenarios that ship "
                   "with fleet; any command that takes one of their files also takes its name.",
@@ -46,7 +47,7 @@ def copy(
     listed, unless --force."""
     try:
         lib.sample(name)
-    except lib.SampleError as exc:
+    except SampleError as exc:
         _usage_error(str(exc))
     try:
         done = lib.copy(name, dest, overwrite=force)
