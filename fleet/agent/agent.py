@@ -14,8 +14,10 @@ Started, an agent
 4. publishes its state on every change (at most once per ``min_state_interval``; changes
    closer together go out as one state) and at least once per ``state_interval``;
 5. publishes each inspection result, keeps it (:class:`ResultOutbox`) and resends it with
-   back-off until an ``inspectionAck`` lists it; after a lost link comes back it publishes
-   ONLINE, factsheet and state again and resends every pending result at once.
+   back-off until an ``inspectionAck`` lists it, as committed or as rejected (then the
+   manager's reason is logged once, at WARNING, and kept in :attr:`RobotAgent.rejected`);
+   after a lost link comes back it publishes ONLINE, factsheet and state again and resends
+   every pending result at once.
 
 :meth:`RobotAgent.stop` publishes ``connection`` OFFLINE and withdraws the token; a token
 that disappears without OFFLINE tells the manager the connection broke.
@@ -33,6 +35,7 @@ import logging
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -49,7 +52,7 @@ from fleet.errors import AgentError as AgentError  # re-exported
 from fleet.errors import MoveFailed, OutboxError, ProtocolError, TransportError
 from fleet.protocol.codec import decode
 from fleet.protocol.header import HeaderStamper, Message
-from fleet.protocol.inspection import InspectionAck
+from fleet.protocol.inspection import InspectionAck, Rejection
 from fleet.protocol.keys import Topic, alive_key, subscription_key, topic_key
 from fleet.protocol.order import Action, ActionType, InstantActions, Node, Order
 from fleet.protocol.state import (
@@ -66,6 +69,9 @@ OFFLINE_GRACE = 0.05
 """Real seconds between publishing OFFLINE and withdrawing the liveliness token: Zenoh does
 not order a message and a token's disappearance for a receiver, and a manager that saw the
 token go first would record a broken connection instead of a clean shutdown."""
+
+REJECTIONS_KEPT = 100
+"""How many of the latest rejections :attr:`RobotAgent.rejected` keeps."""
 
 JOIN_TIMEOUT = 10.0
 """Real seconds :meth:`RobotAgent.stop` waits for the worker to return from the body."""
@@ -132,6 +138,8 @@ class RobotAgent:
         }
         self._tick: TickHandle | None = None
         self._worker: threading.Thread | None = None
+        self._rejected: deque[Rejection] = deque(maxlen=REJECTIONS_KEPT)
+        self._rejected_count = 0
 
     def _key(self, topic: Topic | str) -> str:
         c = self.config
@@ -146,6 +154,19 @@ class RobotAgent:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+    @property
+    def rejected(self) -> tuple[Rejection, ...]:
+        """The latest results the manager rejected (at most :data:`REJECTIONS_KEPT`),
+        oldest first, each with the manager's reason; ``rejected[-1]`` is the last one."""
+        with self._lock:
+            return tuple(self._rejected)
+
+    @property
+    def rejected_count(self) -> int:
+        """How many pending results the manager has rejected since the agent was made."""
+        with self._lock:
+            return self._rejected_count
 
     @property
     def running(self) -> bool:
@@ -411,10 +432,33 @@ class RobotAgent:
             logger.warning("%s: dropped an inspectionAck: %s", self.config.serial_number, exc)
             return
         assert isinstance(ack, InspectionAck)
+        serial = self.config.serial_number
+        if ack.result_ids:
+            try:
+                self.outbox.ack(ack.result_ids)
+            except OutboxError as exc:
+                logger.error("%s: %s", serial, exc)
+        if not ack.rejected:
+            return
+        # read before removing: only a result still pending is reported (a rejection repeated
+        # for a copy that was already in flight is not news); deliveries come one at a time
+        pending = [(r, self.outbox.get(r.result_id)) for r in ack.rejected]
         try:
-            self.outbox.ack(ack.result_ids)
+            self.outbox.reject([r.result_id for r in ack.rejected])
         except OutboxError as exc:
-            logger.error("%s: %s", self.config.serial_number, exc)
+            logger.error("%s: %s", serial, exc)
+        for rejection, result in pending:
+            reason = " ".join(rejection.reason.split())
+            if result is None:
+                logger.debug("%s: inspection result %r rejected again, or not ours: %s",
+                             serial, rejection.result_id, reason)
+                continue
+            with self._lock:
+                self._rejected.append(rejection)
+                self._rejected_count += 1
+            logger.warning("%s: the manager rejected inspection result %s (action %s at %s), "
+                           "which will not be resent: %s", serial, result.result_id,
+                           result.action_id, result.inspection_point_id, reason)
 
     # -- the worker -----------------------------------------------------------------------
 

@@ -1,16 +1,19 @@
 """Inspection results kept until acknowledged: :class:`ResultOutbox`.
 
 A result is added once (when its ``inspect`` action finishes) and removed when an
-``inspectionAck`` lists its ``resultId``; meanwhile :meth:`ResultOutbox.due` hands it out
-again for resending, first ``first_delay`` seconds after it was sent, then after twice that,
-and so on, but never less often than every ``max_delay`` seconds.
+``inspectionAck`` lists its ``resultId``, as committed (:meth:`ResultOutbox.ack`) or as
+rejected (:meth:`ResultOutbox.reject`: the manager will never accept it as it is, so
+resending it is pointless); meanwhile :meth:`ResultOutbox.due` hands it out again for
+resending, first ``first_delay`` seconds after it was sent, then after twice that, and so
+on, but never less often than every ``max_delay`` seconds.
 
 With a ``path`` the outbox is also a JSON-lines file, one pending result per line (the
 result message as published). :meth:`add` appends and fsyncs *before* the result is first
-sent, so a result the manager may have seen is never lost by a crash; :meth:`ack` rewrites
-the file without the acknowledged results (write, fsync, rename). On start the agent loads
-the file and resends everything in it. A torn last line (a crash mid-write) or a line that
-is not a valid result is skipped with a warning, never an exception.
+sent, so a result the manager may have seen is never lost by a crash; :meth:`ack` and
+:meth:`reject` rewrite the file without the results they remove (write, fsync, rename). On
+start the agent loads the file and resends everything in it. A torn last line (a crash
+mid-write) or a line that is not a valid result is skipped with a warning, never an
+exception.
 
 Times are seconds on the agent's clock. The outbox is thread-safe.
 """
@@ -65,6 +68,12 @@ class ResultOutbox:
         """The ids of the results not acknowledged yet, oldest first."""
         with self._lock:
             return tuple(self._pending)
+
+    def get(self, result_id: str) -> InspectionResult | None:
+        """The pending result ``result_id``, or None when it is not pending."""
+        with self._lock:
+            pending = self._pending.get(result_id)
+            return pending.result if pending is not None else None
 
     def add(self, result: InspectionResult) -> None:
         """Keep ``result`` (persisting it first) until it is acknowledged.
@@ -129,6 +138,14 @@ class ResultOutbox:
         Raises :class:`OutboxError` when the file cannot be rewritten (the results are
         forgotten in memory anyway: the manager has them).
         """
+        return self._remove(result_ids)
+
+    def reject(self, result_ids: list[str] | tuple[str, ...]) -> list[str]:
+        """Forget results the manager rejected (never to be resent); returns the ids that
+        were pending. Raises :class:`OutboxError` as :meth:`ack` does (forgotten anyway)."""
+        return self._remove(result_ids)
+
+    def _remove(self, result_ids: list[str] | tuple[str, ...]) -> list[str]:
         with self._lock:
             removed = [r for r in dict.fromkeys(result_ids) if self._pending.pop(r, None)]
             if removed and self.path is not None:

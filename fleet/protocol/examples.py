@@ -21,6 +21,7 @@ from fleet.protocol.inspection import (
     InspectionResult,
     InspectParams,
     Reading,
+    Rejection,
     Severity,
     inspect_action,
 )
@@ -142,6 +143,16 @@ def inspection_result() -> InspectionResult:
 def inspection_ack() -> InspectionAck:
     """The acknowledgement of :func:`inspection_result`."""
     return InspectionAck(header(), (RESULT_ID,))
+
+
+REJECTED_ID = "4c0e8d7a-51f2-4b3e-8a6d-2f9c1e7b5a30"
+"""The resultId of a result the manager refuses in :func:`inspection_rejection`."""
+
+
+def inspection_rejection() -> InspectionAck:
+    """An answer that refuses one result (nothing acknowledged): its readings were invalid."""
+    reason = "inspection message invalid at $.readings[0].value: expected number, got \"high\""
+    return InspectionAck(header(1), (), (Rejection(REJECTED_ID, reason),))
 
 
 def all_examples() -> list[

@@ -8,7 +8,10 @@
   key: the robot keeps the result and publishes it again, same ``resultId``, until it is
   acknowledged; the manager stores each ``resultId`` at most once.
 - The manager answers on ``inspectionAck`` with an :class:`InspectionAck` listing the
-  ``resultIds`` only after they are committed to its store.
+  ``resultIds`` only after they are committed to its store, and the results it refuses
+  (``rejected``: a :class:`Rejection` each, with a one-line reason) so that the robot stops
+  resending them. :func:`result_reference` reads the ``resultId`` out of a refused message
+  for that.
 """
 
 from __future__ import annotations
@@ -178,31 +181,112 @@ class InspectionResult:
         )
 
 
+REJECTED_ID_MAX = 256
+"""Longest ``resultId`` a rejection may carry (schema ``maxLength``): a refused message's id
+need not be a UUID, since a malformed id may be why it was refused, but it is bounded."""
+
+REASON_MAX = 500
+"""Longest reason a rejection may carry (schema ``maxLength``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A result the manager refuses: the robot must stop resending ``result_id``.
+
+    ``result_id`` is the id as the robot sent it (1 to :data:`REJECTED_ID_MAX` characters,
+    not necessarily a UUID); ``reason`` one line for a human (1 to :data:`REASON_MAX`).
+    """
+
+    result_id: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        rid, reason = self.result_id, self.reason
+        if not isinstance(rid, str) or not 1 <= len(rid) <= REJECTED_ID_MAX:
+            raise ProtocolError(f"a rejected resultId is a string of 1 to {REJECTED_ID_MAX} "
+                                f"characters, got {rid!r:.60}")
+        if not isinstance(reason, str) or not 1 <= len(reason) <= REASON_MAX:
+            raise ProtocolError(f"a rejection reason is a string of 1 to {REASON_MAX} "
+                                f"characters, got {reason!r:.60}")
+
+    @classmethod
+    def of(cls, result_id: str, reason: str) -> Rejection:
+        """A rejection whose ``reason`` is made to fit: whitespace (line breaks too)
+        collapsed to single spaces, cut to :data:`REASON_MAX` characters, never empty.
+        ProtocolError when ``result_id`` cannot be carried (see :func:`result_reference`)."""
+        line = " ".join(str(reason).split()) or "rejected"
+        if len(line) > REASON_MAX:
+            line = line[:REASON_MAX - 3] + "..."
+        return cls(result_id, line)
+
+    def to_json(self) -> JsonDict:
+        return {"resultId": self.result_id, "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Rejection:
+        return cls(d["resultId"], d["reason"])
+
+
 @dataclass(frozen=True, slots=True)
 class InspectionAck:
-    """The manager's acknowledgement: these results are committed and need no resend."""
+    """The manager's answer about results: ``result_ids`` are committed and need no resend;
+    ``rejected`` results will never be accepted as they are and must not be resent either.
+    It carries at least one of the two."""
 
     TOPIC: ClassVar[Topic] = Topic.INSPECTION_ACK
 
     header: Header
     result_ids: tuple[str, ...]
+    rejected: tuple[Rejection, ...] = ()
 
     def __post_init__(self) -> None:
-        if not self.result_ids:
-            raise ProtocolError("an inspectionAck lists at least one resultId")
+        if not self.result_ids and not self.rejected:
+            raise ProtocolError("an inspectionAck lists at least one resultId or rejection")
 
     @classmethod
-    def of(cls, header: Header, result_ids: Sequence[str]) -> InspectionAck:
-        """An acknowledgement of ``result_ids`` (duplicates dropped, order kept)."""
-        return cls(header, tuple(dict.fromkeys(result_ids)))
+    def of(cls, header: Header, result_ids: Sequence[str],
+           rejected: Sequence[Rejection] = ()) -> InspectionAck:
+        """An acknowledgement of ``result_ids`` and ``rejected`` results (duplicates dropped,
+        order kept; a result rejected twice keeps its first reason)."""
+        first: dict[str, Rejection] = {}
+        for rejection in rejected:
+            first.setdefault(rejection.result_id, rejection)
+        return cls(header, tuple(dict.fromkeys(result_ids)), tuple(first.values()))
 
     def to_json(self) -> JsonDict:
         d = self.header.to_json()
         d["resultIds"] = list(self.result_ids)
+        if self.rejected:
+            d["rejected"] = [r.to_json() for r in self.rejected]
         return d
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> InspectionAck:
         """An acknowledgement from its JSON object; ProtocolError when invalid."""
         validate(cls.TOPIC, d)
-        return cls(Header.from_json(d), tuple(d["resultIds"]))
+        return cls(Header.from_json(d), tuple(d["resultIds"]),
+                   tuple(Rejection.from_json(r) for r in d.get("rejected", ())))
+
+
+def result_reference(payload: bytes) -> str | None:
+    """The ``resultId`` of an ``inspection`` message the manager refuses, to name it in a
+    :class:`Rejection`; None when none can be read.
+
+    The payload is parsed loosely (any JSON object will do; nothing else of it is checked):
+    the id is returned when it is a string of 1 to :data:`REJECTED_ID_MAX` characters, and
+    None when the payload is not a JSON object, or the id is missing, not a string, empty or
+    longer. Never raises.
+    """
+    # codec imports this module (through messages), so its parser is imported here
+    from fleet.protocol.codec import from_bytes
+
+    try:
+        obj = from_bytes(payload)
+    except (ProtocolError, TypeError, ValueError, RecursionError):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    rid = obj.get("resultId")
+    if isinstance(rid, str) and 1 <= len(rid) <= REJECTED_ID_MAX:
+        return rid
+    return None

@@ -12,7 +12,7 @@ nested Python closures once; a state then validates in tens of microseconds. It 
 keywords our schemas use (``type``, ``properties``, ``required``, ``items``, ``enum``,
 ``const``, ``minimum``, ``maximum``, ``exclusiveMinimum``, ``exclusiveMaximum``,
 ``minItems``, ``maxItems``, ``minLength``, ``maxLength``, ``pattern``,
-``additionalProperties``, local ``$ref``) with Draft 2020-12 semantics, treats ``format``
+``additionalProperties``, ``anyOf``, local ``$ref``) with Draft 2020-12 semantics, treats ``format``
 as an annotation (as ``jsonschema`` does by default), ignores annotations, and refuses any
 other keyword at compile time so nothing is silently skipped. The test suite checks on
 random messages that it accepts exactly what :func:`reference_validator` (``jsonschema``'s
@@ -372,6 +372,24 @@ class _Compiler:
             return None
 
         return check_pattern
+
+    def _kw_anyOf(self, value: Any) -> Check:  # noqa: N802
+        if not isinstance(value, list) or not value:
+            raise ProtocolError("anyOf must be a non-empty array of schemas")
+        branches = [self.compile(sub) for sub in value]
+
+        def check_any_of(x: Any) -> Failure | None:
+            first: Failure | None = None
+            for branch in branches:
+                failure = branch(x)
+                if failure is None:
+                    return None
+                if first is None:
+                    first = failure
+            return Failure(f"none of the {len(branches)} anyOf alternatives holds "
+                           f"(the first fails at {first})")
+
+        return check_any_of
 
     def _kw_dollar_ref(self, ref: str) -> Check:
         if not ref.startswith("#"):

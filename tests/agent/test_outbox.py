@@ -49,6 +49,19 @@ def test_acknowledged_results_are_never_due_again() -> None:
     assert box.due(1000.0) == [] and box.next_due() is None and len(box) == 0
 
 
+def test_rejected_results_are_forgotten_in_memory_and_on_disk(tmp_path: Path) -> None:
+    path = tmp_path / "results.jsonl"
+    box = ResultOutbox(path, first_delay=1.0, max_delay=1.0)
+    a, b = result(), result()
+    box.add(a)
+    box.add(b)
+    assert box.get(a.result_id) == a and box.get("unknown") is None
+    assert box.reject([a.result_id, "unknown"]) == [a.result_id]
+    assert box.get(a.result_id) is None and box.reject([a.result_id]) == []
+    assert [r.result_id for r in box.due(100.0)] == [b.result_id]
+    assert ResultOutbox(path).result_ids == (b.result_id,)
+
+
 def test_flush_returns_everything_and_resets_the_back_off() -> None:
     box = ResultOutbox(first_delay=1.0, max_delay=8.0)
     r = result()

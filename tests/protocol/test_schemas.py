@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 
 from fleet.errors import ProtocolError
 from fleet.protocol import examples
+from fleet.protocol.inspection import InspectionAck, Rejection
 from fleet.protocol.validation import (
     EXTENSION_SCHEMAS,
     OFFICIAL_SCHEMAS,
@@ -69,6 +70,21 @@ def test_compiler_names_the_path_and_reason() -> None:
     assert str(failure) == '$.nodeStates[1].released: expected boolean, got "yes"'
 
 
+def test_compiler_any_of_agrees_with_jsonschema() -> None:
+    schema = {"type": "object", "required": ["a"],
+              "anyOf": [{"properties": {"a": {"minItems": 1}}},
+                        {"required": ["b"], "properties": {"b": {"type": "string"}}}]}
+    check = compile_schema(schema)
+    ref = Draft202012Validator(schema)
+    for instance in [{"a": [1]}, {"a": []}, {"a": [], "b": "x"}, {"a": [], "b": 1},
+                     {"a": [1], "b": 1}, {"b": "x"}, {"a": "x"}, [], None]:
+        assert (check(instance) is None) == ref.is_valid(instance), instance
+    failure = check({"a": []})
+    assert failure is not None and "anyOf" in str(failure) and "$.a" in str(failure)
+    with pytest.raises(ProtocolError, match="anyOf"):
+        compile_schema({"anyOf": []})
+
+
 def test_compiler_semantics_on_small_schemas() -> None:
     schema = {
         "type": "object", "required": ["n"], "additionalProperties": False,
@@ -92,7 +108,7 @@ json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10**6, 10**6)
     | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8)
     | st.sampled_from(["NONE", "HARD", "WAITING", "FINISHED", "ONLINE", "Gb", "WARNING",
-                       "AUTOMATIC", examples.RESULT_ID, "2.1.0"]),
+                       "AUTOMATIC", examples.RESULT_ID, "2.1.0", "r" * 257, "x" * 501]),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
                                                                 max_size=3),
     max_leaves=6,
@@ -110,9 +126,16 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
+MESSAGES = [*examples.all_examples(), examples.inspection_rejection(),
+            InspectionAck.of(examples.header(), [examples.RESULT_ID],
+                             [Rejection("result-1", "resultId is not a UUID"),
+                              Rejection("r" * 256, "x" * 500)])]
+"""One message of every topic, and acknowledgements with rejections (alone and mixed)."""
+
+
 @st.composite
 def mutated_messages(draw: st.DrawFn) -> tuple[str, Any]:
-    message = draw(st.sampled_from(examples.all_examples()))
+    message = draw(st.sampled_from(MESSAGES))
     doc = copy.deepcopy(message.to_json())
     for _ in range(draw(st.integers(1, 3))):
         paths = _paths(doc)
