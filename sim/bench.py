@@ -101,7 +101,7 @@ def bench_sim(*, robots: int = 1000, minutes: float = 10.0, speed: float = 1.0,
                                     plan_time_limit=plan_time_limit)
         children: list[FleetProcess] = []
         try:
-            with EmbeddedManager(work, settings) as embedded:
+            with EmbeddedManager(work, settings, clock) as embedded:
                 manager = embedded.manager
                 up_t0 = time.monotonic()
                 children = [FleetProcess(sc, fleet[i::shards], connect=[embedded.endpoint],

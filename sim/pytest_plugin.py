@@ -34,7 +34,7 @@ def sim_manager(tmp_path: Path) -> Iterator[Callable[..., EmbeddedManager]]:
         where = tmp_path / f"manager-{len(made)}"
         where.mkdir()
         manager = EmbeddedManager(where, manager_settings(
-            speed, **{"plan_time_limit": 1.0, **settings}))
+            speed, **{"plan_time_limit": 1.0, **settings}), ScaledClock(speed))
         made.append(manager)
         return manager
 

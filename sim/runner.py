@@ -16,9 +16,11 @@ A run puts together
 
 Time scale. Everything simulated runs on the world clock; the agents' ``state_interval``
 grows with the speed so that a robot publishes at most :data:`MAX_STATE_RATE` periodic
-states per real second (:func:`state_interval_for`), and the manager's silence timeout is
-at least :data:`WALL_TIMEOUT_FLOOR_S` real seconds: a Python process cannot promise
-sub-second reaction times, whatever the world's speed.
+states per real second (:func:`state_interval_for`), and the embedded manager runs on the
+same world clock, its silence timeout kept at least
+:data:`fleet.clock.WALL_TIMEOUT_FLOOR_S` real seconds by
+:func:`fleet.manager.build_manager`: a Python process cannot promise sub-second reaction
+times, whatever the world's speed.
 """
 
 from __future__ import annotations
@@ -36,11 +38,11 @@ from types import TracebackType
 from typing import Any, Self
 
 from fleet import yamldoc
-from fleet.clock import ScaledClock
+from fleet.clock import Clock, ScaledClock
 from fleet.comms import Bus, client_config, free_port, router_config, tcp_endpoint
 from fleet.errors import FleetError, MissionError, NotReachable
+from fleet.manager import Manager, ManagerSettings, build_manager
 from fleet.manager.api import api_key
-from fleet.manager.service import WALL_TIMEOUT_FLOOR_S, Manager, ManagerSettings
 from fleet.planning.mission import MissionSpec
 from fleet.protocol.inspection import InspectionResult
 from fleet.protocol.keys import DEFAULT_INTERFACE, ParsedKey, Topic, subscription_key
@@ -73,11 +75,12 @@ def state_interval_for(speed: float) -> float:
 def manager_settings(speed: float, *, state_interval: float | None = None,
                      **overrides: Any) -> ManagerSettings:
     """ManagerSettings for a world at ``speed``: the silence timeout (world seconds) is the
-    default 3 s, at least three state intervals and at least :data:`WALL_TIMEOUT_FLOOR_S`
-    real seconds; ``overrides`` set any other field."""
+    default 3 s and at least three state intervals (:func:`fleet.manager.build_manager`
+    raises it to the real-time floor on the world's clock); ``overrides`` set any other
+    field."""
     interval = state_interval if state_interval is not None else state_interval_for(speed)
-    timeout = max(3.0, 3.0 * interval, WALL_TIMEOUT_FLOOR_S * speed)
-    return ManagerSettings(**{"speed": speed, "robot_timeout": timeout, **overrides})
+    timeout = max(3.0, 3.0 * interval)
+    return ManagerSettings(**{"robot_timeout": timeout, **overrides})
 
 
 def mission_text(path: Path, *, dwell_s: float | None = None) -> str:
@@ -151,14 +154,13 @@ class RunOptions:
 
 class EmbeddedManager:
     """A manager with an embedded router on a free loopback port and a SQLite store in
-    ``workdir``; a context manager."""
+    ``workdir``, on the world's ``clock``; a context manager."""
 
-    def __init__(self, workdir: Path, settings: ManagerSettings) -> None:
+    def __init__(self, workdir: Path, settings: ManagerSettings, clock: Clock) -> None:
         self.endpoint = tcp_endpoint("127.0.0.1", free_port())
         self.store = Store.open(None, path=workdir / "fleet.db")
         self.bus = Bus.open(router_config([self.endpoint]))
-        self.manager = Manager(self.bus, self.store, settings)
-        self.manager.start()
+        self.manager: Manager = build_manager(self.store, self.bus, settings, clock=clock)
         self._closed = False
 
     def __enter__(self) -> Self:
@@ -287,7 +289,7 @@ class SimRun:
                 settings = manager_settings(
                     o.speed, state_interval=o.interval, interface=o.interface,
                     plan_time_limit=o.plan_time_limit, **o.manager)
-                self.embedded = EmbeddedManager(self.workdir, settings)
+                self.embedded = EmbeddedManager(self.workdir, settings, self.clock)
             endpoints = [self.endpoint] if self.embedded is not None else list(o.connect)
             self.observer = Bus.open(client_config(endpoints))
             self.observer.subscribe(subscription_key(o.interface, Topic.INSPECTION),

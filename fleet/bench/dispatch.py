@@ -31,7 +31,7 @@ from typing import Any
 
 from fleet.comms.bus import Bus
 from fleet.comms.config import client_config, free_port, router_config, tcp_endpoint
-from fleet.manager.service import Manager, ManagerSettings
+from fleet.manager import Manager, ManagerSettings, build_manager
 from fleet.protocol.header import Header
 from fleet.protocol.order import NodePosition, RouteStop, route_order
 from fleet.store import Store
@@ -57,8 +57,7 @@ def bench_dispatch(*, agents: int = 100, rounds: int = 5, states: int = 20_000,
     endpoint = tcp_endpoint("127.0.0.1", free_port())
     with tempfile.TemporaryDirectory() as tmp, Store.open(None, path=Path(tmp) / "b.db") as store, \
             Bus.open(router_config([endpoint])) as bus:
-        manager = Manager(bus, store, ManagerSettings(robot_timeout=30.0))
-        manager.start()
+        manager = build_manager(store, bus, ManagerSettings(robot_timeout=30.0))
         helper = subprocess.Popen([sys.executable, "-m", "fleet.bench.dispatch", "agents",
                                    endpoint, str(agents)], stdout=subprocess.PIPE, text=True)
         try:
@@ -108,7 +107,7 @@ def _latencies(manager: Manager, agents: int, rounds: int) -> list[float]:
             order = route_order(Header(MANUFACTURER, serial), order_id, [stop], [], base_end=0)
             with manager.lock:
                 manager.order_sent[order_id] = time.perf_counter()
-                manager._publish(MANUFACTURER, serial, order)
+                manager.core.send(MANUFACTURER, serial, order)
             _wait(lambda i=order_id: i in manager.order_seen, 10,
                   f"no state with order {order_id}")
             samples.append((manager.order_seen[order_id] - manager.order_sent[order_id]) * 1000)

@@ -54,9 +54,10 @@ def serve(
     """Run the manager until SIGINT/SIGTERM: embedded router (or --connect), robot
     registry, mission planning and dispatch, liveness, results stored and acknowledged."""
     from fleet.anomaly.alerts import alert_settings
+    from fleet.clock import ScaledClock, SystemClock
     from fleet.comms.bus import Bus
     from fleet.comms.config import client_config, router_config
-    from fleet.manager.service import WALL_TIMEOUT_FLOOR_S, Manager, ManagerSettings
+    from fleet.manager import ManagerSettings, build_manager
     from fleet.store import Store
 
     alerts = alert_settings(webhooks, webhook_secret_env, alert_min_severity)
@@ -74,20 +75,18 @@ def serve(
                   else router_config(listen or ["tcp/0.0.0.0:7447"], lease_ms=lease_ms))
     if not math.isfinite(speed):
         raise typer.BadParameter("speed must be a finite number", param_hint="--speed")
-    # a Python process cannot promise sub-second reactions: a faster world must not
-    # declare robots lost over a scheduling hiccup
+    # build_manager keeps the silence timeout above what the machine can honour on a
+    # faster world (fleet.clock.silence_timeout)
     settings = ManagerSettings(interface=interface, release_ahead=release_ahead,
-                               robot_timeout=max(robot_timeout, WALL_TIMEOUT_FLOOR_S * speed),
-                               plan_time_limit=plan_time_limit, wait_for_robots=wait,
-                               speed=speed)
+                               robot_timeout=robot_timeout, plan_time_limit=plan_time_limit,
+                               wait_for_robots=wait)
+    clock = SystemClock() if speed == 1 else ScaledClock(speed)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     store = Store.open(db)
     with Bus.open(config) as bus:
-        manager = Manager(bus, store, settings)
-        manager.anomalies.configure_alerts(alerts)
-        manager.start()
+        manager = build_manager(store, bus, settings, clock=clock, alerts=alerts)
         where = ", ".join(connect) if connect else ", ".join(listen or ["tcp/0.0.0.0:7447"])
         typer.echo(f"fleet manager serving on {where} (interface {interface}); "
                    "Ctrl-C to stop", err=True)

@@ -1,13 +1,29 @@
-"""The fleet manager service (``fleet serve``).
+"""The fleet manager service (``fleet serve``): robots, missions, dispatch, results.
 
-- :mod:`~fleet.manager.service`: :class:`~fleet.manager.service.Manager`, its settings and
-  threads (planner, liveness, ingest, alerts).
-- :mod:`~fleet.manager.registry`: every robot heard of and what it last said;
-  :mod:`~fleet.manager.stateview` the few state fields kept.
-- :mod:`~fleet.manager.missions` and :mod:`~fleet.manager.lifecycle`: missions while they
-  run, their states and the one place their transitions are decided.
-- :mod:`~fleet.manager.dispatch`: planned rounds to VDA 5050 orders.
-- :mod:`~fleet.manager.api`: the query API over Zenoh.
+The face of the package; :func:`build_manager` is the one way to get a running manager::
 
-Nothing is re-exported here: import from the modules.
+    from fleet.manager import ManagerSettings, build_manager
+
+    manager = build_manager(store, bus, ManagerSettings(robot_timeout=5.0))
+    ...
+    manager.stop()
+
+Inside, a manager is a :class:`~fleet.manager.core.Core` (state under one lock) and parts
+each readable alone: :mod:`~fleet.manager.links` (robots reached through a
+:class:`RobotLink`; VDA 5050 over Zenoh first), :mod:`~fleet.manager.liveness`,
+:mod:`~fleet.manager.dispatcher` (with :mod:`~fleet.manager.dispatch`, a round as
+orders), :mod:`~fleet.manager.planner_loop`, :mod:`~fleet.manager.ingestion`,
+:mod:`~fleet.manager.queries` (what :mod:`~fleet.manager.api` reads);
+:mod:`~fleet.manager.registry`, :mod:`~fleet.manager.missions` and
+:mod:`~fleet.manager.lifecycle` hold robots, missions and their state tables.
 """
+
+from fleet.manager.core import ManagerSettings
+from fleet.manager.lifecycle import MissionStatus, RobotStatus
+from fleet.manager.links import LinkEvents, RobotId, RobotLink, VdaZenohLink
+from fleet.manager.service import Manager, build_manager
+
+__all__ = [
+    "LinkEvents", "Manager", "ManagerSettings", "MissionStatus", "RobotId", "RobotLink",
+    "RobotStatus", "VdaZenohLink", "build_manager",
+]

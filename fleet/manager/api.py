@@ -38,12 +38,10 @@ from fleet import yamldoc
 from fleet.comms.bus import Request
 from fleet.errors import FleetError, MapError, MissionError
 from fleet.facility import formats
-from fleet.facility.model import Facility, NodeKind
 from fleet.manager.missions import joined
 from fleet.planning.mission import mission_from_document
 
 if TYPE_CHECKING:
-    from fleet.manager.registry import RobotEntry
     from fleet.manager.service import Manager
 
 
@@ -89,28 +87,10 @@ def serve_api(manager: Manager) -> None:
         return {"mission_id": run.id, "name": run.name, "status": run.status.value}
 
     def listing(_request: Request) -> Any:
-        with manager.lock:
-            live = {m.id: m for m in manager.missions.values()}
-            out = [{"mission_id": m.id, "name": m.name, "status": m.status.value,
-                    "inspections": m.to_json()["inspections"]} for m in live.values()]
-        for row in manager.store.missions():
-            if row.id not in live:
-                out.append({"mission_id": row.id, "name": row.name, "status": row.status,
-                            "inspections": None})
-        return out
+        return manager.queries.missions()
 
     def status(request: Request) -> Any:
-        mid = _mission_id(request)
-        with manager.lock:
-            try:
-                return manager.mission(mid).to_json()
-            except FleetError:
-                pass
-        row = manager.store.mission(mid)
-        if row is None:
-            raise FleetError(f"no mission {mid!r}")
-        return {"mission_id": row.id, "name": row.name, "status": row.status,
-                "reason": row.failure_reason, "inspections": None, "robots": []}
+        return manager.queries.mission(_mission_id(request))
 
     def control(verb: str) -> Any:
         def handler(request: Request) -> Any:
@@ -119,9 +99,14 @@ def serve_api(manager: Manager) -> None:
         return handler
 
     def robots(_request: Request) -> Any:
-        with manager.lock:
-            sites = [m.spec.facility for m in reversed(manager.missions.values())]
-            return [{**r.to_json(), "dock": _dock(r, sites)} for r in manager.registry.all()]
+        return manager.queries.robots()
+
+    def robot(request: Request) -> Any:
+        body = _body(request)
+        manufacturer, serial = body.get("manufacturer"), body.get("serial")
+        if not isinstance(manufacturer, str) or not isinstance(serial, str):
+            raise FleetError("the request needs the robot's manufacturer and serial")
+        return manager.queries.robot(manufacturer, serial)
 
     manager.bus.serve(api_key(itf, "mission/launch"), launch)
     manager.bus.serve(api_key(itf, "mission/list"), listing)
@@ -129,6 +114,7 @@ def serve_api(manager: Manager) -> None:
     for verb in ("pause", "resume", "abort"):
         manager.bus.serve(api_key(itf, f"mission/{verb}"), control(verb))
     manager.bus.serve(api_key(itf, "robots"), robots)
+    manager.bus.serve(api_key(itf, "robot"), robot)
     _serve_anomalies(manager)
 
 
@@ -187,10 +173,9 @@ def _serve_anomalies(manager: Manager) -> None:
         row = store.mission(mid)
         if row is None:
             raise FleetError(f"no mission {mid!r}")
-        with manager.lock:
-            run = manager.missions.get(mid)
-            live = run.to_json() if run is not None else None
-            snapshot = run.snapshot() if run is not None else row.plan
+        live, snapshot = manager.queries.mission_snapshot(mid)
+        if snapshot is None:
+            snapshot = row.plan
         snapshot = snapshot if isinstance(snapshot, dict) else {}
         routes = {}
         before = snapshot.get("driven_before") or {}
@@ -227,16 +212,6 @@ def _serve_anomalies(manager: Manager) -> None:
 
 
 E = TypeVar("E", bound=StrEnum)
-
-
-def _dock(robot: RobotEntry, sites: list[Facility]) -> str | None:
-    """The dock or charger the robot stands at by its reported position, on the site of
-    the newest mission that knows one; None when it is elsewhere or no site is known."""
-    for facility in sites:
-        at = robot.node_in(facility)
-        if at is not None and facility.nodes[at].kind in (NodeKind.DOCK, NodeKind.CHARGER):
-            return at
-    return None
 
 
 def _choice(enum: type[E], value: object, what: str) -> E:

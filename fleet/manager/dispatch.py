@@ -158,6 +158,11 @@ class Assignment:
     there for an order update would never hear it."""
     charges: list[ChargeStop] = field(default_factory=list)
     """The charging stops, in route order; the base ends at the first one not DONE."""
+    left: set[str] = field(default_factory=set)
+    """Points handed back because the robot left them behind (see :meth:`left_behind`)."""
+    over_at: float | None = None
+    """Manager time the robot was first seen at the end of this order with nothing left
+    running (not persisted: a restarted manager learns it from the next state)."""
 
     def driven(self) -> list[str]:
         """The route's nodes up to the last one the robot reported reaching."""
@@ -170,8 +175,9 @@ class Assignment:
 
     @property
     def remaining(self) -> list[str]:
-        """Points not yet inspected (nor failed)."""
-        return [p for p in self.points if p not in self.done and p not in self.failed]
+        """Points not yet inspected (nor failed, nor handed back)."""
+        return [p for p in self.points
+                if p not in self.done and p not in self.failed and p not in self.left]
 
     @property
     def finished(self) -> bool:
@@ -215,6 +221,53 @@ class Assignment:
                 self.failed.add(point)
                 changed = True
         return changed
+
+    def left_behind(self, state: StateView, now: float, *, result_grace: float
+                    ) -> list[tuple[str, str]]:
+        """Points of this order the robot will not inspect as things stand, with why; they
+        are marked :attr:`left` (call after :meth:`on_state`, with manager time ``now``).
+
+        - the robot reported a node past the point's, or the end of the order (last node
+          reached, no node pending), and the point's ``inspect`` action never started
+          (WAITING, or missing from its action states);
+        - the order is over and the action is still under way, or FINISHED without its
+          result committed, ``result_grace`` seconds after the order was over (a result
+          refused as malformed, never sent, or an action that never ends).
+
+        A robot that does what VDA 5050 says never triggers any of these.
+        """
+        if state.order_id != self.order_id:
+            return []
+        over = self.reached >= len(self.stops) - 1 and state.pending_nodes == 0
+        if over and self.over_at is None:
+            self.over_at = now
+        late = self.over_at is not None and now - self.over_at >= result_grace
+        statuses = {a.action_id: a.status for a in state.action_states}
+        out: list[tuple[str, str]] = []
+        for aid, point in self.inspections.items():
+            if point in self.done or point in self.failed or point in self.left:
+                continue
+            status = statuses.get(aid)
+            if point in self.reported or status is ActionStatus.FINISHED:
+                if late:
+                    out.append((point, "its inspect action finished but no result was "
+                                       "stored by the end of the order"))
+            elif status is None or status is ActionStatus.WAITING:
+                if over or self.reached > self._index(aid):
+                    out.append((point, "the robot drove past it without running its inspect "
+                                       f"action ({status.value if status else 'not reported'})"))
+            elif status is not ActionStatus.FAILED and late:
+                out.append((point, f"its inspect action was still {status.value} at the end "
+                                   "of the order"))
+        self.left.update(p for p, _ in out)
+        return out
+
+    def _index(self, action_id: str) -> int:
+        """The route index of the stop carrying ``action_id``."""
+        for i, stop in enumerate(self.stops):
+            if any(a.action_id == action_id for a in stop.actions):
+                return i
+        return len(self.stops)
 
     def next_update(self, header: Header) -> Order | None:
         """An order update extending the base when the robot is within half the release
@@ -314,7 +367,7 @@ class Assignment:
             "order_id": self.order_id, "active": self.active,
             "nodes": len(self.stops), "reached": self.reached, "released": self.base_end,
             "inspections": {"done": len(self.done), "total": len(self.inspections),
-                            "failed": len(self.failed)},
+                            "failed": len(self.failed), "left": len(self.left)},
             "remaining": self.remaining,
             "charging": [{"node": c.node_id, "target_pct": c.target_pct,
                           "phase": c.phase.value} for c in self.charges],
@@ -393,6 +446,7 @@ def rebuild_assignment(mission_id: str, data: dict[str, Any], fac: Facility) -> 
         base_end=int(data["base_end"]), update_id=int(data["update_id"]),
         reached=int(data["reached"]), done=set(data["done"]), failed=set(data["failed"]),
         active=bool(data["active"]), dead=_dead_nodes(fac, stops),
+        left=set(data.get("left", ())),
         # snapshots written before charging stops existed have none
         charges=[ChargeStop.from_json(c) for c in data.get("charges", ())])
 

@@ -75,3 +75,27 @@ class RobotStatus(StrEnum):
     CONNECTION_BROKEN = "connection_broken"
     """Token lost or states silent beyond the allowance: declared lost; its work is taken
     over by others."""
+
+    @property
+    def lost(self) -> bool:
+        """Whether the manager has given the robot up (its work goes to others)."""
+        return self in (RobotStatus.OFFLINE, RobotStatus.CONNECTION_BROKEN)
+
+
+_ROBOT_ALLOWED: dict[RobotStatus, frozenset[RobotStatus]] = {
+    RobotStatus.ONLINE: frozenset({RobotStatus.SILENT, RobotStatus.OFFLINE,
+                                   RobotStatus.CONNECTION_BROKEN}),
+    RobotStatus.SILENT: frozenset({RobotStatus.ONLINE, RobotStatus.OFFLINE,
+                                   RobotStatus.CONNECTION_BROKEN}),
+    # a lost robot comes back only by being heard again (ONLINE), never half-way (SILENT)
+    RobotStatus.OFFLINE: frozenset({RobotStatus.ONLINE, RobotStatus.CONNECTION_BROKEN}),
+    RobotStatus.CONNECTION_BROKEN: frozenset({RobotStatus.ONLINE, RobotStatus.OFFLINE}),
+}
+"""Robot status transitions: what the manager's liveness may decide, and nothing else."""
+
+
+def check_robot_transition(current: RobotStatus, new: RobotStatus) -> None:
+    """Raise :class:`TransitionError` unless a robot may go from ``current`` to ``new``
+    (staying is always allowed)."""
+    if current != new and new not in _ROBOT_ALLOWED[current]:
+        raise TransitionError(f"a {current.value} robot cannot become {new.value}")

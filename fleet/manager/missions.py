@@ -37,6 +37,8 @@ class MissionRun:
     document: str = ""
     map_doc: dict[str, str] = field(default_factory=dict)
     """The map as launched (name, suffix, text): a restarted manager rebuilds from it."""
+    handovers: dict[str, int] = field(default_factory=dict)
+    """Per point, times it was handed back after a robot left it behind."""
     driven_before: dict[str, list[str]] = field(default_factory=dict)
     """Per serial, the nodes its robot drove for earlier assignments of this mission (a
     robot that takes over after its own round gets a new assignment)."""
@@ -106,11 +108,13 @@ class MissionRun:
                  "inspections": a.inspections, "release_ahead": a.release_ahead,
                  "base_end": a.base_end, "update_id": a.update_id,
                  "done": sorted(a.done), "failed": sorted(a.failed), "active": a.active,
-                 "reached": a.reached, "charges": [c.to_json() for c in a.charges]}
+                 "reached": a.reached, "charges": [c.to_json() for c in a.charges],
+                 "left": sorted(a.left)}
                 for a in self.assignments.values()
             ],
             "pool": sorted(self.pool), "done": self.done, "failed": sorted(self.failed),
             "dropped": self.dropped, "driven_before": self.driven_before,
+            "handovers": self.handovers,
         }
 
     @classmethod
@@ -135,6 +139,7 @@ class MissionRun:
         run.dropped = dict(snapshot["dropped"])
         run.driven_before = {k: list(v) for k, v in
                              (snapshot.get("driven_before") or {}).items()}
+        run.handovers = {str(k): int(v) for k, v in (snapshot.get("handovers") or {}).items()}
         for data in snapshot["assignments"]:
             a = rebuild_assignment(mission_id, data, facility)
             run.assignments[a.serial] = a

@@ -13,10 +13,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from fleet.facility.model import Epl, Facility, NodeKind
-from fleet.manager.lifecycle import RobotStatus
+from fleet.manager.lifecycle import RobotStatus, check_robot_transition
 from fleet.manager.stateview import StateView
 from fleet.planning.robots import Fleet, Robot, RobotClass
 from fleet.protocol.factsheet import Factsheet
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A message of a robot's that the manager refused, and why."""
+
+    topic: str
+    reason: str
+    at: str
+    """When (ISO 8601, UTC, on the manager's clock)."""
+
+    def to_json(self) -> dict[str, str]:
+        """As ``fleet robots show`` prints it."""
+        return {"topic": self.topic, "reason": self.reason, "at": self.at}
 
 
 @dataclass
@@ -32,6 +46,18 @@ class RobotEntry:
     last_heard: float = -math.inf
     silent_since: float | None = None
     mission_id: str | None = None
+    refused: int = 0
+    """Messages refused from this robot (invalid, or speaking for another robot)."""
+    last_rejected: Refusal | None = None
+    """The latest of them."""
+
+    def move(self, status: RobotStatus) -> bool:
+        """Change status as the lifecycle table allows (TransitionError otherwise); True
+        when it changed."""
+        check_robot_transition(self.status, status)
+        changed = status != self.status
+        self.status = status
+        return changed
 
     @property
     def key(self) -> tuple[str, str]:
@@ -105,6 +131,8 @@ class RobotEntry:
             "sensors": sorted(cls.sensors) if cls else [],
             "epl": (cls.epl.value if cls and cls.epl else None),
             "errors": [e.error_type for e in self.state.errors] if self.state else [],
+            "refused": self.refused,
+            "last_rejected": self.last_rejected.to_json() if self.last_rejected else None,
         }
 
 

@@ -18,7 +18,7 @@ from fleet.comms.bus import Bus
 from fleet.comms.config import free_port, router_config, tcp_endpoint
 from fleet.facility import load
 from fleet.facility.model import Facility
-from fleet.manager.service import Manager, ManagerSettings
+from fleet.manager import Manager, ManagerSettings, build_manager
 from fleet.protocol.inspection import Finding, Reading
 from fleet.store import Store
 
@@ -79,8 +79,7 @@ def manager_on_port(tmp: Path, **settings: object) -> Iterator[tuple[Manager, st
     store = Store.open(None, path=tmp / "fleet.db")
     options = {"robot_timeout": 1.5, "plan_time_limit": 1.0, **settings}
     with Bus.open(router_config([endpoint])) as bus:
-        manager = Manager(bus, store, ManagerSettings(**options))  # type: ignore[arg-type]
-        manager.start()
+        manager = build_manager(store, bus, ManagerSettings(**options))  # type: ignore[arg-type]
         try:
             yield manager, endpoint
         finally:

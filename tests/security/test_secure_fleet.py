@@ -22,7 +22,7 @@ from fleet.comms.bus import Bus
 from fleet.comms.config import client_config, free_port, open_session
 from fleet.errors import NotReachable
 from fleet.facility import load
-from fleet.manager.service import Manager, ManagerSettings
+from fleet.manager import Manager, ManagerSettings, build_manager
 from fleet.security.configs import (
     secure_client_config,
     secure_router_config,
@@ -43,8 +43,8 @@ def secure_manager(directory: Path, tmp: Path, port: int | None = None
     endpoint = tls_endpoint("127.0.0.1", port or free_port())
     store = Store.open(None, path=tmp / "fleet.db")
     with Bus.open(secure_router_config(directory, [endpoint], interface="uagv")) as bus:
-        manager = Manager(bus, store, ManagerSettings(robot_timeout=1.5, plan_time_limit=1.0))
-        manager.start()
+        manager = build_manager(store, bus, ManagerSettings(robot_timeout=1.5,
+                                                            plan_time_limit=1.0))
         try:
             yield manager, endpoint
         finally:

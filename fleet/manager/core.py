@@ -1,0 +1,169 @@
+"""What the manager's parts share: :class:`Core`, the state under one lock and the few
+operations every part performs on a mission.
+
+The parts (:mod:`~fleet.manager.liveness`, :mod:`~fleet.manager.dispatcher`,
+:mod:`~fleet.manager.planner_loop`, :mod:`~fleet.manager.ingestion`,
+:mod:`~fleet.manager.queries`) each hold the one :class:`Core` of their manager. A part
+reads or changes :attr:`Core.registry` and :attr:`Core.missions` only while holding
+:attr:`Core.lock` (a re-entrant lock: link callbacks, the planner, liveness and ingestion
+threads all take it, never for long; planning itself runs outside it).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from fleet.clock import Clock
+from fleet.errors import ProtocolError, TransportError
+from fleet.manager.dispatch import Assignment
+from fleet.manager.lifecycle import MissionStatus
+from fleet.manager.links import RobotId, RobotLink
+from fleet.manager.missions import MissionRun
+from fleet.manager.registry import Registry, RobotEntry
+from fleet.protocol.header import Header, Message
+from fleet.protocol.order import Action, ActionType, BlockingType, InstantActions
+from fleet.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ManagerSettings:
+    """How the manager behaves. Durations are seconds on the manager's clock (world
+    seconds on a simulated site: see :mod:`fleet.clock`)."""
+
+    interface: str = "uagv"
+    release_ahead: int = 6
+    """Nodes released ahead of a robot (VDA 5050 base); the rest is horizon."""
+    robot_timeout: float = 3.0
+    """A robot silent this long (outside dead zones) is declared lost; raised to
+    :func:`fleet.clock.silence_timeout` by :func:`~fleet.manager.build_manager`."""
+    plan_time_limit: float = 5.0
+    """Solver time for each (re)planning (real seconds: the solver's budget)."""
+    wait_for_robots: bool = True
+    """A mission with no capable robot online waits (queued) instead of failing."""
+    dead_zone_margin: float = 1.5
+    """Allowance factor on the expected time to cross a comms dead zone."""
+    result_grace: float = 10.0
+    """Seconds after a robot's order is over that a finished inspection's result may still
+    arrive before the point is handed out again."""
+    max_handovers: int = 3
+    """Times a point left behind by robots is planned again before it is dropped."""
+    ingest_batch: int = 500
+    ingest_wait: float = 0.02
+    """Real seconds the ingest thread gathers a batch of results before committing."""
+
+
+class Core:
+    """The state a manager's parts share (see the module docstring)."""
+
+    def __init__(self, store: Store, link: RobotLink, settings: ManagerSettings,
+                 clock: Clock) -> None:
+        self.store = store
+        self.link = link
+        self.settings = settings
+        self.clock = clock
+        self.registry = Registry()
+        self.missions: dict[str, MissionRun] = {}
+        self.lock = threading.RLock()
+        self.wake = threading.Event()
+        """Set to make the planner look at the waiting work now."""
+        self.stopping = threading.Event()
+        self.order_sent: dict[str, float] = {}
+        """orderId → when its first order was published (real time, for benchmarks)."""
+        self.order_seen: dict[str, float] = {}
+        """orderId → when the robot's first state carrying it arrived (real time)."""
+
+    def now(self) -> float:
+        """Manager time: seconds on the manager's clock."""
+        return self.clock.monotonic()
+
+    # -- missions -----------------------------------------------------------------------
+    def event(self, run: MissionRun, kind: str, serial: str | None,
+              detail: dict[str, Any]) -> None:
+        """Record a mission event (``fleet mission status``, the report)."""
+        self.store.add_event(run.id, kind, detail, robot_serial=serial)
+
+    def persist(self, run: MissionRun) -> None:
+        """Save what a restarted manager needs to pick ``run`` up."""
+        self.store.save_plan(run.id, run.snapshot())
+
+    def set_status(self, run: MissionRun, status: MissionStatus,
+                   reason: str | None = None) -> None:
+        """Move ``run`` to ``status`` (checked by the lifecycle table) and store it."""
+        if run.move(status, reason):
+            self.store.set_mission_status(run.id, status.value, reason)
+            log.info("mission %s is %s", run.id[:8], status.value)
+
+    def maybe_finish(self, run: MissionRun) -> None:
+        """End ``run`` when nothing is left to do."""
+        if run.status.terminal or run.status is MissionStatus.QUEUED:
+            return
+        if run.settled():
+            self.set_status(run, run.outcome())
+
+    def release(self, run: MissionRun, a: Assignment, robot: RobotEntry | None, *,
+                to_pool: bool) -> None:
+        """Take an assignment away from its robot; with ``to_pool`` its remaining points go
+        back to the pool to be planned onto others."""
+        a.active = False
+        if robot is not None and robot.mission_id == run.id:
+            robot.mission_id = None
+        if to_pool:
+            for p in a.remaining:
+                if p not in run.done:
+                    run.pool.add(p)
+        self.persist(run)
+        self.maybe_finish(run)
+
+    def hand_back(self, run: MissionRun, a: Assignment, point: str, why: str) -> None:
+        """A point ``a``'s robot left behind goes back to the pool, or is dropped once it
+        has been handed back :attr:`ManagerSettings.max_handovers` times."""
+        if point in run.done:
+            return
+        count = run.handovers[point] = run.handovers.get(point, 0) + 1
+        self.event(run, "inspection_left", a.serial, {"point": point, "why": why,
+                                                      "times": count})
+        if count > self.settings.max_handovers:
+            run.dropped[point] = f"left behind {count} times (last: {why})"
+            self.event(run, "dropped", None, {"point": point, "reason": run.dropped[point]})
+        else:
+            run.pool.add(point)
+        self.wake.set()
+
+    def settle(self, run: MissionRun, a: Assignment, robot: RobotEntry | None, *,
+               changed: bool) -> bool:
+        """After progress: free a robot whose round is over, persist (at most once per
+        inspection, not per node), and end the mission when nothing is left. True when the
+        robot became free."""
+        freed = False
+        if a.active and a.finished:
+            a.active = False
+            if robot is not None and robot.mission_id == run.id:
+                robot.mission_id = None
+            self.event(run, "robot_finished", a.serial, {})
+            freed = changed = True
+        if changed:
+            self.persist(run)
+        self.maybe_finish(run)
+        return freed
+
+    # -- robots -------------------------------------------------------------------------
+    def send(self, manufacturer: str, serial: str, message: Message) -> None:
+        """Send ``message`` to a robot through the link; a network failure is logged (the
+        robot's silence is then handled by liveness), never raised into a part."""
+        try:
+            self.link.send(RobotId(manufacturer, serial), message)
+        except (TransportError, ProtocolError) as exc:
+            log.warning("could not send %s to %s/%s: %s", message.TOPIC, manufacturer,
+                        serial, exc)
+
+    def instant(self, manufacturer: str, serial: str, action: ActionType) -> None:
+        """Send one instant action of kind ``action`` (HARD, a fresh id)."""
+        act = Action(f"{action.value}-{uuid.uuid4().hex[:8]}", action.value, BlockingType.HARD)
+        self.send(manufacturer, serial,
+                  InstantActions(Header(manufacturer, serial), (act,)))

@@ -1,0 +1,220 @@
+"""Dispatch: planned rounds sent as orders, and robots followed through them.
+
+:meth:`Dispatcher.dispatch` turns a robot's planned round into an
+:class:`~fleet.manager.dispatch.Assignment` and sends its first order. Every state of the
+robot then moves its assignment (:meth:`Dispatcher.on_state`): nodes reached, inspections
+finished or failed, charging stops, order updates releasing the base further, the round's
+end (the robot is free again). A refused order sends its points back to the pool.
+
+Points a robot leaves behind (it drove past an ``inspect`` action without running it, or
+its order ended without the point's result stored) go back to the pool too, so a mission
+never waits for ever on a robot that skipped one
+(:meth:`~fleet.manager.dispatch.Assignment.left_behind`).
+
+A manager that restarts rebuilds its unfinished missions from the store
+(:meth:`Dispatcher.restore`) and re-adopts each robot when a state carrying the same
+orderId arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from fleet.clock import silence_timeout
+from fleet.errors import FleetError
+from fleet.manager.core import Core
+from fleet.manager.dispatch import Assignment, assignment_for, supports_charging
+from fleet.manager.lifecycle import MissionStatus
+from fleet.manager.liveness import Liveness
+from fleet.manager.missions import MissionRun
+from fleet.manager.registry import RobotEntry
+from fleet.manager.stateview import StateView
+from fleet.planning.mission import MissionSpec
+from fleet.planning.plan import RobotPlan
+from fleet.protocol.header import Header
+from fleet.protocol.order import InstantActions
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    """The dispatch part of a manager (see the module docstring)."""
+
+    def __init__(self, core: Core, liveness: Liveness) -> None:
+        self.core = core
+        self.liveness = liveness
+        self.states_handled = 0
+        self._orders: dict[str, tuple[str, str]] = {}
+        """orderId → (mission id, serial) of the orders of restored missions."""
+
+    # -- out ----------------------------------------------------------------------------
+    def dispatch(self, run: MissionRun, rp: RobotPlan, spec: MissionSpec,
+                 robot: RobotEntry) -> None:
+        """Give ``robot`` its planned round ``rp`` of ``run`` and send the first order
+        (caller holds the lock)."""
+        core = self.core
+        cls = robot.robot_class()
+        a = assignment_for(run.id, rp, spec, release_ahead=core.settings.release_ahead,
+                           battery_wh=cls.battery_wh if cls is not None and
+                           supports_charging(robot.factsheet) else None)
+        run.assign(a)
+        robot.mission_id = run.id
+        for p in a.points:
+            run.pool.discard(p)
+        order = a.first_order(Header(a.manufacturer, a.serial))
+        core.order_sent[a.order_id] = time.perf_counter()
+        core.send(a.manufacturer, a.serial, order)
+        core.event(run, "dispatched", rp.serial, {"order_id": a.order_id, "points": a.points})
+
+    # -- in -----------------------------------------------------------------------------
+    def on_state(self, robot: RobotEntry, state: StateView) -> bool:
+        """Fold a state into the robot's mission (caller holds the lock); True when the
+        planner should look at the waiting work."""
+        core = self.core
+        self.states_handled += 1
+        was_idle = robot.state is not None and not robot.busy
+        robot.state = state
+        self.liveness.heard(robot)
+        if state.order_id and state.order_id not in core.order_seen:
+            core.order_seen[state.order_id] = time.perf_counter()
+        run = core.missions.get(robot.mission_id or "")
+        if run is None and robot.mission_id is None and state.order_id in self._orders:
+            run = self._adopt(robot, state)
+        if run is not None:
+            return self._progress(run, robot, state)
+        # the planner looks again only when a robot becomes free, not on every state
+        return not was_idle and not robot.busy and any(
+            r.pool and not r.status.terminal for r in core.missions.values())
+
+    def _progress(self, run: MissionRun, robot: RobotEntry, state: StateView) -> bool:
+        core = self.core
+        a = run.assignments.get(robot.serial)
+        if a is None or not a.active:
+            return False
+        rejected = [e for e in state.errors if e.references.get("orderId") == a.order_id]
+        if rejected and state.order_id != a.order_id:
+            # the robot refused the order: its points go to other robots
+            core.event(run, "order_rejected", robot.serial,
+                       {"errors": [f"{e.error_type}: {e.description or ''}" for e in rejected]})
+            core.release(run, a, robot, to_pool=True)
+            return True
+        before = len(a.failed)
+        moved = a.on_state(state)
+        news = a.on_charging(state, core.now()) if a.charges else None
+        left = a.left_behind(state, core.now(), result_grace=self._grace())
+        if news:
+            for kind, detail in news.events:
+                core.event(run, kind, robot.serial, detail)
+            if news.instants:
+                core.send(a.manufacturer, a.serial, InstantActions(
+                    Header(a.manufacturer, a.serial), tuple(news.instants)))
+        elif not moved and not left:
+            return False
+        for point in a.failed:
+            if point not in run.failed and point not in run.done:
+                run.failed.add(point)
+                core.event(run, "inspection_failed", robot.serial, {"point": point})
+        for point, why in left:
+            core.hand_back(run, a, point, why)
+        if run.status is MissionStatus.DISPATCHED:
+            core.set_status(run, MissionStatus.RUNNING)
+        update = a.next_update(Header(a.manufacturer, a.serial))
+        if update is not None:
+            core.send(a.manufacturer, a.serial, update)
+        # a charging phase that moved is persisted, so a restarted manager resumes it
+        return core.settle(run, a, robot, changed=before != len(a.failed) or bool(left) or (
+            news is not None and news.changed))
+
+    def _grace(self) -> float:
+        # a fast world still gives a result in flight a real moment to be committed
+        return silence_timeout(self.core.settings.result_grace, self.core.clock)
+
+    def sweep(self) -> bool:
+        """Hand back the points whose results did not come within the grace after their
+        order ended, for robots that went quiet at the end (no state to trigger it);
+        True when the planner should look."""
+        core = self.core
+        freed = False
+        with core.lock:
+            for run in list(core.missions.values()):
+                for a in run.active():
+                    robot = core.registry.find(a.serial)
+                    if a.over_at is None or robot is None or robot.state is None:
+                        continue
+                    left = a.left_behind(robot.state, core.now(), result_grace=self._grace())
+                    for point, why in left:
+                        core.hand_back(run, a, point, why)
+                    if left:
+                        freed |= core.settle(run, a, robot, changed=True)
+        return freed
+
+    def committed(self, serial: str, order_id: str, action_id: str, result_id: str) -> bool:
+        """A result of ``serial``'s order is stored: its point is done (caller holds the
+        lock); True when the robot became free."""
+        core = self.core
+        freed = False
+        for run in core.missions.values():
+            a = run.assignments.get(serial)
+            if a is None or a.order_id != order_id:
+                continue
+            point = a.inspections.get(action_id)
+            if point is None or point in a.done:
+                continue
+            a.done.add(point)
+            a.left.discard(point)
+            if point not in run.done:
+                run.done[point] = a.serial
+                run.pool.discard(point)
+                run.dropped.pop(point, None)
+                core.event(run, "inspected", a.serial, {"point": point, "result_id": result_id})
+            freed |= core.settle(run, a, core.registry.find(a.serial), changed=True)
+        return freed
+
+    # -- restarts -----------------------------------------------------------------------
+    def restore(self) -> None:
+        """Pick up the missions a previous manager left unfinished: rebuilt from what it
+        persisted; their robots are re-adopted as their states (carrying the same orderId)
+        arrive. A mission that cannot be rebuilt is marked failed with the reason."""
+        core = self.core
+        for row in core.store.missions():
+            status = MissionStatus(row.status)
+            if status.terminal:
+                continue
+            try:
+                run = MissionRun.restore(row.id, row.name, status, row.document,
+                                         row.plan if isinstance(row.plan, dict) else {})
+            except (FleetError, KeyError, TypeError, ValueError) as exc:
+                core.store.set_mission_status(
+                    row.id, MissionStatus.FAILED.value,
+                    f"the manager restarted and could not rebuild it: {exc}")
+                continue
+            core.missions[run.id] = run
+            for a in run.active():
+                self._orders[a.order_id] = (run.id, a.serial)
+            core.event(run, "manager_restarted", None,
+                       {"active": [a.serial for a in run.active()], "waiting": sorted(run.pool)})
+            log.info("mission %s restored (%s)", run.id[:8], run.status.value)
+
+    def orders(self) -> dict[str, str]:
+        """orderId → mission id of every assignment (for storing results)."""
+        core = self.core
+        with core.lock:
+            return {a.order_id: run.id for run in core.missions.values()
+                    for a in run.assignments.values()}
+
+    def _adopt(self, robot: RobotEntry, state: StateView) -> MissionRun | None:
+        """A robot working on an order of a restored mission becomes that mission's again,
+        with its release window taken from what the robot reports."""
+        core = self.core
+        found = self._orders.get(state.order_id)
+        if found is None:
+            return None
+        run = core.missions.get(found[0])
+        a: Assignment | None = None if run is None else run.assignments.get(found[1])
+        if run is None or a is None or not a.active or robot.serial != a.serial:
+            return None
+        robot.mission_id = run.id
+        a.update_id = max(a.update_id, state.order_update_id)
+        core.event(run, "robot_readopted", robot.serial, {"order_id": a.order_id})
+        return run

@@ -1,0 +1,107 @@
+"""Ingestion: inspection results committed, acknowledged, then judged.
+
+Results arrive on the link's threads and are queued (:meth:`Ingestion.put`); the ingest
+thread commits them in batches (one transaction per batch, up to
+:attr:`~fleet.manager.core.ManagerSettings.ingest_batch` results or
+:attr:`~fleet.manager.core.ManagerSettings.ingest_wait` real seconds), acknowledges each
+robot's committed results on ``inspectionAck`` only *after* the commit (so a result is
+never acknowledged and lost), marks their points done, and hands the results that were
+new to the anomaly rules (each result is judged once; a result stored but not yet judged
+when the manager dies is judged by the next one). A robot resends what is not
+acknowledged; the store keeps each ``resultId`` once.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections import defaultdict
+
+from fleet.anomaly.log import AnomalyLog
+from fleet.errors import FleetError
+from fleet.manager.core import Core
+from fleet.manager.dispatcher import Dispatcher
+from fleet.manager.links import RobotId
+from fleet.protocol.header import Header
+from fleet.protocol.inspection import InspectionAck, InspectionResult
+
+log = logging.getLogger(__name__)
+
+Item = tuple[RobotId, InspectionResult]
+
+
+class Ingestion:
+    """The ingestion part of a manager (see the module docstring)."""
+
+    def __init__(self, core: Core, dispatcher: Dispatcher, anomalies: AnomalyLog) -> None:
+        self.core = core
+        self.dispatcher = dispatcher
+        self.anomalies = anomalies
+        self._queue: queue.Queue[Item | None] = queue.Queue()
+
+    def put(self, robot: RobotId, result: InspectionResult) -> None:
+        """Queue a valid result for the next batch (any thread)."""
+        self._queue.put((robot, result))
+
+    def close(self) -> None:
+        """Make the ingest thread commit what is queued and return."""
+        self._queue.put(None)
+
+    def run(self) -> None:
+        """The ingest thread: batches until :meth:`close`."""
+        settings = self.core.settings
+        done = False
+        while not done:
+            item = self._queue.get()
+            batch: list[Item] = []
+            if item is None:
+                done = True
+            else:
+                batch.append(item)
+            deadline = time.monotonic() + settings.ingest_wait
+            while len(batch) < settings.ingest_batch:
+                try:
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if item is None:
+                    done = True
+                    break
+                batch.append(item)
+            if batch:
+                self.commit(batch)
+
+    def commit(self, batch: list[Item]) -> None:
+        """Store ``batch`` in one transaction, acknowledge, mark points done, judge."""
+        core = self.core
+        order_missions = self.dispatcher.orders()
+        try:
+            recorded = core.store.record_batch(
+                [r for _, r in batch],
+                order_missions={r.order_id: order_missions.get(r.order_id) for _, r in batch})
+        except FleetError as exc:
+            log.error("could not store %d results (robots will resend): %s", len(batch), exc)
+            return
+        committed = set(recorded.committed)
+        acks: dict[RobotId, list[str]] = defaultdict(list)
+        for robot, r in batch:
+            if r.result_id in committed:
+                acks[robot].append(r.result_id)
+        for robot, ids in acks.items():
+            core.send(robot.manufacturer, robot.serial, InspectionAck.of(Header(*robot), ids))
+        try:
+            self.anomalies.observe(recorded.new)  # new results only: each checked once
+        # Results are stored and stay flagged unchecked whatever goes wrong here, and are
+        # checked again later; the ingest thread must live on to store the next batch.
+        except Exception:
+            log.exception("anomaly rules failed on %d results (checked again later)",
+                          len(recorded.new))
+        freed = False
+        with core.lock:
+            for robot, r in batch:
+                if r.result_id in committed:
+                    freed |= self.dispatcher.committed(robot.serial, r.order_id, r.action_id,
+                                                       r.result_id)
+        if freed:
+            core.wake.set()

@@ -1,0 +1,139 @@
+"""Liveness: which robots are there, which are lost, and what happens to a lost robot's work.
+
+A robot is heard when any valid message of its arrives or its presence appears. It turns
+SILENT when nothing was heard for :attr:`~fleet.manager.core.ManagerSettings.robot_timeout`
+(or its presence went), and is declared lost (CONNECTION_BROKEN) when the silence outlasts
+the timeout plus its *allowance*: the expected time to cross the comms-dead zones ahead of
+it on its route, times the margin, so that a robot driving through a 5G dead zone is not
+given up. A robot that says OFFLINE is lost at once. A lost robot's remaining inspections
+go back to its mission's pool for the planner to hand to others; when it comes back, its
+stale order is cancelled. Status changes follow the table in
+:mod:`fleet.manager.lifecycle`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fleet.manager.core import Core
+from fleet.manager.lifecycle import RobotStatus
+from fleet.manager.registry import RobotEntry
+from fleet.protocol.order import ActionType
+from fleet.protocol.state import Connection, ConnectionState
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.2
+"""Clock seconds between two looks at the robots' silence (plus :data:`TICK_REAL_S`): the
+manager's liveness thread calls :meth:`Liveness.check` this often."""
+TICK_REAL_S = 0.05
+"""Real seconds added to each tick, so that a fast world does not spin the thread."""
+
+
+class Liveness:
+    """The liveness part of a manager (see the module docstring)."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    def heard(self, robot: RobotEntry) -> None:
+        """``robot`` said something valid now (caller holds the lock)."""
+        robot.last_heard = self.core.now()
+        if robot.status is not RobotStatus.ONLINE:
+            if robot.status.lost:
+                log.info("robot %s/%s is back", robot.manufacturer, robot.serial)
+                self._readopt(robot)
+            robot.move(RobotStatus.ONLINE)
+
+    def on_connection(self, robot: RobotEntry, message: Connection) -> None:
+        """A connection message (caller holds the lock)."""
+        if message.state is ConnectionState.ONLINE:
+            self.heard(robot)
+        else:
+            self.lose(robot, RobotStatus.OFFLINE if message.state is ConnectionState.OFFLINE
+                      else RobotStatus.CONNECTION_BROKEN, "said " + message.state.value)
+
+    def on_presence(self, robot: RobotEntry, present: bool) -> None:
+        """The robot's presence appeared or went (caller holds the lock)."""
+        robot.alive = present
+        if present:
+            self.heard(robot)
+        elif self.allowance(robot) <= 0:
+            self.lose(robot, RobotStatus.CONNECTION_BROKEN, "liveliness token lost")
+        elif not robot.status.lost:
+            robot.move(RobotStatus.SILENT)
+
+    def check(self) -> bool:
+        """Look at every robot's silence now; True when a robot was declared lost."""
+        core = self.core
+        lost = False
+        with core.lock:
+            now = core.now()
+            for robot in core.registry.all():
+                if robot.status not in (RobotStatus.ONLINE, RobotStatus.SILENT):
+                    continue
+                silent = now - robot.last_heard
+                limit = core.settings.robot_timeout + self.allowance(robot)
+                if silent > limit:
+                    self.lose(robot, RobotStatus.CONNECTION_BROKEN, f"silent for {silent:.1f} s")
+                    lost = True
+                elif silent > core.settings.robot_timeout or not robot.alive:
+                    robot.move(RobotStatus.SILENT)
+        return lost
+
+    def allowance(self, robot: RobotEntry) -> float:
+        """Seconds a robot may stay silent beyond the timeout: the expected time to cross
+        the comms dead zones ahead of it on its route (times the margin)."""
+        core = self.core
+        run = core.missions.get(robot.mission_id or "")
+        if run is None:
+            return 0.0
+        a = run.assignments.get(robot.serial)
+        cls = robot.robot_class()
+        if a is None or cls is None:
+            return 0.0
+        fac = run.spec.facility
+        total = 0.0
+        inside = False
+        for i in range(max(0, a.reached), len(a.stops) - 1):
+            here, nxt = a.stops[i].node_id, a.stops[i + 1].node_id
+            edge = fac.edge_between(here, nxt)
+            in_zone = here in a.dead or nxt in a.dead  # (precomputed: no geometry here)
+            if not in_zone:
+                if inside or i > a.reached + 1:
+                    break
+                continue
+            inside = True
+            if edge is not None:
+                total += edge.length / fac.edge_speed(edge, cls.speed)
+            for action in a.stops[i + 1].actions:
+                total += float(action.parameters.get("durationSeconds", 0.0))
+        return total * core.settings.dead_zone_margin
+
+    def lose(self, robot: RobotEntry, status: RobotStatus, why: str) -> None:
+        """Declare ``robot`` lost (OFFLINE or CONNECTION_BROKEN); its remaining work goes
+        back to its mission's pool (caller holds the lock)."""
+        core = self.core
+        was_lost = robot.status.lost
+        robot.move(status)
+        if was_lost:
+            return
+        (log.info if status is RobotStatus.OFFLINE else log.warning)(
+            "robot %s/%s lost: %s", robot.manufacturer, robot.serial, why)
+        run = core.missions.get(robot.mission_id or "")
+        if run is None:
+            return
+        a = run.assignments.get(robot.serial)
+        if a is not None and a.active:
+            core.event(run, "robot_lost", robot.serial, {"why": why, "remaining": a.remaining})
+            core.release(run, a, robot, to_pool=True)
+
+    def _readopt(self, robot: RobotEntry) -> None:
+        """A robot that was declared lost is back: stop its stale order if its work was
+        handed to others."""
+        core = self.core
+        for run in core.missions.values():
+            a = run.assignments.get(robot.serial)
+            if a is not None and not a.active and not run.status.terminal:
+                core.instant(robot.manufacturer, robot.serial, ActionType.CANCEL_ORDER)
+                core.event(run, "robot_back", robot.serial, {"order_cancelled": a.order_id})

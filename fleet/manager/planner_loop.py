@@ -1,0 +1,137 @@
+"""The planner loop: waiting inspections planned onto the robots free at that moment.
+
+The planner thread wakes when a mission is launched or resumed, a robot becomes free, a
+robot is lost, or points are handed back (:attr:`~fleet.manager.core.Core.wake`), and at
+least once a second. For each mission with points in its pool it plans those points over
+the robots online, capable, idle and standing at a dock or charger, *outside* the lock
+(solving takes seconds), then dispatches each planned round whose robot is still free.
+
+What no robot online could ever do is dropped with the planner's reason; what a busy robot
+could do waits for it. A mission with no capable robot waits (``wait_for_robots``) or
+fails.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from fleet.errors import FleetError, PlanningError
+from fleet.manager.core import Core
+from fleet.manager.dispatcher import Dispatcher
+from fleet.manager.lifecycle import MissionStatus, RobotStatus
+from fleet.manager.missions import MissionRun
+from fleet.planning.planner import plan_mission
+
+log = logging.getLogger(__name__)
+
+IDLE_LOOK_S = 1.0
+"""Real seconds between two looks at the waiting work when nothing wakes the planner."""
+
+_PLANNABLE = (MissionStatus.QUEUED, MissionStatus.DISPATCHED, MissionStatus.RUNNING)
+
+
+class PlannerLoop:
+    """The planning part of a manager (see the module docstring)."""
+
+    def __init__(self, core: Core, dispatcher: Dispatcher) -> None:
+        self.core = core
+        self.dispatcher = dispatcher
+
+    def run(self) -> None:
+        """The planner thread: :meth:`plan_waiting` whenever woken, until the manager stops."""
+        core = self.core
+        while not core.stopping.is_set():
+            core.clock.wait(core.wake, core.clock.to_world(IDLE_LOOK_S))
+            core.wake.clear()
+            if core.stopping.is_set():
+                return
+            self.plan_waiting()
+
+    def plan_waiting(self) -> None:
+        """Plan every mission's pool once (planning failures become mission events)."""
+        core = self.core
+        with core.lock:
+            due = [r for r in core.missions.values() if r.pool and r.status in _PLANNABLE]
+        for run in due:
+            try:
+                self.plan_pool(run)
+            except FleetError as exc:
+                with core.lock:
+                    core.event(run, "planning_failed", None, {"error": str(exc)})
+                    if not run.active():
+                        core.set_status(run, MissionStatus.FAILED, str(exc))
+
+    def plan_pool(self, run: MissionRun) -> None:
+        """Plan the mission's waiting tasks over the robots available now."""
+        core = self.core
+        with core.lock:
+            fleet = core.registry.available_fleet(run.spec.facility)
+            f = run.spec.robots
+            fleet = fleet.restricted(classes=f.classes, serials=f.serials)
+            tasks = tuple(t for t in run.spec.tasks if t.point in run.pool)
+        if not tasks:
+            return
+        if not fleet.robots:
+            with core.lock:
+                self._no_robots(run)
+            return
+        spec = replace(run.spec, tasks=tasks)
+        try:
+            plan = plan_mission(spec, fleet, time_limit=core.settings.plan_time_limit)
+        except PlanningError as exc:
+            raise FleetError(f"planning failed: {exc}") from None
+        with core.lock:
+            if run.status.terminal or run.status is MissionStatus.PAUSED:
+                return
+            sent = 0
+            for rp in plan.robots:
+                robot = core.registry.find(rp.serial)
+                if robot is None or robot.mission_id is not None or robot.busy:
+                    continue  # taken meanwhile: its points stay in the pool
+                self.dispatcher.dispatch(run, rp, spec, robot)
+                sent += 1
+            for u in plan.unassigned:
+                # a task another known robot could do (busy now, or back later) waits for
+                # it; only what no robot online could ever do, or what is left once every
+                # robot of the mission is done, is dropped
+                if not self._could_serve(run, u.point) or not (
+                        run.active() or self._others_busy(run)):
+                    run.pool.discard(u.point)
+                    run.dropped[u.point] = f"{u.reason.value}: {u.detail}".rstrip(": ")
+                    core.event(run, "dropped", None, {"point": u.point,
+                                                      "reason": run.dropped[u.point]})
+            if sent and run.status is MissionStatus.QUEUED:
+                core.set_status(run, MissionStatus.DISPATCHED)
+            core.persist(run)
+            core.maybe_finish(run)
+
+    def _could_serve(self, run: MissionRun, point: str) -> bool:
+        """Whether some robot online (busy or not) carries the sensors of the task at
+        ``point`` and may stand there."""
+        task = run.spec.task(point)
+        fac = run.spec.facility
+        for robot in self.core.registry.all():
+            cls = robot.robot_class()
+            if (robot.status in (RobotStatus.ONLINE, RobotStatus.SILENT) and cls is not None
+                    and task.sensors <= cls.sensors and fac.node_allowed(point, cls.access)):
+                return True
+        return False
+
+    def _others_busy(self, run: MissionRun) -> bool:
+        """Whether a capable robot is busy elsewhere and may come back for this mission."""
+        return any(r.status in (RobotStatus.ONLINE, RobotStatus.SILENT) and r.busy
+                   and r.mission_id != run.id and r.robot_class() is not None
+                   for r in self.core.registry.all())
+
+    def _no_robots(self, run: MissionRun) -> None:
+        core = self.core
+        if run.active():
+            return  # the robots at work will come back for the rest
+        if not core.settings.wait_for_robots:
+            core.set_status(run, MissionStatus.FAILED, "no capable robot online")
+            return
+        if not run.waiting_reported:
+            run.waiting_reported = True
+            run.reason = "waiting for a capable robot to be online and idle at a dock"
+            core.event(run, "waiting_for_robots", None, {"tasks": sorted(run.pool)})
