@@ -1,19 +1,31 @@
-"""Agents on real Zenoh over loopback, a scriptable test body, and a manager-side recorder.
+"""Agents on the in-memory network, a scriptable test body, and a manager-side recorder.
 
-The recorder subscribes to everything a robot publishes and keeps the raw payloads; each
-one is checked against the topic's schema with the reference validator (jsonschema, the
-official VDA 5050 schemas and ours) and decoded, so every test also checks that all the
-agent publishes is valid.
+Every agent test runs on :class:`~fleet.comms.MemoryNetwork` (one transport per party) and
+synchronises without sleeping: the recorder and the body each have a condition that is
+notified on every message or call, and :meth:`Recorder.wait_for` / :meth:`FakeBody.wait_for`
+block on it; :meth:`MemoryNetwork.drain` returns once everything published has been handled.
+
+Time: a test of behaviour runs the agent on real time (its states flow as they would on a
+robot), while its body's moves and inspections last *body clock* seconds on a
+:class:`ManualClock` of the body's own, so the test decides when a move ends. A test of
+timing (state interval, resends) runs the agent on a ManualClock too, with a
+:class:`Ticker` the test owns: :meth:`ManualTime.advance` moves the clock, waits until the
+ticker has run everything due by then, and lets the network deliver what it published.
+
+Only tests/agent/test_on_zenoh.py uses a real Zenoh router (see there).
+
+The recorder keeps the raw payloads of everything a robot publishes; each one is checked
+against the topic's schema with the reference validator (jsonschema, the official VDA 5050
+schemas and ours) and decoded, so every test also checks that all the agent publishes is
+valid.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,10 +38,12 @@ from fleet.agent import (
     MoveTarget,
     Pose,
     RobotAgent,
+    Ticker,
 )
-from fleet.comms import Bus, client_config, free_port, router_config, tcp_endpoint
+from fleet.clock import ManualClock
+from fleet.comms import Bus, MemoryNetwork
 from fleet.protocol.codec import decode
-from fleet.protocol.header import Header
+from fleet.protocol.header import Header, parse_timestamp
 from fleet.protocol.inspection import (
     Finding,
     InspectionResult,
@@ -44,64 +58,72 @@ from fleet.protocol.state import ActionStatus, ConnectionState, State
 from fleet.protocol.validation import reference_validator
 
 MAP = "L1"
-SETTLE = 0.2
-"""Seconds for a new subscription to reach the router before publishing to it."""
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """Poll ``predicate`` until it holds or ``timeout`` seconds pass; its last value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
+TIMEOUT = 5.0
+"""Real seconds a test waits for something that should follow at once."""
 
 
 # -- the body ------------------------------------------------------------------------------
 
 @dataclass
 class FakeBody:
-    """A robot that drives each edge in ``move_s`` seconds and jumps onto the node.
+    """A robot that drives each edge in ``move_s`` and inspects in the action's duration,
+    both in seconds of its own manual ``clock`` (0: at once), then jumps onto the node.
 
     ``blocked`` node ids raise MoveFailed, ``broken`` inspection points InspectionFailed.
-    ``moves`` lists every move_to call's node id, ``arrivals`` the nodes reached.
+    ``moves`` lists every move_to call's node id (recorded on entry), ``arrivals`` the nodes
+    reached, ``inspections`` the points inspected (on entry). :meth:`wait_for` blocks until
+    a predicate on them holds, woken by each call.
     """
 
     pose: Pose = field(default_factory=lambda: Pose(0.0, 0.0, 0.0, MAP))
     move_s: float = 0.0
+    clock: ManualClock = field(default_factory=ManualClock)
     blocked: set[str] = field(default_factory=set)
     broken: set[str] = field(default_factory=set)
     moves: list[str] = field(default_factory=list)
     arrivals: list[str] = field(default_factory=list)
     inspections: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def _record(self, into: list[str], item: str) -> None:
+        with self.changed:
+            into.append(item)
+            self.changed.notify_all()
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = TIMEOUT) -> bool:
+        """Block until ``predicate()`` holds (re-checked on every call the body records)."""
+        with self.changed:
+            return self.changed.wait_for(predicate, timeout)
 
     def position(self) -> Pose:
-        with self.lock:
+        with self.changed:
             return self.pose
 
     def battery(self) -> tuple[float, bool]:
         return 87.5, False
 
     def move_to(self, target: MoveTarget, cancel: threading.Event) -> bool:
-        self.moves.append(target.node_id)
+        seconds = self.move_s if target.edge_id is not None else 0.0
+        deadline = self.clock.monotonic() + seconds
+        self._record(self.moves, target.node_id)
         if target.node_id in self.blocked:
             raise MoveFailed("path blocked by a rock fall")
-        if cancel.wait(self.move_s):
+        if seconds and self.clock.wait(cancel, deadline - self.clock.monotonic()):
             return False
         assert target.x is not None and target.y is not None and target.map_id is not None
-        with self.lock:
+        with self.changed:
             self.pose = Pose(target.x, target.y, 0.0, target.map_id)
-        self.arrivals.append(target.node_id)
+        self._record(self.arrivals, target.node_id)
         return True
 
     def inspect(self, point_id: str, sensors: Sequence[str], duration_s: float,
                 cancel: threading.Event) -> tuple[list[Reading], list[Finding]]:
-        self.inspections.append(point_id)
+        deadline = self.clock.monotonic() + duration_s
+        self._record(self.inspections, point_id)
         if point_id in self.broken:
             raise InspectionFailed("sensor h2s unavailable")
-        cancel.wait(duration_s)
+        if duration_s:
+            self.clock.wait(cancel, deadline - self.clock.monotonic())
         readings = [Reading(s, 0.8, "%vol") for s in sensors]
         return readings, [Finding("gasLeak", Severity.WARNING, "CH4 above 0.5 %vol", 0.9)]
 
@@ -134,24 +156,26 @@ def order(serial: str, order_id: str = "o1", *, base_end: int = 2, start: int = 
 
 class Recorder:
     """Everything one robot publishes, validated, plus its liveliness token's comings and
-    goings; :meth:`send` publishes manager-to-robot messages to it."""
+    goings; :meth:`send` publishes manager-to-robot messages to it, :meth:`wait_for` waits
+    for what it records. Works on any Bus (the memory network, or Zenoh)."""
 
-    def __init__(self, bus: Bus, serial: str) -> None:
-        self.bus, self.serial = bus, serial
+    def __init__(self, bus: Bus, serial: str, net: MemoryNetwork | None = None) -> None:
+        self.bus, self.serial, self.net = bus, serial, net
         self.messages: list[tuple[str, Any]] = []
         self.raw: list[tuple[str, dict[str, Any]]] = []
         self.invalid: list[str] = []
         self.presence: list[bool] = []
         self.timeline: list[str] = []  # connection states and token changes, as received
-        self._lock = threading.Lock()
+        self._changed = threading.Condition(threading.RLock())
         key = subscription_key("uagv", manufacturer="acme", serial=serial)
         self._subscriber = bus.subscribe_raw(key, self._on_sample)
         bus.watch_alive(topic_key("uagv", "acme", serial, ALIVE), self._on_alive)
 
     def _on_alive(self, _key: object, present: bool) -> None:
-        with self._lock:
+        with self._changed:
             self.presence.append(present)
             self.timeline.append("token" if present else "no token")
+            self._changed.notify_all()
 
     def _on_sample(self, key: str, payload: bytes) -> None:
         topic = parse_key(key).topic
@@ -163,16 +187,28 @@ class Recorder:
             errors += [e.message for e in reference_validator("factsheetInspection")
                        .iter_errors(obj.get("inspection"))]
         message = decode(topic, payload)
-        with self._lock:
+        with self._changed:
             if errors:
                 self.invalid.append(f"{topic}: {errors}")
             self.raw.append((topic, obj))
             self.messages.append((topic, message))
             if topic == Topic.CONNECTION:
                 self.timeline.append(obj["connectionState"])
+            self._changed.notify_all()
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = TIMEOUT) -> bool:
+        """Block until ``predicate()`` holds, re-checked whenever something is recorded;
+        its last value after ``timeout`` real seconds."""
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout)
+
+    def drain(self) -> None:
+        """On the memory network: return once everything published so far is handled."""
+        if self.net is not None:
+            self.net.drain()
 
     def of(self, topic: Topic) -> list[Any]:
-        with self._lock:
+        with self._changed:
             return [m for t, m in self.messages if t == topic]
 
     def states(self) -> list[State]:
@@ -185,6 +221,13 @@ class Recorder:
 
     def results(self) -> list[InspectionResult]:
         return self.of(Topic.INSPECTION)
+
+    def times(self, topic: Topic) -> list[float]:
+        """When each message of ``topic`` was sent, in seconds of an agent's manual clock
+        (read from the header timestamps)."""
+        origin = ManualClock().now()
+        return [(parse_timestamp(m.header.timestamp) - origin).total_seconds()
+                for m in self.of(topic)]
 
     def connections(self) -> list[ConnectionState]:
         return [c.state for c in self.of(Topic.CONNECTION)]
@@ -201,9 +244,9 @@ class Recorder:
     def send(self, message: Any) -> None:
         self.bus.publish(topic_key("uagv", "acme", self.serial, message.TOPIC), message)
 
-    def wait_state(self, predicate: Callable[[State], bool], timeout: float = 5.0) -> State:
-        """The first state (from now on, or the latest) that satisfies ``predicate``."""
-        assert wait_until(lambda: bool(self.states()) and predicate(self.state()), timeout), (
+    def wait_state(self, predicate: Callable[[State], bool], timeout: float = TIMEOUT) -> State:
+        """The latest state once one satisfies ``predicate``."""
+        assert self.wait_for(lambda: bool(self.states()) and predicate(self.state()), timeout), (
             f"no such state; last: {self.states()[-1] if self.states() else None}")
         return self.state()
 
@@ -211,48 +254,96 @@ class Recorder:
         assert not self.invalid, self.invalid
 
 
+@dataclass
+class ManualTime:
+    """The manual clock of agents under a timing test, their shared ticker, the network."""
+
+    clock: ManualClock
+    ticker: Ticker
+    net: MemoryNetwork
+
+    def advance(self, seconds: float, *, step: float | None = None) -> None:
+        """Move the clock forward ``seconds`` (by ``step`` at a time), each time waiting
+        until the ticker has run every callback due by then and the network has delivered
+        what they published."""
+        step = seconds if step is None else step
+        target = self.clock.monotonic() + seconds
+        while self.clock.monotonic() < target:
+            due = min(self.clock.monotonic() + step, target)
+            reached = threading.Event()
+            # queued after every tick already due at `due`: the ticker runs them in order
+            self.ticker.add(lambda _now, reached=reached: reached.set(), due)
+            self.clock.advance_to(due)
+            assert reached.wait(TIMEOUT), f"the ticker did not reach {due}"
+            self.net.drain()
+
+
 # -- fixtures ------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def router_endpoint() -> Iterator[str]:
-    """A router (scouting off) on a free loopback port, for the module."""
-    endpoint = tcp_endpoint("127.0.0.1", free_port())
-    with Bus.open(router_config([endpoint])):
-        yield endpoint
+@pytest.fixture
+def net() -> Iterator[MemoryNetwork]:
+    """The network of one test."""
+    network = MemoryNetwork()
+    yield network
+    network.close()
 
 
 @pytest.fixture
-def manager(router_endpoint: str) -> Iterator[Bus]:
-    """The manager's client bus."""
-    with Bus.open(client_config([router_endpoint])) as bus:
+def manager(net: MemoryNetwork) -> Iterator[Bus]:
+    """The manager's bus."""
+    with Bus(net.transport()) as bus:
         yield bus
+
+
+@pytest.fixture
+def manual(net: MemoryNetwork) -> Iterator[ManualTime]:
+    """A manual clock and a ticker on it, for agents launched with ``clock=manual.clock``."""
+    clock = ManualClock()
+    with Ticker(clock) as ticker:
+        yield ManualTime(clock, ticker, net)
 
 
 Launch = Callable[..., tuple[RobotAgent, FakeBody, Recorder]]
 
+AGENT_SETTINGS: dict[str, Any] = {"state_interval": 0.5, "resend_after": 0.25,
+                                  "resend_max": 0.5, "min_state_interval": 0.03125}
+"""Real-time agents: frequent states, quick resends, changes batched over ~30 ms."""
+
+MANUAL_SETTINGS: dict[str, Any] = {"state_interval": 1.0, "resend_after": 1.0,
+                                   "resend_max": 2.0, "min_state_interval": 0.125}
+"""Agents on a manual clock: intervals that add up exactly in binary floating point."""
+
 
 @pytest.fixture
-def launch(router_endpoint: str, manager: Bus, tmp_path: Path) -> Iterator[Launch]:
-    """Starts an agent for serial ``serial`` with a recorder watching it; stops them after."""
+def launch(net: MemoryNetwork, manager: Bus, manual: ManualTime) -> Iterator[Launch]:
+    """Starts an agent for serial ``serial`` on its own memory transport, with a recorder
+    watching it; ``manual=True`` puts it on the ``manual`` clock and ticker. Stops them after."""
     agents: list[RobotAgent] = []
+    buses: list[Bus] = []
 
     def _launch(serial: str = "r1", *, body: FakeBody | None = None,
                 capabilities: Capabilities | None = None, bus: Bus | None = None,
+                manual_clock: bool = False, ticker: Ticker | None = None,
                 **config: Any) -> tuple[RobotAgent, FakeBody, Recorder]:
         body = body if body is not None else FakeBody()
-        recorder = Recorder(manager, serial)
-        time.sleep(SETTLE)
-        settings: dict[str, Any] = {"state_interval": 0.5, "resend_after": 0.2,
-                                    "resend_max": 0.4} | config
+        recorder = Recorder(manager, serial, net)
+        settings = (MANUAL_SETTINGS if manual_clock else AGENT_SETTINGS) | config
         cfg = AgentConfig("acme", serial, capabilities or Capabilities(("ch4", "o2", "co")),
                           **settings)
-        agent = RobotAgent(cfg, body, bus=bus, connect=[router_endpoint])
+        if bus is None:
+            bus = Bus(net.transport())
+            buses.append(bus)
+        if manual_clock:
+            ticker = manual.ticker
+        agent = RobotAgent(cfg, body, bus=bus, ticker=ticker)
         agent.start()
         agents.append(agent)
-        assert wait_until(lambda: bool(recorder.states()))
-        time.sleep(SETTLE)  # the agent's subscriptions reach the router
+        assert recorder.wait_for(lambda: bool(recorder.states()))
         return agent, body, recorder
 
     yield _launch
     for agent in agents:
-        agent.stop()
+        agent.stop(grace=0)  # the memory network delivers in order: no grace needed
+    for bus in buses:
+        bus.close()
+

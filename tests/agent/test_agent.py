@@ -1,19 +1,20 @@
-"""RobotAgent on real Zenoh over loopback, seen from the manager's side of the wire."""
+"""RobotAgent on the in-memory network, seen from the manager's side of the wire."""
 
 from __future__ import annotations
 
-import itertools
-import time
+import logging
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from fleet.agent import ActionFailed, Capabilities
-from fleet.protocol.header import Header, parse_timestamp
-from fleet.protocol.inspection import InspectionAck
+from fleet.protocol.header import Header
+from fleet.protocol.inspection import InspectionAck, Rejection
 from fleet.protocol.keys import Topic, topic_key
 from fleet.protocol.order import Action, ActionType, BlockingType, InstantActions
 from fleet.protocol.state import ActionStatus, ConnectionState, ErrorLevel
-from tests.agent.conftest import FakeBody, Launch, order, wait_until
+from tests.agent.conftest import FakeBody, Launch, ManualTime, order
 
 
 def instant(serial: str, *actions: tuple[str, str]) -> InstantActions:
@@ -22,47 +23,45 @@ def instant(serial: str, *actions: tuple[str, str]) -> InstantActions:
 
 
 def test_announces_itself_and_says_offline_on_stop(launch: Launch) -> None:
-    agent, _, rec = launch("a1", state_interval=0.3)
+    agent, _, rec = launch("a1", state_interval=0.25)
     assert rec.connections() == [ConnectionState.ONLINE]
-    assert wait_until(lambda: rec.presence == [True])
+    assert rec.wait_for(lambda: rec.presence == [True])
     sheet = rec.of(Topic.FACTSHEET)[0]
     assert sheet.inspection is not None and sheet.inspection.sensors == ("ch4", "o2", "co")
     assert all(sheet.supports(a) for a in ("inspect", "cancelOrder", "factsheetRequest",
                                            "stateRequest", "startPause", "stopPause"))
     assert not sheet.supports("startCharging")
-    assert sheet.timing.default_state_interval == 0.3
+    assert sheet.timing.default_state_interval == 0.25
     state = rec.state()
     assert (state.order_id, state.last_node_id, state.node_states) == ("", "", ())
     assert state.agv_position is not None and state.agv_position.map_id == "L1"
     assert state.battery.charge == 87.5 and state.paused is False
 
-    agent.stop()
-    assert wait_until(lambda: rec.connections()[-1:] == [ConnectionState.OFFLINE])
-    assert wait_until(lambda: rec.presence == [True, False])
+    agent.stop(grace=0)
+    rec.drain()
+    assert rec.connections()[-1:] == [ConnectionState.OFFLINE]
+    assert rec.presence == [True, False]
     assert rec.timeline[-2:] == ["OFFLINE", "no token"], "a clean stop: OFFLINE comes first"
-    count = len(rec.messages)
-    time.sleep(0.5)
-    assert len(rec.messages) == count, "nothing after OFFLINE"
+    assert rec.raw[-1] == ("connection", rec.raw[-1][1]), "nothing after OFFLINE"
     raw_headers = [obj["headerId"] for topic, obj in rec.raw if topic == Topic.STATE]
     assert raw_headers == list(range(len(raw_headers)))
     rec.check_valid()
 
 
-def test_state_goes_out_at_least_every_state_interval(launch: Launch) -> None:
-    _, _, rec = launch("a2", state_interval=0.15)
+def test_state_goes_out_every_state_interval_and_not_before(launch: Launch,
+                                                            manual: ManualTime) -> None:
+    _, _, rec = launch("a2", manual_clock=True, state_interval=1.0)
     before = len(rec.states())
-    time.sleep(0.75)
-    states = rec.states()[before:]
-    assert len(states) >= 4
-    stamps = [parse_timestamp(s.header.timestamp) for s in states]
-    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(stamps)]
-    # periodic states keep coming; the margin allows a loaded machine's scheduling jitter
-    assert max(gaps) < 0.15 + 0.35, gaps
+    manual.advance(0.875, step=0.125)
+    assert len(rec.states()) == before, "no periodic state before the interval"
+    manual.advance(0.125)
+    manual.advance(3.0, step=0.5)
+    assert rec.times(Topic.STATE)[before:] == [1.0, 2.0, 3.0, 4.0]
     rec.check_valid()
 
 
 def test_drives_the_base_only_then_the_update_to_the_end(launch: Launch) -> None:
-    _, body, rec = launch("a3", body=FakeBody(move_s=0.05))
+    _, body, rec = launch("a3")
     rec.send(order("a3", base_end=2, inspect_at=()))
     state = rec.wait_state(lambda s: s.last_node_id == "n2" and not s.driving)
     assert body.arrivals == ["n0", "n1", "n2"]
@@ -71,12 +70,12 @@ def test_drives_the_base_only_then_the_update_to_the_end(launch: Launch) -> None
     assert [(e.edge_id, e.released) for e in state.edge_states] == [("e2", False),
                                                                      ("e3", False)]
     assert state.new_base_request is True and state.last_node_sequence_id == 4
-    time.sleep(0.4)
-    assert body.moves == ["n0", "n1", "n2"], "never past the end of the base"
 
     rec.send(order("a3", base_end=4, start=2, update=1, inspect_at=()))
     state = rec.wait_state(lambda s: s.last_node_id == "n4")
-    assert body.arrivals == ["n0", "n1", "n2", "n3", "n4"]
+    first_of_update = next(s for s in rec.states() if s.order_update_id == 1)
+    assert first_of_update.last_node_id == "n2", "never past the end of the base"
+    assert body.moves == ["n0", "n1", "n2", "n3", "n4"]
     assert state.node_states == () and state.edge_states == ()
     assert state.order_update_id == 1 and state.new_base_request is False
     # node progress, as VDA 5050 prescribes: each state lists only what is still ahead
@@ -86,29 +85,76 @@ def test_drives_the_base_only_then_the_update_to_the_end(launch: Launch) -> None
     rec.check_valid()
 
 
-def test_inspection_results_are_resent_until_acknowledged_and_never_after(
-        launch: Launch) -> None:
-    _, _, rec = launch("a4")
-    rec.send(order("a4", base_end=2, inspect_at=(1,), duration=0.3))
+def test_an_inspection_runs_then_publishes_its_result(launch: Launch) -> None:
+    _, body, rec = launch("a4")
+    rec.send(order("a4", base_end=2, inspect_at=(1,), duration=30.0))
     rec.wait_state(lambda s: s.action_state("inspect-1") is not None
-                   and s.action_state("inspect-1").status is ActionStatus.FINISHED)
-    assert rec.statuses("inspect-1")[0] is ActionStatus.WAITING
-    assert ActionStatus.RUNNING in rec.statuses("inspect-1")
-    assert rec.statuses("inspect-1")[-1] is ActionStatus.FINISHED
+                   and s.action_state("inspect-1").status is ActionStatus.RUNNING)
+    assert body.wait_for(lambda: body.inspections == ["ip1"])
+    assert rec.results() == [] and not rec.state().driving
+    body.clock.advance(30.0)  # the sampling time passes
+    rec.wait_state(lambda s: s.action_state("inspect-1").status is ActionStatus.FINISHED)
+    statuses = rec.statuses("inspect-1")
+    assert statuses[0] is ActionStatus.WAITING and statuses[-1] is ActionStatus.FINISHED
+    assert ActionStatus.RUNNING in statuses
     result = rec.results()[0]
     assert (result.order_id, result.action_id, result.node_id, result.inspection_point_id) == (
         "o1", "inspect-1", "n1", "ip1")
     assert [r.sensor for r in result.readings] == ["ch4", "o2"]
     assert result.findings is not None and result.findings[0].type == "gasLeak"
     assert result.agv_position.x == 1.0
-    assert wait_until(lambda: len(rec.results()) >= 3, timeout=3)
-    assert {r.result_id for r in rec.results()} == {result.result_id}
+    rec.check_valid()
 
-    rec.send(InspectionAck(Header("acme", "a4"), (result.result_id,)))
-    time.sleep(0.3)
-    count = len(rec.results())
-    time.sleep(0.8)
-    assert len(rec.results()) == count
+
+def test_results_are_resent_with_back_off_until_acknowledged_and_never_after(
+        launch: Launch, manual: ManualTime) -> None:
+    agent, _, rec = launch("a4m", manual_clock=True, resend_after=1.0, resend_max=2.0)
+    rec.send(order("a4m", base_end=2, inspect_at=(1,)))
+    assert rec.wait_for(lambda: len(rec.results()) == 1)
+    manual.advance(6.0, step=1.0)
+    assert rec.times(Topic.INSPECTION) == [0.0, 1.0, 3.0, 5.0], "after 1 s, then 2 s (the maximum)"
+    assert len({r.result_id for r in rec.results()}) == 1
+
+    rec.send(InspectionAck(Header("acme", "a4m"), (rec.results()[0].result_id,)))
+    rec.drain()
+    assert len(agent.outbox) == 0
+    manual.advance(10.0, step=1.0)
+    assert len(rec.results()) == 4, "never resent once acknowledged"
+    rec.check_valid()
+
+
+def test_a_rejected_result_is_dropped_logged_once_and_never_resent(
+        launch: Launch, manual: ManualTime, caplog: pytest.LogCaptureFixture) -> None:
+    agent, _, rec = launch("rj", manual_clock=True, resend_after=1.0, resend_max=2.0)
+    rec.send(order("rj", base_end=4, inspect_at=(1, 3)))
+    assert rec.wait_for(lambda: len(rec.results()) == 2)
+    refused, kept = rec.results()
+    manual.advance(1.0)
+    assert len(rec.results()) == 4, "both are resent while neither is answered"
+
+    reason = "inspection message invalid at $.readings[0].value: expected number"
+    caplog.set_level(logging.WARNING, logger="fleet.agent")
+    rejection = InspectionAck.of(Header("acme", "rj"), [],
+                                 [Rejection(refused.result_id, reason)])
+    rec.send(rejection)
+    rec.drain()
+    assert agent.outbox.result_ids == (kept.result_id,), "dropped from the outbox"
+    assert agent.rejected == (Rejection(refused.result_id, reason),)
+    assert agent.rejected_count == 1
+    warnings = [r.getMessage() for r in caplog.records if refused.result_id in r.getMessage()]
+    assert len(warnings) == 1 and reason in warnings[0] and "inspect-1" in warnings[0]
+
+    manual.advance(8.0, step=1.0)  # past several resend intervals (at most 2 s)
+    copies = [r.result_id for r in rec.results()]
+    assert copies.count(refused.result_id) == 2, "never resent after the rejection"
+    assert copies.count(kept.result_id) >= 5, "the other result is still resent"
+
+    rec.send(rejection)  # a repeat (the copy in flight was refused too) is not news
+    rec.send(InspectionAck(Header("acme", "rj"), (kept.result_id,)))
+    rec.drain()
+    assert agent.rejected_count == 1 and len(agent.outbox) == 0
+    assert len([r for r in caplog.records if refused.result_id in r.getMessage()
+                and r.levelno >= logging.WARNING]) == 1
     rec.check_valid()
 
 
@@ -127,63 +173,75 @@ def test_a_result_kept_on_disk_survives_a_restart(launch: Launch, tmp_path: Path
     store = tmp_path / "results.jsonl"
     agent, _, rec = launch("a6", result_store=store, resend_after=5.0, resend_max=10.0)
     rec.send(order("a6", base_end=2, inspect_at=(1,)))
-    assert wait_until(lambda: len(rec.results()) == 1)
+    assert rec.wait_for(lambda: len(rec.results()) == 1)
     first = rec.results()[0]
-    agent.stop()
+    agent.stop(grace=0)
     assert len(store.read_text().splitlines()) == 1
 
-    _, _, rec2 = launch("a6", result_store=store, resend_after=0.2, resend_max=0.4)
-    assert wait_until(lambda: len(rec2.results()) >= 1)
+    agent2, _, rec2 = launch("a6", result_store=store)
+    assert rec2.wait_for(lambda: len(rec2.results()) >= 1)
     assert rec2.results()[0].result_id == first.result_id
     assert rec2.results()[0].readings == first.readings
     rec2.send(InspectionAck(Header("acme", "a6"), (first.result_id,)))
-    assert wait_until(lambda: store.read_text() == "")
-    time.sleep(0.3)
-    count = len(rec2.results())
-    time.sleep(0.8)
-    assert len(rec2.results()) == count
+    rec2.drain()
+    assert store.read_text() == "" and len(agent2.outbox) == 0
     rec.check_valid()
     rec2.check_valid()
 
 
+def test_a_rejected_result_leaves_the_result_file(launch: Launch, tmp_path: Path) -> None:
+    store = tmp_path / "results.jsonl"
+    agent, _, rec = launch("a6r", result_store=store)
+    rec.send(order("a6r", base_end=2, inspect_at=(1,)))
+    assert rec.wait_for(lambda: len(rec.results()) >= 1)
+    rid = rec.results()[0].result_id
+    rec.send(InspectionAck.of(Header("acme", "a6r"), [], [Rejection(rid, "not wanted")]))
+    rec.drain()
+    assert store.read_text() == "" and agent.rejected[-1].result_id == rid
+
+
 def test_start_pause_stops_driving_and_stop_pause_resumes(launch: Launch) -> None:
-    body = FakeBody(move_s=0.25)
+    body = FakeBody(move_s=10.0)
     _, _, rec = launch("a7", body=body)
     rec.send(order("a7", base_end=2, inspect_at=()))
+    assert body.wait_for(lambda: body.moves == ["n0", "n1"])  # on the edge to n1
     rec.wait_state(lambda s: s.last_node_id == "n0" and s.driving)
     rec.send(instant("a7", ("p1", ActionType.START_PAUSE)))
     state = rec.wait_state(lambda s: s.paused is True and not s.driving)
     assert state.action_state("p1").status is ActionStatus.FINISHED
-    moves, arrivals = len(body.moves), list(body.arrivals)
-    time.sleep(0.5)
-    assert (len(body.moves), body.arrivals) == (moves, arrivals), "no driving while paused"
-    assert arrivals == ["n0"], "stopped on the edge, short of n1"
+    assert body.arrivals == ["n0"], "stopped on the edge, short of n1"
     rec.send(instant("a7", ("p2", ActionType.STOP_PAUSE)))
-    state = rec.wait_state(lambda s: s.last_node_id == "n2", timeout=5)
+    assert body.wait_for(lambda: len(body.moves) == 3)
+    assert body.moves == ["n0", "n1", "n1"], "nothing moved while paused; the move resumes"
+    body.move_s = 0.0
+    body.clock.advance(10.0)
+    state = rec.wait_state(lambda s: s.last_node_id == "n2")
     assert state.paused is False and state.action_state("p2").status is ActionStatus.FINISHED
     assert body.arrivals == ["n0", "n1", "n2"]
-    assert body.moves == ["n0", "n1", "n1", "n2"], "the interrupted move is resumed"
+    assert body.moves == ["n0", "n1", "n1", "n2"]
     rec.check_valid()
 
 
 def test_cancel_order_stops_at_the_next_node_and_clears(launch: Launch) -> None:
-    body = FakeBody(move_s=0.2)
+    body = FakeBody(move_s=10.0)
     _, _, rec = launch("a8", body=body)
     rec.send(order("a8", base_end=4, inspect_at=(3,)))
-    rec.wait_state(lambda s: s.last_node_id == "n0" and s.driving)
+    assert body.wait_for(lambda: body.moves == ["n0", "n1"])
     rec.send(instant("a8", ("c1", ActionType.CANCEL_ORDER)))
-    state = rec.wait_state(lambda s: s.action_state("c1") is not None
-                           and s.action_state("c1").status is ActionStatus.FINISHED)
+    rec.wait_state(lambda s: s.action_state("c1") is not None
+                   and s.action_state("c1").status is ActionStatus.RUNNING)
+    body.clock.advance(10.0)  # it reaches n1, and goes no further
+    state = rec.wait_state(lambda s: s.action_state("c1").status is ActionStatus.FINISHED)
     assert state.last_node_id == "n1" and body.arrivals == ["n0", "n1"]
+    assert body.moves == ["n0", "n1"]
     assert state.node_states == () and state.edge_states == ()
     assert state.action_state("inspect-3").status is ActionStatus.FAILED
     assert state.order_id == "o1", "VDA 5050 keeps the orderId after a cancel"
-    time.sleep(0.3)
-    assert body.arrivals == ["n0", "n1"]
     # a new order from where it stands is accepted
+    body.move_s = 0.0
     rec.send(order("a8", "o2", count=3, base_end=2, start=1, inspect_at=()))
     state = rec.wait_state(lambda s: s.order_id == "o2" and s.last_node_id == "n2")
-    assert state.errors == ()
+    assert state.errors == () and body.moves == ["n0", "n1", "n1", "n2"]
     # and cancelling when nothing runs fails with a warning
     rec.send(instant("a8", ("c2", ActionType.CANCEL_ORDER)))
     state = rec.wait_state(lambda s: s.action_state("c2") is not None)
@@ -194,27 +252,26 @@ def test_cancel_order_stops_at_the_next_node_and_clears(launch: Launch) -> None:
 
 
 def test_state_and_factsheet_requests(launch: Launch) -> None:
-    _, _, rec = launch("a9", state_interval=5.0)
-    time.sleep(0.2)
+    _, _, rec = launch("a9", state_interval=30.0)
     before = len(rec.states())
     rec.send(instant("a9", ("s1", ActionType.STATE_REQUEST),
                      ("f1", ActionType.FACTSHEET_REQUEST), ("x1", "liftForks")))
-    state = rec.wait_state(lambda s: s.action_state("x1") is not None, timeout=2)
-    assert len(rec.states()) > before
+    state = rec.wait_state(lambda s: s.action_state("x1") is not None)
+    assert len(rec.states()) > before + 1, "the requested state, then the change"
     assert state.action_state("s1").status is ActionStatus.FINISHED
     assert state.action_state("f1").status is ActionStatus.FINISHED
     assert state.action_state("x1").status is ActionStatus.FAILED
-    assert wait_until(lambda: len(rec.of(Topic.FACTSHEET)) == 2)
+    assert len(rec.of(Topic.FACTSHEET)) == 2
     # the same instant action again is not run again
     rec.send(instant("a9", ("f1", ActionType.FACTSHEET_REQUEST)))
-    time.sleep(0.3)
+    rec.drain()
     assert len(rec.of(Topic.FACTSHEET)) == 2
     rec.check_valid()
 
 
 def test_invalid_orders_are_rejected_with_errors_and_not_executed(launch: Launch) -> None:
     body = FakeBody()
-    _, _, rec = launch("b1", body=body, capabilities=Capabilities(("ch4", "o2")))
+    agent, _, rec = launch("b1", body=body, capabilities=Capabilities(("ch4", "o2")))
 
     def rejected(error_type: str) -> dict[str, str]:
         state = rec.wait_state(lambda s: any(e.error_type == error_type for e in s.errors))
@@ -238,7 +295,8 @@ def test_invalid_orders_are_rejected_with_errors_and_not_executed(launch: Launch
     assert rejected("orderError")["actionId"] == "lift-1"
 
     rec.send(order("b1", "o-h2s", sensors=("h2s",)))  # a sensor this robot lacks
-    assert wait_until(lambda: sum(e.error_type == "orderError" for e in rec.state().errors) == 2)
+    assert rec.wait_for(lambda: sum(e.error_type == "orderError"
+                                    for e in rec.state().errors) == 2)
 
     bad = order("b1", "o-bad")
     broken = Action("inspect-x", "inspect", BlockingType.HARD,
@@ -246,15 +304,14 @@ def test_invalid_orders_are_rejected_with_errors_and_not_executed(launch: Launch
     bad = replace(bad, nodes=(bad.nodes[0], replace(bad.nodes[1], actions=(broken,)),
                               *bad.nodes[2:]))
     rec.send(bad)
-    assert wait_until(lambda: any(e.references.get("actionId") == "inspect-x"
-                                  for e in rec.state().errors))
+    assert rec.wait_for(lambda: any(e.references.get("actionId") == "inspect-x"
+                                    for e in rec.state().errors))
 
     rec.bus.publish_raw(topic_key("uagv", "acme", "b1", Topic.ORDER),
                         b'{"orderId": "o-junk", "orderUpdateId": 3}')
-    assert wait_until(lambda: any(e.references.get("orderId") == "o-junk"
-                                  for e in rec.state().errors))
-    time.sleep(0.2)
-    assert body.moves == [] and rec.state().order_id == ""
+    assert rec.wait_for(lambda: any(e.references.get("orderId") == "o-junk"
+                                    for e in rec.state().errors))
+    assert body.moves == [] and agent.state().order_id == ""
 
     # a good order clears the errors; then the update rules
     rec.send(order("b1", "o-good", base_end=2, inspect_at=()))
@@ -269,8 +326,9 @@ def test_invalid_orders_are_rejected_with_errors_and_not_executed(launch: Launch
     rec.send(order("b1", "o-good", base_end=4, start=3, update=1, inspect_at=()))  # lower
     rejected("orderUpdateError")
     rec.send(order("b1", "o-good", base_end=4, start=3, update=2, inspect_at=()))  # equal
-    time.sleep(0.3)
-    assert body.arrivals == ["n0", "n1", "n2", "n3"] and rec.state().order_update_id == 2
+    rec.drain()
+    assert body.arrivals == ["n0", "n1", "n2", "n3"] and agent.state().order_update_id == 2
+    assert body.moves == body.arrivals, "the equal update is ignored: no move past n3"
     rec.check_valid()
 
 

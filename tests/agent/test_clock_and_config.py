@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,10 +20,11 @@ from fleet.agent import (
     SystemClock,
     Ticker,
 )
+from fleet.clock import ManualClock
 from fleet.protocol.factsheet import Epl
 from fleet.protocol.header import Header
 from fleet.protocol.validation import reference_validator
-from tests.agent.conftest import FakeBody, wait_until
+from tests.agent.conftest import FakeBody
 
 
 def test_a_scaled_clock_runs_faster_and_waits_shorter() -> None:
@@ -47,44 +49,72 @@ def test_the_system_clock_is_real_time() -> None:
     assert clock.wait(event, 10.0) is True
 
 
-def test_the_ticker_calls_each_callback_when_due() -> None:
-    calls: dict[str, list[float]] = {"fast": [], "slow": [], "once": []}
+class Calls:
+    """Tick callbacks' calls by name, with a condition notified on each."""
 
-    def every(name: str, period: float) -> object:
+    def __init__(self) -> None:
+        self.calls: dict[str, list[float]] = {}
+        self.changed = threading.Condition()
+
+    def record(self, name: str, now: float) -> None:
+        with self.changed:
+            self.calls.setdefault(name, []).append(now)
+            self.changed.notify_all()
+
+    def every(self, name: str, period: float) -> Callable[[float], float | None]:
         def tick(now: float) -> float | None:
-            calls[name].append(now)
+            self.record(name, now)
             return now + period
         return tick
 
-    with Ticker() as ticker:
-        ticker.add(every("fast", 0.05))  # type: ignore[arg-type]
-        slow = ticker.add(every("slow", 0.2))  # type: ignore[arg-type]
-        ticker.add(lambda now: calls["once"].append(now))  # type: ignore[arg-type, func-returns-value]
-        time.sleep(0.5)
+    def wait(self, **counts: int) -> None:
+        """Until each named callback has been called (at least) that many times."""
+        with self.changed:
+            assert self.changed.wait_for(
+                lambda: all(len(self.calls.get(n, ())) >= c for n, c in counts.items()),
+                timeout=5), (counts, self.calls)
+
+
+def test_the_ticker_calls_each_callback_when_due() -> None:
+    clock = ManualClock()
+    calls = Calls()
+    with Ticker(clock) as ticker:
+        ticker.add(calls.every("fast", 1.0))
+        slow = ticker.add(calls.every("slow", 4.0))
+        ticker.add(lambda now: calls.record("once", now))  # type: ignore[func-returns-value]
+        calls.wait(fast=1, slow=1, once=1)
+        for t in range(1, 9):
+            clock.advance(1.0)
+            calls.wait(fast=t + 1, slow=t // 4 + 1)
         ticker.remove(slow)
-        slow_count = len(calls["slow"])
-        time.sleep(0.3)
-    assert len(calls["fast"]) >= 8
-    assert 2 <= slow_count <= 4 and len(calls["slow"]) == slow_count
-    assert len(calls["once"]) == 1
+        for t in range(9, 13):
+            clock.advance(1.0)
+            calls.wait(fast=t + 1)
+    assert calls.calls["fast"] == [float(t) for t in range(13)]
+    assert calls.calls["slow"] == [0.0, 4.0, 8.0], "removed: never called again"
+    assert calls.calls["once"] == [0.0]
     with pytest.raises(RuntimeError):
         ticker.add(lambda now: None)
 
 
 def test_a_failing_callback_does_not_stop_the_others(caplog: pytest.LogCaptureFixture) -> None:
-    seen: list[float] = []
+    clock = ManualClock()
+    calls = Calls()
 
     def bad(now: float) -> float:
+        calls.record("bad", now)
         raise RuntimeError("bug")
 
-    def good(now: float) -> float:
-        seen.append(now)
-        return now + 0.02
-
-    with Ticker() as ticker:
+    with Ticker(clock) as ticker:
         ticker.add(bad)
-        ticker.add(good)
-        assert wait_until(lambda: len(seen) >= 5, timeout=2)
+        ticker.add(calls.every("good", 0.5))
+        calls.wait(bad=1, good=1)
+        for t in range(1, 5):
+            clock.advance(0.5)
+            calls.wait(good=t + 1)
+        calls.wait(bad=3)
+    assert calls.calls["good"] == [0.0, 0.5, 1.0, 1.5, 2.0]
+    assert calls.calls["bad"] == [0.0, 1.0, 2.0], "called again after RETRY_AFTER_FAILURE"
     assert any("tick callback" in r.getMessage() for r in caplog.records)
 
 

@@ -1,109 +1,104 @@
-"""Many agents on one session and one ticker; an agent that keeps working while the link is
-down and catches up when it returns."""
+"""Many agents on one bus and one ticker; a scaled clock; an agent that keeps working while
+its link is down and catches up when it returns (all on the in-memory network)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
-import pytest
-
-from fleet.agent import AgentConfig, Capabilities, RobotAgent, ScaledClock, Ticker
-from fleet.comms import Bus, client_config, free_port, router_config, tcp_endpoint
+from fleet.agent import ScaledClock, Ticker
+from fleet.comms import Bus, MemoryNetwork
 from fleet.protocol.header import Header
 from fleet.protocol.inspection import InspectionAck
+from fleet.protocol.keys import Topic
 from fleet.protocol.state import ConnectionState
-from tests.agent.conftest import SETTLE, FakeBody, Recorder, order, wait_until
+from tests.agent.conftest import FakeBody, Launch, ManualTime, order
 
 
-def config(serial: str, **options: object) -> AgentConfig:
-    settings: dict[str, object] = {"state_interval": 0.3} | options
-    return AgentConfig("acme", serial, Capabilities(("ch4", "o2")), **settings)  # type: ignore[arg-type]
-
-
-def test_agents_share_one_session_and_one_ticker(router_endpoint: str, manager: Bus) -> None:
+def test_agents_share_one_bus_and_one_ticker(launch: Launch, net: MemoryNetwork,
+                                             manual: ManualTime) -> None:
     serials = ["s1", "s2", "s3"]
-    recorders = {s: Recorder(manager, s) for s in serials}
-    time.sleep(SETTLE)
-    with Bus.open(client_config([router_endpoint])) as shared, Ticker() as ticker:
-        agents = {s: RobotAgent(config(s), FakeBody(), bus=shared, ticker=ticker)
-                  for s in serials}
-        for agent in agents.values():
-            agent.start()
-        assert len(ticker) == 3
+    bodies = {s: FakeBody() for s in serials}
+    with Bus(net.transport()) as shared:
+        launched = {s: launch(s, body=bodies[s], bus=shared, manual_clock=True)
+                    for s in serials}
+        agents = {s: a for s, (a, _, _) in launched.items()}
+        recorders = {s: r for s, (_, _, r) in launched.items()}
+        assert len(manual.ticker) == 3
         for rec in recorders.values():
-            assert wait_until(lambda rec=rec: rec.connections() == [ConnectionState.ONLINE]
-                              and rec.presence == [True] and len(rec.states()) >= 2)
-        time.sleep(SETTLE)
+            assert rec.wait_for(lambda rec=rec: rec.connections() == [ConnectionState.ONLINE]
+                                and rec.presence == [True])
         recorders["s2"].send(order("s2", base_end=4, inspect_at=()))
-        recorders["s2"].wait_state(lambda s: s.last_node_id == "n4")
+        assert bodies["s2"].wait_for(lambda: bodies["s2"].arrivals[-1:] == ["n4"])
+        assert bodies["s1"].moves == bodies["s3"].moves == [], "each hears only its orders"
 
-        agents["s1"].stop()
-        assert wait_until(lambda: recorders["s1"].connections()[-1] is ConnectionState.OFFLINE)
-        assert wait_until(lambda: recorders["s1"].presence == [True, False])
+        agents["s1"].stop(grace=0)
+        recorders["s1"].drain()
+        assert recorders["s1"].connections()[-1] is ConnectionState.OFFLINE
+        assert recorders["s1"].presence == [True, False]
         assert not shared.closed, "an agent never closes a bus it was given"
         before = {s: len(recorders[s].states()) for s in serials}
-        time.sleep(0.7)
+        manual.advance(2.0, step=1.0)
         assert len(recorders["s1"].states()) == before["s1"]
         assert all(len(recorders[s].states()) >= before[s] + 2 for s in ("s2", "s3"))
+        assert recorders["s2"].state().last_node_id == "n4"
         assert recorders["s3"].presence == [True]
         for agent in agents.values():
-            agent.stop()
-        assert len(ticker) == 0
+            agent.stop(grace=0)
+        assert len(manual.ticker) == 0
     for rec in recorders.values():
         rec.check_valid()
 
 
-def test_a_scaled_clock_paces_the_state_interval(router_endpoint: str, manager: Bus) -> None:
-    rec = Recorder(manager, "fast")
-    time.sleep(SETTLE)
-    clock = ScaledClock(10.0)
-    agent = RobotAgent(config("fast", state_interval=2.0), FakeBody(), clock=clock,
-                       connect=[router_endpoint])
-    with agent:
-        time.sleep(1.0)  # 10 s on the robot's clock: about 5 states
-    states = [s for s in rec.states()]
-    assert 4 <= len(states) <= 8, len(states)
+def test_a_scaled_clock_paces_the_state_interval(launch: Launch) -> None:
+    clock = ScaledClock(50.0)
+    with Ticker(clock) as ticker:
+        began = time.monotonic()
+        _, _, rec = launch("fast", ticker=ticker, state_interval=2.0)
+        assert rec.wait_for(lambda: len(rec.states()) >= 5)
+        elapsed = time.monotonic() - began
+    # four intervals of 2 s on the robot's clock: 8 s at speed 1, 0.16 s at speed 50
+    assert elapsed < 4.0, elapsed
+    stamps = [s.header.timestamp for s in rec.states()[:5]]
+    assert len(set(stamps)) == 5
 
 
-@pytest.fixture
-def restartable() -> Iterator[str]:
-    """An endpoint for routers the test opens and closes itself."""
-    yield tcp_endpoint("127.0.0.1", free_port())
-
-
-def test_keeps_working_offline_and_catches_up_on_reconnection(restartable: str) -> None:
-    # The manager is the router here, as with the embedded router of `fleet serve`: its
-    # subscriptions exist the moment the robot can reach it again.
-    router = Bus.open(router_config([restartable]))
-    rec = Recorder(router, "off")
-    body = FakeBody(move_s=0.15)
-    agent = RobotAgent(config("off", resend_after=30.0, resend_max=30.0), body,
-                       connect=[restartable])
+def test_keeps_working_offline_and_catches_up_on_reconnection(
+        launch: Launch, net: MemoryNetwork, manual: ManualTime) -> None:
+    body = FakeBody(move_s=1.0)
+    link = Bus(net.transport())
+    agent, _, rec = launch("off", body=body, bus=link, manual_clock=True,
+                           resend_after=30.0, resend_max=30.0)
     try:
-        agent.start()
-        assert wait_until(lambda: bool(rec.states()))
-        time.sleep(SETTLE)
         rec.send(order("off", base_end=4, inspect_at=(3,)))
-        rec.wait_state(lambda s: s.last_node_id == "n0")
-        router.close()
+        assert body.wait_for(lambda: body.moves == ["n0", "n1"])
+        link.transport.set_reachable(False)  # type: ignore[attr-defined]
+        rec.drain()
+        assert rec.presence == [True, False], "the manager sees the token go"
+        manual.advance(1.0)  # the agent's tick notices the link is down
+        heard = len(rec.messages)
 
-        assert wait_until(lambda: body.arrivals[-1:] == ["n4"], timeout=5), body.arrivals
-        assert len(agent.outbox) == 1  # taken offline, not acknowledged
+        body.move_s = 0.0
+        body.clock.advance(1.0)
+        assert body.wait_for(lambda: body.arrivals[-1:] == ["n4"]), body.arrivals
+        assert len(agent.outbox) == 1, "inspected offline, not acknowledged"
+        rec.drain()
+        assert len(rec.messages) == heard, "nothing crosses a cut link"
 
-        router = Bus.open(router_config([restartable]))
-        rec2 = Recorder(router, "off")
-        assert wait_until(lambda: rec2.connections() == [ConnectionState.ONLINE], timeout=10)
-        assert wait_until(lambda: len(rec2.results()) == 1 and rec2.presence[-1:] == [True])
-        assert len(rec2.of("factsheet")) == 1  # type: ignore[arg-type]
-        state = rec2.wait_state(lambda s: s.last_node_id == "n4")
+        link.transport.set_reachable(True)  # type: ignore[attr-defined]
+        manual.advance(1.0)  # the next tick finds it back: ONLINE, factsheet, state, results
+        assert rec.connections() == [ConnectionState.ONLINE, ConnectionState.ONLINE]
+        assert rec.presence == [True, False, True]
+        assert len(rec.of(Topic.FACTSHEET)) == 2
+        assert len(rec.results()) == 1 and len(agent.outbox) == 1
+        manual.advance(0.125)  # the paced state with the last node reached
+        state = rec.wait_state(lambda s: s.last_node_id == "n4")
         assert state.node_states == ()
-        result = rec2.results()[0]
+        result = rec.results()[0]
         assert (result.node_id, result.action_id) == ("n3", "inspect-3")
-        rec2.send(InspectionAck(Header("acme", "off"), (result.result_id,)))
-        assert wait_until(lambda: len(agent.outbox) == 0)
+        rec.send(InspectionAck(Header("acme", "off"), (result.result_id,)))
+        rec.drain()
+        assert len(agent.outbox) == 0
         rec.check_valid()
-        rec2.check_valid()
     finally:
-        agent.stop()
-        router.close()
+        agent.stop(grace=0)
+        link.close()

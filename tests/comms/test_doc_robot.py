@@ -19,7 +19,12 @@ from typing import Any
 
 from fleet.comms import Bus
 from fleet.protocol.header import Header
-from fleet.protocol.inspection import InspectionAck, InspectParams, inspect_action
+from fleet.protocol.inspection import (
+    InspectionAck,
+    InspectParams,
+    Rejection,
+    inspect_action,
+)
 from fleet.protocol.keys import ALIVE, ParsedKey, Topic, subscription_key, topic_key
 from fleet.protocol.order import (
     Action,
@@ -90,7 +95,8 @@ def test_the_documented_robot_works_end_to_end(tmp_path: Path, router_endpoint: 
         stops = [RouteStop("n0", NodePosition(0.0, 0.0, "L1")),
                  RouteStop("n1", NodePosition(5.0, 0.0, "L1"), (inspect_action(
                      "inspect-1", InspectParams("ip1", ("ch4", "o2"), 0.2)),)),
-                 RouteStop("n2", NodePosition(9.0, 0.0, "L1"))]
+                 RouteStop("n2", NodePosition(9.0, 0.0, "L1"), (inspect_action(
+                     "inspect-2", InspectParams("ip2", ("ch4",), 0.1)),))]
         legs = [RouteLeg("e0", 5.0), RouteLeg("e1", 4.0)]
         header = Header("acme", SERIAL)
         _send(manager, route_order(header, "o1", stops, legs, base_end=1))
@@ -120,6 +126,12 @@ def test_the_documented_robot_works_end_to_end(tmp_path: Path, router_endpoint: 
         assert wait_until(lambda: finished_at("n2"), timeout=10)
         state = got.last_state()
         assert state is not None and state.node_states == () and state.order_update_id == 1
+        # a result the manager refuses is not resent either, and the robot says why
+        assert wait_until(lambda: any(r.action_id == "inspect-2"
+                                      for r in got.of(Topic.INSPECTION)), timeout=5)
+        refused = next(r for r in got.of(Topic.INSPECTION) if r.action_id == "inspect-2")
+        _send(manager, InspectionAck.of(header, [], [Rejection(refused.result_id,
+                                                               "readings out of range")]))
 
         _send(manager, InstantActions(header, (Action("ia-1", ActionType.FACTSHEET_REQUEST),)))
         assert wait_until(lambda: len(got.of(Topic.FACTSHEET)) == 2)
@@ -139,3 +151,4 @@ def test_the_documented_robot_works_end_to_end(tmp_path: Path, router_endpoint: 
             robot.wait(timeout=10)
         output = robot.stdout.read() if robot.stdout else ""
         assert "Traceback" not in output, output
+    assert "readings out of range" in output
