@@ -208,7 +208,7 @@ class VdaZenohLink:
             return
         try:
             self.send(robot, InspectionAck.of(Header(*robot), (),
-                                              rejected=(Rejection(result_id, reason[:500]),)))
+                                              rejected=(Rejection.of(result_id, reason),)))
         except (ProtocolError, TransportError) as exc:
             log.warning("could not tell %s why its result was refused: %s", robot, exc)
 
