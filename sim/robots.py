@@ -77,8 +77,10 @@ class FleetOptions:
             raise ValueError(f"tickers must be at least 1, got {self.tickers}")
 
 
-def agent_config(robot: Robot, options: FleetOptions) -> AgentConfig:
-    """The agent configuration of a simulated ``robot``: its class becomes its factsheet."""
+def agent_config(robot: Robot, options: FleetOptions, *, node: str | None = None
+                 ) -> AgentConfig:
+    """The agent configuration of a simulated ``robot``: its class becomes its factsheet;
+    ``node`` is where it stands when the agent starts."""
     cls = robot.robot_class
     caps = Capabilities(tuple(sorted(cls.sensors)), cls.epl.value if cls.epl else None,
                         battery_wh=cls.battery_wh, wh_per_metre=cls.wh_per_metre,
@@ -92,7 +94,7 @@ def agent_config(robot: Robot, options: FleetOptions) -> AgentConfig:
     return AgentConfig(robot.manufacturer, robot.serial, caps, interface=options.interface,
                        state_interval=interval, resend_after=2.0 * interval,
                        resend_max=max(30.0, 2.0 * interval), result_store=store,
-                       min_state_interval=min(0.1, interval))
+                       min_state_interval=min(0.1, interval), start_node=node or "")
 
 
 @dataclass
@@ -138,7 +140,7 @@ class SimRobot:
         self.body.listener = radio.on_motion
         radio.on_motion(None, self.body.position(), self.body.node)
         ticker = s.tickers[lane % len(s.tickers)]
-        agent = RobotAgent(agent_config(self.robot, s.options), self.body,
+        agent = RobotAgent(agent_config(self.robot, s.options, node=self.body.node), self.body,
                            bus=Bus(radio, check_states=s.options.check_states),
                            clock=s.clock, ticker=ticker)
         return radio, agent

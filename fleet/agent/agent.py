@@ -115,6 +115,7 @@ class RobotAgent:
         self._progress = OrderProgress(
             config.manufacturer, config.serial_number, supported=supported,
             sensors=config.capabilities.sensors, tolerance=config.node_tolerance)
+        self._progress.last_node_id = config.start_node
         self._stamper = HeaderStamper(config.manufacturer, config.serial_number,
                                       clock=self.clock.now)
         self.outbox = ResultOutbox(config.result_store, first_delay=config.resend_after,

@@ -113,6 +113,9 @@ class AgentConfig:
       (None: memory only).
     - ``node_tolerance``: how far (m) the robot may stand from the first node of a new
       order that gives no ``allowedDeviationXY`` of its own.
+    - ``start_node``: the node the robot stands on when its agent starts (its dock, say),
+      reported as ``lastNodeId`` until it moves, as VDA 5050 asks of a robot standing on a
+      node (so ``fleet robots`` shows where it is); empty when unknown.
     """
 
     manufacturer: str
@@ -124,6 +127,7 @@ class AgentConfig:
     resend_max: float = 30.0
     result_store: Path | None = None
     node_tolerance: float = 0.5
+    start_node: str = ""
     min_state_interval: float = field(default=0.1, repr=False)
 
     def __post_init__(self) -> None:
