@@ -53,6 +53,8 @@ WEBHOOK = "webhook"
 """Channel of deliveries POSTed to a webhook URL."""
 
 SIGNATURE_VERSION = "v1"
+IDLE_S = 5.0
+"""Real seconds the dispatcher waits for work when no delivery is due."""
 TOLERANCE_S = 300.0
 """How far a request's timestamp may be from the receiver's clock (:func:`verify`)."""
 
@@ -227,8 +229,11 @@ class AlertDispatcher:
                 sent, due = 0, None
             if sent:
                 continue
-            wait = 5.0 if due is None else (due - self.clock.now()).total_seconds()
-            self.clock.wait(self._wake, min(5.0, max(0.01, wait)))
+            # look at least every 5 real seconds (a fast world must not poll the store
+            # many times a second), sooner when a delivery is due
+            idle = self.clock.to_world(IDLE_S)
+            wait = idle if due is None else (due - self.clock.now()).total_seconds()
+            self.clock.wait(self._wake, min(idle, max(0.01, wait)))
             self._wake.clear()
 
     def run_once(self) -> int:
