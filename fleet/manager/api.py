@@ -13,7 +13,8 @@ Key space, under the site's interface (``uagv`` by default, e.g. ``site-a/uagv``
 ``{interface}/manager/mission/resume``  (same)
 ``{interface}/manager/mission/abort``   (same)
 ``{interface}/manager/robots``          → ``[{"manufacturer", "serial", "status",
-                                        "battery", "last_node", "dock", ...}, ...]``
+                                        "battery", "last_node", "dock", "refused",
+                                        "last_rejected", ...}, ...]``
 ``{interface}/manager/anomalies/list``  body ``{"open", "status", "severity", "since",
                                         "mission_id", "point", "limit"}`` (all optional)
                                         → ``[anomaly, ...]`` newest first
@@ -101,20 +102,12 @@ def serve_api(manager: Manager) -> None:
     def robots(_request: Request) -> Any:
         return manager.queries.robots()
 
-    def robot(request: Request) -> Any:
-        body = _body(request)
-        manufacturer, serial = body.get("manufacturer"), body.get("serial")
-        if not isinstance(manufacturer, str) or not isinstance(serial, str):
-            raise FleetError("the request needs the robot's manufacturer and serial")
-        return manager.queries.robot(manufacturer, serial)
-
     manager.bus.serve(api_key(itf, "mission/launch"), launch)
     manager.bus.serve(api_key(itf, "mission/list"), listing)
     manager.bus.serve(api_key(itf, "mission/status"), status)
     for verb in ("pause", "resume", "abort"):
         manager.bus.serve(api_key(itf, f"mission/{verb}"), control(verb))
     manager.bus.serve(api_key(itf, "robots"), robots)
-    manager.bus.serve(api_key(itf, "robot"), robot)
     _serve_anomalies(manager)
 
 
