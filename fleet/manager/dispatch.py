@@ -205,8 +205,8 @@ class Assignment:
         if state.order_id != self.order_id:
             return False
         changed = False
-        reached = state.last_node_sequence_id // 2 if state.last_node_id else 0
-        if reached > self.reached:
+        reached = self._reached(state)
+        if reached is not None and reached > self.reached:
             self.reached, changed = reached, True
         for a in state.action_states:
             point = self.inspections.get(a.action_id)
@@ -221,6 +221,32 @@ class Assignment:
                 self.failed.add(point)
                 changed = True
         return changed
+
+    def _reached(self, state: StateView) -> int | None:
+        """The route index of the node ``state`` says was reached last (0 before any), or
+        None when that cannot be a node of this route the robot reached: not the route's
+        node at that sequence, or a node at or before it still pending in ``nodeStates``.
+
+        A robot that has just taken a new order reports the new ``orderId`` with the last
+        node of its previous order until it registers the new order's first node (the
+        documented robot and the SDK agent do so, with every node of the new order still
+        pending): that old ``lastNodeSequenceId`` means nothing on this route, and read as
+        one it would mark the robot far along, hand back points it is about to inspect,
+        release the base too far or end the round at once. The node id alone does not
+        tell: a round repeated from the dock ends at the dock with the same sequence.
+        """
+        if not state.last_node_id:
+            return 0
+        seq = state.last_node_sequence_id
+        index = seq // 2
+        if seq % 2 or not 0 <= index < len(self.stops) \
+                or self.stops[index].node_id != state.last_node_id:
+            return None
+        if index > self.reached:  # only a step forward needs the pending nodes read
+            pending = state.first_pending_sequence
+            if pending is not None and pending <= seq:
+                return None
+        return index
 
     def left_behind(self, state: StateView, now: float, *, result_grace: float
                     ) -> list[tuple[str, str]]:

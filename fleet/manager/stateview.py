@@ -112,6 +112,12 @@ class StateView:
         return self._errors
 
     @property
+    def first_pending_sequence(self) -> int | None:
+        """The lowest ``sequenceId`` in ``nodeStates`` (the next node to reach), or None
+        when no node is pending."""
+        return min((n["sequenceId"] for n in self._raw["nodeStates"]), default=None)
+
+    @property
     def position(self) -> PositionView | None:
         """``agvPosition``, or None when the robot did not send one."""
         pos = self._raw.get("agvPosition")

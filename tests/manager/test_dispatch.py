@@ -7,7 +7,7 @@ from fleet.manager.stateview import StateView
 from fleet.planning.planner import plan_mission
 from fleet.protocol.codec import decode_json, encode
 from fleet.protocol.header import Header
-from fleet.protocol.state import ActionState, ActionStatus, BatteryState, State
+from fleet.protocol.state import ActionState, ActionStatus, BatteryState, NodeState, State
 
 from ..planning.factories import fleet, mission, robot_class, site, task
 
@@ -66,3 +66,26 @@ def test_progress_and_finish() -> None:
     assert not a.finished and a.remaining == ["P", "Q"]
     a.done.update({"P", "Q"})  # what Manager._commit does after the store commits
     assert a.finished and a.remaining == []
+
+
+def test_a_robot_that_just_took_the_order_still_reporting_its_last_one_is_at_the_start() -> None:
+    # The robot took this order while standing at the dock where its previous (longer)
+    # round ended: until it registers the first node, it reports the new orderId with the
+    # old round's last node (D, sequenceId 20). Read on this route, sequenceId 20 would be
+    # its last node, and 8 the waypoint C past P: neither is where the robot is.
+    a = _assignment()
+    ids = list(a.inspections)
+    for seq in (20, 8, 7):
+        state = State(Header("test", "r1", 0, "2026-01-01T00:00:00.000Z"), BatteryState(90.0),
+                      order_id=a.order_id, last_node_id="D", last_node_sequence_id=seq,
+                      node_states=tuple(NodeState(s.node_id, 2 * i, i <= a.base_end)
+                                        for i, s in enumerate(a.stops)),
+                      action_states=tuple(ActionState(x, ActionStatus.WAITING) for x in ids))
+        view = StateView.from_json(decode_json("state", encode(state)))
+        assert not a.on_state(view)
+        assert a.reached == 0
+        assert a.left_behind(view, 0.0, result_grace=1.0) == []
+        assert not a.finished and a.remaining == ["P", "Q"] and a.left == set()
+    # once it reports the route's nodes, progress counts as before
+    assert a.on_state(_state(a, 4))
+    assert a.reached == 4
