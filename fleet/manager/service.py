@@ -189,7 +189,7 @@ class Manager:
             if last is not None and now - last < REFUSAL_LOG_S:
                 return
             self._refusals[key] = now
-        log.warning("refused a %s message of %s: %s", topic, robot, reason)
+        log.warning("refused a message of %s on %s: %s", robot, topic, reason)
 
     # -- missions -----------------------------------------------------------------------
     def launch(self, name: str, spec: MissionSpec, document: str, *,
