@@ -220,7 +220,7 @@ class Demo:
             self._event(sim, "mission", f"mission {sim.mission_id} launched on "
                         f"{len(sim.robots)} robots")
             status, anomalies = self._follow(sim, started, on_update)
-            files = self._write(sim, anomalies)
+            files = self._write(sim)
             summary = self._summary(sim, status, anomalies, started)
         summary.files = {**files, "summary": o.out / "summary.json"}
         summary.files["summary"].write_text(json.dumps(summary.to_json(), indent=2) + "\n",
@@ -313,21 +313,21 @@ class Demo:
         self.events.append(Event(sim.clock.monotonic() - self._launched_at, kind, text))
 
     # ------------------------------------------------------------------ the end
-    def _write(self, sim: SimRun, anomalies: Sequence[Mapping[str, Any]]) -> dict[str, Path]:
+    def _write(self, sim: SimRun) -> dict[str, Path]:
+        from fleet.anomaly.record import MissionRecord
         from fleet.anomaly.report import anomaly_marks, mission_facility, render_report
         from fleet.facility.render import render_facility
 
         out = self.options.out
-        data = sim.ask("report", {"mission_id": sim.mission_id}, timeout=30.0)
-        facility = mission_facility(data)
+        record = MissionRecord.from_json(sim.ask("report", {"mission_id": sim.mission_id},
+                                                 timeout=30.0))
+        facility = mission_facility(record)
         report = out / "report.html"
-        render_report(data, report, facility)
-        routes = {serial: r["driven"] for serial, r in (data.get("routes") or {}).items()
-                  if len(r.get("driven") or ()) > 1}
+        render_report(record, report, facility)
         picture = out / "routes_and_anomalies.png"
-        render_facility(facility, picture, routes=routes,
+        render_facility(facility, picture, routes=record.driven_routes(),
                         title=f"{facility.name}: routes driven and anomalies",
-                        marks=anomaly_marks(anomalies, facility))
+                        marks=anomaly_marks(record.anomalies, facility))
         return {"report": report, "picture": picture}
 
     def _summary(self, sim: SimRun, status: dict[str, Any] | None,

@@ -1,7 +1,8 @@
 """The mission report: one self-contained HTML page for a shift supervisor.
 
-:func:`render_report` turns what the manager's ``report`` API verb answers (a mission,
-its routes, the anomalies seen during it, its results) and the site map into a page with:
+:func:`render_report` turns a :class:`~fleet.anomaly.record.MissionRecord` (a mission,
+its routes, the anomalies seen during it, its results: what the manager's ``report`` API
+verb answers) and the site map into a page with:
 what needs action first (unresolved anomalies, worst first), the map with the routes the
 robots drove and the anomalies marked where they were found, every anomaly of the
 mission, and the readings per inspection point. The map is inline SVG (from
@@ -14,9 +15,16 @@ from __future__ import annotations
 import html
 import tempfile
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+from fleet.anomaly.record import (
+    AnomalyRecord,
+    MissionRecord,
+    MissionSummary,
+    ObservationRecord,
+    ResultRecord,
+)
 from fleet.errors import FleetError
 from fleet.facility.model import Facility
 from fleet.facility.render import Mark, render_facility
@@ -44,51 +52,47 @@ font-size:12px;text-transform:uppercase} .warning{color:#212121}
 """
 
 
-def mission_facility(data: Mapping[str, Any], *, map_file: Path | None = None) -> Facility:
+def mission_facility(record: MissionRecord, *, map_file: Path | None = None) -> Facility:
     """The site map of a report: ``map_file`` when given, else the map the mission was
     launched with (sent by the manager). FleetError when neither is available."""
     from fleet.facility import formats
 
     if map_file is not None:
         return formats.load(map_file)
-    raw = data.get("map")
-    if isinstance(raw, Mapping) and isinstance(raw.get("text"), str):
-        return formats.parse(raw["text"], str(raw.get("suffix") or ".yaml"),
-                             file=str(raw.get("name") or "map"))
+    if record.map is not None:
+        m = record.map
+        return formats.parse(m.text, m.suffix or ".yaml", file=m.name or "map")
     raise FleetError("the manager does not have this mission's map; pass it with --map FILE")
 
 
-def render_report(data: Mapping[str, Any], out: Path, facility: Facility) -> None:
-    """Write the HTML report of ``data`` (the ``report`` API answer) to ``out``.
+def render_report(record: MissionRecord, out: Path, facility: Facility) -> None:
+    """Write the HTML report of ``record`` to ``out``.
 
     FleetError (MapError) when a route names a node the map does not have or the file
     cannot be written.
     """
-    mission = data.get("mission") or {}
-    anomalies = sorted(data.get("anomalies") or [], key=_worst_first)
-    routes = {serial: list(r.get("driven") or []) for serial, r in
-              (data.get("routes") or {}).items() if len(r.get("driven") or []) > 1}
-    svg = _map_svg(facility, routes, anomalies, title=f"{facility.name} — "
-                   f"{mission.get('name', 'mission')}")
+    mission = record.mission
+    anomalies = sorted(record.anomalies, key=_worst_first)
+    svg = _map_svg(facility, record.driven_routes(), anomalies,
+                   title=f"{facility.name} — {mission.name}")
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Inspection report: {_e(mission.get('name'))}</title>",
+        f"<title>Inspection report: {_e(mission.name)}</title>",
         f"<style>{_STYLE}</style></head><body>",
-        f"<h1>Inspection report: {_e(mission.get('name'))}</h1>",
+        f"<h1>Inspection report: {_e(mission.name)}</h1>",
         f'<div class="sub">Site <b>{_e(facility.name)}</b> · mission '
-        f"<code>{_e(mission.get('mission_id'))}</code> · status <b>"
-        f"{_e(mission.get('status'))}</b>"
-        + (f" ({_e(mission.get('reason'))})" if mission.get("reason") else "")
-        + f" · launched {_e(_when(mission.get('created_at')))}, last change "
-        f"{_e(_when(mission.get('updated_at')))} · report made "
-        f"{_e(_when(data.get('generated_at')))}</div>",
-        _cards(mission, anomalies, data),
+        f"<code>{_e(mission.mission_id)}</code> · status <b>{_e(mission.status)}</b>"
+        + (f" ({_e(mission.reason)})" if mission.reason else "")
+        + f" · launched {_e(_when(mission.created_at))}, last change "
+        f"{_e(_when(mission.updated_at))} · report made "
+        f"{_e(_when(record.generated_at))}</div>",
+        _cards(mission, anomalies, record.results),
         "<h2>Needs action</h2>", _action_list(anomalies, facility),
         "<h2>Map: routes driven and anomalies found</h2>",
         f'<div class="map">{svg}</div>',
         "<h2>Every anomaly seen during this mission</h2>", _anomaly_table(anomalies, facility),
         "<h2>Readings per inspection point</h2>",
-        _readings_table(data.get("results") or [], data.get("observations") or [], facility),
+        _readings_table(record.results, record.observations, facility),
         '<p class="sub">Severity: info (worth recording) · warning (attention soon) · alarm '
         "(regulatory alarm level: act now) · critical (beyond the alarm level). Limits and "
         "their sources: docs/anomalies.md, or <code>fleet anomalies limits</code>.</p>",
@@ -99,37 +103,34 @@ def render_report(data: Mapping[str, Any], out: Path, facility: Facility) -> Non
         raise FleetError(f"cannot write {out}: {exc.strerror or exc}") from None
 
 
-def _worst_first(a: Mapping[str, Any]) -> tuple[int, int, str]:
-    resolved = 1 if a.get("status") == "resolved" else 0
-    return (resolved, -_rank(a.get("severity")), str(a.get("last_seen") or ""))
+def _worst_first(a: AnomalyRecord) -> tuple[int, int, datetime]:
+    return (1 if a.status == "resolved" else 0, -_rank(a.severity), a.last_seen)
 
 
-def _rank(severity: object) -> int:
+def _rank(severity: str) -> int:
     try:
         return Severity.parse(severity).rank
     except ValueError:
         return -1
 
 
-def anomaly_marks(anomalies: Sequence[Mapping[str, Any]], facility: Facility) -> list[Mark]:
-    """Map marks for anomalies (API JSON), coloured by severity, at their inspection point
-    (or their recorded position); anomalies that cannot be placed on ``facility`` are left
-    out."""
+def anomaly_marks(anomalies: Sequence[AnomalyRecord], facility: Facility) -> list[Mark]:
+    """Map marks for anomalies, coloured by severity, at their inspection point (or their
+    recorded position); anomalies that cannot be placed on ``facility`` are left out."""
     marks: list[Mark] = []
     for a in anomalies:
         place = _place(a, facility)
         if place is None:
             continue
         x, y, level = place
-        severity = str(a.get("severity"))
-        marks.append(Mark(x, y, level, f"#{a.get('id')} {a.get('sensor')}",
-                          SEVERITY_COLOURS.get(severity, "#000000"),
-                          f"Anomaly: {severity}"))
+        marks.append(Mark(x, y, level, f"#{a.id} {a.sensor}",
+                          SEVERITY_COLOURS.get(a.severity, "#000000"),
+                          f"Anomaly: {a.severity}"))
     return marks
 
 
 def _map_svg(facility: Facility, routes: Mapping[str, Sequence[str]],
-             anomalies: Sequence[Mapping[str, Any]], *, title: str) -> str:
+             anomalies: Sequence[AnomalyRecord], *, title: str) -> str:
     marks = anomaly_marks(anomalies, facility)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "map.svg"
@@ -139,26 +140,26 @@ def _map_svg(facility: Facility, routes: Mapping[str, Sequence[str]],
     return svg[start:] if start >= 0 else svg
 
 
-def _place(a: Mapping[str, Any], facility: Facility) -> tuple[float, float, str] | None:
-    node = facility.nodes.get(str(a.get("inspection_point_id")))
+def _place(a: AnomalyRecord, facility: Facility) -> tuple[float, float, str] | None:
+    node = facility.nodes.get(a.inspection_point_id)
     if node is not None:
         return node.x, node.y, node.level
-    x, y, level = a.get("x"), a.get("y"), a.get("level")
-    if isinstance(x, int | float) and isinstance(y, int | float) and level in facility.levels:
-        return float(x), float(y), str(level)
+    if a.x is not None and a.y is not None and a.level is not None \
+            and a.level in facility.levels:
+        return a.x, a.y, a.level
     return None
 
 
-def _cards(mission: Mapping[str, Any], anomalies: Sequence[Mapping[str, Any]],
-           data: Mapping[str, Any]) -> str:
-    unresolved = [a for a in anomalies if a.get("status") != "resolved"]
-    inspections = mission.get("inspections") or {}
-    done = (f"{inspections.get('done')}/{inspections.get('total')}" if inspections
-            else str(len({r.get('point') for r in data.get("results") or []})))
-    cards = [("Inspections done", done), ("Results stored", str(len(data.get("results") or []))),
+def _cards(mission: MissionSummary, anomalies: Sequence[AnomalyRecord],
+           results: Sequence[ResultRecord]) -> str:
+    unresolved = [a for a in anomalies if a.status != "resolved"]
+    counts = mission.inspections
+    done = (f"{counts.done}/{counts.total}" if counts is not None
+            else str(len({r.point for r in results})))
+    cards = [("Inspections done", done), ("Results stored", str(len(results))),
              ("Anomalies", str(len(anomalies))), ("Not resolved", str(len(unresolved)))]
     for severity in ("critical", "alarm"):
-        n = sum(1 for a in unresolved if a.get("severity") == severity)
+        n = sum(1 for a in unresolved if a.severity == severity)
         if n:
             cards.append((f"Unresolved {severity}", str(n)))
     return '<div class="cards">' + "".join(
@@ -166,105 +167,97 @@ def _cards(mission: Mapping[str, Any], anomalies: Sequence[Mapping[str, Any]],
     ) + "</div>"
 
 
-def _badge(severity: object) -> str:
-    s = str(severity)
-    cls = ' class="badge warning"' if s == "warning" else ' class="badge"'
-    return (f'<span{cls} style="background:{SEVERITY_COLOURS.get(s, "#616161")}">'
-            f"{_e(s)}</span>")
+def _badge(severity: str) -> str:
+    cls = ' class="badge warning"' if severity == "warning" else ' class="badge"'
+    return (f'<span{cls} style="background:{SEVERITY_COLOURS.get(severity, "#616161")}">'
+            f"{_e(severity)}</span>")
 
 
-def _point(a: Mapping[str, Any], facility: Facility) -> str:
-    pid = str(a.get("inspection_point_id") or a.get("point") or "?")
+def _point(pid: str, facility: Facility) -> str:
     node = facility.nodes.get(pid)
     return f"{_e(pid)} ({_e(node.name)})" if node is not None and node.name else _e(pid)
 
 
-def _value(a: Mapping[str, Any], key: str = "peak") -> str:
-    value = a.get(key)
-    if not isinstance(value, int | float):
+def _value(a: AnomalyRecord) -> str:
+    if a.peak is None:
         return "—"
-    if a.get("rule") == "finding":  # a robot's finding carries its confidence, not a value
-        return f"confidence {value:.2g}"
-    return f"{value:.4g} {_e(a.get('unit') or '')}".rstrip()
+    if a.rule == "finding":  # a robot's finding carries its confidence, not a value
+        return f"confidence {a.peak:.2g}"
+    return f"{a.peak:.4g} {_e(a.unit or '')}".rstrip()
 
 
-def _action_list(anomalies: Sequence[Mapping[str, Any]], facility: Facility) -> str:
-    todo = [a for a in anomalies if a.get("status") != "resolved"]
+def _action_list(anomalies: Sequence[AnomalyRecord], facility: Facility) -> str:
+    todo = [a for a in anomalies if a.status != "resolved"]
     if not todo:
         return '<p class="ok">Nothing: every anomaly of this mission is resolved.</p>'
     rows = "".join(
-        f"<tr><td>{_badge(a.get('severity'))}</td><td>{_point(a, facility)}</td>"
-        f"<td>{_e(a.get('sensor'))}</td><td class=\"num\">{_value(a)}</td>"
+        f"<tr><td>{_badge(a.severity)}</td><td>{_point(a.inspection_point_id, facility)}</td>"
+        f"<td>{_e(a.sensor)}</td><td class=\"num\">{_value(a)}</td>"
         f"<td class=\"num\">{_limit(a)}</td>"
-        f"<td>{_e(_STATUS_TEXT.get(str(a.get('status')), a.get('status')))}"
-        + (f"<br>by {_e(a.get('acknowledged_by'))}: {_e(a.get('ack_note') or '')}"
-           if a.get("acknowledged_by") else "")
-        + f"</td><td>#{_e(a.get('id'))}</td></tr>" for a in todo)
+        f"<td>{_e(_STATUS_TEXT.get(a.status, a.status))}"
+        + (f"<br>by {_e(a.acknowledged_by)}: {_e(a.ack_note or '')}"
+           if a.acknowledged_by else "")
+        + f"</td><td>#{_e(a.id)}</td></tr>" for a in todo)
     return ("<table><tr><th>Severity</th><th>Where</th><th>Sensor</th><th>Worst reading</th>"
             "<th>Limit</th><th>Status</th><th>Anomaly</th></tr>" + rows + "</table>"
             "<p class=\"sub\">Take one in hand: <code>fleet anomalies ack ID --note "
             "'...'</code>; close it: <code>fleet anomalies resolve ID --note '...'</code>.</p>")
 
 
-def _limit(a: Mapping[str, Any]) -> str:
-    threshold = a.get("threshold")
-    if not isinstance(threshold, int | float):
-        return _e("robot's own finding" if str(a.get("rule")) == "finding" else "—")
-    sign = {"above": "≥ ", "below": "< ", "rate": "change ≥ "}.get(str(a.get("rule")), "")
-    return f"{_e(sign)}{threshold:.4g} {_e(a.get('unit') or '')}".rstrip()
+def _limit(a: AnomalyRecord) -> str:
+    if a.threshold is None:
+        return _e("robot's own finding" if a.rule == "finding" else "—")
+    sign = {"above": "≥ ", "below": "< ", "rate": "change ≥ "}.get(a.rule, "")
+    return f"{_e(sign)}{a.threshold:.4g} {_e(a.unit or '')}".rstrip()
 
 
-def _anomaly_table(anomalies: Sequence[Mapping[str, Any]], facility: Facility) -> str:
+def _anomaly_table(anomalies: Sequence[AnomalyRecord], facility: Facility) -> str:
     if not anomalies:
         return '<p class="ok">No anomaly was seen during this mission.</p>'
     rows = "".join(
-        f"<tr><td>#{_e(a.get('id'))}</td><td>{_badge(a.get('severity'))}</td>"
-        f"<td>{_e(a.get('status'))}</td><td>{_point(a, facility)}</td>"
-        f"<td>{_e(a.get('sensor'))}</td><td>{_e(a.get('rule'))}</td>"
+        f"<tr><td>#{_e(a.id)}</td><td>{_badge(a.severity)}</td>"
+        f"<td>{_e(a.status)}</td><td>{_point(a.inspection_point_id, facility)}</td>"
+        f"<td>{_e(a.sensor)}</td><td>{_e(a.rule)}</td>"
         f"<td class=\"num\">{_value(a)}</td><td class=\"num\">{_limit(a)}</td>"
-        f"<td class=\"num\">{_e(a.get('count'))}</td><td>{_e(_when(a.get('first_seen')))}</td>"
-        f"<td>{_e(_when(a.get('last_seen')))}</td>"
+        f"<td class=\"num\">{_e(a.count)}</td><td>{_e(_when(a.first_seen))}</td>"
+        f"<td>{_e(_when(a.last_seen))}</td>"
         f"<td>{_e(_who(a))}</td></tr>" for a in anomalies)
     return ("<table><tr><th>#</th><th>Severity</th><th>Status</th><th>Where</th>"
             "<th>Sensor</th><th>Rule</th><th>Worst</th><th>Limit</th><th>Times</th>"
             "<th>First seen</th><th>Last seen</th><th>Handled by</th></tr>" + rows + "</table>")
 
 
-def _who(a: Mapping[str, Any]) -> str:
+def _who(a: AnomalyRecord) -> str:
     parts = []
-    if a.get("acknowledged_by"):
-        parts.append(f"ack {a['acknowledged_by']} {_when(a.get('acknowledged_at'))}")
-    if a.get("resolved_by"):
-        note = f": {a['resolve_note']}" if a.get("resolve_note") else ""
-        parts.append(f"resolved {a['resolved_by']} {_when(a.get('resolved_at'))}{note}")
+    if a.acknowledged_by:
+        parts.append(f"ack {a.acknowledged_by} {_when(a.acknowledged_at)}")
+    if a.resolved_by:
+        note = f": {a.resolve_note}" if a.resolve_note else ""
+        parts.append(f"resolved {a.resolved_by} {_when(a.resolved_at)}{note}")
     return "; ".join(parts) or "—"
 
 
-def _readings_table(results: Sequence[Mapping[str, Any]],
-                    observations: Sequence[Mapping[str, Any]], facility: Facility) -> str:
+def _readings_table(results: Sequence[ResultRecord],
+                    observations: Sequence[ObservationRecord], facility: Facility) -> str:
     if not results:
         return '<p class="sub">No result was stored for this mission.</p>'
-    hot = {(o.get("result_id"), o.get("seq")) for o in observations}
+    hot = {(o.result_id, o.seq) for o in observations}
     rows = []
-    for r in sorted(results, key=lambda r: (str(r.get("point")), str(r.get("measured_at")))):
+    for r in sorted(results, key=lambda r: (r.point, r.measured_at)):
         cells = []
-        for seq, reading in enumerate(r.get("readings") or []):
-            value = reading.get("value")
-            text = (f"{_e(reading.get('sensor'))} {value:.4g} {_e(reading.get('unit'))}"
-                    if isinstance(value, int | float) else _e(reading.get("sensor")))
-            cls = ' class="hot"' if (r.get("result_id"), seq) in hot else ""
+        for seq, reading in enumerate(r.readings):
+            text = f"{_e(reading.sensor)} {reading.value:.4g} {_e(reading.unit)}"
+            cls = ' class="hot"' if (r.result_id, seq) in hot else ""
             cells.append(f"<span{cls}>{text}</span>")
-        rows.append(f"<tr><td>{_point(r, facility)}</td><td>{_e(r.get('serial'))}</td>"
-                    f"<td>{_e(_when(r.get('measured_at')))}</td><td>{' · '.join(cells)}</td></tr>")
+        rows.append(f"<tr><td>{_point(r.point, facility)}</td><td>{_e(r.serial)}</td>"
+                    f"<td>{_e(_when(r.measured_at))}</td><td>{' · '.join(cells)}</td></tr>")
     return ("<table><tr><th>Inspection point</th><th>Robot</th><th>Measured</th>"
             "<th>Readings (abnormal ones highlighted)</th></tr>" + "".join(rows) + "</table>")
 
 
-def _when(value: object) -> str:
-    """An ISO time as ``YYYY-MM-DD HH:MM:SS UTC`` (or a dash)."""
-    if not isinstance(value, str) or len(value) < 19:
-        return "—"
-    return f"{value[:10]} {value[11:19]} UTC"
+def _when(moment: datetime | None) -> str:
+    """A time as ``YYYY-MM-DD HH:MM:SS UTC`` (or a dash)."""
+    return "—" if moment is None else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def _e(value: object) -> str:

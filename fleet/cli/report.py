@@ -22,11 +22,13 @@ def report(
 ) -> None:
     """Write a mission's report: what needs action, the map with the routes driven and
     the anomalies found, every anomaly, and the readings per inspection point."""
+    from fleet.anomaly.record import MissionRecord
     from fleet.anomaly.report import mission_facility, render_report
 
-    data = ask(connect, interface, "report", {"mission_id": mission_id}, timeout=20.0,
-               credentials=credentials)
-    render_report(data, out, mission_facility(data, map_file=map_file))
-    n = len(data.get("anomalies") or [])
-    typer.echo(f"report of {data['mission']['name']} ({n} anomal{'y' if n == 1 else 'ies'}) "
+    record = MissionRecord.from_json(ask(connect, interface, "report",
+                                         {"mission_id": mission_id}, timeout=20.0,
+                                         credentials=credentials))
+    render_report(record, out, mission_facility(record, map_file=map_file))
+    n = len(record.anomalies)
+    typer.echo(f"report of {record.mission.name} ({n} anomal{'y' if n == 1 else 'ies'}) "
                f"written to {out}", err=True)

@@ -39,7 +39,6 @@ from fleet import yamldoc
 from fleet.comms.bus import Request
 from fleet.errors import FleetError, MapError, MissionError
 from fleet.facility import formats
-from fleet.manager.missions import joined
 from fleet.planning.mission import mission_from_document
 
 if TYPE_CHECKING:
@@ -114,7 +113,7 @@ def serve_api(manager: Manager) -> None:
 # ------------------------------------------------------------------ anomalies
 def _serve_anomalies(manager: Manager) -> None:
     """The anomaly verbs (docs/anomalies.md): list, show, ack, resolve, and the report."""
-    from fleet.anomaly.export import anomaly_json, iso
+    from fleet.anomaly.export import anomaly_json
     from fleet.anomaly.lifecycle import AnomalyStatus
     from fleet.anomaly.log import deliveries_json, observations_json
     from fleet.sensors import Severity
@@ -162,40 +161,7 @@ def _serve_anomalies(manager: Manager) -> None:
         return handler
 
     def report(request: Request) -> Any:
-        mid = _mission_ref(manager, _mission_id(request))
-        row = store.mission(mid)
-        if row is None:
-            raise FleetError(f"no mission {mid!r}")
-        live, snapshot = manager.queries.mission_snapshot(mid)
-        if snapshot is None:
-            snapshot = row.plan
-        snapshot = snapshot if isinstance(snapshot, dict) else {}
-        routes = {}
-        before = snapshot.get("driven_before") or {}
-        for a in snapshot.get("assignments") or []:
-            nodes = [s["node"] for s in a.get("stops") or []]
-            driven = joined(list(before.get(a["serial"]) or ()),
-                            nodes[:int(a.get("reached") or 0) + 1])
-            routes[a["serial"]] = {"manufacturer": a.get("manufacturer"), "planned": nodes,
-                                   "driven": driven}
-        results = [{"result_id": r.result_id, "point": r.inspection_point_id,
-                    "serial": r.serial_number, "measured_at": iso(r.measured_at),
-                    "readings": [x.to_json() for x in r.readings]}
-                   for r in store.results(mid, limit=20_000)]
-        return {
-            "mission": {"mission_id": row.id, "name": row.name,
-                        "status": live["status"] if live else row.status,
-                        "reason": (live or {}).get("reason") or row.failure_reason,
-                        "created_at": iso(row.created_at), "updated_at": iso(row.updated_at),
-                        "inspections": live["inspections"] if live else None},
-            "map": snapshot.get("map") or None,
-            "routes": routes,
-            "anomalies": [anomaly_json(a) for a in store.anomalies(mission_id=mid)],
-            "observations": observations_json(store.observations(mission_id=mid,
-                                                                 limit=20_000)),
-            "results": results,
-            "generated_at": iso(manager.anomalies.clock.now()),
-        }
+        return manager.queries.report(_mission_ref(manager, _mission_id(request))).to_json()
 
     manager.bus.serve(api_key(itf, "anomalies/list"), listing)
     manager.bus.serve(api_key(itf, "anomalies/show"), show)

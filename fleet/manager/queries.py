@@ -1,5 +1,5 @@
 """The query facade: what the API (and anything else outside the core) may read of a
-running manager, as JSON-ready copies taken under the lock.
+running manager, as JSON-ready copies (or typed records) taken under the lock.
 
 :mod:`fleet.manager.api` answers the CLI's queries with these methods and never touches
 the manager's lock, registry or missions itself; a dashboard or a standby would read the
@@ -8,13 +8,27 @@ same way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from fleet.anomaly.record import (
+    AnomalyRecord,
+    InspectionCounts,
+    MapDocument,
+    MissionRecord,
+    MissionSummary,
+    ObservationRecord,
+    ResultRecord,
+    RouteRecord,
+)
 from fleet.errors import FleetError
 from fleet.facility.model import Facility, NodeKind
 from fleet.manager.core import Core
-from fleet.manager.missions import MissionRun
+from fleet.manager.missions import MissionRun, joined
 from fleet.manager.registry import RobotEntry
+
+REPORT_ROWS = 20_000
+"""At most this many results, and as many observations, in a mission's report."""
 
 
 class Queries:
@@ -62,14 +76,40 @@ class Queries:
         return {"mission_id": row.id, "name": row.name, "status": row.status,
                 "reason": row.failure_reason, "inspections": None, "robots": []}
 
-    def mission_snapshot(self, mission_id: str) -> tuple[dict[str, Any] | None,
-                                                          dict[str, Any] | None]:
-        """A live mission's status and persisted snapshot, or (None, None)."""
-        with self.core.lock:
-            run = self.core.missions.get(mission_id)
-            if run is None:
-                return None, None
-            return run.to_json(), run.snapshot()
+    def report(self, mission_id: str) -> MissionRecord:
+        """Everything the report of mission ``mission_id`` (its full id) shows: a live
+        mission as it stands, a finished one from the snapshot it was stored with.
+        FleetError when there is no such mission or its stored snapshot is damaged."""
+        core = self.core
+        row = core.store.mission(mission_id)
+        if row is None:
+            raise FleetError(f"no mission {mission_id!r}")
+        summary = MissionSummary(mission_id=row.id, name=row.name, status=row.status,
+                                 reason=row.failure_reason, created_at=row.created_at,
+                                 updated_at=row.updated_at)
+        with core.lock:
+            run = core.missions.get(mission_id)
+            if run is not None:
+                summary = MissionSummary(
+                    mission_id=row.id, name=row.name, status=run.status.value,
+                    reason=run.reason or row.failure_reason, created_at=row.created_at,
+                    updated_at=row.updated_at, inspections=InspectionCounts(
+                        done=len(run.done), total=len(run.tasks), failed=len(run.failed),
+                        dropped=len(run.dropped), waiting=len(run.pool)))
+                routes, map_doc = _live_routes(run), _map_document(run.map_doc)
+            else:
+                routes, map_doc = _stored_routes(row.plan), _stored_map(row.plan)
+        store = core.store
+        return MissionRecord(
+            mission=summary, generated_at=core.clock.now(), map=map_doc, routes=routes,
+            anomalies=tuple(AnomalyRecord.from_values(a.model_dump())
+                            for a in store.anomalies(mission_id=mission_id)),
+            observations=tuple(ObservationRecord.from_values(o.model_dump()) for o in
+                               store.observations(mission_id=mission_id, limit=REPORT_ROWS)),
+            results=tuple(ResultRecord(result_id=r.result_id, point=r.inspection_point_id,
+                                       serial=r.serial_number, measured_at=r.measured_at,
+                                       readings=r.readings)
+                          for r in store.results(mission_id, limit=REPORT_ROWS)))
 
     def robots(self) -> list[dict[str, Any]]:
         """Every robot heard of (``fleet robots``), with the dock it stands at."""
@@ -95,3 +135,50 @@ def _dock(robot: RobotEntry, sites: list[Facility]) -> str | None:
         if at is not None and facility.nodes[at].kind in (NodeKind.DOCK, NodeKind.CHARGER):
             return at
     return None
+
+
+def _live_routes(run: MissionRun) -> tuple[RouteRecord, ...]:
+    """Each robot's route in a running mission: planned (its current assignment) and
+    driven (its earlier assignments, then the current one up to where it got)."""
+    return tuple(
+        RouteRecord(serial=a.serial, manufacturer=a.manufacturer,
+                    planned=tuple(s.node_id for s in a.stops),
+                    driven=tuple(joined(list(run.driven_before.get(a.serial, ())),
+                                        a.driven())))
+        for a in run.assignments.values())
+
+
+def _stored_routes(snapshot: object) -> tuple[RouteRecord, ...]:
+    """The routes of a finished mission, read from the snapshot it was stored with
+    (:meth:`MissionRun.snapshot`); none when there is no snapshot, FleetError when it is
+    damaged."""
+    if not isinstance(snapshot, Mapping):
+        return ()
+    try:
+        before = snapshot.get("driven_before") or {}
+        routes = []
+        for a in snapshot.get("assignments") or ():
+            planned = [str(s["node"]) for s in a.get("stops") or ()]
+            reached = int(a.get("reached") or 0)
+            serial = str(a["serial"])
+            driven = joined([str(n) for n in before.get(serial) or ()], planned[:reached + 1])
+            manufacturer = a.get("manufacturer")
+            routes.append(RouteRecord(serial=serial, planned=tuple(planned),
+                                      driven=tuple(driven), manufacturer=None
+                                      if manufacturer is None else str(manufacturer)))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise FleetError("the stored snapshot of this mission is damaged: its routes "
+                         "cannot be read") from None
+    return tuple(routes)
+
+
+def _stored_map(snapshot: object) -> MapDocument | None:
+    return _map_document(snapshot.get("map")) if isinstance(snapshot, Mapping) else None
+
+
+def _map_document(raw: object) -> MapDocument | None:
+    """The map as launched (name, suffix, text), or None when the mission has none."""
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("text"), str):
+        return None
+    return MapDocument(text=raw["text"], name=str(raw.get("name") or "map"),
+                       suffix=str(raw.get("suffix") or ".yaml"))

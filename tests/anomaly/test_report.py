@@ -3,12 +3,14 @@ and nothing a note says can run in the reader's browser."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
+from fleet.anomaly.record import MissionRecord
 from fleet.anomaly.report import mission_facility, render_report
 from fleet.errors import FleetError
 
@@ -68,18 +70,21 @@ DATA: dict[str, Any] = {
                 rule="finding", threshold=None, unit=None, peak=0.7, status="resolved",
                 resolved_by="bob", resolve_note="patched"),
     ],
-    "observations": [{"result_id": "r1", "seq": 0}],
+    "observations": [{"anomaly_id": 1, "result_id": "r1", "seq": 0, "severity": "alarm",
+                      "rule": "above", "value": 1.8, "measured_at": "2025-03-01T08:00:00Z"}],
     "results": [{"result_id": "r1", "point": "p1", "serial": "R1",
                  "measured_at": "2025-03-01T08:00:00Z",
                  "readings": [{"sensor": "ch4", "value": 1.8, "unit": "%vol"},
                               {"sensor": "o2", "value": 20.8, "unit": "%vol"}]}],
     "generated_at": "2025-03-01T09:00:00Z",
 }
+"""A ``report`` answer as the manager sends it."""
+RECORD = MissionRecord.from_json(DATA)
 
 
 def test_the_report_has_everything_a_supervisor_needs(tmp_path: Path) -> None:
     out = tmp_path / "report.html"
-    render_report(DATA, out, mission_facility(DATA))
+    render_report(RECORD, out, mission_facility(RECORD))
     page = out.read_text(encoding="utf-8")
     tags = Tags()
     tags.feed(page)
@@ -105,17 +110,17 @@ def test_the_report_has_everything_a_supervisor_needs(tmp_path: Path) -> None:
 
 
 def test_without_a_map_the_supervisor_is_told_to_give_one(tmp_path: Path) -> None:
-    data = {**DATA, "map": None}
+    record = replace(RECORD, map=None)
     with pytest.raises(FleetError, match="--map FILE"):
-        mission_facility(data)
-    fac = mission_facility(data, map_file=TINY)
-    render_report(data, tmp_path / "r.html", fac)
+        mission_facility(record)
+    fac = mission_facility(record, map_file=TINY)
+    render_report(record, tmp_path / "r.html", fac)
     assert (tmp_path / "r.html").stat().st_size > 10_000
 
 
 def test_an_empty_mission_reports_calmly(tmp_path: Path) -> None:
-    data = {**DATA, "anomalies": [], "results": [], "observations": [], "routes": {}}
-    render_report(data, tmp_path / "r.html", mission_facility(data))
+    record = replace(RECORD, anomalies=(), results=(), observations=(), routes=())
+    render_report(record, tmp_path / "r.html", mission_facility(record))
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "Nothing: every anomaly of this mission is resolved." in page
     assert "No anomaly was seen during this mission." in page
@@ -123,4 +128,4 @@ def test_an_empty_mission_reports_calmly(tmp_path: Path) -> None:
 
 def test_an_unwritable_report_is_one_error(tmp_path: Path) -> None:
     with pytest.raises(FleetError, match="cannot write"):
-        render_report(DATA, tmp_path / "missing" / "r.html", mission_facility(DATA))
+        render_report(RECORD, tmp_path / "missing" / "r.html", mission_facility(RECORD))

@@ -1,0 +1,122 @@
+"""The mission record: the ``report`` answer round-trips through JSON, keeps the wire shape
+the API has always had, and a malformed answer is one ProtocolError line."""
+
+from __future__ import annotations
+
+import json
+import types
+from dataclasses import fields, is_dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fleet.anomaly.record import (
+    AnomalyRecord,
+    MissionRecord,
+    ObservationRecord,
+    RouteRecord,
+)
+from fleet.errors import ProtocolError
+from fleet.store import AnomalyObservationRow, AnomalyRow
+
+_JSON: st.SearchStrategy[Any] = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                max_size=3),
+    max_leaves=6)
+
+
+def strategy(tp: Any) -> st.SearchStrategy[Any]:
+    """Values of a record's field type (the types :mod:`fleet.anomaly.record` decodes)."""
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        [inner] = [a for a in get_args(tp) if a is not type(None)]
+        return st.none() | strategy(inner)
+    if origin is tuple:
+        return st.lists(strategy(get_args(tp)[0]), max_size=3).map(tuple)
+    simple: dict[Any, st.SearchStrategy[Any]] = {
+        Any: _JSON, str: st.text(max_size=8), int: st.integers(-2**53, 2**53),
+        float: st.floats(allow_nan=False, allow_infinity=False),
+        datetime: st.datetimes(timezones=st.just(UTC))}
+    if tp in simple:
+        return simple[tp]
+    assert isinstance(tp, type) and is_dataclass(tp), tp
+    hints = get_type_hints(tp)
+    return st.builds(tp, **{f.name: strategy(hints[f.name]) for f in fields(tp)})
+
+
+def _records() -> st.SearchStrategy[MissionRecord]:
+    # serials are the keys of "routes": one route per serial
+    routes = st.lists(strategy(RouteRecord), max_size=3, unique_by=lambda r: r.serial)
+    return st.builds(lambda r, rs: replace(r, routes=tuple(rs)), strategy(MissionRecord),
+                     routes)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_records())
+def test_a_record_survives_the_wire(record: MissionRecord) -> None:
+    wire = json.loads(json.dumps(record.to_json()))
+    assert MissionRecord.from_json(wire) == record
+
+
+def _minimal() -> dict[str, Any]:
+    return {"mission": {"mission_id": "m1", "name": "round", "status": "completed"},
+            "generated_at": "2025-03-01T09:00:00Z"}
+
+
+def test_the_wire_shape_is_the_one_older_clis_read() -> None:
+    wire = {**_minimal(), "routes": {"R1": {"planned": ["d", "a"], "driven": ["d"]}}}
+    out = MissionRecord.from_json(wire).to_json()
+    assert set(out) == {"mission", "map", "routes", "anomalies", "observations", "results",
+                        "generated_at"}
+    assert out["routes"] == {"R1": {"manufacturer": None, "planned": ["d", "a"],
+                                    "driven": ["d"]}}
+    assert out["generated_at"] == "2025-03-01T09:00:00Z"
+    assert set(out["mission"]) == {"mission_id", "name", "status", "reason", "created_at",
+                                   "updated_at", "inspections"}
+
+
+def test_anomalies_and_observations_keep_every_column() -> None:
+    # the API's anomaly and observation JSON carries every column of the stored rows
+    names = {f.name for f in fields(AnomalyRecord)}
+    assert names == set(AnomalyRow.model_fields)
+    assert {f.name for f in fields(ObservationRecord)} == set(
+        AnomalyObservationRow.model_fields)
+
+
+def test_a_naive_time_is_utc_and_unknown_keys_are_ignored() -> None:
+    record = MissionRecord.from_json({**_minimal(), "generated_at": "2025-03-01T09:00:00",
+                                      "new_in_a_later_version": [1, 2]})
+    assert record.generated_at == datetime(2025, 3, 1, 9, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("answer", "where"), [
+    ([], "the answer must be an object"),
+    ({"generated_at": "2025-03-01T09:00:00Z"}, "mission is missing"),
+    ({**_minimal(), "mission": {"name": "x", "status": "s"}}, "mission.mission_id is missing"),
+    ({**_minimal(), "generated_at": "yesterday"}, "generated_at must be an ISO 8601 time"),
+    ({**_minimal(), "routes": ["R1"]}, "routes must be an object"),
+    ({**_minimal(), "routes": {"R1": {"driven": "dab"}}}, "routes['R1'].driven must be a list"),
+    ({**_minimal(), "results": [{"result_id": "r", "point": "p", "serial": "R1",
+                                 "measured_at": "2025-03-01T09:00:00Z",
+                                 "readings": [{"sensor": "ch4", "value": "high",
+                                               "unit": "%"}]}]},
+     "results[0].readings[0].value must be a number, not 'high'"),
+    ({**_minimal(), "anomalies": [{"id": True}]}, "anomalies[0].id must be a whole number"),
+    ({**_minimal(), "map": {"name": "m.yaml"}}, "map.text is missing"),
+])
+def test_a_malformed_answer_is_one_line(answer: object, where: str) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        MissionRecord.from_json(answer)
+    message = str(caught.value)
+    assert "\n" not in message and where in message, message
+    assert message.startswith("the manager's report answer is malformed: ")
+
+
+def test_a_long_bad_value_is_shortened() -> None:
+    with pytest.raises(ProtocolError) as caught:
+        MissionRecord.from_json({**_minimal(), "generated_at": ["x\ny"] * 100})
+    assert len(str(caught.value)) < 150 and "\n" not in str(caught.value)
