@@ -328,7 +328,9 @@ class Site:
             "name": map_path.name, "suffix": map_path.suffix, "text": map_path.read_text()})
 
     def at(self, t: float) -> None:
-        """Move the manager's clock to ``t`` and let the network settle."""
+        """Move the manager's clock to ``t`` once what was sent before is delivered, and
+        let the network settle."""
+        self.net.drain()
         self.clock.advance_to(t)
         self.net.drain()
 
