@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from fleet.clock import ManualClock
 from fleet.comms import Bus, MemoryNetwork
 from fleet.comms.transport import Handle
 from fleet.facility.model import Facility
-from fleet.manager import Manager, ManagerSettings, build_manager
+from fleet.manager import Manager, ManagerSettings, RobotLink, build_manager
 from fleet.manager.missions import MissionRun
 from fleet.manager.registry import RobotEntry
 from fleet.planning.mission import load_mission
@@ -148,8 +148,10 @@ class ScriptedRobot:
     """
 
     def __init__(self, net: MemoryNetwork, facility: Facility, serial: str, *,
-                 node: str = "dock", manufacturer: str = examples.MANUFACTURER) -> None:
+                 node: str = "dock", manufacturer: str = examples.MANUFACTURER,
+                 interface: str = INTERFACE) -> None:
         self.net = net
+        self.interface = interface
         self.facility = facility
         self.manufacturer = manufacturer
         self.serial = serial
@@ -163,7 +165,7 @@ class ScriptedRobot:
             self.bus.subscribe(self.key(topic), self._on_message)
 
     def key(self, topic: Topic | str) -> str:
-        return topic_key(INTERFACE, self.manufacturer, self.serial, topic)
+        return topic_key(self.interface, self.manufacturer, self.serial, topic)
 
     def _on_message(self, _key: object, message: Any) -> None:
         with self._changed:
@@ -230,7 +232,7 @@ class ScriptedRobot:
 
     def online(self) -> None:
         """What a robot does on start: token, connection ONLINE, factsheet, a first state."""
-        self.token = self.bus.declare_alive(alive_key(INTERFACE, self.manufacturer,
+        self.token = self.bus.declare_alive(alive_key(self.interface, self.manufacturer,
                                                       self.serial))
         self.send(Connection(self.stamper.blank(), ConnectionState.ONLINE))
         self.send(replace(examples.factsheet(), header=self.stamper.blank()))
@@ -311,9 +313,10 @@ class Site:
     facility: Facility
     robots: list[ScriptedRobot] = field(default_factory=list)
 
-    def robot(self, serial: str = "r1", *, node: str = "dock") -> ScriptedRobot:
+    def robot(self, serial: str = "r1", *, node: str = "dock",
+              interface: str = INTERFACE) -> ScriptedRobot:
         """A robot come online at ``node`` (delivered)."""
-        robot = ScriptedRobot(self.net, self.facility, serial, node=node)
+        robot = ScriptedRobot(self.net, self.facility, serial, node=node, interface=interface)
         self.robots.append(robot)
         robot.online()
         self.net.drain()
@@ -358,14 +361,17 @@ class Site:
         return order
 
 
-def open_site(tmp_path: Path, settings: ManagerSettings | None = None) -> Iterator[Site]:
-    """A started manager and its network; everything stopped and closed after."""
+def open_site(tmp_path: Path, settings: ManagerSettings | None = None, *,
+              links: Callable[[Bus], Sequence[RobotLink]] | None = None) -> Iterator[Site]:
+    """A started manager and its network (with the robot ``links`` made on its bus, by
+    default VDA 5050 on ``uagv``); everything stopped and closed after."""
     net = MemoryNetwork()
     store = ProbedStore.open(None, path=tmp_path / "fleet.db")
     bus = Bus(net.transport())
     clock = ManualClock()
     settings = settings or ManagerSettings(plan_time_limit=0.5)
-    manager = build_manager(store, bus, settings, clock=clock)
+    manager = build_manager(store, bus, settings, clock=clock,
+                            links=links(bus) if links is not None else ())
     site = Site(net, clock, store, bus, manager, load_mission(TINY_MISSION).facility)
     try:
         yield site
