@@ -171,7 +171,7 @@ class VdaZenohLink:
             self._refuse(robot, key, str(exc), payload)
             return
         if events is None or not self._genuine(robot, key, message.header.manufacturer,
-                                               message.header.serial_number):
+                                               message.header.serial_number, payload):
             return
         if isinstance(message, InspectionResult):
             events.on_result(robot, message)
@@ -184,13 +184,15 @@ class VdaZenohLink:
         if self._events is not None:
             self._events.on_presence(RobotId(key.manufacturer, key.serial), present)
 
-    def _genuine(self, robot: RobotId, key: ParsedKey, manufacturer: str, serial: str) -> bool:
+    def _genuine(self, robot: RobotId, key: ParsedKey, manufacturer: str, serial: str,
+                 payload: bytes | None = None) -> bool:
         """Whether a message carries the identity of the key it came on (a robot may only
-        speak for itself); refused with the reason otherwise."""
+        speak for itself); refused with the reason otherwise (a result, answered on the
+        key's robot: it would be refused again however often it came)."""
         if (manufacturer, serial) == tuple(robot):
             return True
         self._refuse(robot, key, f"the header says {manufacturer}/{serial}, the key "
-                     f"{robot}: a robot may only speak for itself", None)
+                     f"{robot}: a robot may only speak for itself", payload)
         return False
 
     def _refuse(self, robot: RobotId, key: ParsedKey, reason: str,

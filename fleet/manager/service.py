@@ -145,7 +145,11 @@ class Manager:
     def _liveness(self) -> None:
         core = self.core
         tick = TICK_S + core.clock.to_world(TICK_REAL_S)
-        while not core.clock.wait(core.stopping, tick):
+        due = core.now() + tick
+        # the next look is due a tick after the last one *began*: time that passed while
+        # looking (a manual clock advanced meanwhile) is looked at at once, not a tick later
+        while not core.clock.wait(core.stopping, due - core.now()):
+            due = core.now() + tick
             if self.liveness.check() | self.dispatcher.sweep():
                 core.wake.set()
 

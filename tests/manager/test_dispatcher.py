@@ -1,0 +1,120 @@
+"""The dispatcher of a running manager: planned rounds sent as orders, robots followed
+through them, points left behind handed back (in-memory network, manual clock)."""
+
+from __future__ import annotations
+
+from fleet.manager import MissionStatus
+from fleet.protocol.inspection import is_inspect, read_inspect_action
+from fleet.protocol.state import ActionStatus
+
+from .harness import Site
+
+ROUTE = ["dock", "a", "p1", "top", "bottom", "p2", "bottom", "top", "p1", "a", "dock"]
+
+
+def test_a_launched_mission_is_planned_onto_the_robot_at_its_dock(site: Site) -> None:
+    r1 = site.robot("r1")
+    run = site.launch()
+    order = site.dispatched(r1, run)
+    assert [n.node_id for n in order.nodes] == ROUTE
+    assert order.order_update_id == 0
+    inspected = {n.node_id: read_inspect_action(a).inspection_point_id
+                 for n in order.nodes for a in n.actions if is_inspect(a)}
+    assert inspected == {"p1": "p1", "p2": "p2"}
+    # base: release_ahead (6) nodes in; the rest is horizon
+    assert [n.released for n in order.nodes] == [True] * 7 + [False] * 4
+    site.wait_until(lambda: run.status is MissionStatus.DISPATCHED)
+    assert run.assignments["r1"].order_id == order.order_id
+    assert site.entry("r1").mission_id == run.id
+    assert run.pool == set()
+    assert site.events(run, "dispatched") == [{"order_id": order.order_id,
+                                               "points": ["p1", "p2"]}]
+
+
+def test_progress_releases_the_base_in_order_updates(site: Site) -> None:
+    r1 = site.robot("r1")
+    run = site.launch()
+    site.dispatched(r1, run)
+    r1.report(1)  # 5 released nodes ahead: nothing due yet
+    site.net.drain()
+    assert len(r1.orders()) == 1
+    assert run.status is MissionStatus.RUNNING
+    r1.report(3)  # within half the window of the base's end (6): released up to 9
+    site.net.drain()
+    first_update = r1.wait_orders(2)[1]
+    assert first_update.order_id == r1.order.order_id
+    assert first_update.order_update_id == 1
+    # an update starts at the last base node as sent before (bottom, sequence 12)
+    assert (first_update.nodes[0].node_id, first_update.nodes[0].sequence_id) == ("bottom", 12)
+    assert [(n.sequence_id, n.released) for n in first_update.nodes] == [
+        (12, True), (14, True), (16, True), (18, True), (20, False)]
+    r1.report(4)  # still 5 ahead of the robot: nothing
+    site.net.drain()
+    assert len(r1.orders()) == 2
+    r1.report(6)
+    site.net.drain()
+    second = r1.wait_orders(3)[2]
+    assert second.order_update_id == 2
+    assert [(n.node_id, n.sequence_id, n.released) for n in second.nodes] == [
+        ("a", 18, True), ("dock", 20, True)]
+    assert run.assignments["r1"].base_end == 10
+
+
+def test_a_point_driven_past_without_its_inspection_is_handed_to_another_robot(
+        site: Site) -> None:
+    r1 = site.robot("r1")
+    run = site.launch()
+    site.dispatched(r1, run)
+    r2 = site.robot("r2")  # online once r1 has the whole round
+    r1.report(2, {"p1": ActionStatus.RUNNING})
+    site.net.drain()
+    assert run.pool == set() and site.events(run, "inspection_left") == []
+    r1.report(3, {"p1": ActionStatus.WAITING})  # drove on: p1's action never ran
+    site.net.drain()
+    [left] = site.events(run, "inspection_left")
+    assert left["point"] == "p1" and left["times"] == 1
+    assert "drove past it without running its inspect action (WAITING)" in left["why"]
+    assert run.assignments["r1"].remaining == ["p2"]
+    # handed back to the pool, planned at once onto the robot free at the dock
+    order = r2.wait_orders(1)[0]
+    points = [read_inspect_action(a).inspection_point_id
+              for n in order.nodes for a in n.actions if is_inspect(a)]
+    assert points == ["p1"]
+    site.wait_until(lambda: "r2" in run.assignments and not run.pool)
+    assert run.assignments["r2"].points == ["p1"]
+
+
+def test_a_finished_inspection_whose_result_never_comes_is_handed_back_after_the_grace(
+        site: Site) -> None:
+    grace = site.manager.settings.result_grace
+    r1 = site.robot("r1")
+    run = site.launch()
+    first = site.dispatched(r1, run)
+    for reached in (3, 6):  # the base is released up to the end
+        r1.report(reached)
+        site.net.drain()
+    assert len(r1.wait_orders(3)) == 3
+    site.at(1.0)
+    r1.report(10)  # back at the dock, both inspections FINISHED, no result sent
+    site.net.drain()
+    assert run.assignments["r1"].over_at == 1.0
+    for t in (3.0, 5.0, 7.0, 9.0, 1.0 + grace - 0.01):  # states keep it from going silent
+        site.at(t)
+        r1.report(10)
+        site.net.drain()
+        assert site.events(run, "inspection_left") == [], t
+        assert run.assignments["r1"].active
+    site.at(1.0 + grace)
+    r1.report(10)
+    site.net.drain()
+    left = site.events(run, "inspection_left")
+    assert [e["point"] for e in left] == ["p1", "p2"]
+    assert all("finished but no result was stored" in e["why"] for e in left)
+    assert site.events(run, "robot_finished") == [{}]
+    # the round is over and the robot free again: it gets both points in a new order
+    second = r1.wait_orders(4)[3]
+    assert second.order_id != first.order_id and second.order_update_id == 0
+    assert sorted(r1.inspect_ids()) == ["p1", "p2"]
+    site.wait_until(lambda: not run.pool)
+    assert run.assignments["r1"].order_id == second.order_id
+    assert run.handovers == {"p1": 1, "p2": 1}

@@ -1,0 +1,158 @@
+"""Liveness of a running manager: robots heard, silent, lost at exactly the limits of the
+manual clock, and a lost robot's work handed back (in-memory network, manual clock)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fleet.errors import TransitionError
+from fleet.manager import MissionStatus, RobotStatus
+from fleet.manager.lifecycle import check_robot_transition
+from fleet.manager.missions import MissionRun
+from fleet.protocol.order import ActionType
+
+from .harness import ScriptedRobot, Site
+
+TIMEOUT = 3.0
+EPS = 1e-3
+
+
+def at_bottom(site: Site) -> tuple[ScriptedRobot, MissionRun]:
+    """r1 on the tiny patrol, p1 inspected (result committed), standing at ``bottom`` at
+    t=1: the next legs (to p2 and back) lie in the comms-dead zone."""
+    r1 = site.robot("r1")
+    run = site.launch()
+    site.dispatched(r1, run)
+    r1.report(2)
+    r1.send(r1.result("p1"))
+    site.wait_until(lambda: "p1" in run.done)
+    r1.report(3)
+    site.at(1.0)
+    r1.report(4)
+    site.net.drain()
+    assert site.entry().last_heard == 1.0
+    return r1, run
+
+
+def test_the_timeout_is_the_one_asked_for_on_a_manual_clock(site: Site) -> None:
+    assert site.manager.settings.robot_timeout == TIMEOUT
+
+
+def test_an_idle_robot_silent_past_the_timeout_is_lost_exactly_then(site: Site) -> None:
+    site.robot("r1")
+    entry = site.entry()
+    assert entry.status is RobotStatus.ONLINE and entry.alive and entry.last_heard == 0.0
+    site.at(TIMEOUT)
+    site.check()
+    assert entry.status is RobotStatus.ONLINE
+    # no route, no dead zone ahead: no allowance, so lost as soon as it is silent
+    site.at(TIMEOUT + EPS)
+    site.check()
+    assert entry.status is RobotStatus.CONNECTION_BROKEN
+
+
+def test_a_robot_before_a_dead_zone_is_silent_then_lost_at_the_limits(site: Site) -> None:
+    _, run = at_bottom(site)
+    entry = site.entry()
+    fac = site.facility
+    edge = fac.edge_between("bottom", "p2")
+    assert edge is not None
+    # there and back through the dead zone, plus the 20 s inspection of p2, times 1.5
+    allowance = site.manager.liveness.allowance(entry)
+    assert allowance == pytest.approx(1.5 * (2 * edge.length / fac.edge_speed(edge, 1.2) + 20))
+    heard = entry.last_heard
+    for t, status in ((heard + TIMEOUT, RobotStatus.ONLINE),
+                      (heard + TIMEOUT + EPS, RobotStatus.SILENT),
+                      (heard + TIMEOUT + allowance - EPS, RobotStatus.SILENT)):
+        site.at(t)
+        site.check()
+        assert entry.status is status, t
+        assert run.assignments["r1"].active and run.pool == set()
+    site.at(heard + TIMEOUT + allowance + EPS)
+    site.check()
+    assert entry.status is RobotStatus.CONNECTION_BROKEN
+    # what it had left goes back to the pool; p1, inspected, does not
+    [lost] = site.events(run, "robot_lost")
+    assert lost["remaining"] == ["p2"] and lost["why"].startswith("silent for")
+    assert run.pool == {"p2"} and set(run.done) == {"p1"}
+    assert not run.assignments["r1"].active and entry.mission_id is None
+    assert run.status is MissionStatus.RUNNING  # waits for a robot to take p2
+
+
+def test_the_liveness_thread_declares_the_loss_by_itself(site: Site) -> None:
+    _, run = at_bottom(site)
+    entry = site.entry()
+    site.at(entry.last_heard + TIMEOUT + site.manager.liveness.allowance(entry) + 1.0)
+    site.wait_until(lambda: bool(site.events(run, "robot_lost")))
+    assert entry.status is RobotStatus.CONNECTION_BROKEN and run.pool == {"p2"}
+
+
+def test_a_robot_that_says_offline_is_lost_at_once(site: Site) -> None:
+    r1 = site.robot("r1")
+    run = site.launch()
+    site.dispatched(r1, run)
+    r1.report(1)
+    r1.offline()
+    site.net.drain()
+    assert site.entry().status is RobotStatus.OFFLINE
+    assert site.events(run, "robot_lost") == [{"why": "said OFFLINE",
+                                               "remaining": ["p1", "p2"]}]
+    assert run.pool == {"p1", "p2"} and not run.assignments["r1"].active
+
+
+def test_an_idle_robot_whose_token_goes_is_lost_at_once(site: Site) -> None:
+    r1 = site.robot("r1")
+    r1.drop_token()
+    site.net.drain()
+    entry = site.entry()
+    assert not entry.alive and entry.status is RobotStatus.CONNECTION_BROKEN
+
+
+def test_a_robot_whose_token_goes_before_a_dead_zone_is_only_silent(site: Site) -> None:
+    r1, run = at_bottom(site)
+    r1.drop_token()
+    site.net.drain()
+    entry = site.entry()
+    assert entry.status is RobotStatus.SILENT and run.assignments["r1"].active
+    r1.report(4)  # heard again, but without its token it stays silent at the next look
+    site.net.drain()
+    assert entry.status is RobotStatus.ONLINE
+    site.check()
+    assert entry.status is RobotStatus.SILENT
+
+
+def test_the_status_table_refuses_offline_to_silent(site: Site) -> None:
+    with pytest.raises(TransitionError, match="offline robot cannot become silent"):
+        check_robot_transition(RobotStatus.OFFLINE, RobotStatus.SILENT)
+    r1 = site.robot("r1")
+    r1.offline()
+    site.net.drain()
+    entry = site.entry()
+    with pytest.raises(TransitionError):
+        entry.move(RobotStatus.SILENT)
+    # liveness never tries: a lost robot stays lost until it is heard again
+    site.at(TIMEOUT + EPS)
+    site.check()
+    assert entry.status is RobotStatus.OFFLINE
+    r1.drop_token()
+    site.net.drain()
+    assert entry.status is RobotStatus.CONNECTION_BROKEN
+    r1.idle()
+    site.net.drain()
+    assert entry.status is RobotStatus.ONLINE
+
+
+def test_a_lost_robot_that_comes_back_has_its_stale_order_cancelled(site: Site) -> None:
+    r1 = site.robot("r1")
+    run = site.launch()
+    site.dispatched(r1, run)
+    r1.report(1)
+    site.at(TIMEOUT + EPS)
+    site.check()
+    assert site.entry().status is RobotStatus.CONNECTION_BROKEN
+    r1.report(1)
+    site.net.drain()
+    assert site.entry().status is RobotStatus.ONLINE
+    [cancel] = [a for m in r1.instants() for a in m.actions]
+    assert cancel.action_type == ActionType.CANCEL_ORDER.value
+    assert site.events(run, "robot_back") == [{"order_cancelled": r1.order.order_id}]
