@@ -210,10 +210,10 @@ class Assignment:
             self.reached, changed = reached, True
         for a in state.action_states:
             point = self.inspections.get(a.action_id)
-            if point is None:
-                continue
+            if point is None or point in self.left:
+                continue  # a point handed back is another assignment's business now
             if a.status is ActionStatus.FINISHED and point not in self.reported:
-                # done only once its result is committed (Manager._commit): a result lost
+                # done only once its result is committed (Dispatcher.committed): a result lost
                 # with its robot means the point is inspected again by another
                 self.reported.add(point)
                 changed = True

@@ -14,6 +14,7 @@ stale order is cancelled. Status changes follow the table in
 from __future__ import annotations
 
 import logging
+import math
 
 from fleet.manager.core import Core
 from fleet.manager.lifecycle import RobotStatus
@@ -70,8 +71,9 @@ class Liveness:
         with core.lock:
             now = core.now()
             for robot in core.registry.all():
-                if robot.status not in (RobotStatus.ONLINE, RobotStatus.SILENT):
-                    continue
+                if robot.status not in (RobotStatus.ONLINE, RobotStatus.SILENT) \
+                        or robot.last_heard == -math.inf:
+                    continue  # lost already, or known only from refused messages
                 silent = now - robot.last_heard
                 limit = core.settings.robot_timeout + self.allowance(robot)
                 if silent > limit:
