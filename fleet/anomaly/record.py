@@ -24,11 +24,13 @@ default may be missing; a value of the wrong type, or a missing required key, is
 
 from __future__ import annotations
 
-import types
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
+from functools import lru_cache
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
 
 from fleet.errors import ProtocolError
 from fleet.protocol.inspection import Reading
@@ -195,18 +197,18 @@ class MissionRecord:
     def from_json(cls, data: object) -> MissionRecord:
         """A record from a ``report`` answer; ProtocolError (one line, naming the bad
         place) when the answer is not one."""
+        if not isinstance(data, Mapping):
+            raise _malformed(f"the answer must be an object, not {_shown(data)}")
+        routes = data.get("routes") or {}
+        if not isinstance(routes, Mapping):
+            raise _malformed(f"routes must be an object, not {_shown(routes)}")
+        flat = {**data, "routes": [{**r, "serial": s} if isinstance(r, Mapping) else r
+                                   for s, r in routes.items()]}
         try:
-            if not isinstance(data, Mapping):
-                raise _Bad("", f"must be an object, not {_shown(data)}")
-            routes = data.get("routes") or {}
-            if not isinstance(routes, Mapping):
-                raise _Bad("routes", f"must be an object, not {_shown(routes)}")
-            record = _record(cls, {k: v for k, v in data.items() if k != "routes"}, "")
-            return replace(record, routes=tuple(
-                _record(RouteRecord, {**r, "serial": s} if isinstance(r, Mapping) else r,
-                        f"routes[{s!r}]") for s, r in routes.items()))
-        except _Bad as bad:
-            raise ProtocolError(f"the manager's report answer is malformed: {bad}") from None
+            record = _adapter().validate_python(flat)
+        except ValidationError as exc:
+            raise _malformed(_first_error(exc, list(routes))) from None
+        return replace(record, generated_at=_utc(record.generated_at))
 
 
 # ------------------------------------------------------------------ JSON
@@ -224,83 +226,44 @@ def _encode(value: Any) -> Any:
     return value
 
 
-class _Bad(Exception):
-    """A malformed value at ``where`` (turned into one ProtocolError at the top)."""
-
-    def __init__(self, where: str, what: str) -> None:
-        super().__init__(f"{where or 'the answer'} {what}")
-
-
-T = TypeVar("T")
+@lru_cache(maxsize=1)
+def _adapter() -> TypeAdapter[MissionRecord]:
+    # pydantic (already installed with SQLModel) checks and converts the nested
+    # dataclasses; lax mode as JSON would be (ISO times, lists as tuples), no extras kept
+    return TypeAdapter(MissionRecord)
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+def _malformed(what: str) -> ProtocolError:
+    return ProtocolError(f"the manager's report answer is malformed: {what}")
+
+
+def _first_error(exc: ValidationError, serials: list[str]) -> str:
+    """pydantic's first error as ``where what, not VALUE`` in one line."""
+    error = exc.errors(include_url=False)[0]
+    where = ""
+    loc = list(error["loc"])
+    if len(loc) >= 2 and loc[0] == "routes" and isinstance(loc[1], int) \
+            and loc[1] < len(serials):
+        loc = ["routes", repr(serials[loc[1]]), *loc[2:]]
+        where = f"routes[{loc[1]}]"
+        loc = loc[2:]
+    for part in loc:
+        if isinstance(part, int) or (isinstance(part, str) and part.startswith("'")):
+            where += f"[{part}]"
+        else:
+            where += f".{part}" if where else str(part)
+    if error["type"] == "missing":
+        return f"{where} is missing"
+    value = _shown(error.get("input"))
+    return f"{where or 'the answer'}: {error['msg'].rstrip('.').lower()}, not {value}"
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _names(cls: type[Any]) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
-
-
-def _hints(cls: type[Any]) -> dict[str, Any]:
-    if cls not in _HINTS:  # resolving annotations is slow; a few classes, resolved once
-        _HINTS[cls] = get_type_hints(cls)
-    return _HINTS[cls]
-
-
-def _decode(tp: Any, value: object, where: str) -> Any:
-    """``value`` (parsed JSON) as type ``tp``: a record dataclass, a tuple of them, a
-    scalar, a datetime, an optional one of those, or Any (kept as it is)."""
-    origin = get_origin(tp)
-    if origin in (Union, types.UnionType):
-        options = [a for a in get_args(tp) if a is not type(None)]
-        return None if value is None else _decode(options[0], value, where)
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise _Bad(where, f"must be a list, not {_shown(value)}")
-        return tuple(_decode(get_args(tp)[0], v, f"{where}[{i}]") for i, v in enumerate(value))
-    if tp is Any:
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise _Bad(where, f"must be text, not {_shown(value)}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _Bad(where, f"must be a whole number, not {_shown(value)}")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _Bad(where, f"must be a number, not {_shown(value)}")
-        return float(value)
-    if tp is datetime:
-        return _time(value, where)
-    if isinstance(tp, type) and is_dataclass(tp):
-        return _record(tp, value, where)
-    raise TypeError(f"no decoder for {tp!r}")  # a programming error, not a bad answer
-
-
-def _record(cls: type[T], value: object, where: str) -> T:
-    if not isinstance(value, Mapping):
-        raise _Bad(where, f"must be an object, not {_shown(value)}")
-    hints = _hints(cls)
-    given: dict[str, Any] = {}
-    for f in fields(cls):  # type: ignore[arg-type]
-        at = f"{where}.{f.name}" if where else f.name
-        if f.name in value:
-            given[f.name] = _decode(hints[f.name], value[f.name], at)
-        elif f.default is MISSING and f.default_factory is MISSING:
-            raise _Bad(at, "is missing")
-    return cls(**given)
-
-
-def _time(value: object, where: str) -> datetime:
-    if not isinstance(value, str):
-        raise _Bad(where, f"must be an ISO 8601 time, not {_shown(value)}")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise _Bad(where, f"must be an ISO 8601 time, not {_shown(value)}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _shown(value: object) -> str:

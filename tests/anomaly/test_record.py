@@ -97,15 +97,16 @@ def test_a_naive_time_is_utc_and_unknown_keys_are_ignored() -> None:
     ([], "the answer must be an object"),
     ({"generated_at": "2025-03-01T09:00:00Z"}, "mission is missing"),
     ({**_minimal(), "mission": {"name": "x", "status": "s"}}, "mission.mission_id is missing"),
-    ({**_minimal(), "generated_at": "yesterday"}, "generated_at must be an ISO 8601 time"),
+    ({**_minimal(), "generated_at": "yesterday"}, "generated_at: input should be a valid datetime"),
     ({**_minimal(), "routes": ["R1"]}, "routes must be an object"),
-    ({**_minimal(), "routes": {"R1": {"driven": "dab"}}}, "routes['R1'].driven must be a list"),
+    ({**_minimal(), "routes": {"R1": {"driven": "dab"}}}, "routes['R1'].driven: input should be a valid tuple, not 'dab'"),
     ({**_minimal(), "results": [{"result_id": "r", "point": "p", "serial": "R1",
                                  "measured_at": "2025-03-01T09:00:00Z",
                                  "readings": [{"sensor": "ch4", "value": "high",
                                                "unit": "%"}]}]},
-     "results[0].readings[0].value must be a number, not 'high'"),
-    ({**_minimal(), "anomalies": [{"id": True}]}, "anomalies[0].id must be a whole number"),
+     "results[0].readings[0].value: input should be a valid number"),
+    ({**_minimal(), "anomalies": [{"id": "seven"}]}, "anomalies[0].id: input should be a valid "
+     "integer"),
     ({**_minimal(), "map": {"name": "m.yaml"}}, "map.text is missing"),
 ])
 def test_a_malformed_answer_is_one_line(answer: object, where: str) -> None:
