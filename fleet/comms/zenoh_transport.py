@@ -119,10 +119,16 @@ class ZenohTransport:
 
     def subscribe(self, key_expr: str, callback: SampleCallback, *,
                   remote_only: bool = False) -> Handle:
+        put = zenoh.SampleKind.PUT
+
         def on_sample(sample: zenoh.Sample) -> None:
-            if sample.kind == zenoh.SampleKind.PUT:
+            if sample.kind == put:
                 key = str(sample.key_expr)
-                _guarded(key, callback, key, sample.payload.to_bytes())
+                try:
+                    callback(key, sample.payload.to_bytes())
+                # a callback runs on a Zenoh thread, where an exception would only be printed
+                except Exception:
+                    logger.exception("callback for %s failed", key)
 
         origin = zenoh.Locality.REMOTE if remote_only else zenoh.Locality.ANY
         try:

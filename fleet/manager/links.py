@@ -189,7 +189,7 @@ class VdaZenohLink:
         """Whether a message carries the identity of the key it came on (a robot may only
         speak for itself); refused with the reason otherwise (a result, answered on the
         key's robot: it would be refused again however often it came)."""
-        if (manufacturer, serial) == tuple(robot):
+        if manufacturer == robot.manufacturer and serial == robot.serial:
             return True
         self._refuse(robot, key, f"the header says {manufacturer}/{serial}, the key "
                      f"{robot}: a robot may only speak for itself", payload)
@@ -226,6 +226,9 @@ class Links:
         self._via: dict[RobotId, RobotLink] = {}
 
     def start(self, events: LinkEvents) -> None:
+        if len(self.links) == 1:  # nothing to route: the link talks to the core directly
+            self.links[0].start(events)
+            return
         for link in self.links:
             link.start(_Via(events, link, self._via))
 
