@@ -139,15 +139,24 @@ class VdaZenohLink:
             return stamper
 
     # -- incoming ---------------------------------------------------------------------
-    def _on_state(self, raw_key: str, payload: bytes) -> None:
-        # states take the light path (checked JSON → StateView), not the full model
-        events = self._events
+    @staticmethod
+    def _sender(raw_key: str) -> tuple[ParsedKey, RobotId] | None:
+        """The key a message came on and its robot; None (logged) for a key that is not a
+        robot's (nobody to answer)."""
         try:
             key = parse_key(raw_key)
         except ProtocolError as exc:
             log.warning("ignored a message on %s: %s", raw_key, exc)
+            return None
+        return key, RobotId(key.manufacturer, key.serial)
+
+    def _on_state(self, raw_key: str, payload: bytes) -> None:
+        # states take the light path (checked JSON → StateView), not the full model
+        events = self._events
+        sender = self._sender(raw_key)
+        if sender is None:
             return
-        robot = RobotId(key.manufacturer, key.serial)
+        key, robot = sender
         try:
             view = StateView.from_json(decode_json(Topic.STATE, payload))
         except ProtocolError as exc:
@@ -159,12 +168,10 @@ class VdaZenohLink:
 
     def _on_message(self, raw_key: str, payload: bytes) -> None:
         events = self._events
-        try:
-            key = parse_key(raw_key)
-        except ProtocolError as exc:
-            log.warning("ignored a message on %s: %s", raw_key, exc)
+        sender = self._sender(raw_key)
+        if sender is None:
             return
-        robot = RobotId(key.manufacturer, key.serial)
+        key, robot = sender
         try:
             message: Any = decode(key.topic, payload)
         except ProtocolError as exc:
