@@ -54,7 +54,8 @@ def test_a_valid_result_is_committed_acknowledged_and_its_point_done(site: Site)
     # acknowledged only once committed: it is in the store when the ack arrives
     [stored] = site.store.results(run.id)
     assert (stored.result_id, stored.inspection_point_id) == (result.result_id, "p1")
-    site.wait_until(lambda: "p1" in run.done)
+    # the point is done and its event written by the ingest thread (in that order)
+    site.wait_until(lambda: bool(site.events(run, "inspected")))
     assert run.done == {"p1": "r1"} and run.assignments["r1"].remaining == ["p2"]
     assert site.events(run, "inspected") == [{"point": "p1", "result_id": result.result_id}]
     # a copy sent again (the ack was lost, say) is acknowledged again, stored once
