@@ -199,9 +199,7 @@ class MemoryTransport:
                 if entry in entries:
                     entries.remove(entry)
                     if entries is net._tokens and self._reachable:
-                        entry.live = True  # reported as it goes, then gone
                         net._token_changed(entry, False)
-                        entry.live = False
 
     def publish(self, key: str, payload: bytes) -> None:
         self._check()
