@@ -229,3 +229,19 @@ def test_a_killed_robot_comes_back_after_its_downtime(
     assert _wait(lambda: status() is RobotStatus.ONLINE, 20)  # 2 s later, a new agent
     assert robot.alive and robot.deaths == 1
     assert fleet.clock.monotonic() >= now + 200.0
+
+
+def test_fleet_robots_shows_each_robot_at_its_dock_before_any_mission(
+        sim_manager: Callable[..., EmbeddedManager], sim_fleet: Callable[..., SimFleet]) -> None:
+    scenario = load_scenario(TINY)
+    embedded = sim_manager(speed=10.0)
+    fleet = sim_fleet(scenario, embedded.endpoint, speed=10.0, robots=2)
+    manager = embedded.manager
+    assert _wait(lambda: sum(1 for r in manager.registry.all() if r.state) == 2, 20)
+    docks = {s: fleet.robot(s).body.node for s in fleet.serials()}
+    result = CliRunner().invoke(app, ["robots", "--connect", embedded.endpoint, "--json"])
+    assert result.exit_code == 0, result.output
+    shown = {r["serial"]: r["last_node"] for r in json.loads(result.output)}
+    assert shown == docks and all(shown.values())
+    table = CliRunner().invoke(app, ["robots", "--connect", embedded.endpoint])
+    assert all(dock in table.output for dock in docks.values())
