@@ -145,6 +145,7 @@ class Core:
             a.active = False
             if robot is not None and robot.mission_id == run.id:
                 robot.mission_id = None
+                robot.closed_order = a.order_id  # free, whatever it still lists
             self.event(run, "robot_finished", a.serial, {})
             freed = changed = True
         if changed:

@@ -253,9 +253,9 @@ class Assignment:
         """Points of this order the robot will not inspect as things stand, with why; they
         are marked :attr:`left` (call after :meth:`on_state`, with manager time ``now``).
 
-        - the robot reported a node past the point's, or the end of the order (last node
-          reached, no node pending), and the point's ``inspect`` action never started
-          (WAITING, or missing from its action states);
+        - the robot reported a node past the point's (or, for a point at the last node, the
+          end of the order ``result_grace`` seconds ago), and the point's ``inspect`` action
+          never started (WAITING, or missing from its action states);
         - the order is over and the action is still under way, or FINISHED without its
           result committed, ``result_grace`` seconds after the order was over (a result
           refused as malformed, never sent, or an action that never ends).
@@ -279,7 +279,9 @@ class Assignment:
                     out.append((point, "its inspect action finished but no result was "
                                        "stored by the end of the order"))
             elif status is None or status is ActionStatus.WAITING:
-                if over or self.reached > self._index(aid):
+                # at the last node a WAITING action may be about to start: only past its
+                # node, or late, is it left behind
+                if self.reached > self._index(aid) or (over and late):
                     out.append((point, "the robot drove past it without running its inspect "
                                        f"action ({status.value if status else 'not reported'})"))
             elif status is not ActionStatus.FAILED and late:

@@ -46,6 +46,9 @@ class RobotEntry:
     last_heard: float = -math.inf
     silent_since: float | None = None
     mission_id: str | None = None
+    closed_order: str = ""
+    """The orderId of the robot's last round the manager closed (everything in it done,
+    failed or handed back): actions of it the robot still lists do not make it busy."""
     refused: int = 0
     """Messages refused from this robot (invalid, or speaking for another robot)."""
     last_rejected: Refusal | None = None
@@ -78,7 +81,7 @@ class RobotEntry:
     def busy(self) -> bool:
         """Whether the robot is working on an order that is not finished."""
         s = self.state
-        if s is None or not s.order_id:
+        if s is None or not s.order_id or s.order_id == self.closed_order:
             return False
         return bool(s.pending_nodes) or any(
             a.status.value not in ("FINISHED", "FAILED") for a in s.action_states)
