@@ -41,7 +41,7 @@ from shapely.geometry import LineString, Point
 from fleet.agent import Pose
 from fleet.clock import Clock
 from fleet.comms import Answer, Handle, Publisher, Transport
-from fleet.comms.transport import QueryHandler, SampleCallback, TokenCallback
+from fleet.comms.transport import KeyPublisher, QueryHandler, SampleCallback, TokenCallback
 from fleet.errors import TransportError
 from fleet.protocol.keys import Topic
 from sim.body import Leg
@@ -137,15 +137,6 @@ def _reach(inner: Transport) -> _Reach:
         return reach
 
 
-class _RadioPublisher:
-    def __init__(self, radio: Radio, key: str) -> None:
-        self._radio = radio
-        self._key = key
-
-    def put(self, payload: bytes) -> None:
-        self._radio.publish(self._key, payload)
-
-
 class Radio:
     """One simulated robot's transport: ``inner`` (shared, never closed here) seen through
     ``link``; ``grace_s`` (world seconds) is the pause between a clean stop's last message
@@ -197,7 +188,7 @@ class Radio:
 
     def publisher(self, key: str) -> Publisher:
         """Publishes through the link, as :meth:`publish`."""
-        return _RadioPublisher(self, key)
+        return KeyPublisher(self, key)
 
     def _up(self, key: str, payload: bytes) -> None:
         if self.cut_off or self.inner.closed:

@@ -31,6 +31,7 @@ import zenoh
 from fleet.comms.transport import (
     Answer,
     Handle,
+    KeyPublisher,
     Publisher,
     Query,
     QueryHandler,
@@ -153,15 +154,6 @@ def _call(entry: _Entry, *args: object) -> Callable[[], None]:
     return job
 
 
-class _Publisher:
-    def __init__(self, transport: MemoryTransport, key: str) -> None:
-        self._transport = transport
-        self._key = key
-
-    def put(self, payload: bytes) -> None:
-        self._transport.publish(self._key, payload)
-
-
 class MemoryTransport:
     """One party on a :class:`MemoryNetwork` (a :class:`~fleet.comms.transport.Transport`)."""
 
@@ -208,7 +200,7 @@ class MemoryTransport:
 
     def publisher(self, key: str) -> Publisher:
         self._check()
-        return _Publisher(self, key)
+        return KeyPublisher(self, key)
 
     def subscribe(self, key_expr: str, callback: SampleCallback, *,
                   remote_only: bool = False) -> Handle:

@@ -48,6 +48,18 @@ class Publisher(Protocol):
         ...
 
 
+class KeyPublisher:
+    """A :class:`Publisher` that puts through ``transport.publish`` (for transports with
+    nothing to gain from declaring a publisher)."""
+
+    def __init__(self, transport: Transport, key: str) -> None:
+        self._transport = transport
+        self._key = key
+
+    def put(self, payload: bytes) -> None:
+        self._transport.publish(self._key, payload)
+
+
 @dataclass(frozen=True, slots=True)
 class Query:
     """A query as a :meth:`Transport.serve` handler receives it."""
