@@ -41,7 +41,7 @@ E = TypeVar("E", NodeKind, EdgeKind, ZoneKind)
 _TOP = {"format", "site", "levels", "nodes", "edges", "zones"}
 _SITE = {"name", "description", "meta"}
 _LEVEL = {"id", "name", "z"}
-_NODE = {"id", "x", "y", "z", "level", "kind", "tags", "name"}
+_NODE = {"id", "x", "y", "z", "level", "kind", "tags", "name", "capacity"}
 _EDGE = {"from", "to", "length", "kind", "max_speed", "single_lane", "one_way", "closed", "cost"}
 _ZONE = {"id", "kind", "level", "polygon", "atex_zone", "gas", "max_speed", "capability", "name"}
 
@@ -103,6 +103,16 @@ class _Reader:
             self.fail(f"{key} must be finite, got {value!r}")
             return None
         return number
+
+    def count(self, obj: Mapping[str, Any], key: str) -> int | None:
+        """A positive integer (``None`` when absent; reported when anything else)."""
+        value = obj.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            self.fail(f"{key} must be a positive integer, got {value!r}")
+            return None
+        return value
 
     def flag(self, obj: Mapping[str, Any], key: str) -> bool:
         value = obj.get(key, False)
@@ -298,6 +308,7 @@ def _read_nodes(
                 kind,
                 frozenset(tags),
                 rr.text(m, "name"),
+                rr.count(m, "capacity"),
             )
         )
     return nodes
@@ -448,6 +459,8 @@ def facility_to_document(fac: Facility) -> dict[str, Any]:
             d["tags"] = sorted(n.tags)
         if n.name:
             d["name"] = n.name
+        if n.capacity is not None:
+            d["capacity"] = n.capacity
         nodes.append(d)
     doc["nodes"] = nodes
     doc["edges"] = [edge_to_document(e) for e in fac.edges]

@@ -16,11 +16,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 from shapely import STRtree
 from shapely.geometry import Point, Polygon
+
+if TYPE_CHECKING:
+    from fleet.facility.blocks import TrafficLayout
 
 
 class NodeKind(StrEnum):
@@ -118,6 +121,10 @@ class Node:
     kind: NodeKind = NodeKind.WAYPOINT
     tags: frozenset[str] = frozenset()
     name: str | None = None
+    capacity: int | None = None
+    """Robots that may stand here at once, as the map gives it; ``None``: the default of
+    :func:`fleet.facility.blocks.default_capacity` (read it through
+    :meth:`Facility.capacity`)."""
 
     @property
     def point(self) -> Point:
@@ -240,6 +247,19 @@ class Facility:
     def chargers(self) -> list[str]:
         """Ids of nodes where a robot can charge (chargers and docks), in file order."""
         return [n.id for n in self.nodes_of_kind(NodeKind.CHARGER, NodeKind.DOCK)]
+
+    def capacity(self, node_id: str) -> int:
+        """Robots that may stand at the node at once: the map's ``capacity``, else the
+        documented default of :func:`fleet.facility.blocks.default_capacity`."""
+        return self.layout.capacity[node_id]
+
+    @cached_property
+    def layout(self) -> TrafficLayout:
+        """Capacities, waiting places and single-lane blocks (:mod:`fleet.facility.blocks`),
+        derived once."""
+        from fleet.facility.blocks import TrafficLayout  # blocks reads this module
+
+        return TrafficLayout.of(self)
 
     def zone(self, zone_id: str) -> Zone:
         """The zone with this id; raises ``KeyError`` naming it when unknown."""

@@ -15,6 +15,7 @@ import networkx as nx
 from shapely.validation import explain_validity
 
 from fleet.errors import MapError, Problem
+from fleet.facility.blocks import block_problems
 from fleet.facility.model import LEVEL_LINKS, EdgeKind, NodeKind, ZoneKind
 
 if TYPE_CHECKING:
@@ -70,6 +71,9 @@ def check_parts(
     for n in nodes:
         if levels_declared and n.level not in level_ids:
             report(node_label(n.id), f"unknown level {n.level!r}")
+        if n.capacity is not None and (isinstance(n.capacity, bool)
+                                       or not isinstance(n.capacity, int) or n.capacity < 1):
+            report(node_label(n.id), f"capacity must be a positive integer, got {n.capacity!r}")
     if levels_declared:
         used = {n.level for n in nodes}
         for lv in levels:
@@ -105,6 +109,8 @@ def check_parts(
 
     for z in zones:
         _check_zone(z, level_ids if levels_declared else None, report)
+    for node_id, reason in block_problems(nodes, good_edges):
+        report(node_label(node_id), reason)
 
     if not any(n.kind in (NodeKind.CHARGER, NodeKind.DOCK) for n in nodes):
         report(None, "no charger: the map has no node of kind charger or dock")

@@ -1,0 +1,81 @@
+"""Capacities, places and single-lane blocks derived from a map."""
+
+from __future__ import annotations
+
+import pytest
+
+from fleet.errors import MapError
+from fleet.facility.document import facility_from_document, facility_to_document
+from fleet.facility.model import Facility
+
+
+def site(nodes: list[dict[str, object]], edges: list[dict[str, object]]) -> Facility:
+    return facility_from_document({
+        "format": "inspection-fleet-map/1", "site": {"name": "t"},
+        "levels": [{"id": "0"}], "nodes": nodes, "edges": edges})
+
+
+def drift(bay: dict[str, object] | None = None) -> Facility:
+    """dock(a) = w1 = w2 = m = w3 = w4 = b(charger): single-lane, m in the middle."""
+    m: dict[str, object] = {"id": "m", "x": 100, "y": 0, **(bay or {})}
+    nodes = [{"id": "a", "x": 0, "y": 0, "kind": "dock"}, {"id": "w1", "x": 40, "y": 0},
+             {"id": "w2", "x": 70, "y": 0}, m, {"id": "w3", "x": 130, "y": 0},
+             {"id": "w4", "x": 160, "y": 0}, {"id": "b", "x": 200, "y": 0, "kind": "charger"}]
+    ids = [n["id"] for n in nodes]
+    return site(nodes, [{"from": u, "to": v, "single_lane": True}
+                        for u, v in zip(ids, ids[1:], strict=False)])
+
+
+def test_a_drift_without_bay_is_one_block_between_its_rooms() -> None:
+    fac = drift()
+    layout = fac.layout
+    assert [fac.capacity(n) for n in ("a", "w1", "m", "b")] == [2, 1, 1, 2]
+    assert [b.id for b in layout.blocks] == ["a~b"]
+    assert layout.blocks[0].inside == {"w1", "w2", "m", "w3", "w4"}
+    assert layout.block_of_edge[("m", "w2")] == "a~b"
+
+
+def test_a_passing_bay_splits_the_drift_and_is_a_place() -> None:
+    fac = drift({"tags": ["passing-bay"]})
+    assert fac.capacity("m") == 2
+    assert fac.layout.is_place("m")
+    assert sorted(b.id for b in fac.layout.blocks) == ["a~m", "b~m"]
+    assert fac.layout.passing_bays() == ["m"]
+
+
+def test_an_explicit_capacity_wins_and_round_trips() -> None:
+    fac = drift({"capacity": 3})
+    assert fac.capacity("m") == 3
+    again = facility_from_document(facility_to_document(fac))
+    assert again.nodes["m"].capacity == 3 and again.nodes["w1"].capacity is None
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "two", True])
+def test_a_capacity_that_is_not_a_positive_integer_is_one_problem(bad: object) -> None:
+    with pytest.raises(MapError) as err:
+        drift({"capacity": bad})
+    assert len(err.value.problems) == 1
+    assert "capacity must be a positive integer" in str(err.value)
+
+
+def test_a_single_lane_stretch_with_nowhere_to_wait_is_a_problem() -> None:
+    nodes = [{"id": "c", "x": 0, "y": 0, "kind": "charger"}, {"id": "r", "x": 10, "y": 0},
+             {"id": "p", "x": 50, "y": 0}, {"id": "q", "x": 90, "y": 0}]
+    edges = [{"from": "c", "to": "r"}, {"from": "p", "to": "q", "single_lane": True}]
+    with pytest.raises(MapError) as err:
+        site(nodes, edges)
+    assert any("no place to wait at either end" in str(p) for p in err.value.problems)
+    # a two-way road to it gives it a place: then the map is fine as to blocks
+    fixed = site(nodes, [*edges, {"from": "r", "to": "p"}])
+    assert [b.ends for b in fixed.layout.blocks] == [("p",)]
+
+
+def test_the_sample_coal_mine_has_blocks_with_places_at_their_ends() -> None:
+    from fleet.facility.formats import load
+    from fleet.samples import path
+
+    fac = load(path("maps/coal_mine.yaml"))
+    assert fac.layout.blocks
+    assert all(b.ends for b in fac.layout.blocks)
+    single = {e.key for e in fac.edges if e.single_lane}
+    assert single == {k for b in fac.layout.blocks for k in b.edges}
