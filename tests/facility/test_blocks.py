@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from fleet.errors import MapError
@@ -23,7 +25,7 @@ def drift(bay: dict[str, object] | None = None) -> Facility:
              {"id": "w4", "x": 160, "y": 0}, {"id": "b", "x": 200, "y": 0, "kind": "charger"}]
     ids = [n["id"] for n in nodes]
     return site(nodes, [{"from": u, "to": v, "single_lane": True}
-                        for u, v in zip(ids, ids[1:], strict=False)])
+                        for u, v in itertools.pairwise(ids)])
 
 
 def test_a_drift_without_bay_is_one_block_between_its_rooms() -> None:
