@@ -96,12 +96,13 @@ def _print_status(m: dict[str, Any]) -> None:
 
     rows = [(str(r["serial"]), "active" if r["active"] else "done/lost",
              f"{r['reached']}/{r['nodes'] - 1}",
-             f"{r['inspections']['done']}/{r['inspections']['total']}")
+             f"{r['inspections']['done']}/{r['inspections']['total']}",
+             r.get("waiting") or "")
             for r in m.get("robots", [])]
     if rows:
-        for line in table_lines(("robot", "", "node", "inspections"), rows,
+        for line in table_lines(("robot", "", "node", "inspections", "traffic"), rows,
                                 right=("node", "inspections")):
-            typer.echo(f"  {line}")
+            typer.echo(f"  {line}".rstrip())
     for point, why in (m.get("dropped") or {}).items():
         typer.echo(f"  dropped {point}: {why}")
 

@@ -34,9 +34,10 @@ def robots(
     if not answer:
         typer.echo("no robot has been heard from yet")
         return
-    print_table(("robot", "status", "battery", "at", "mission"),
+    print_table(("robot", "status", "battery", "at", "mission", "traffic"),
                 [(f"{r['manufacturer']}/{r['serial']}", str(r["status"]), _battery(r),
-                  where(r), r.get("mission_id") or "") for r in answer],
+                  where(r), r.get("mission_id") or "", r.get("waiting") or "")
+                 for r in answer],
                 right=("battery",))
 
 

@@ -4,8 +4,9 @@ An :class:`Assignment` is one robot's share of a mission: the whole node route o
 round (every node of every path), the ``inspect`` actions placed on the nodes where it
 inspects, and how far the base has been released. The manager sends the first order with
 the base ending ``release_ahead`` nodes in, and extends it with order updates as the robot
-reports progress (``lastNodeSequenceId``), so that at most ``release_ahead`` nodes lie
-released ahead of the robot: the hook for traffic control in single-lane drifts.
+reports progress (``lastNodeSequenceId``), so that about ``release_ahead`` nodes lie
+released ahead of the robot; traffic control (:mod:`fleet.manager.traffic`) may release
+less (the robot waits at a place) or more (a single-lane block to its far end).
 
 Charging stops of the plan become :class:`ChargeStop` s when the robot's factsheet offers
 ``startCharging`` (node) and ``stopCharging`` (instant): the node gets a HARD
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -43,6 +45,11 @@ from fleet.protocol.order import (
     route_order,
 )
 from fleet.protocol.state import ActionStatus
+
+Limit = Callable[[int], int]
+"""Traffic control's say on a base: given the route index the base would end at, the index
+it may end at (the end of whatever was granted: less, or more when a granted stretch runs
+on to its far end)."""
 
 FULL_PCT = 99.5
 """A charge at or above this counts as full, whatever the target: a full battery may never
@@ -191,11 +198,11 @@ class Assignment:
         return next((c.index for c in self.charges if c.phase is not ChargePhase.DONE),
                     len(self.stops) - 1)
 
-    def first_order(self, header: Header) -> Order:
+    def first_order(self, header: Header, limit: Limit | None = None) -> Order:
         """The first order: base up to ``release_ahead`` nodes in (or to the first charging
-        stop when nearer)."""
-        self.base_end = self._past_dead(min(len(self.stops) - 1, self.release_ahead,
-                                            self.hold))
+        stop when nearer), as far as ``limit`` (traffic control) allows."""
+        end = self._past_dead(min(len(self.stops) - 1, self.release_ahead, self.hold))
+        self.base_end = end if limit is None else limit(end)
         self.update_id = 0
         return route_order(header, self.order_id, self.stops, self.legs,
                            base_end=self.base_end)
@@ -297,14 +304,17 @@ class Assignment:
                 return i
         return len(self.stops)
 
-    def next_update(self, header: Header) -> Order | None:
+    def next_update(self, header: Header, limit: Limit | None = None) -> Order | None:
         """An order update extending the base when the robot is within half the release
-        window of its end; None when no update is due, or when the base already ends at a
-        charging stop that is not over."""
+        window of its end, as far as ``limit`` (traffic control) allows; None when no
+        update is due, when the base already ends at a charging stop that is not over, or
+        when ``limit`` grants nothing more."""
         last = len(self.stops) - 1
         if self.base_end >= last or self.base_end - self.reached > self.release_ahead // 2:
             return None
         end = self._past_dead(min(last, self.reached + self.release_ahead, self.hold))
+        if limit is not None and end > self.base_end:
+            end = limit(end)
         if end <= self.base_end:
             return None
         start, self.base_end = self.base_end, end

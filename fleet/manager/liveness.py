@@ -122,6 +122,8 @@ class Liveness:
             return
         (log.info if status is RobotStatus.OFFLINE else log.warning)(
             "robot %s/%s lost: %s", robot.manufacturer, robot.serial, why)
+        for t in core.traffic.values():
+            t.lose(robot.serial)  # it stays where it is, in everyone's way, until cleared
         run = core.missions.get(robot.mission_id or "")
         if run is None:
             return

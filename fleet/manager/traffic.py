@@ -110,6 +110,7 @@ class Traffic:
         self._robots: dict[str, _Robot] = {}
         self._slots: Counter[str] = Counter()
         self._holders: dict[str, dict[str, BlockKey]] = defaultdict(dict)
+        self._ended: list[tuple[str, Wait, float]] = []
         self._order: list[str] | None = None
         """The finishing order of the last decision (None: work it out again)."""
         self.decisions: list[float] = []
@@ -141,7 +142,11 @@ class Traffic:
 
     def park(self, serial: str, node: str) -> None:
         """``serial`` stands at ``node`` with no route (idle, or done): it takes a slot
-        there (or, inside a block, the block) until it is given a route or forgotten."""
+        there (or, inside a block, the block) until it is given a route or forgotten.
+        Nothing changes when it is parked there already (and not lost)."""
+        r = self._robots.get(serial)
+        if r is not None and r.route == [node] and not r.lost:
+            return
         self.follow(serial, [node])
 
     def forget(self, serial: str) -> None:
@@ -188,7 +193,7 @@ class Traffic:
         r = self._robots[serial]
         want = min(want, len(r.route) - 1)
         if r.granted >= want:
-            r.waiting, r.waiting_since, r.reported = None, None, False
+            self._stop_waiting(r, now)
         while r.granted < want:
             run = next(x for x in r.runs if x.end > r.granted)
             why = self._grant(r, run)
@@ -197,9 +202,14 @@ class Traffic:
                     r.waiting_since = now if r.waiting is None else r.waiting_since
                     r.waiting = why
                 break
-            r.waiting, r.waiting_since, r.reported = None, None, False
+            self._stop_waiting(r, now)
         self.decisions.append(time.perf_counter() - t0)
         return r.granted
+
+    def _stop_waiting(self, r: _Robot, now: float) -> None:
+        if r.reported and r.waiting is not None and r.waiting_since is not None:
+            self._ended.append((r.serial, r.waiting, now - r.waiting_since))
+        r.waiting, r.waiting_since, r.reported = None, None, False
 
     def _grant(self, r: _Robot, run: _Run) -> Wait | None:
         if run.block is not None:
@@ -351,6 +361,17 @@ class Traffic:
                 r.reported = True
                 out.append((r.serial, r.waiting, now - r.waiting_since))
         return out
+
+    def ended_waits(self) -> list[tuple[str, Wait, float]]:
+        """Waits :meth:`long_waits` reported that are over since the last call, with how
+        long they lasted."""
+        out, self._ended = self._ended, []
+        return out
+
+    def where(self, serial: str) -> str | None:
+        """The node ``serial`` last reached on its route (None: not followed)."""
+        r = self._robots.get(serial)
+        return None if r is None else r.route[r.reached]
 
     def waiters(self) -> list[str]:
         """Robots whose last request was refused."""
