@@ -91,7 +91,8 @@ def _print_status(m: dict[str, Any]) -> None:
                + (f" — {m['reason']}" if m.get("reason") else ""))
     if ins:
         typer.echo(f"inspections: {ins['done']}/{ins['total']} done, {ins['failed']} failed, "
-                   f"{ins['dropped']} dropped, {ins['waiting']} waiting")
+                   f"{ins['dropped']} dropped, {ins.get('blocked', 0)} blocked, "
+                   f"{ins['waiting']} waiting")
     from fleet.cli.tables import table_lines
 
     rows = [(str(r["serial"]), "active" if r["active"] else "done/lost",
@@ -105,6 +106,8 @@ def _print_status(m: dict[str, Any]) -> None:
             typer.echo(f"  {line}".rstrip())
     for point, why in (m.get("dropped") or {}).items():
         typer.echo(f"  dropped {point}: {why}")
+    for point, why in (m.get("blocked") or {}).items():
+        typer.echo(f"  blocked {point}: {why}")
 
 
 def _control(verb: str) -> Any:

@@ -398,6 +398,25 @@ class Assignment:
             end += 1
         return end
 
+    def replace_tail(self, keep: list[RouteStop], tail: list[RouteStop], fac: Facility) -> None:
+        """The route becomes ``keep`` (the stops up to the base end, as sent) then ``tail``
+        (a new way for the rest); charging stops follow their actions (one no longer on
+        the route is over)."""
+        self.stops = [*keep, *tail]
+        self.legs = [RouteLeg(f"{a.node_id}-{b.node_id}", _length(fac, a.node_id, b.node_id))
+                     for a, b in itertools.pairwise(self.stops)]
+        self.dead = _dead_nodes(fac, self.stops)
+        where = {x.action_id: i for i, s in enumerate(self.stops) for x in s.actions}
+        for c in self.charges:
+            if c.start_id in where:
+                c.index = where[c.start_id]
+            elif c.phase is not ChargePhase.DONE:
+                c.phase = ChargePhase.DONE
+
+    def drop_point(self, point: str) -> None:
+        """``point`` is no longer this robot's to inspect (its stop left the route)."""
+        self.inspections = {k: v for k, v in self.inspections.items() if v != point}
+
     def to_json(self) -> dict[str, Any]:
         """Progress as ``fleet mission status`` shows it per robot."""
         return {
@@ -430,7 +449,7 @@ def assignment_for(mission_id: str, rp: RobotPlan, mission: MissionSpec, *,
     charges: list[ChargeStop] = []
 
     def add(node_id: str) -> None:
-        stops.append(RouteStop(node_id, _position(fac, node_id)))
+        stops.append(RouteStop(node_id, position(fac, node_id)))
 
     def place(action: Action) -> None:
         last = stops[-1]
@@ -459,7 +478,7 @@ def assignment_for(mission_id: str, rp: RobotPlan, mission: MissionSpec, *,
             charges.append(charge)
             place(Action(charge.start_id, ActionType.START_CHARGING.value, BlockingType.HARD))
     if start_node is not None and stops and stops[0].node_id != start_node:
-        stops.insert(0, RouteStop(start_node, _position(fac, start_node)))
+        stops.insert(0, RouteStop(start_node, position(fac, start_node)))
         for c in charges:
             c.index += 1
     legs = [RouteLeg(f"{a.node_id}-{b.node_id}", _length(fac, a.node_id, b.node_id))
@@ -473,7 +492,7 @@ def assignment_for(mission_id: str, rp: RobotPlan, mission: MissionSpec, *,
 
 def rebuild_assignment(mission_id: str, data: dict[str, Any], fac: Facility) -> Assignment:
     """An assignment from :meth:`MissionRun.snapshot` data (a restarted manager)."""
-    stops = [RouteStop(s["node"], _position(fac, s["node"]),
+    stops = [RouteStop(s["node"], position(fac, s["node"]),
                        tuple(Action.from_json(x) for x in s["actions"])) for s in data["stops"]]
     legs = [RouteLeg(f"{a.node_id}-{b.node_id}", _length(fac, a.node_id, b.node_id))
             for a, b in itertools.pairwise(stops)]
@@ -497,7 +516,8 @@ def _dead_nodes(fac: Facility, stops: list[RouteStop]) -> frozenset[str]:
     return frozenset(s.node_id for s in stops if _is_dead(fac, s.node_id))
 
 
-def _position(fac: Facility, node_id: str) -> NodePosition:
+def position(fac: Facility, node_id: str) -> NodePosition:
+    """The order position of a node of ``fac``."""
     n = fac.node(node_id)
     return NodePosition(n.x, n.y, n.level)
 

@@ -18,6 +18,7 @@ import math
 
 from fleet.manager.core import Core
 from fleet.manager.lifecycle import RobotStatus
+from fleet.manager.obstacles import Obstacles
 from fleet.manager.registry import RobotEntry
 from fleet.protocol.order import ActionType
 from fleet.protocol.state import Connection, ConnectionState
@@ -34,8 +35,9 @@ TICK_REAL_S = 0.05
 class Liveness:
     """The liveness part of a manager (see the module docstring)."""
 
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, obstacles: Obstacles) -> None:
         self.core = core
+        self.obstacles = obstacles
 
     def heard(self, robot: RobotEntry) -> None:
         """``robot`` said something valid now (caller holds the lock)."""
@@ -126,11 +128,13 @@ class Liveness:
             t.lose(robot.serial)  # it stays where it is, in everyone's way, until cleared
         run = core.missions.get(robot.mission_id or "")
         if run is None:
+            self.obstacles.around()
             return
         a = run.assignments.get(robot.serial)
         if a is not None and a.active:
             core.event(run, "robot_lost", robot.serial, {"why": why, "remaining": a.remaining})
             core.release(run, a, robot, to_pool=True)
+        self.obstacles.around()
 
     def _readopt(self, robot: RobotEntry) -> None:
         """A robot that was declared lost is back: stop its stale order if its work was

@@ -384,6 +384,10 @@ class Traffic:
             return frozenset(), ()
         return r.slots, tuple(sorted(r.blocks))
 
+    def occupancy(self, place: str) -> int:
+        """Slots held at ``place``."""
+        return self._slots[place]
+
     def blocked_by_obstacles(self) -> dict[str, tuple[str, str]]:
         """Blocks and places held by lost robots: id → (kind, robot)."""
         out: dict[str, tuple[str, str]] = {}
