@@ -29,10 +29,11 @@ all (a single-lane network with nowhere to wait) is a map problem: :func:`block_
 
 **Passing bays** are the places the map cut into a single-lane network so robots can meet
 there: a node that is no room (rooms are places anyway and drawn as what they are), all of
-whose edges are single-lane, with a capacity of two or more that the map asked for (the
-``passing-bay`` tag or a ``capacity``). A junction of three single-lane drifts is a place
-by default but not a bay: nobody cut it for passing. Rendering marks the bays
-(:meth:`TrafficLayout.passing_bays`).
+whose edges are single-lane, with a capacity of two or more, that is tagged
+``passing-bay`` or joins two single-lane edges and has a ``capacity`` from the map (a
+widened point of a drift). A junction of three single-lane drifts is a place by default
+but not a bay (nobody cut it for passing), nor is a chamber given a capacity, unless
+tagged. Rendering marks the bays (:meth:`TrafficLayout.passing_bays`).
 """
 
 from __future__ import annotations
@@ -108,9 +109,10 @@ class TrafficLayout:
 
     def passing_bays(self) -> list[str]:
         """The passing bays, sorted: places inside a single-lane network that the map made
-        wider for robots to meet (the ``passing-bay`` tag or a ``capacity`` of two or
-        more); not rooms, not junctions that are places only by default (module
-        docstring). What rendering marks and ``fleet map info`` counts."""
+        wider for robots to meet (the ``passing-bay`` tag, or a ``capacity`` of two or
+        more on a node between two single-lane edges); not rooms, not junctions or
+        chambers unless tagged (module docstring). What rendering marks and ``fleet map
+        info`` counts."""
         return sorted(self.bays)
 
     def longest_block(self) -> Block | None:
@@ -137,7 +139,8 @@ def derive(nodes: Sequence[Node], edges: Iterable[Edge]) -> TrafficLayout:
         n.id for n in nodes
         if n.kind not in ROOM_KINDS and capacity[n.id] >= 2 and touching[n.id]
         and all(e.single_lane for e in touching[n.id])
-        and (PASSING_BAY_TAG in n.tags or n.capacity is not None))
+        and (PASSING_BAY_TAG in n.tags
+             or (n.capacity is not None and len(touching[n.id]) == 2)))
     # union-find over the single-lane edges, joined at the nodes inside blocks
     lanes = [e for e in edges if e.single_lane]
     parent = list(range(len(lanes)))

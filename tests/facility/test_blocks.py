@@ -109,5 +109,9 @@ def test_a_junction_of_single_lane_drifts_is_a_place_but_no_bay() -> None:
     fac = site(nodes, edges)
     assert fac.layout.is_place("j") and fac.capacity("j") == 2
     assert fac.layout.passing_bays() == []
+    # a capacity makes a junction roomier, not a bay; the tag makes it one
     fac = site([*nodes[:1], {"id": "j", "x": 50, "y": 0, "capacity": 4}, *nodes[2:]], edges)
+    assert fac.capacity("j") == 4 and fac.layout.passing_bays() == []
+    fac = site([*nodes[:1], {"id": "j", "x": 50, "y": 0, "tags": ["passing-bay"]},
+                *nodes[2:]], edges)
     assert fac.layout.passing_bays() == ["j"]

@@ -83,7 +83,8 @@ def test_svg_of_mine_shows_hazards_and_corridor_kinds(
     for expected in ("Zone 1 (ch4)", "Zone 2 (ch4)", "No 5G", "≤ 0.5 m/s", "No-go",
                      "ATEX zone 1", "ATEX zone 2", "5G dead zone", "Speed limit",
                      "Single-lane entry", "Corridor / road", "Closed", "One-way",
-                     "Charger", "Dock", "Refuge", "Landing (shaft/ramp/lift)"):
+                     "Charger", "Dock", "Refuge", "Landing (shaft/ramp/lift)",
+                     "Passing bay", "×3", "×N  room for N robots"):
         assert any(expected in t for t in texts), expected
     # a landing names the level it leads to, with the shaft's length
     assert any("▼ L-420 (shaft 320 m)" in t for t in texts)
@@ -221,7 +222,7 @@ edges:
 
 def test_passing_bays_and_large_capacities_are_drawn_and_explained(tmp_path: Path) -> None:
     fac = _drift_with_bay(tmp_path)
-    assert fac.layout.passing_bays() == ["bay", "jn"]
+    assert fac.layout.passing_bays() == ["bay"] and fac.capacity("jn") == 3
     out = tmp_path / "bay.svg"
     render_facility(fac, out)
     texts = svg_texts(out)
