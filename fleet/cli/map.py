@@ -202,7 +202,8 @@ def render(
     out: Path = typer.Option(..., "-o", "--out", help="Picture to write (.svg or .png)."),
     level: str | None = typer.Option(None, "--level", help="Draw only this level."),
 ) -> None:
-    """Draw the map: levels, corridors, zones, chargers, docks, refuges, inspection points."""
+    """Draw the map: levels, corridors, zones, chargers, docks, refuges, inspection points,
+    passing bays."""
     from fleet.facility.render import render_facility
 
     fac = _load(file)
