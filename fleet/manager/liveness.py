@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 
+from fleet.facility.model import Facility
 from fleet.manager.core import Core
 from fleet.manager.lifecycle import RobotStatus
 from fleet.manager.obstacles import Obstacles
@@ -24,6 +25,23 @@ from fleet.protocol.order import ActionType
 from fleet.protocol.state import Connection, ConnectionState
 
 log = logging.getLogger(__name__)
+
+AT_NODE_M = 0.5
+"""A robot whose last reported position lies further than this from its last node was
+driving on from it."""
+
+
+def _between_nodes(robot: RobotEntry, fac: Facility) -> bool:
+    """Whether ``robot``'s last state puts it on an edge rather than at its last node
+    (no position reported: assume it may have left)."""
+    state = robot.state
+    if state is None or state.last_node_id not in fac.nodes:
+        return False
+    pos = state.position
+    if pos is None:
+        return True
+    node = fac.nodes[state.last_node_id]
+    return math.dist((pos.x, pos.y), (node.x, node.y)) > AT_NODE_M
 
 TICK_S = 0.2
 """Clock seconds between two looks at the robots' silence (plus :data:`TICK_REAL_S`): the
@@ -124,9 +142,10 @@ class Liveness:
             return
         (log.info if status is RobotStatus.OFFLINE else log.warning)(
             "robot %s/%s lost: %s", robot.manufacturer, robot.serial, why)
-        for t in core.traffic.values():
-            t.lose(robot.serial)  # it stays where it is, in everyone's way, until cleared
         run = core.missions.get(robot.mission_id or "")
+        driving = run is not None and _between_nodes(robot, run.spec.facility)
+        for t in core.traffic.values():
+            t.lose(robot.serial, driving=driving)  # in everyone's way until cleared
         if run is None:
             self.obstacles.around()
             return

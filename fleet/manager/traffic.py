@@ -79,6 +79,8 @@ class _Robot:
     blocks: dict[str, BlockKey] = field(default_factory=dict)
     waiting: Wait | None = None
     waiting_since: float | None = None
+    stuck: str | None = None
+    """The block a lost robot stands in (it holds it until forgotten)."""
     reported: bool = False
 
     @property
@@ -155,14 +157,25 @@ class Traffic:
         if r is not None:
             self._release(r)
 
-    def lose(self, serial: str) -> None:
-        """``serial`` is lost: it keeps what it holds (it physically stands in it) until
-        :meth:`forget`, and no longer counts as a robot that will finish."""
+    def lose(self, serial: str, *, driving: bool = False) -> None:
+        """``serial`` is lost: it keeps what it physically occupies until :meth:`forget`,
+        and no longer counts as a robot that will finish. That is the node it last
+        reached (a slot there; its block when the node lies inside one) and, when it was
+        ``driving`` on from there, the block of the edge it was on. What it was granted
+        beyond is freed: it will not drive there."""
         r = self._robots.get(serial)
-        if r is not None:
-            r.lost = True
-            r.waiting = None
-            self._order = None
+        if r is None:
+            return
+        r.lost = True
+        r.waiting = None
+        self._order = None
+        if r.reached < len(r.route) - 1:
+            run = next(x for x in r.runs if x.start <= r.reached < x.end)
+            inside = r.reached > run.start or (driving and run.start == r.reached)
+            if run.block is not None and inside:
+                r.stuck = run.block
+        r.granted = r.reached
+        self._rehold(r)
 
     def found(self, serial: str) -> None:
         """A lost robot is back: it counts again."""
@@ -437,6 +450,8 @@ class Traffic:
                 if x == here:
                     blocks[b] = (here, here)
                     break
+        if r.stuck is not None:
+            blocks[r.stuck] = (r.serial, r.serial)  # nobody shares it
         r.slots = frozenset(slots)
         r.blocks = blocks
         self._slots.update(r.slots)

@@ -104,9 +104,24 @@ def test_a_lost_robot_keeps_its_block_and_shuts_the_way() -> None:
     t.lose("R1")
     assert "R2" not in t.can_finish()
     assert t.extend("R2", 3, now=0.0) == 0
-    assert t.blocked_by_obstacles() == {"A~D": ("block", "R1"), "D": ("place", "R1")}
+    # it holds the block it stands in; what it was granted beyond (D) is free
+    assert t.blocked_by_obstacles() == {"A~D": ("block", "R1")}
     t.forget("R1")  # a supervisor cleared it
     assert t.extend("R2", 3, now=9.0) == 3
+
+
+def test_a_robot_lost_at_a_place_shuts_nothing_it_did_not_stand_in() -> None:
+    t = Traffic(line("A-b-c-D", spurs={"d1": "A", "d2": "D"}).layout)
+    t.follow("R1", ["d1", "A", "b", "c", "D"])
+    assert t.extend("R1", 4, now=0.0) == 4
+    t.reached("R1", 1)
+    t.lose("R1", driving=False)  # stopped at A: one slot of A's two
+    assert t.blocked_by_obstacles() == {"A": ("place", "R1")}
+    t.follow("R2", ["d2", "D", "c", "b", "A", "d1"])
+    assert t.extend("R2", 5, now=0.0) == 5
+    t.forget("R2")
+    t.lose("R1", driving=True)  # was already driving into the block
+    assert "A~D" in t.blocked_by_obstacles()
 
 
 def test_long_waits_are_reported_once() -> None:
