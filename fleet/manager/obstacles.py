@@ -50,14 +50,15 @@ class Obstacles:
             return {}
         out: dict[tuple[str, str], str] = {}
         layout = fac.layout
-        for what, (kind, serial) in t.blocked_by_obstacles().items():
+        for what, (kind, serial, lost) in t.obstacles().items():
+            who = f"{'lost' if lost else 'idle'} robot {serial}"
             if kind == "block":
                 for key in layout.block(what).edges:
-                    out[key] = f"lost robot {serial} stands in block {what}"
+                    out[key] = f"{who} stands in block {what}"
             elif t.occupancy(what) >= layout.capacity[what]:
                 for e in fac.edges:
                     if what in e.key:
-                        out[e.key] = f"lost robot {serial} fills {what}"
+                        out[e.key] = f"{who} fills {what}"
         return out
 
     def site(self, fac: Facility) -> Facility:

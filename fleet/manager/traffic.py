@@ -27,6 +27,7 @@ needed only when a grant fills a place, is linear in the routes' places).
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import time
 from collections import Counter, defaultdict
@@ -79,6 +80,11 @@ class _Robot:
     blocks: dict[str, BlockKey] = field(default_factory=dict)
     waiting: Wait | None = None
     waiting_since: float | None = None
+    need: int = 0
+    """Bit mask of the places still to reach beyond the grant (:meth:`Traffic._bit`)."""
+    suffix: list[int] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)
+    """Per run, the mask of the places of that run and every later one."""
     stuck: str | None = None
     """The block a lost robot stands in (it holds it until forgotten)."""
     reported: bool = False
@@ -95,14 +101,6 @@ class _Robot:
     def active(self) -> bool:
         return not self.lost and self.reached < len(self.route) - 1
 
-    def needs(self) -> set[str]:
-        """Places still to reach beyond the grant."""
-        out: set[str] = set()
-        for run in self.runs:
-            if run.end > self.granted:
-                out.update(run.places)
-        return out
-
 
 class Traffic:
     """The reservations of one site (see the module docstring)."""
@@ -113,6 +111,7 @@ class Traffic:
         self._slots: Counter[str] = Counter()
         self._holders: dict[str, dict[str, BlockKey]] = defaultdict(dict)
         self._ended: list[tuple[str, Wait, float]] = []
+        self._bits: dict[str, int] = {}
         self._order: list[str] | None = None
         """The finishing order of the last decision (None: work it out again)."""
         self.decisions: list[float] = []
@@ -138,6 +137,13 @@ class Traffic:
         r = _Robot(serial, route, runs, reached=reached,
                    granted=max(reached, granted if granted is not None else reached))
         r.granted = self._stop_at_or_after(r, r.granted)
+        r.suffix = [0] * (len(runs) + 1)
+        for j in range(len(runs) - 1, -1, -1):
+            m = r.suffix[j + 1]
+            for p in runs[j].places:
+                m |= self._bit(p)
+            r.suffix[j] = m
+        r.ends = [run.end for run in runs]
         self._robots[serial] = r
         self._hold(r)
         self._order = None
@@ -289,6 +295,7 @@ class Traffic:
         ``r`` stands at its goal either way): the robots before ``r`` that pass ``W`` are
         checked against ``W``'s occupancy at their turn."""
         w = r.frozen_at
+        wbit = self._bit(w)
         cap = self.layout.capacity.get(w, 1)
         occ = sum(1 for s in self._robots.values()
                   if (s.frozen_at == w if s.active else w in s.slots))
@@ -296,15 +303,18 @@ class Traffic:
             if serial == r.serial:
                 return True
             s = self._robots[serial]
-            if w in s.needs() and occ - int(s.frozen_at == w) >= cap:
+            if s.need & wbit and occ - int(s.frozen_at == w) >= cap:
                 return False
             occ += int(s.goal == w) - int(s.frozen_at == w)
         return True
 
     def _greedy(self) -> list[str]:
-        """A finishing order found greedily: robots that can finish go first, and among
-        them those whose parking at their goal fills no place others still need."""
+        """A finishing order found greedily, in passes over the robots left: a robot that
+        can finish goes next, preferring those whose parking at their goal fills no place
+        another still needs (the others wait for the end of the pass). Place sets are bit
+        masks, so a pass costs one AND per robot."""
         cap = self.layout.capacity
+        bit = self._bit
         occ: Counter[str] = Counter()
         dead: set[str] = set()
         for s in self._robots.values():
@@ -314,43 +324,64 @@ class Traffic:
                 occ.update(s.slots)
                 if s.lost:
                     dead.update(s.blocks)
-        left = {s.serial: s for s in self._robots.values() if s.active and not any(
-            run.block in dead for run in s.runs if run.end > s.granted)}
-        needs = {k: s.needs() for k, s in left.items()}
-        users: dict[str, set[str]] = defaultdict(set)
-        for k, ns in needs.items():
-            for q in ns:
-                users[q].add(k)
+        full = 0
+        over = 0
+        for q, n in occ.items():
+            c = cap.get(q, 1)
+            if n >= c:
+                full |= bit(q)
+            if n >= c + 1:
+                over |= bit(q)
 
-        def free(k: str) -> bool:
-            s = left[k]
-            return all(occ[q] - int(s.frozen_at == q) < cap.get(q, 1) for q in needs[k])
+        def change(q: str, d: int) -> None:
+            nonlocal full, over
+            occ[q] += d
+            n, c, b = occ[q], cap.get(q, 1), bit(q)
+            full = full | b if n >= c else full & ~b
+            over = over | b if n >= c + 1 else over & ~b
 
-        def harmless(k: str) -> bool:
-            g = left[k].goal
-            return (g == left[k].frozen_at or occ[g] + 1 < cap.get(g, 1)
-                    or not (users.get(g, set()) - {k}))
-
+        left = [s for s in self._robots.values() if s.active and not any(
+            run.block in dead for run in s.runs if run.end > s.granted)]
         order: list[str] = []
-        ready = {k for k in left if free(k)}
-        while ready:
-            k = next((x for x in sorted(ready) if harmless(x)), None) or min(ready)
-            ready.discard(k)
-            s = left.pop(k)
-            order.append(k)
-            for q in needs.pop(k):
-                users[q].discard(k)
-            if s.goal == s.frozen_at:
-                continue
-            occ[s.frozen_at] -= 1
-            occ[s.goal] += 1
-            for t in users.get(s.frozen_at, set()) | users.get(s.goal, set()):
-                if t in left:
-                    if free(t):
-                        ready.add(t)
-                    else:
-                        ready.discard(t)
+        while left:
+            wanted = twice = 0  # places some robot left needs; needed by two or more
+            for s in left:
+                twice |= wanted & s.need
+                wanted |= s.need
+            rest: list[_Robot] = []
+            late: list[_Robot] = []
+            for s in left:
+                own = bit(s.frozen_at)
+                if s.need & full & ~own or s.need & own & over:
+                    rest.append(s)
+                    continue
+                g, gbit = s.goal, bit(s.goal)
+                others = twice if s.need & gbit else wanted
+                if g != s.frozen_at and occ[g] + 1 >= cap.get(g, 1) and others & gbit:
+                    late.append(s)  # parking it would fill a place another needs
+                    continue
+                self._finish(s, order, change)
+            if late and len(rest) + len(late) == len(left):
+                # nobody harmless could go this pass: let one of the others go
+                self._finish(late[0], order, change)
+                late = late[1:]
+            if len(rest) + len(late) == len(left):
+                break
+            left = rest + late
         return order
+
+    @staticmethod
+    def _finish(s: _Robot, order: list[str], change: Callable[[str, int], None]) -> None:
+        order.append(s.serial)
+        if s.goal != s.frozen_at:
+            change(s.frozen_at, -1)
+            change(s.goal, +1)
+
+    def _bit(self, place: str) -> int:
+        b = self._bits.get(place)
+        if b is None:
+            b = self._bits[place] = 1 << len(self._bits)
+        return b
 
     # -- what a supervisor sees ---------------------------------------------------------
     def waiting(self, serial: str) -> Wait | None:
@@ -401,13 +432,16 @@ class Traffic:
         """Slots held at ``place``."""
         return self._slots[place]
 
-    def blocked_by_obstacles(self) -> dict[str, tuple[str, str]]:
-        """Blocks and places held by lost robots: id → (kind, robot)."""
-        out: dict[str, tuple[str, str]] = {}
+    def obstacles(self) -> dict[str, tuple[str, str, bool]]:
+        """What robots that will not move on hold: block or place id → (``block`` or
+        ``place``, robot, whether it is lost). Those are lost robots, and idle ones
+        standing inside a block (no route will take them out of it)."""
+        out: dict[str, tuple[str, str, bool]] = {}
         for r in self._robots.values():
-            if r.lost:
-                out.update({b: ("block", r.serial) for b in r.blocks})
-                out.update({p: ("place", r.serial) for p in r.slots})
+            idle = len(r.route) == 1 and bool(r.blocks)
+            if r.lost or idle:
+                out.update({b: ("block", r.serial, r.lost) for b in r.blocks})
+                out.update({p: ("place", r.serial, r.lost) for p in r.slots})
         return out
 
     # -- bookkeeping --------------------------------------------------------------------
@@ -452,6 +486,8 @@ class Traffic:
                     break
         if r.stuck is not None:
             blocks[r.stuck] = (r.serial, r.serial)  # nobody shares it
+        if r.suffix:
+            r.need = r.suffix[bisect.bisect_right(r.ends, r.granted)]
         r.slots = frozenset(slots)
         r.blocks = blocks
         self._slots.update(r.slots)

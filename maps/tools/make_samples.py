@@ -295,6 +295,9 @@ def coal_mine() -> Site:
                 "nw-02"):                  # north wing: 80 m off the belt road
         s.widen(nid)
     s.widen("garage", bay=False, capacity=3)  # the garage chamber holds three robots
+    # docking bays: room for the robots stationed there and one more passing or waiting
+    for dock, bays in (("dock-01", 3), ("dock-02", 3), ("dock-03", 4)):
+        s.widen(dock, bay=False, capacity=bays)
 
     # ---------------------------------------------------------------- zones
     s.zone_section("L-350")
@@ -395,6 +398,10 @@ def chemical_plant() -> Site:
         "re-pr",
     ], every=40, tags=["walkway"], max_speed=1.2, single_lane=True)
     s.edge("cw-02", "pr-cw", **ENTRY)
+    # the control-room docks are in line (dock-02 is reached through dock-01): each has
+    # room for its two robots and one passing through
+    for dock in ("dock-01", "dock-02"):
+        s.widen(dock, bay=False, capacity=3)
     s.widen("pr-01")  # a walkway bay halfway along the 140 m between cw and ah junctions
     s.node("ah-1", 200, 120, g, "inspection", "Analyser house AH-1", ["analyser"])
     s.edge("pr-ah", "ah-1", **STUB)

@@ -105,7 +105,7 @@ def test_a_lost_robot_keeps_its_block_and_shuts_the_way() -> None:
     assert "R2" not in t.can_finish()
     assert t.extend("R2", 3, now=0.0) == 0
     # it holds the block it stands in; what it was granted beyond (D) is free
-    assert t.blocked_by_obstacles() == {"A~D": ("block", "R1")}
+    assert t.obstacles() == {"A~D": ("block", "R1", True)}
     t.forget("R1")  # a supervisor cleared it
     assert t.extend("R2", 3, now=9.0) == 3
 
@@ -116,12 +116,12 @@ def test_a_robot_lost_at_a_place_shuts_nothing_it_did_not_stand_in() -> None:
     assert t.extend("R1", 4, now=0.0) == 4
     t.reached("R1", 1)
     t.lose("R1", driving=False)  # stopped at A: one slot of A's two
-    assert t.blocked_by_obstacles() == {"A": ("place", "R1")}
+    assert t.obstacles() == {"A": ("place", "R1", True)}
     t.follow("R2", ["d2", "D", "c", "b", "A", "d1"])
     assert t.extend("R2", 5, now=0.0) == 5
     t.forget("R2")
     t.lose("R1", driving=True)  # was already driving into the block
-    assert "A~D" in t.blocked_by_obstacles()
+    assert "A~D" in t.obstacles()
 
 
 def test_long_waits_are_reported_once() -> None:
