@@ -143,8 +143,11 @@ class _Body:
 
 
 class SpaceLike(Protocol):
-    """What a body calls: a :class:`Space`, or a proxy of one in another process
-    (:mod:`sim.space_server`)."""
+    """What a fleet and its bodies call: a :class:`Space`, or a client of one in another
+    process (:mod:`sim.space_server`)."""
+
+    def place(self, starts: Mapping[str, str], now: float = 0.0, *,
+              source: str | None = None) -> None: ...
 
     def request_edge(self, serial: str, a: str, b: str, now: float) -> Wait | None: ...
 
