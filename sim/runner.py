@@ -56,12 +56,17 @@ from fleet.store import Store
 from sim.body import BodyParams, alarm
 from sim.errors import ScenarioError
 from sim.processes import FleetProcess, ProcessFleet
+from sim.progress import HighReading, Progress
 from sim.robots import FleetOptions, SimFleet, robots_of, starts_of
 from sim.scenario import Scenario
 from sim.space import Space, SpaceParams, SpaceReport
 from sim.space_server import SpaceProxy, SpaceServer
 
 log = logging.getLogger(__name__)
+
+__all__ = ["END_POLL_S", "FLEET_PROCESS_ABOVE", "MAX_STATE_RATE", "TERMINAL",
+           "EmbeddedManager", "HighReading", "Progress", "RunOptions", "SimRun",
+           "manager_settings", "mission_text", "state_interval_for", "with_dwell"]
 
 MAX_STATE_RATE = 10.0
 """Periodic states per real second a simulated robot publishes at most."""
@@ -191,91 +196,6 @@ class EmbeddedManager:
         self.manager.stop()
         self.bus.close()
         self.store.close()
-
-
-@dataclass(frozen=True)
-class HighReading:
-    """A reading past its alarm level, as a robot published it (world seconds ``at``)."""
-
-    at: float
-    serial: str
-    point: str
-    sensor: str
-    value: float
-    unit: str
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A run at one moment. ``robot_status`` counts the manager's robots by status;
-    ``inspections`` is the mission status's ``inspections`` object (empty before a
-    launch); ``effective_speed`` is world seconds per real second as the bodies kept to
-    it (in-process fleets only).
-
-    ``space`` holds the physical space's figures (None with ghosts: then no robot ever
-    waits for another); ``makespan_s`` the world seconds from the launch to the end of the
-    mission as this run saw it (to within :data:`END_POLL_S` real seconds; None while it
-    runs, or when the run ended without it); ``stalled``: every robot with points left is
-    held in a deadlock (or waits for one), so the run ended there.
-    """
-
-    world_s: float
-    wall_s: float
-    speed: float
-    effective_speed: float | None
-    robots: int
-    alive: int
-    robot_status: dict[str, int]
-    mission_id: str | None
-    mission_status: str | None
-    inspections: dict[str, int]
-    results: int
-    high: tuple[HighReading, ...]
-    states_per_s: float | None
-    finished: bool
-    seed: int = 0
-    space: SpaceReport | None = None
-    makespan_s: float | None = None
-    stalled: bool = False
-
-    @property
-    def standoffs(self) -> int:
-        """Head-on standoffs so far (0 with ghosts)."""
-        return 0 if self.space is None else self.space.standoffs
-
-    @property
-    def deadlocks(self) -> int:
-        """Deadlocks so far (0 with ghosts)."""
-        return 0 if self.space is None else self.space.deadlocks
-
-    @property
-    def robot_wait_s(self) -> float:
-        """World seconds robots waited for other robots so far, all robots together."""
-        return 0.0 if self.space is None else self.space.robot_wait_s
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON (``fleet sim run --json``): the figures a comparison needs first
-        (inspections, makespan, standoffs, deadlocks, waiting), then the rest."""
-        return {
-            "inspections_done": self.inspections.get("done", 0),
-            "inspections_total": self.inspections.get("total", 0),
-            "makespan_s": None if self.makespan_s is None else round(self.makespan_s, 1),
-            "standoffs": self.standoffs, "deadlocks": self.deadlocks,
-            "robot_wait_s": round(self.robot_wait_s, 1),
-            "ghosts": self.space is None, "stalled": self.stalled, "seed": self.seed,
-            "waits": 0 if self.space is None else self.space.waits,
-            "stuck": [] if self.space is None else list(self.space.stuck),
-            "world_s": round(self.world_s, 1), "wall_s": round(self.wall_s, 2),
-            "speed": self.speed,
-            "effective_speed": None if self.effective_speed is None
-            else round(self.effective_speed, 2),
-            "robots": self.robots, "alive": self.alive, "robot_status": self.robot_status,
-            "mission_id": self.mission_id, "mission_status": self.mission_status,
-            "inspections": self.inspections, "results": self.results,
-            "high_readings": [h.__dict__ for h in self.high],
-            "states_per_s": None if self.states_per_s is None else round(self.states_per_s),
-            "finished": self.finished,
-        }
 
 
 class SimRun:
