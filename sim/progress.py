@@ -4,6 +4,7 @@ them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,3 +94,15 @@ class Progress:
             "states_per_s": None if self.states_per_s is None else round(self.states_per_s),
             "finished": self.finished,
         }
+
+
+def stalled(status: Mapping[str, Any] | None, space: SpaceReport | None,
+            terminal: frozenset[str]) -> bool:
+    """Whether a run can never finish: its mission (``status``, the manager's mission
+    status JSON) is not over (not in ``terminal``), some robots still have points left,
+    and every one of them is in a deadlock or waits for one (``space.stuck``). Never with
+    ghosts (``space`` None)."""
+    if space is None or status is None or status["status"] in terminal:
+        return False
+    busy = {r["serial"] for r in status.get("robots", []) if r["remaining"]}
+    return bool(busy) and busy <= set(space.stuck)

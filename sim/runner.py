@@ -56,7 +56,7 @@ from fleet.store import Store
 from sim.body import BodyParams, alarm
 from sim.errors import ScenarioError
 from sim.processes import FleetProcess, ProcessFleet
-from sim.progress import HighReading, Progress
+from sim.progress import HighReading, Progress, stalled
 from sim.robots import FleetOptions, SimFleet, robots_of, starts_of
 from sim.scenario import Scenario
 from sim.space import Space, SpaceParams, SpaceReport
@@ -440,10 +440,6 @@ class SimRun:
             high = tuple(self._high)
             results = len(self._results)
         space = self.space_report()
-        stalled = False
-        if space is not None and status is not None and status["status"] not in TERMINAL:
-            busy = {r["serial"] for r in status.get("robots", []) if r["remaining"]}
-            stalled = bool(busy) and busy <= set(space.stuck)
         makespan = None
         if self.ended_at is not None and self.launched_at is not None:
             makespan = self.ended_at - self.launched_at
@@ -458,7 +454,7 @@ class SimRun:
             inspections=dict(status["inspections"] or {}) if status else {},
             results=results, high=high, states_per_s=rate,
             finished=self.settled(status), seed=self.scenario.seed, space=space,
-            makespan_s=makespan, stalled=stalled)
+            makespan_s=makespan, stalled=stalled(status, space, TERMINAL))
 
     def run(self, *, duration: float | None = None, timeout: float | None = None,
             interval: float = 0.5,
