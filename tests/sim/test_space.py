@@ -349,3 +349,12 @@ def test_robots_meeting_head_on_in_a_drift_end_the_run_deadlocked() -> None:
     ghosts = json.loads(result.stdout)
     assert (ghosts["standoffs"], ghosts["deadlocks"], ghosts["robot_wait_s"]) == (0, 0, 0)
     assert ghosts["inspections_done"] == ghosts["inspections_total"] == 2
+
+
+def test_robots_in_processes_of_their_own_share_one_space() -> None:
+    """One process per robot, one Space served to them all: the same head-on deadlock."""
+    result = CliRunner().invoke(app, ["sim", "run", str(HEAD_ON), "--speed", "100", "--json",
+                                      "--processes"])
+    assert result.exit_code == 1, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["standoffs"], summary["deadlocks"], summary["stalled"]) == (1, 1, True)
