@@ -26,8 +26,8 @@ Figures, over ``minutes`` world minutes from the launch of the missions:
   standoffs, deadlocks and the world seconds robots waited for each other. Copies of the
   scenario's robots beyond their docks' room start parked at the nearest places
   (:func:`~sim.robots.starts_of`); when the site cannot hold them all (a thousand robots
-  on the coal mine, whose places hold 238) the robots are ghosts and pass through each
-  other, unless ``ghosts=False`` asks for the error instead.
+  on the coal mine, whose places in radio coverage hold 228) the robots are ghosts and
+  pass through each other, unless ``ghosts=False`` asks for the error instead.
 """
 
 from __future__ import annotations

@@ -34,6 +34,8 @@ from fleet.agent import AgentConfig, Capabilities, RobotAgent, Ticker
 from fleet.agent.agent import OFFLINE_GRACE
 from fleet.clock import ScaledClock
 from fleet.comms import Bus, client_config
+from fleet.errors import Problem
+from fleet.facility.model import ZoneKind
 from fleet.planning.robots import Robot
 from fleet.protocol.keys import DEFAULT_INTERFACE
 from sim.body import BodyParams, Pace, SimBody
@@ -358,7 +360,8 @@ def starts_of(scenario: Scenario, robots: Sequence[Robot]) -> dict[str, str]:
     (a dock too small for them is the scenario's problem, see
     :meth:`sim.space.Space.place`); copies made by :func:`robots_of` at their dock while it
     has room, else parked at the nearest place (a node where a robot may wait,
-    :mod:`fleet.facility.blocks`) with room, by driving distance from the dock.
+    :mod:`fleet.facility.blocks`) with room and radio coverage (a robot parked in a
+    comms-dead zone would never be heard), by driving distance from the dock.
     ScenarioError when the site has no room left for a copy."""
     fac = scenario.facility
     own = {r.serial for r in scenario.fleet.robots}
@@ -375,12 +378,14 @@ def starts_of(scenario: Scenario, robots: Sequence[Robot]) -> dict[str, str]:
         if r.dock not in nearest:
             lengths = nx.single_source_dijkstra_path_length(fac.graph, r.dock, weight="length")
             nearest[r.dock] = [n for n in sorted(lengths, key=lambda n: (lengths[n], n))
-                               if fac.layout.is_place(n)]
+                               if fac.layout.is_place(n) and not any(
+                                   z.kind is ZoneKind.COMMS_DEAD for z in fac.zones_at(n))]
         node = next((n for n in nearest[r.dock] if count.get(n, 0) < fac.capacity(n)), None)
         if node is None:
-            raise ScenarioError(f"{scenario.path or scenario.name}: no room left on the site "
-                                f"for robot {r.serial} ({len(robots)} robots; run with "
-                                "ghosts to let robots pass through each other)")
+            raise ScenarioError(Problem(
+                f"no room left on the site for robot {r.serial} ({len(robots)} robots; run "
+                "with ghosts to let robots pass through each other)",
+                str(scenario.path or scenario.name)))
         starts[r.serial] = node
         count[node] = count.get(node, 0) + 1
     return starts

@@ -25,14 +25,15 @@ from fleet.planning.robots import Robot, RobotClass
 from sim.body import BodyParams, SimBody
 from sim.errors import ScenarioError
 from sim.progress import stalled
-from sim.robots import SimFleet
+from sim.robots import SimFleet, robots_of, starts_of
 from sim.runner import TERMINAL
-from sim.scenario import Scenario
+from sim.scenario import Scenario, load_scenario
 from sim.space import Space, SpaceParams, SpaceReport, WaitKind
 from sim.world import World
 from tests.sim.factories import scenario_on
 
 HEAD_ON = Path(__file__).resolve().parents[1] / "data" / "sim" / "drift_head_on.yaml"
+TINY = Path(__file__).resolve().parents[1] / "data" / "sim" / "tiny_patrol.yaml"
 
 CRAWLER = RobotClass("crawler", speed=1.0, battery_wh=1000.0, wh_per_metre=0.1,
                      wh_per_second=0.01, charge_w=100.0, sensors=frozenset({"ch4"}))
@@ -358,3 +359,14 @@ def test_robots_in_processes_of_their_own_share_one_space() -> None:
     assert result.exit_code == 1, result.output
     summary = json.loads(result.stdout)
     assert (summary["standoffs"], summary["deadlocks"], summary["stalled"]) == (1, 1, True)
+
+
+def test_copies_beyond_the_docks_room_park_at_the_nearest_places_in_coverage() -> None:
+    scenario = load_scenario(TINY)  # three robots in a dock for three
+    starts = starts_of(scenario, robots_of(scenario, 5))
+    assert starts == {"R1": "dock", "R2": "dock", "R3": "dock", "R1-1": "a", "R2-1": "a"}
+    # p2 lies in the comms-dead zone: a robot parked there would never be heard
+    many = starts_of(scenario, robots_of(scenario, 11))
+    assert "p2" not in many.values()
+    with pytest.raises(ScenarioError, match="no room left on the site for robot"):
+        starts_of(scenario, robots_of(scenario, 30))
