@@ -24,10 +24,10 @@ Figures, over ``minutes`` world minutes from the launch of the missions:
 - inspections done and results stored;
 - the physical space's figures (:mod:`sim.space`, served to every fleet process):
   standoffs, deadlocks and the world seconds robots waited for each other. Copies of the
-  scenario's robots beyond their docks' room start parked at the nearest places
-  (:func:`~sim.robots.starts_of`); when the site cannot hold them all (a thousand robots
-  on the coal mine, whose places in radio coverage hold 228) the robots are ghosts and
-  pass through each other, unless ``ghosts=False`` asks for the error instead.
+  scenario's robots beyond their docks' room start parked in the nearest rooms
+  (:func:`~sim.robots.starts_of`); when the site cannot hold them all (the coal mine's
+  rooms hold 18 robots) the robots are ghosts and pass through each other, unless
+  ``ghosts=False`` asks for the error instead.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ from fleet.agent.agent import OFFLINE_GRACE
 from fleet.clock import ScaledClock
 from fleet.comms import Bus, client_config
 from fleet.errors import Problem
-from fleet.facility.model import ZoneKind
+from fleet.facility.model import NodeKind, ZoneKind
 from fleet.planning.robots import Robot
 from fleet.protocol.keys import DEFAULT_INTERFACE
 from sim.body import BodyParams, Pace, SimBody
@@ -355,14 +355,18 @@ def robots_of(scenario: Scenario, count: int | None = None) -> tuple[Robot, ...]
     return tuple(out)
 
 
+PARKING = frozenset({NodeKind.DOCK, NodeKind.CHARGER, NodeKind.REFUGE})
+"""Node kinds where :func:`starts_of` parks spare robots: rooms off the drift."""
+
+
 def starts_of(scenario: Scenario, robots: Sequence[Robot]) -> dict[str, str]:
     """Where ``robots`` start on a physical site: the scenario's own robots at their docks
     (a dock too small for them is the scenario's problem, see
     :meth:`sim.space.Space.place`); copies made by :func:`robots_of` at their dock while it
-    has room, else parked at the nearest place (a node where a robot may wait,
-    :mod:`fleet.facility.blocks`) with room and radio coverage (a robot parked in a
-    comms-dead zone would never be heard), by driving distance from the dock.
-    ScenarioError when the site has no room left for a copy."""
+    has room, else parked in the nearest room off the drift (:data:`PARKING`: a robot
+    parked in a passing bay or on a road would block the traffic for good) with room and
+    radio coverage (a robot parked in a comms-dead zone would never be heard), by driving
+    distance from the dock. ScenarioError when the site has no room left for a copy."""
     fac = scenario.facility
     own = {r.serial for r in scenario.fleet.robots}
     starts: dict[str, str] = {}
@@ -378,7 +382,7 @@ def starts_of(scenario: Scenario, robots: Sequence[Robot]) -> dict[str, str]:
         if r.dock not in nearest:
             lengths = nx.single_source_dijkstra_path_length(fac.graph, r.dock, weight="length")
             nearest[r.dock] = [n for n in sorted(lengths, key=lambda n: (lengths[n], n))
-                               if fac.layout.is_place(n) and not any(
+                               if fac.nodes[n].kind in PARKING and not any(
                                    z.kind is ZoneKind.COMMS_DEAD for z in fac.zones_at(n))]
         node = next((n for n in nearest[r.dock] if count.get(n, 0) < fac.capacity(n)), None)
         if node is None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from shapely.geometry import box
 from typer.testing import CliRunner
 
 from fleet.agent import MoveTarget
@@ -20,8 +21,17 @@ from fleet.cli.main import app
 from fleet.clock import ScaledClock
 from fleet.comms import Bus
 from fleet.comms.memory import MemoryNetwork
-from fleet.facility.model import Edge, Facility, Level, Node, NodeKind, build_facility
-from fleet.planning.robots import Robot, RobotClass
+from fleet.facility.model import (
+    Edge,
+    Facility,
+    Level,
+    Node,
+    NodeKind,
+    Zone,
+    ZoneKind,
+    build_facility,
+)
+from fleet.planning.robots import Fleet, Robot, RobotClass
 from sim.body import BodyParams, SimBody
 from sim.errors import ScenarioError
 from sim.progress import stalled
@@ -361,12 +371,21 @@ def test_robots_in_processes_of_their_own_share_one_space() -> None:
     assert (summary["standoffs"], summary["deadlocks"], summary["stalled"]) == (1, 1, True)
 
 
-def test_copies_beyond_the_docks_room_park_at_the_nearest_places_in_coverage() -> None:
-    scenario = load_scenario(TINY)  # three robots in a dock for three
+def test_copies_beyond_the_docks_room_park_in_the_nearest_room_off_the_drift() -> None:
+    scenario = load_scenario(TINY)  # three robots in a dock for three; a refuge for two
     starts = starts_of(scenario, robots_of(scenario, 5))
-    assert starts == {"R1": "dock", "R2": "dock", "R3": "dock", "R1-1": "a", "R2-1": "a"}
-    # p2 lies in the comms-dead zone: a robot parked there would never be heard
-    many = starts_of(scenario, robots_of(scenario, 11))
-    assert "p2" not in many.values()
-    with pytest.raises(ScenarioError, match="no room left on the site for robot"):
-        starts_of(scenario, robots_of(scenario, 30))
+    assert starts == {"R1": "dock", "R2": "dock", "R3": "dock", "R1-1": "ref", "R2-1": "ref"}
+    with pytest.raises(ScenarioError, match="no room left on the site for robot R3-1"):
+        starts_of(scenario, robots_of(scenario, 6))
+
+
+def test_no_robot_is_parked_out_of_radio_coverage(fac: Facility) -> None:
+    fleet = Fleet((Robot("acme", "A", CRAWLER, "east"), Robot("acme", "B", CRAWLER, "east")))
+    heard = Scenario("t", fac, fleet=fleet)
+    assert starts_of(heard, robots_of(heard, 3))["A-1"] == "west"  # east is full
+    dead = Zone("dead", ZoneKind.COMMS_DEAD, "L", polygon=box(-5, -5, 5, 5))  # round west
+    deaf = build_facility(name="d", levels=list(fac.levels.values()),
+                          nodes=list(fac.nodes.values()), edges=list(fac.edges), zones=[dead])
+    scenario = Scenario("t", deaf, fleet=fleet)
+    with pytest.raises(ScenarioError, match="no room left on the site for robot A-1"):
+        starts_of(scenario, robots_of(scenario, 3))
