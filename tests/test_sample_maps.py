@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from fleet.cli.main import app
 from fleet.facility import formats
+from fleet.facility.blocks import PASSING_BAY_TAG
 from fleet.facility.model import Access, EdgeKind, Epl, Facility, NodeKind, Zone, ZoneKind
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -219,3 +220,27 @@ def test_plant_protection_levels_and_stairs_matter(plant: Facility) -> None:
     assert zone1 <= gb
     assert "r-101-top" not in ga_no_stairs and "c-101-top" in ga_no_stairs
     assert len(servable(plant, Access())) >= 8  # roads and the pipe rack are open to all
+
+
+# ------------------------------------------------------------ space for traffic
+FACE_M = 220.0  # the longwall face between its corners: no bay can be cut in a face line
+
+
+@pytest.mark.parametrize("which", ["mine", "plant"])
+def test_single_lane_drifts_have_a_place_to_meet_every_200_m(
+        which: str, request: pytest.FixtureRequest) -> None:
+    fac: Facility = request.getfixturevalue(which)
+    layout = fac.layout
+    assert layout.passing_bays()
+    assert all(PASSING_BAY_TAG in fac.nodes[n].tags for n in layout.passing_bays())
+    # a block of several edges (a drift, not one shaft or ramp) is short enough to wait for
+    long_ones = {b.id: b.length_m for b in layout.blocks
+                 if len(b.edges) > 1 and b.length_m > 200.0}
+    assert long_ones == ({"face-lc~tg-uc": FACE_M} if which == "mine" else {})
+
+
+def test_mine_passing_bays_split_the_longwall_district(mine: Facility) -> None:
+    bays = set(mine.layout.passing_bays())
+    assert {"hg-03", "hg-05", "face-lc", "tg-uc", "dev-03", "dev-05", "nw-02"} == bays
+    assert mine.capacity("garage") == 3
+    assert {b.id for b in mine.layout.blocks} >= {"face-lc~tg-uc", "dev-05~dev-face"}

@@ -130,7 +130,8 @@ def show(
                    + (f" ({d['last_error']})" if d.get("last_error") else ""))
 
 
-def _who(by: str | None) -> str:
+def who(by: str | None) -> str:
+    """The supervisor acting: ``--by``, else ``FLEET_USER``, else the login name."""
     if by:
         return by
     name = os.environ.get("FLEET_USER")
@@ -155,7 +156,7 @@ def _change(verb: str) -> Any:
         as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
     ) -> None:
         answer = ask(connect, interface, f"anomalies/{verb}",
-                     {"id": anomaly_id, "by": _who(by), "note": note}, credentials=credentials)
+                     {"id": anomaly_id, "by": who(by), "note": note}, credentials=credentials)
         if as_json:
             typer.echo(json.dumps(answer, indent=2, ensure_ascii=False))
         else:

@@ -12,7 +12,7 @@ from fleet.errors import MapError, Problem
 from fleet.facility import formats
 from fleet.facility.model import Access, Epl, Facility
 
-app = typer.Typer(help="Facility maps: info, validate, convert, route, render.",
+app = typer.Typer(help="Facility maps: info, validate, convert, route, render, blocks.",
                   no_args_is_help=True)
 
 
@@ -22,6 +22,8 @@ def _load(path: Path) -> Facility:
 
 def facility_info(fac: Facility) -> dict[str, Any]:
     """The facts ``fleet map info --json`` prints (a stable, documented shape)."""
+    layout = fac.layout
+    longest = layout.longest_block()
     levels = []
     for lv in fac.levels.values():
         levels.append({"id": lv.id, "name": lv.name, "z": lv.z,
@@ -38,6 +40,9 @@ def facility_info(fac: Facility) -> dict[str, Any]:
         "refuges": [n.id for n in fac.nodes_of_kind(_kind("refuge"))],
         "single_lane_edges": sum(1 for e in fac.edges if e.single_lane),
         "closed_edges": sum(1 for e in fac.edges if e.closed),
+        "blocks": len(layout.blocks),
+        "longest_block_m": round(longest.length_m, 1) if longest is not None else None,
+        "passing_bays": layout.passing_bays(),
         "zones": [{"id": z.id, "kind": z.kind.value, "level": z.level,
                    **({"atex_zone": z.atex_zone} if z.atex_zone is not None else {})}
                   for z in fac.zones],
@@ -55,7 +60,8 @@ def info(
     file: Path = typer.Argument(..., help="Map file (.yaml, .geojson, .graph, .csv)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
-    """Counts and lists: nodes, edges, levels, inspection points, chargers, zones."""
+    """Counts and lists: nodes, edges, single-lane blocks, passing bays, levels, inspection
+    points, chargers, zones."""
     data = facility_info(_load(file))
     if as_json:
         typer.echo(json.dumps(data, indent=2))
@@ -69,6 +75,11 @@ def info(
     table.add_row("nodes", str(data["nodes"]))
     table.add_row("edges", f"{data['edges']} ({data['length_m']} m, "
                   f"{data['single_lane_edges']} single-lane, {data['closed_edges']} closed)")
+    longest = data["longest_block_m"]
+    table.add_row("single-lane blocks", f"{data['blocks']}"
+                  + (f" (longest {longest} m)" if longest is not None else ""))
+    table.add_row("passing bays", f"{len(data['passing_bays'])}"
+                  + (f": {_clip(data['passing_bays'])}" if data["passing_bays"] else ""))
     table.add_row("levels", ", ".join(f"{lv['id']} ({lv['nodes']} nodes)"
                                       for lv in data["levels"]))
     table.add_row("inspection points", f"{len(data['inspection_points'])}: "
@@ -191,7 +202,8 @@ def render(
     out: Path = typer.Option(..., "-o", "--out", help="Picture to write (.svg or .png)."),
     level: str | None = typer.Option(None, "--level", help="Draw only this level."),
 ) -> None:
-    """Draw the map: levels, corridors, zones, chargers, docks, refuges, inspection points."""
+    """Draw the map: levels, corridors, zones, chargers, docks, refuges, inspection points,
+    passing bays."""
     from fleet.facility.render import render_facility
 
     fac = _load(file)
@@ -200,3 +212,34 @@ def render(
             f"unknown level {level!r} (levels: {', '.join(fac.levels)})", str(file)))
     render_facility(fac, out, level=level)
     typer.echo(f"wrote {out}")
+
+
+def block_rows(fac: Facility) -> list[dict[str, Any]]:
+    """The rows ``fleet map blocks --json`` prints (a stable, documented shape): one per
+    single-lane block (:mod:`fleet.facility.blocks`), in the layout's order."""
+    return [{"id": b.id, "ends": list(b.ends), "length_m": round(b.length_m, 1),
+             "edges": len(b.edges), "inside": len(b.inside)} for b in fac.layout.blocks]
+
+
+@app.command()
+def blocks(
+    file: Path = typer.Argument(..., help="Map file."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """The single-lane blocks: the stretches traffic control gives to one direction at a
+    time, each between the places where robots can wait or pass. One line per block: id,
+    ends, length in metres, edges and nodes inside; the longest first in the table."""
+    from fleet.cli.tables import print_table
+
+    rows = block_rows(_load(file))
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("no single-lane blocks")
+        return
+    rows.sort(key=lambda r: -float(r["length_m"]))
+    print_table(["block", "ends", "length m", "edges", "inside"],
+                [[r["id"], ", ".join(r["ends"]) or "-", f"{r['length_m']:.1f}",
+                  str(r["edges"]), str(r["inside"])] for r in rows],
+                right=("length m", "edges", "inside"))

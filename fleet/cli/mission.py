@@ -91,19 +91,23 @@ def _print_status(m: dict[str, Any]) -> None:
                + (f" — {m['reason']}" if m.get("reason") else ""))
     if ins:
         typer.echo(f"inspections: {ins['done']}/{ins['total']} done, {ins['failed']} failed, "
-                   f"{ins['dropped']} dropped, {ins['waiting']} waiting")
+                   f"{ins['dropped']} dropped, {ins.get('blocked', 0)} blocked, "
+                   f"{ins['waiting']} waiting")
     from fleet.cli.tables import table_lines
 
     rows = [(str(r["serial"]), "active" if r["active"] else "done/lost",
              f"{r['reached']}/{r['nodes'] - 1}",
-             f"{r['inspections']['done']}/{r['inspections']['total']}")
+             f"{r['inspections']['done']}/{r['inspections']['total']}",
+             r.get("waiting") or "")
             for r in m.get("robots", [])]
     if rows:
-        for line in table_lines(("robot", "", "node", "inspections"), rows,
+        for line in table_lines(("robot", "", "node", "inspections", "traffic"), rows,
                                 right=("node", "inspections")):
-            typer.echo(f"  {line}")
+            typer.echo(f"  {line}".rstrip())
     for point, why in (m.get("dropped") or {}).items():
         typer.echo(f"  dropped {point}: {why}")
+    for point, why in (m.get("blocked") or {}).items():
+        typer.echo(f"  blocked {point}: {why}")
 
 
 def _control(verb: str) -> Any:

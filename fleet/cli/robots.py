@@ -34,9 +34,10 @@ def robots(
     if not answer:
         typer.echo("no robot has been heard from yet")
         return
-    print_table(("robot", "status", "battery", "at", "mission"),
+    print_table(("robot", "status", "battery", "at", "mission", "traffic"),
                 [(f"{r['manufacturer']}/{r['serial']}", str(r["status"]), _battery(r),
-                  where(r), r.get("mission_id") or "") for r in answer],
+                  where(r), r.get("mission_id") or "", r.get("waiting") or "")
+                 for r in answer],
                 right=("battery",))
 
 
@@ -62,6 +63,31 @@ def show(
         return
     for line in _fields(found):
         typer.echo(line)
+
+
+@app.command()
+def clear(
+    robot: str = typer.Argument(..., metavar="M/S", help="Manufacturer/serial number."),
+    note: str = typer.Option(..., "--note", help="How people recovered the robot "
+                             "(recorded on the missions it blocked)."),
+    by: str | None = typer.Option(None, "--by", help="Your name (default: env FLEET_USER, "
+                                  "else your login name)."),
+    connect: str | None = ConnectOption,
+    interface: str = InterfaceOption,
+    credentials: Path | None = CredentialsOption,
+) -> None:
+    """A lost robot was recovered by people: free the place it held in a drift, and plan
+    the inspections it blocked again (docs/traffic.md)."""
+    from fleet.cli.anomalies import who
+
+    if not note.strip():
+        raise typer.BadParameter("say how the robot was recovered", param_hint="--note")
+    manufacturer, _, serial = robot.rpartition("/")
+    answer = ask(connect, interface, "robots/clear",
+                 {"manufacturer": manufacturer, "serial": serial, "by": who(by),
+                  "note": note}, credentials=credentials)
+    missions = answer.get("missions") or []
+    typer.echo(f"{answer['robot']} cleared; noted on {len(missions)} mission(s)")
 
 
 def where(r: dict[str, Any]) -> str:

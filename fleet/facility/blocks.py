@@ -26,6 +26,14 @@ every node on a two-way road. The other nodes lie *inside* blocks.
 joined where they meet at a node inside a block. A block is what traffic control reserves,
 for one direction at a time; its *ends* are the places it touches. A block with no end at
 all (a single-lane network with nowhere to wait) is a map problem: :func:`block_problems`.
+
+**Passing bays** are the places the map cut into a single-lane network so robots can meet
+there: a node that is no room (rooms are places anyway and drawn as what they are), all of
+whose edges are single-lane, with a capacity of two or more, that is tagged
+``passing-bay`` or joins two single-lane edges and has a ``capacity`` from the map (a
+widened point of a drift). A junction of three single-lane drifts is a place by default
+but not a bay (nobody cut it for passing), nor is a chamber given a capacity, unless
+tagged. Rendering marks the bays (:meth:`TrafficLayout.passing_bays`).
 """
 
 from __future__ import annotations
@@ -61,12 +69,14 @@ def default_capacity(node: Node, edges: Sequence[Edge]) -> int:
 class Block:
     """A maximal single-lane stretch: its ``edges`` (keys in file order), the ``inside``
     nodes (capacity 1, single-lane all round) and the ``ends`` (places it touches, sorted).
-    ``id`` names it by its ends (or its far node for a dead end), unique in the site."""
+    ``id`` names it by its ends (or its far node for a dead end), unique in the site;
+    ``length_m`` is the sum of its edges' lengths (metres)."""
 
     id: str
     edges: tuple[tuple[str, str], ...]
     inside: frozenset[str]
     ends: tuple[str, ...]
+    length_m: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,8 @@ class TrafficLayout:
     blocks: tuple[Block, ...]
     block_of_edge: Mapping[tuple[str, str], str]
     """Block id of every single-lane edge, under both ``(a, b)`` and ``(b, a)``."""
+    bays: frozenset[str] = frozenset()
+    """The passing bays (module docstring); :meth:`passing_bays` lists them sorted."""
 
     @classmethod
     def of(cls, fac: Facility) -> TrafficLayout:
@@ -96,13 +108,16 @@ class TrafficLayout:
         return node_id in self.places
 
     def passing_bays(self) -> list[str]:
-        """Places met by a block at both sides that a map (or the default) made wider than
-        the stretch: what rendering marks as a passing bay."""
-        touching: dict[str, int] = defaultdict(int)
-        for b in self.blocks:
-            for end in b.ends:
-                touching[end] += 1
-        return sorted(n for n, k in touching.items() if k >= 2)
+        """The passing bays, sorted: places inside a single-lane network that the map made
+        wider for robots to meet (the ``passing-bay`` tag, or a ``capacity`` of two or
+        more on a node between two single-lane edges); not rooms, not junctions or
+        chambers unless tagged (module docstring). What rendering marks and ``fleet map
+        info`` counts."""
+        return sorted(self.bays)
+
+    def longest_block(self) -> Block | None:
+        """The longest block (the first in order among equals); ``None`` without blocks."""
+        return max(self.blocks, key=lambda b: b.length_m, default=None)
 
 
 def derive(nodes: Sequence[Node], edges: Iterable[Edge]) -> TrafficLayout:
@@ -120,6 +135,12 @@ def derive(nodes: Sequence[Node], edges: Iterable[Edge]) -> TrafficLayout:
         n.id for n in nodes
         if capacity[n.id] >= 2 or n.kind in ROOM_KINDS
         or not touching[n.id] or not all(e.single_lane for e in touching[n.id]))
+    bays = frozenset(
+        n.id for n in nodes
+        if n.kind not in ROOM_KINDS and capacity[n.id] >= 2 and touching[n.id]
+        and all(e.single_lane for e in touching[n.id])
+        and (PASSING_BAY_TAG in n.tags
+             or (n.capacity is not None and len(touching[n.id]) == 2)))
     # union-find over the single-lane edges, joined at the nodes inside blocks
     lanes = [e for e in edges if e.single_lane]
     parent = list(range(len(lanes)))
@@ -153,10 +174,11 @@ def derive(nodes: Sequence[Node], edges: Iterable[Edge]) -> TrafficLayout:
         while bid in taken:
             bid, k = f"{name}#{k}", k + 1
         taken.add(bid)
-        blocks.append(Block(bid, keys, inside, ends))
+        length = sum(lanes[i].length for i in members)
+        blocks.append(Block(bid, keys, inside, ends, length))
         for a, b in keys:
             block_of[(a, b)] = block_of[(b, a)] = bid
-    return TrafficLayout(capacity, places, tuple(blocks), block_of)
+    return TrafficLayout(capacity, places, tuple(blocks), block_of, bays)
 
 
 def _name(ends: tuple[str, ...], keys: tuple[tuple[str, str], ...],

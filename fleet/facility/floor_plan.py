@@ -1,6 +1,7 @@
 """The plan view of one level of a site: zones filled by kind, corridors (single-lane,
-closed, one-way, level links), stations and inspection points with their labels, a scale
-bar and a north arrow. :func:`draw_level` draws it on one matplotlib axes.
+closed, one-way, level links), stations and inspection points with their labels, passing
+bays and capacities above two (where robots can wait or meet on single-lane drifts), a
+scale bar and a north arrow. :func:`draw_level` draws it on one matplotlib axes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,16 @@ from matplotlib.patches import Polygon as PolygonPatch
 from shapely.ops import polylabel
 
 from fleet.facility.labels import Box, LabelPlacer
-from fleet.facility.legend import CLOSED, CORRIDOR, LINK, NODE_STYLE, SINGLE, ZONE_STYLE
+from fleet.facility.legend import (
+    BAY_STYLE,
+    CAPACITY_LEGEND,
+    CLOSED,
+    CORRIDOR,
+    LINK,
+    NODE_STYLE,
+    SINGLE,
+    ZONE_STYLE,
+)
 from fleet.facility.model import LEVEL_LINKS, Facility, Node, NodeKind, Zone, ZoneKind
 
 LABEL_PT = 5.5
@@ -49,11 +59,13 @@ def draw_level(fac: Facility, ax: Axes, lid: str, box: Box, scale: float,
     inch = 1.0 / scale
     placer.taken += [Box(box.x0, box.y0, box.x0 + box.w / 5 + 0.4 * inch, box.y0 + 0.4 * inch),
                      Box(box.x1 - 0.4 * inch, box.y1 - 0.65 * inch, box.x1, box.y1)]
+    bays = set(fac.layout.passing_bays())
     for n in fac.level_nodes(lid):
-        if n.kind is not NodeKind.WAYPOINT:
+        if n.kind is not NodeKind.WAYPOINT or n.id in bays:
             placer.block_marker(n.x, n.y)
     zones = _draw_zones(fac, ax, lid, seen)
     _draw_edges(fac, ax, lid, seen)
+    _draw_bays(fac, ax, lid, bays, seen)
     _draw_nodes(fac, ax, lid, placer, seen)
     # zone labels last: they can move around a zone, point labels cannot
     _label_zones(ax, zones, placer)
@@ -175,6 +187,20 @@ def _draw_edges(fac: Facility, ax: Axes, lid: str, seen: dict[str, Artist]) -> N
                                           markersize=5, label="One-way"))
 
 
+def _draw_bays(fac: Facility, ax: Axes, lid: str, bays: set[str],
+               seen: dict[str, Artist]) -> None:
+    here = [n for n in fac.level_nodes(lid) if n.id in bays]
+    if not here:
+        return
+    marker, size, colour, legend = BAY_STYLE
+    # hollow and under the stations: a bay that is also an inspection point shows as both
+    ax.scatter([n.x for n in here], [n.y for n in here], marker=marker, s=size,
+               facecolors="white", edgecolors=colour, linewidths=1.3, zorder=3.2)
+    seen.setdefault(legend, Line2D([], [], marker=marker, ls="", markerfacecolor="white",
+                                   markeredgecolor=colour, markeredgewidth=1.3,
+                                   markersize=7, label=legend))
+
+
 def _draw_nodes(fac: Facility, ax: Axes, lid: str, placer: LabelPlacer,
                 seen: dict[str, Artist]) -> None:
     nodes = fac.level_nodes(lid)
@@ -199,6 +225,14 @@ def _draw_nodes(fac: Facility, ax: Axes, lid: str, placer: LabelPlacer,
         if n.kind in (NodeKind.REFUGE, NodeKind.DOCK, NodeKind.CHARGER):
             placer.place(ax, n.x, n.y, n.id, color="#1b1b1b", fontsize=LABEL_PT,
                          weight="bold", upright=False)
+    # room for more than two robots (a garage, a wide junction): few, and worth knowing
+    roomy = [(n, fac.capacity(n.id)) for n in nodes if fac.capacity(n.id) > 2]
+    for n, cap in roomy:
+        placer.place(ax, n.x, n.y, f"×{cap}", color=BAY_STYLE[2], fontsize=LABEL_PT,
+                     weight="bold", upright=False)
+    if roomy:
+        seen.setdefault(CAPACITY_LEGEND, Line2D([], [], ls="", marker="$×$", markersize=6,
+                                                color=BAY_STYLE[2], label=CAPACITY_LEGEND))
     points = [n for n in nodes if n.kind is NodeKind.INSPECTION]
     shown = sum(placer.place(ax, n.x, n.y, n.id, color="#004d40", fontsize=LABEL_PT)
                 for n in points[:MAX_LABELS])

@@ -32,6 +32,12 @@ NODE_STYLE: dict[NodeKind, tuple[str, float, str, str]] = {
     NodeKind.REFUGE: ("P", 70.0, "#2e7d32", "Refuge"),
     NodeKind.LANDING: ("^", 60.0, "#6a1b9a", "Landing (shaft/ramp/lift)"),
 }
+BAY_STYLE = ("h", 64.0, "#ef6c00", "Passing bay")
+"""Passing bays (:meth:`fleet.facility.blocks.TrafficLayout.passing_bays`): marker, size
+(pt^2), edge colour and legend text; drawn hollow around the node, so an inspection point
+that is also a bay shows as both."""
+CAPACITY_LEGEND = "×N  room for N robots"
+"""Legend text of the capacity written beside a node that holds more than two robots."""
 ROUTE_COLOURS = ("#d81b60", "#1e88e5", "#43a047", "#fb8c00", "#8e24aa", "#00acc1",
                  "#6d4c41", "#3949ab", "#c0ca33", "#f4511e")
 """Colours of the routes, in the order they are drawn."""
@@ -40,7 +46,7 @@ CORRIDOR, SINGLE, CLOSED, LINK = "#37474f", "#546e7a", "#b0b0b0", "#8d6e63"
 
 _LEGEND_ORDER = [s[4] for s in ZONE_STYLE.values()] + [
     "Corridor / road", "Single-lane entry", "One-way", "Closed", "Shaft / ramp / lift",
-] + [s[3] for s in NODE_STYLE.values()]
+] + [s[3] for s in NODE_STYLE.values()] + [BAY_STYLE[3], CAPACITY_LEGEND]
 
 
 def draw_legend(fig: Figure, seen: Mapping[str, Artist], *, x: float, top: float) -> None:

@@ -54,9 +54,11 @@ def render_facility(
     scale bar: zones filled by kind, corridors (single-lane dashed, closed ones grey and
     crossed, one-way with an arrow), landings labelled with the level they lead to,
     chargers, docks, refuges and inspection points (labelled by id while labels fit),
-    and a legend. ``routes`` maps a robot name to the node ids it visits in order; each is
-    drawn in its own colour on top; ``marks`` (:class:`Mark`) on top of those, on the
-    levels drawn (marks on other levels are left out). ``title`` defaults to the site's
+    passing bays (a hollow hexagon, "Passing bay" in the legend) and the capacity of every
+    node that holds more than two robots ("×3"), and a legend. ``routes`` maps a robot
+    name to the node ids it visits in order; each is drawn in its own colour on top;
+    ``marks`` (:class:`Mark`) on top of those, on the levels drawn (marks on other levels
+    are left out). ``title`` defaults to the site's
     name. SVG text stays text (searchable, e.g. for node ids).
 
     Raises :class:`MapError` for an unsupported extension, an unknown level, a route

@@ -15,6 +15,9 @@ Key space, under the site's interface (``uagv`` by default, e.g. ``site-a/uagv``
 ``{interface}/manager/robots``          → ``[{"manufacturer", "serial", "status",
                                         "battery", "last_node", "dock", "refused",
                                         "last_rejected", ...}, ...]``
+``{interface}/manager/robots/clear``    body ``{"manufacturer", "serial", "by", "note"}``
+                                        → ``{"robot", "missions"}``: people recovered a
+                                        lost robot (docs/traffic.md)
 ``{interface}/manager/anomalies/list``  body ``{"open", "status", "severity", "since",
                                         "mission_id", "point", "limit"}`` (all optional)
                                         → ``[anomaly, ...]`` newest first
@@ -101,12 +104,27 @@ def serve_api(manager: Manager) -> None:
     def robots(_request: Request) -> Any:
         return manager.queries.robots()
 
+    def clear(request: Request) -> Any:
+        body = _body(request)
+        serial, by = body.get("serial"), body.get("by")
+        if not isinstance(serial, str) or not serial:
+            raise FleetError("clear needs the robot's serial")
+        if not isinstance(by, str) or not by.strip():
+            raise FleetError("clear needs who you are (by)")
+        note = _text(body.get("note"), "note")
+        if not note:
+            raise FleetError("clear needs a note saying how the robot was recovered")
+        manufacturer = body.get("manufacturer") or ""
+        missions = manager.clear_robot(str(manufacturer), serial, f"{by}: {note}")
+        return {"robot": f"{manufacturer}/{serial}".lstrip("/"), "missions": missions}
+
     manager.bus.serve(api_key(itf, "mission/launch"), launch)
     manager.bus.serve(api_key(itf, "mission/list"), listing)
     manager.bus.serve(api_key(itf, "mission/status"), status)
     for verb in ("pause", "resume", "abort"):
         manager.bus.serve(api_key(itf, f"mission/{verb}"), control(verb))
     manager.bus.serve(api_key(itf, "robots"), robots)
+    manager.bus.serve(api_key(itf, "robots/clear"), clear)
     _serve_anomalies(manager)
 
 

@@ -19,11 +19,13 @@ from typing import Any
 
 from fleet.clock import Clock
 from fleet.errors import ProtocolError, TransportError
+from fleet.facility.model import Facility
 from fleet.manager.dispatch import Assignment
 from fleet.manager.lifecycle import MissionStatus
 from fleet.manager.links import RobotId, RobotLink
 from fleet.manager.missions import MissionRun
 from fleet.manager.registry import Registry, RobotEntry
+from fleet.manager.traffic import Traffic
 from fleet.protocol.header import Header, Message
 from fleet.protocol.order import Action, ActionType, BlockingType, InstantActions
 from fleet.store import Store
@@ -53,6 +55,13 @@ class ManagerSettings:
     arrive before the point is handed out again."""
     max_handovers: int = 3
     """Times a point left behind by robots is planned again before it is dropped."""
+    traffic_control: bool = True
+    """Reserve places and single-lane blocks before releasing base nodes
+    (:mod:`fleet.manager.traffic`). Off only for tests and benchmarks that show what
+    happens without it."""
+    traffic_wait_event_s: float = 30.0
+    """A robot waiting this long for traffic gets a mission event (and another when the
+    wait ends)."""
     ingest_batch: int = 500
     ingest_wait: float = 0.02
     """Real seconds the ingest thread gathers a batch of results before committing."""
@@ -77,10 +86,26 @@ class Core:
         """orderId → when its first order was published (real time, for benchmarks)."""
         self.order_seen: dict[str, float] = {}
         """orderId → when the robot's first state carrying it arrived (real time)."""
+        self.traffic: dict[str, Traffic] = {}
+        """Traffic control per site (facility name)."""
 
     def now(self) -> float:
         """Manager time: seconds on the manager's clock."""
         return self.clock.monotonic()
+
+    def traffic_of(self, fac: Facility) -> Traffic | None:
+        """The traffic control of ``fac``'s site (None when switched off); made on first
+        use, with every robot known to stand on the site taking its place."""
+        if not self.settings.traffic_control:
+            return None
+        t = self.traffic.get(fac.name)
+        if t is None:
+            t = self.traffic[fac.name] = Traffic(fac.layout)
+            for robot in self.registry.all():
+                node = robot.state.last_node_id if robot.state is not None else ""
+                if node in fac.nodes:
+                    t.park(robot.serial, node)
+        return t
 
     # -- missions -----------------------------------------------------------------------
     def event(self, run: MissionRun, kind: str, serial: str | None,

@@ -4,8 +4,9 @@ An :class:`Assignment` is one robot's share of a mission: the whole node route o
 round (every node of every path), the ``inspect`` actions placed on the nodes where it
 inspects, and how far the base has been released. The manager sends the first order with
 the base ending ``release_ahead`` nodes in, and extends it with order updates as the robot
-reports progress (``lastNodeSequenceId``), so that at most ``release_ahead`` nodes lie
-released ahead of the robot: the hook for traffic control in single-lane drifts.
+reports progress (``lastNodeSequenceId``), so that about ``release_ahead`` nodes lie
+released ahead of the robot; traffic control (:mod:`fleet.manager.traffic`) may release
+less (the robot waits at a place) or more (a single-lane block to its far end).
 
 Charging stops of the plan become :class:`ChargeStop` s when the robot's factsheet offers
 ``startCharging`` (node) and ``stopCharging`` (instant): the node gets a HARD
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -43,6 +45,11 @@ from fleet.protocol.order import (
     route_order,
 )
 from fleet.protocol.state import ActionStatus
+
+Limit = Callable[[int], int]
+"""Traffic control's say on a base: given the route index the base would end at, the index
+it may end at (the end of whatever was granted: less, or more when a granted stretch runs
+on to its far end)."""
 
 FULL_PCT = 99.5
 """A charge at or above this counts as full, whatever the target: a full battery may never
@@ -191,11 +198,11 @@ class Assignment:
         return next((c.index for c in self.charges if c.phase is not ChargePhase.DONE),
                     len(self.stops) - 1)
 
-    def first_order(self, header: Header) -> Order:
+    def first_order(self, header: Header, limit: Limit | None = None) -> Order:
         """The first order: base up to ``release_ahead`` nodes in (or to the first charging
-        stop when nearer)."""
-        self.base_end = self._past_dead(min(len(self.stops) - 1, self.release_ahead,
-                                            self.hold))
+        stop when nearer), as far as ``limit`` (traffic control) allows."""
+        end = self._past_dead(min(len(self.stops) - 1, self.release_ahead, self.hold))
+        self.base_end = end if limit is None else limit(end)
         self.update_id = 0
         return route_order(header, self.order_id, self.stops, self.legs,
                            base_end=self.base_end)
@@ -297,14 +304,17 @@ class Assignment:
                 return i
         return len(self.stops)
 
-    def next_update(self, header: Header) -> Order | None:
+    def next_update(self, header: Header, limit: Limit | None = None) -> Order | None:
         """An order update extending the base when the robot is within half the release
-        window of its end; None when no update is due, or when the base already ends at a
-        charging stop that is not over."""
+        window of its end, as far as ``limit`` (traffic control) allows; None when no
+        update is due, when the base already ends at a charging stop that is not over, or
+        when ``limit`` grants nothing more."""
         last = len(self.stops) - 1
         if self.base_end >= last or self.base_end - self.reached > self.release_ahead // 2:
             return None
         end = self._past_dead(min(last, self.reached + self.release_ahead, self.hold))
+        if limit is not None and end > self.base_end:
+            end = limit(end)
         if end <= self.base_end:
             return None
         start, self.base_end = self.base_end, end
@@ -388,6 +398,25 @@ class Assignment:
             end += 1
         return end
 
+    def replace_tail(self, keep: list[RouteStop], tail: list[RouteStop], fac: Facility) -> None:
+        """The route becomes ``keep`` (the stops up to the base end, as sent) then ``tail``
+        (a new way for the rest); charging stops follow their actions (one no longer on
+        the route is over)."""
+        self.stops = [*keep, *tail]
+        self.legs = [RouteLeg(f"{a.node_id}-{b.node_id}", _length(fac, a.node_id, b.node_id))
+                     for a, b in itertools.pairwise(self.stops)]
+        self.dead = _dead_nodes(fac, self.stops)
+        where = {x.action_id: i for i, s in enumerate(self.stops) for x in s.actions}
+        for c in self.charges:
+            if c.start_id in where:
+                c.index = where[c.start_id]
+            elif c.phase is not ChargePhase.DONE:
+                c.phase = ChargePhase.DONE
+
+    def drop_point(self, point: str) -> None:
+        """``point`` is no longer this robot's to inspect (its stop left the route)."""
+        self.inspections = {k: v for k, v in self.inspections.items() if v != point}
+
     def to_json(self) -> dict[str, Any]:
         """Progress as ``fleet mission status`` shows it per robot."""
         return {
@@ -420,7 +449,7 @@ def assignment_for(mission_id: str, rp: RobotPlan, mission: MissionSpec, *,
     charges: list[ChargeStop] = []
 
     def add(node_id: str) -> None:
-        stops.append(RouteStop(node_id, _position(fac, node_id)))
+        stops.append(RouteStop(node_id, position(fac, node_id)))
 
     def place(action: Action) -> None:
         last = stops[-1]
@@ -449,7 +478,7 @@ def assignment_for(mission_id: str, rp: RobotPlan, mission: MissionSpec, *,
             charges.append(charge)
             place(Action(charge.start_id, ActionType.START_CHARGING.value, BlockingType.HARD))
     if start_node is not None and stops and stops[0].node_id != start_node:
-        stops.insert(0, RouteStop(start_node, _position(fac, start_node)))
+        stops.insert(0, RouteStop(start_node, position(fac, start_node)))
         for c in charges:
             c.index += 1
     legs = [RouteLeg(f"{a.node_id}-{b.node_id}", _length(fac, a.node_id, b.node_id))
@@ -463,7 +492,7 @@ def assignment_for(mission_id: str, rp: RobotPlan, mission: MissionSpec, *,
 
 def rebuild_assignment(mission_id: str, data: dict[str, Any], fac: Facility) -> Assignment:
     """An assignment from :meth:`MissionRun.snapshot` data (a restarted manager)."""
-    stops = [RouteStop(s["node"], _position(fac, s["node"]),
+    stops = [RouteStop(s["node"], position(fac, s["node"]),
                        tuple(Action.from_json(x) for x in s["actions"])) for s in data["stops"]]
     legs = [RouteLeg(f"{a.node_id}-{b.node_id}", _length(fac, a.node_id, b.node_id))
             for a, b in itertools.pairwise(stops)]
@@ -487,7 +516,8 @@ def _dead_nodes(fac: Facility, stops: list[RouteStop]) -> frozenset[str]:
     return frozenset(s.node_id for s in stops if _is_dead(fac, s.node_id))
 
 
-def _position(fac: Facility, node_id: str) -> NodePosition:
+def position(fac: Facility, node_id: str) -> NodePosition:
+    """The order position of a node of ``fac``."""
     n = fac.node(node_id)
     return NodePosition(n.x, n.y, n.level)
 

@@ -24,12 +24,13 @@ import time
 from fleet.clock import silence_timeout
 from fleet.errors import FleetError
 from fleet.manager.core import Core
-from fleet.manager.dispatch import Assignment, assignment_for, supports_charging
+from fleet.manager.dispatch import Assignment, Limit, assignment_for, supports_charging
 from fleet.manager.lifecycle import MissionStatus
 from fleet.manager.liveness import Liveness
 from fleet.manager.missions import MissionRun
 from fleet.manager.registry import RobotEntry
 from fleet.manager.stateview import StateView
+from fleet.manager.traffic import Traffic
 from fleet.planning.mission import MissionSpec
 from fleet.planning.plan import RobotPlan
 from fleet.protocol.header import Header
@@ -62,7 +63,10 @@ class Dispatcher:
         robot.mission_id = run.id
         for p in a.points:
             run.pool.discard(p)
-        order = a.first_order(Header(a.manufacturer, a.serial))
+        t = core.traffic_of(spec.facility)
+        if t is not None:
+            self._follow(t, a)
+        order = a.first_order(Header(a.manufacturer, a.serial), self._limit(t, a))
         core.order_sent[a.order_id] = time.perf_counter()
         core.send(a.manufacturer, a.serial, order)
         core.event(run, "dispatched", rp.serial, {"order_id": a.order_id, "points": a.points})
@@ -83,6 +87,8 @@ class Dispatcher:
             run = self._adopt(robot, state)
         if run is not None:
             return self._progress(run, robot, state)
+        if core.traffic and state.last_node_id:
+            self._park(robot.serial, state.last_node_id)
         # the planner looks again only when a robot becomes free, not on every state
         return not was_idle and not robot.busy and any(
             r.pool and not r.status.terminal for r in core.missions.values())
@@ -98,8 +104,10 @@ class Dispatcher:
             core.event(run, "order_rejected", robot.serial,
                        {"errors": [f"{e.error_type}: {e.description or ''}" for e in rejected]})
             core.release(run, a, robot, to_pool=True)
+            self._park(a.serial, a.stops[a.reached].node_id)
             return True
         before = len(a.failed)
+        was = a.reached
         moved = a.on_state(state)
         news = a.on_charging(state, core.now()) if a.charges else None
         left = a.left_behind(state, core.now(), result_grace=self._grace())
@@ -119,9 +127,13 @@ class Dispatcher:
             core.hand_back(run, a, point, why)
         if run.status is MissionStatus.DISPATCHED:
             core.set_status(run, MissionStatus.RUNNING)
-        update = a.next_update(Header(a.manufacturer, a.serial))
+        t = core.traffic_of(run.spec.facility)
+        freed = t is not None and a.reached > was and t.reached(a.serial, a.reached)
+        update = a.next_update(Header(a.manufacturer, a.serial), self._limit(t, a))
         if update is not None:
             core.send(a.manufacturer, a.serial, update)
+        if freed and t is not None:
+            self._retry(t)
         # a charging phase that moved is persisted, so a restarted manager resumes it
         return core.settle(run, a, robot, changed=before != len(a.failed) or bool(left) or (
             news is not None and news.changed))
@@ -147,7 +159,55 @@ class Dispatcher:
                         core.hand_back(run, a, point, why)
                     if left:
                         freed |= core.settle(run, a, robot, changed=True)
+            for t in core.traffic.values():
+                self._retry(t)
+                self._report_waits(t)
         return freed
+
+    # -- traffic ------------------------------------------------------------------------
+    def _follow(self, t: Traffic, a: Assignment) -> None:
+        """Traffic control follows ``a``'s robot on its route, holding what it holds."""
+        t.follow(a.serial, [s.node_id for s in a.stops], reached=a.reached,
+                 granted=a.base_end, can_stop=lambda i: a.stops[i].node_id not in a.dead)
+
+    def _limit(self, t: Traffic | None, a: Assignment) -> Limit | None:
+        if t is None:
+            return None
+        return lambda end: t.extend(a.serial, end, self.core.now())
+
+    def _park(self, serial: str, node: str) -> None:
+        """A robot with no route stands at ``node``: it takes its place there."""
+        for t in self.core.traffic.values():
+            if node in t.layout.capacity:
+                t.park(serial, node)
+
+    def _retry(self, t: Traffic) -> None:
+        """Ask again for the robots waiting for traffic (something was freed)."""
+        core = self.core
+        for serial in t.waiters():
+            robot = core.registry.find(serial)
+            run = core.missions.get(robot.mission_id or "") if robot is not None else None
+            a = run.assignments.get(serial) if run is not None else None
+            if a is None or not a.active:
+                continue
+            update = a.next_update(Header(a.manufacturer, a.serial), self._limit(t, a))
+            if update is not None:
+                core.send(a.manufacturer, a.serial, update)
+
+    def _report_waits(self, t: Traffic) -> None:
+        """Mission events for traffic waits longer than the setting, and for their end."""
+        core = self.core
+        now, threshold = core.now(), core.settings.traffic_wait_event_s
+        news = [("traffic_wait", s, w, secs) for s, w, secs in t.long_waits(now, threshold)]
+        news += [("traffic_wait_over", s, w, secs) for s, w, secs in t.ended_waits()]
+        for kind, serial, wait, secs in news:
+            robot = core.registry.find(serial)
+            run = core.missions.get(robot.mission_id or "") if robot is not None else None
+            if run is not None:
+                core.event(run, kind, serial, {"waiting_for": wait.describe(),
+                                               "kind": wait.kind, "what": wait.what,
+                                               "holders": list(wait.holders),
+                                               "seconds": round(secs, 1)})
 
     def committed(self, serial: str, order_id: str, action_id: str, result_id: str) -> bool:
         """A result of ``serial``'s order is stored: its point is done (caller holds the
@@ -190,8 +250,11 @@ class Dispatcher:
                     f"the manager restarted and could not rebuild it: {exc}")
                 continue
             core.missions[run.id] = run
+            t = core.traffic_of(run.spec.facility)
             for a in run.active():
                 self._orders[a.order_id] = (run.id, a.serial)
+                if t is not None:
+                    self._follow(t, a)
             core.event(run, "manager_restarted", None,
                        {"active": [a.serial for a in run.active()], "waiting": sorted(run.pool)})
             log.info("mission %s restored (%s)", run.id[:8], run.status.value)
@@ -216,5 +279,12 @@ class Dispatcher:
             return None
         robot.mission_id = run.id
         a.update_id = max(a.update_id, state.order_update_id)
+        released = state.last_released_sequence
+        if released is not None:
+            # what the robot holds is what its order released, whatever was persisted
+            a.base_end = max(a.base_end, min(released // 2, len(a.stops) - 1))
+        t = core.traffic_of(run.spec.facility)
+        if t is not None:
+            self._follow(t, a)
         core.event(run, "robot_readopted", robot.serial, {"order_id": a.order_id})
         return run

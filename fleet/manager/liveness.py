@@ -16,13 +16,32 @@ from __future__ import annotations
 import logging
 import math
 
+from fleet.facility.model import Facility
 from fleet.manager.core import Core
 from fleet.manager.lifecycle import RobotStatus
+from fleet.manager.obstacles import Obstacles
 from fleet.manager.registry import RobotEntry
 from fleet.protocol.order import ActionType
 from fleet.protocol.state import Connection, ConnectionState
 
 log = logging.getLogger(__name__)
+
+AT_NODE_M = 0.5
+"""A robot whose last reported position lies further than this from its last node was
+driving on from it."""
+
+
+def _between_nodes(robot: RobotEntry, fac: Facility) -> bool:
+    """Whether ``robot``'s last state puts it on an edge rather than at its last node
+    (no position reported: assume it may have left)."""
+    state = robot.state
+    if state is None or state.last_node_id not in fac.nodes:
+        return False
+    pos = state.position
+    if pos is None:
+        return True
+    node = fac.nodes[state.last_node_id]
+    return math.dist((pos.x, pos.y), (node.x, node.y)) > AT_NODE_M
 
 TICK_S = 0.2
 """Clock seconds between two looks at the robots' silence (plus :data:`TICK_REAL_S`): the
@@ -34,8 +53,9 @@ TICK_REAL_S = 0.05
 class Liveness:
     """The liveness part of a manager (see the module docstring)."""
 
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, obstacles: Obstacles) -> None:
         self.core = core
+        self.obstacles = obstacles
 
     def heard(self, robot: RobotEntry) -> None:
         """``robot`` said something valid now (caller holds the lock)."""
@@ -123,12 +143,17 @@ class Liveness:
         (log.info if status is RobotStatus.OFFLINE else log.warning)(
             "robot %s/%s lost: %s", robot.manufacturer, robot.serial, why)
         run = core.missions.get(robot.mission_id or "")
+        driving = run is not None and _between_nodes(robot, run.spec.facility)
+        for t in core.traffic.values():
+            t.lose(robot.serial, driving=driving)  # in everyone's way until cleared
         if run is None:
+            self.obstacles.around()
             return
         a = run.assignments.get(robot.serial)
         if a is not None and a.active:
             core.event(run, "robot_lost", robot.serial, {"why": why, "remaining": a.remaining})
             core.release(run, a, robot, to_pool=True)
+        self.obstacles.around()
 
     def _readopt(self, robot: RobotEntry) -> None:
         """A robot that was declared lost is back: stop its stale order if its work was

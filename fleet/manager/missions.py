@@ -20,7 +20,8 @@ class MissionRun:
     """One mission in the manager.
 
     Every task is in exactly one of: ``pool`` (waiting to be planned), an active
-    assignment's remaining points, ``done``, ``failed`` or ``dropped`` (with its reason).
+    assignment's remaining points, ``done``, ``failed``, ``dropped`` (with its reason) or
+    ``blocked`` (a lost robot shuts every way to it: with the reason).
     """
 
     id: str
@@ -37,6 +38,9 @@ class MissionRun:
     document: str = ""
     map_doc: dict[str, str] = field(default_factory=dict)
     """The map as launched (name, suffix, text): a restarted manager rebuilds from it."""
+    blocked: dict[str, str] = field(default_factory=dict)
+    """Points no open way reaches, with why (a lost robot shuts it): the mission waits
+    for them until a supervisor clears the robot (:mod:`fleet.manager.obstacles`)."""
     handovers: dict[str, int] = field(default_factory=dict)
     """Per point, times it was handed back after a robot left it behind."""
     driven_before: dict[str, list[str]] = field(default_factory=dict)
@@ -72,8 +76,8 @@ class MissionRun:
 
     def settled(self) -> bool:
         """Whether nothing is left to do: no pool, no active assignment with work."""
-        return not self.pool and not any(a.active and a.remaining for a in
-                                         self.assignments.values())
+        return not self.pool and not self.blocked and not any(
+            a.active and a.remaining for a in self.assignments.values())
 
     def outcome(self) -> MissionStatus:
         """The terminal status a settled mission ends in."""
@@ -91,10 +95,12 @@ class MissionRun:
             "reason": self.reason,
             "inspections": {"done": len(self.done), "total": total,
                             "failed": len(self.failed), "dropped": len(self.dropped),
+                            "blocked": len(self.blocked),
                             "waiting": len(self.pool)},
             "robots": [a.to_json() for a in self.assignments.values()],
             "done": self.done,
             "dropped": self.dropped,
+            "blocked": self.blocked,
         }
 
     def snapshot(self) -> dict[str, Any]:
@@ -114,6 +120,7 @@ class MissionRun:
             ],
             "pool": sorted(self.pool), "done": self.done, "failed": sorted(self.failed),
             "dropped": self.dropped, "driven_before": self.driven_before,
+            "blocked": self.blocked,
             "handovers": self.handovers,
         }
 
@@ -137,6 +144,7 @@ class MissionRun:
         run.done = dict(snapshot["done"])
         run.failed = set(snapshot["failed"])
         run.dropped = dict(snapshot["dropped"])
+        run.blocked = dict(snapshot.get("blocked", {}))
         run.driven_before = {k: list(v) for k, v in
                              (snapshot.get("driven_before") or {}).items()}
         run.handovers = {str(k): int(v) for k, v in (snapshot.get("handovers") or {}).items()}

@@ -21,6 +21,8 @@ from fleet.manager.core import Core
 from fleet.manager.dispatcher import Dispatcher
 from fleet.manager.lifecycle import MissionStatus, RobotStatus
 from fleet.manager.missions import MissionRun
+from fleet.manager.obstacles import Obstacles
+from fleet.planning.plan import DropReason
 from fleet.planning.planner import plan_mission
 
 log = logging.getLogger(__name__)
@@ -34,9 +36,10 @@ _PLANNABLE = (MissionStatus.QUEUED, MissionStatus.DISPATCHED, MissionStatus.RUNN
 class PlannerLoop:
     """The planning part of a manager (see the module docstring)."""
 
-    def __init__(self, core: Core, dispatcher: Dispatcher) -> None:
+    def __init__(self, core: Core, dispatcher: Dispatcher, obstacles: Obstacles) -> None:
         self.core = core
         self.dispatcher = dispatcher
+        self.obstacles = obstacles
 
     def run(self) -> None:
         """The planner thread: :meth:`plan_waiting` whenever woken, until the manager stops."""
@@ -70,13 +73,15 @@ class PlannerLoop:
             f = run.spec.robots
             fleet = fleet.restricted(classes=f.classes, serials=f.serials)
             tasks = tuple(t for t in run.spec.tasks if t.point in run.pool)
+            shut = self.obstacles.shut(run.spec.facility)
+            site = self.obstacles.site(run.spec.facility)
         if not tasks:
             return
         if not fleet.robots:
             with core.lock:
                 self._no_robots(run)
             return
-        spec = replace(run.spec, tasks=tasks)
+        spec = replace(run.spec, tasks=tasks, facility=site)
         try:
             plan = plan_mission(spec, fleet, time_limit=core.settings.plan_time_limit)
         except PlanningError as exc:
@@ -92,6 +97,16 @@ class PlannerLoop:
                 self.dispatcher.dispatch(run, rp, spec, robot)
                 sent += 1
             for u in plan.unassigned:
+                if shut and u.reason is DropReason.UNREACHABLE:
+                    # shut off by a lost robot: it waits for a supervisor to clear it
+                    run.pool.discard(u.point)
+                    why = "; ".join(sorted(set(shut.values())))
+                    run.blocked[u.point] = f"no open way: {why}"
+                    run.reason = f"{len(run.blocked)} point(s) blocked: {why}; " \
+                                 "`fleet robots clear M/S` once the robot is recovered"
+                    core.event(run, "blocked", None, {"point": u.point,
+                                                      "reason": run.blocked[u.point]})
+                    continue
                 # a task another known robot could do (busy now, or back later) waits for
                 # it; only what no robot online could ever do, or what is left once every
                 # robot of the mission is done, is dropped

@@ -67,7 +67,10 @@ class Queries:
         core = self.core
         with core.lock:
             try:
-                return self.mission_run(mission_id).to_json()
+                status = self.mission_run(mission_id).to_json()
+                for r in status["robots"]:
+                    r["waiting"] = self.waiting(r["serial"]) if r["active"] else None
+                return status
             except FleetError:
                 pass
         row = core.store.mission(mission_id)
@@ -116,7 +119,18 @@ class Queries:
         core = self.core
         with core.lock:
             sites = [m.spec.facility for m in reversed(core.missions.values())]
-            return [{**r.to_json(), "dock": _dock(r, sites)} for r in core.registry.all()]
+            return [{**r.to_json(), "dock": _dock(r, sites), "waiting": self.waiting(r.serial)}
+                    for r in core.registry.all()]
+
+    def waiting(self, serial: str) -> str | None:
+        """What traffic control makes ``serial`` wait for, in one line (None: nothing)."""
+        core = self.core
+        with core.lock:
+            for t in core.traffic.values():
+                wait = t.waiting(serial)
+                if wait is not None:
+                    return f"{wait.describe()} for {t.waited(serial, core.now()):.0f} s"
+        return None
 
     def robot(self, manufacturer: str, serial: str) -> dict[str, Any]:
         """One robot (``fleet robots show``); FleetError when unknown."""

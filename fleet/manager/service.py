@@ -36,6 +36,7 @@ from fleet.manager.lifecycle import MissionStatus
 from fleet.manager.links import Links, RobotId, RobotLink, VdaZenohLink
 from fleet.manager.liveness import TICK_REAL_S, TICK_S, Liveness
 from fleet.manager.missions import MissionRun
+from fleet.manager.obstacles import Obstacles
 from fleet.manager.planner_loop import PlannerLoop
 from fleet.manager.queries import Queries
 from fleet.manager.registry import Refusal
@@ -74,9 +75,10 @@ class Manager:
         self.registry = self.core.registry
         self.missions = self.core.missions
         self.lock = self.core.lock
-        self.liveness = Liveness(self.core)
+        self.obstacles = Obstacles(self.core)
+        self.liveness = Liveness(self.core, self.obstacles)
         self.dispatcher = Dispatcher(self.core, self.liveness)
-        self.planner = PlannerLoop(self.core, self.dispatcher)
+        self.planner = PlannerLoop(self.core, self.dispatcher, self.obstacles)
         self.anomalies = AnomalyLog(
             store, interface=self.settings.interface, publish=bus.publish_raw,
             mission_spec=lambda mid: getattr(self.missions.get(mid), "spec", None),
@@ -245,6 +247,16 @@ class Manager:
             else:
                 raise FleetError(f"unknown mission command {verb!r}")
             return run
+
+    def clear_robot(self, manufacturer: str, serial: str, note: str) -> list[str]:
+        """A supervisor says people recovered a lost robot: its place is freed and the
+        points it blocked are planned again; returns the missions the note is recorded on.
+        FleetError when the manager knows no such robot."""
+        with self.lock:
+            robot = self.registry.find(serial)
+            if robot is None or (manufacturer and robot.manufacturer != manufacturer):
+                raise FleetError(f"no robot {manufacturer}/{serial}")
+        return self.obstacles.clear(serial, note)
 
     def mission(self, mission_id: str) -> MissionRun:
         """A live mission by id (a unique prefix of at least 4 characters is enough)."""

@@ -118,6 +118,13 @@ class StateView:
         return min((n["sequenceId"] for n in self._raw["nodeStates"]), default=None)
 
     @property
+    def last_released_sequence(self) -> int | None:
+        """The highest ``sequenceId`` of a released node in ``nodeStates`` (the end of the
+        base the robot holds), or None when no released node is pending."""
+        return max((n["sequenceId"] for n in self._raw["nodeStates"] if n["released"]),
+                   default=None)
+
+    @property
     def position(self) -> PositionView | None:
         """``agvPosition``, or None when the robot did not send one."""
         pos = self._raw.get("agvPosition")

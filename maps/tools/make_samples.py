@@ -284,6 +284,18 @@ def coal_mine() -> Site:
              "face"),
     ], every=50, tags=["heading"], **ENTRY)
 
+    # ---------------------------------------------------------------- passing bays
+    # Single-lane entries get a widened bay (or a corner wide enough to pass at) every
+    # 150-200 m, as a site cuts them, so that no stretch traffic control hands to one
+    # direction is longer. Not split: the longwall face itself (220 m between its two
+    # corners: shields and conveyor fill it), and the shaft and ramp (single edges).
+    for nid in ("hg-03", "hg-05",          # headgate: 190 and 340 m inby the charger
+                "face-lc", "tg-uc",        # the face's two corners (T-junctions)
+                "dev-03", "dev-05",        # development heading: 180 and 320 m in
+                "nw-02"):                  # north wing: 80 m off the belt road
+        s.widen(nid)
+    s.widen("garage", bay=False, capacity=3)  # the garage chamber holds three robots
+
     # ---------------------------------------------------------------- zones
     s.zone_section("L-350")
     s.zone("ms-slow", "speed_limit", up, rect(-115, -15, -85, 15), max_speed=0.5,
@@ -383,6 +395,7 @@ def chemical_plant() -> Site:
         "re-pr",
     ], every=40, tags=["walkway"], max_speed=1.2, single_lane=True)
     s.edge("cw-02", "pr-cw", **ENTRY)
+    s.widen("pr-01")  # a walkway bay halfway along the 140 m between cw and ah junctions
     s.node("ah-1", 200, 120, g, "inspection", "Analyser house AH-1", ["analyser"])
     s.edge("pr-ah", "ah-1", **STUB)
 
@@ -442,6 +455,8 @@ def chemical_plant() -> Site:
         P(200, 235, "pl-05"),
         "lift-p",
     ], every=40, tags=["u-100", "platform"], **ENTRY)
+    # the deck widens around the column's overhead: robots on the platform meet there
+    s.widen("c-101-top")
     s.road("rt", p, [
         "r-101-inlet", P(80, 250, "rt-stair", name="Ladder to reactor top deck"),
         insp(100, 258, "r-101-top", "Reactor R-101 top flange", "reactor", "flange"),

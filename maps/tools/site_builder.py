@@ -71,6 +71,19 @@ class Site:
         self._by_id[nid] = d
         return nid
 
+    def widen(self, nid: str, *, bay: bool = True, capacity: int | None = None) -> None:
+        """Mark an existing node as wider than its roadway: tagged ``passing-bay`` (room
+        for two robots, fleet.facility.blocks) and/or given a ``capacity``. Ids, kinds
+        and edges stay as they are."""
+        d = self._by_id[nid]
+        name = d.pop("name", None)
+        if bay:
+            d["tags"] = list(dict.fromkeys([*d.get("tags", []), "passing-bay"]))
+        if name:
+            d["name"] = name
+        if capacity is not None:
+            d["capacity"] = capacity
+
     def xy(self, nid: str) -> tuple[float, float]:
         d = self._by_id[nid]
         return float(d["x"]), float(d["y"])

@@ -57,6 +57,17 @@ def test_killed_robot_work_is_taken_over(tmp_path: Path) -> None:
                 for r in _status(endpoint, mid)["robots"]), 30)
             doomed.send_signal(signal.SIGKILL)
             doomed.wait(10)
+            # killed at a place the other drives round it; killed inside the single-lane
+            # drift a-p1 it shuts the only way, and the points wait for a supervisor
+            assert wait_for(lambda: _status(endpoint, mid)["status"] == "completed"
+                            or _status(endpoint, mid)["blocked"], 60)
+            blocked = _status(endpoint, mid)["blocked"]
+            if blocked:
+                assert all("lost robot DOOMED" in why for why in blocked.values())
+                result = CliRunner().invoke(app, ["robots", "clear", "acme/DOOMED", "--note",
+                                                  "carried out", "--by", "test",
+                                                  "--connect", endpoint])
+                assert result.exit_code == 0, result.output
             assert wait_for(lambda: _status(endpoint, mid)["status"] == "completed", 60)
             status = _status(endpoint, mid)
             assert status["inspections"]["done"] == 2

@@ -81,3 +81,37 @@ def test_the_sample_coal_mine_has_blocks_with_places_at_their_ends() -> None:
     assert all(b.ends for b in fac.layout.blocks)
     single = {e.key for e in fac.edges if e.single_lane}
     assert single == {k for b in fac.layout.blocks for k in b.edges}
+
+
+def test_block_lengths_are_the_sums_of_their_edges() -> None:
+    fac = drift({"tags": ["passing-bay"]})
+    lengths = {b.id: b.length_m for b in fac.layout.blocks}
+    assert lengths == {"a~m": 100.0, "b~m": 100.0}
+    longest = fac.layout.longest_block()
+    assert longest is not None and longest.id == "a~m"
+    assert drift().layout.longest_block() == drift().layout.blocks[0]
+
+
+def test_passing_bays_are_the_places_a_map_cut_into_single_lane_drifts() -> None:
+    assert drift({"capacity": 3}).layout.passing_bays() == ["m"]
+    # the map's capacity wins over the tag: one robot fits, so no bay (and no place)
+    assert drift({"tags": ["passing-bay"], "capacity": 1}).layout.passing_bays() == []
+    assert drift().layout.passing_bays() == []
+    # rooms are places anyway, drawn as what they are
+    assert drift({"kind": "refuge", "tags": ["passing-bay"]}).layout.passing_bays() == []
+
+
+def test_a_junction_of_single_lane_drifts_is_a_place_but_no_bay() -> None:
+    nodes = [{"id": "c", "x": 0, "y": 0, "kind": "charger"}, {"id": "j", "x": 50, "y": 0},
+             {"id": "n", "x": 50, "y": 50, "kind": "refuge"},
+             {"id": "s", "x": 50, "y": -50, "kind": "dock"}]
+    edges = [{"from": x, "to": "j", "single_lane": True} for x in ("c", "n", "s")]
+    fac = site(nodes, edges)
+    assert fac.layout.is_place("j") and fac.capacity("j") == 2
+    assert fac.layout.passing_bays() == []
+    # a capacity makes a junction roomier, not a bay; the tag makes it one
+    fac = site([*nodes[:1], {"id": "j", "x": 50, "y": 0, "capacity": 4}, *nodes[2:]], edges)
+    assert fac.capacity("j") == 4 and fac.layout.passing_bays() == []
+    fac = site([*nodes[:1], {"id": "j", "x": 50, "y": 0, "tags": ["passing-bay"]},
+                *nodes[2:]], edges)
+    assert fac.layout.passing_bays() == ["j"]

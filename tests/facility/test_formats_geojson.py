@@ -223,6 +223,66 @@ def test_bad_files_are_plain_problems(text: str, words: str) -> None:
     assert any(words in p for p in problems), problems
 
 
+# ------------------------------------------------------------------- capacity
+def _drift_yaml(m_extra: str) -> str:
+    """dock = w1 = m = w2 = charger, single-lane; ``m_extra`` goes into node m."""
+    return f"""
+format: inspection-fleet-map/1
+site: {{name: drift}}
+nodes:
+  - {{id: dock, x: 0, y: 0, kind: dock}}
+  - {{id: w1, x: 60, y: 0}}
+  - {{id: m, x: 120, y: 0{m_extra}}}
+  - {{id: w2, x: 180, y: 0}}
+  - {{id: chg, x: 240, y: 0, kind: charger, capacity: 3}}
+edges:
+  - {{from: dock, to: w1, single_lane: true}}
+  - {{from: w1, to: m, single_lane: true}}
+  - {{from: m, to: w2, single_lane: true}}
+  - {{from: w2, to: chg, single_lane: true}}
+"""
+
+
+@pytest.mark.parametrize("extra", ["", ", capacity: 2", ", tags: [passing-bay]",
+                                   ", tags: [passing-bay], capacity: 1"])
+def test_capacities_and_blocks_survive_the_round_trip(extra: str) -> None:
+    fac = read_yaml(_drift_yaml(extra))
+    text = write_geojson(fac)
+    again = read_geojson(text)
+    assert_same_facility(fac, again)
+    assert again.layout == fac.layout
+    assert [again.nodes[n].capacity for n in ("dock", "w1", "chg")] == [None, None, 3]
+    points = {f["properties"]["id"]: f["properties"]["metadata"]
+              for f in json.loads(text)["features"] if f["geometry"]["type"] == "Point"}
+    # written only where the map sets one: defaults stay defaults
+    assert points["chg"]["capacity"] == 3 and "capacity" not in points["w1"]
+    assert ("capacity" in points["m"]) == ("capacity" in extra)
+
+
+def test_the_sample_maps_keep_their_blocks_through_geojson() -> None:
+    for path in VALID_MAPS:
+        fac = load(path)
+        assert read_geojson(write_geojson(fac)).layout == fac.layout, path.name
+
+
+@pytest.mark.parametrize("bad", ["0", "-2", "1.5", '"two"', "true", "2.0"])
+def test_a_bad_capacity_is_the_same_one_line_problem_as_in_yaml(bad: str) -> None:
+    with pytest.raises(MapError) as in_yaml:
+        read_yaml(_drift_yaml(f", capacity: {bad}"), file="g.yaml")
+    text = write_geojson(read_yaml(_drift_yaml("")))
+    doc = json.loads(text)
+    for f in doc["features"]:
+        if f["properties"].get("id") == "m":
+            f["properties"]["metadata"]["capacity"] = json.loads(bad)
+    with pytest.raises(MapError) as in_json:
+        read_geojson(json.dumps(doc), file="g.geojson")
+    [yaml_problem] = in_yaml.value.problems
+    [json_problem] = in_json.value.problems
+    assert (json_problem.element, json_problem.reason) == (
+        yaml_problem.element, yaml_problem.reason)
+    assert json_problem.reason.startswith("capacity must be a positive integer")
+
+
 def test_json_syntax_error_has_its_line() -> None:
     with pytest.raises(MapError) as info:
         read_geojson('{"type": "FeatureCollection",\n "features": [,]}', file="g.geojson")
@@ -262,7 +322,7 @@ _metadata = st.fixed_dictionaries({}, optional={
     "kind": st.sampled_from([k.value for k in (*NodeKind, *EdgeKind)] + ["no_go"]) | scalars,
     "level": ids, "tags": json_values, "name": scalars, "length": numbers,
     "abs_speed_limit": numbers, "single_lane": scalars, "closed": scalars,
-    "atex_zone": scalars, "max_speed": numbers, "capability": scalars,
+    "atex_zone": scalars, "max_speed": numbers, "capability": scalars, "capacity": scalars,
 }) | json_values
 _features = st.fixed_dictionaries(
     {"type": st.just("Feature"), "geometry": _geometries},

@@ -83,7 +83,8 @@ def test_svg_of_mine_shows_hazards_and_corridor_kinds(
     for expected in ("Zone 1 (ch4)", "Zone 2 (ch4)", "No 5G", "≤ 0.5 m/s", "No-go",
                      "ATEX zone 1", "ATEX zone 2", "5G dead zone", "Speed limit",
                      "Single-lane entry", "Corridor / road", "Closed", "One-way",
-                     "Charger", "Dock", "Refuge", "Landing (shaft/ramp/lift)"):
+                     "Charger", "Dock", "Refuge", "Landing (shaft/ramp/lift)",
+                     "Passing bay", "×3", "×N  room for N robots"):
         assert any(expected in t for t in texts), expected
     # a landing names the level it leads to, with the shaft's length
     assert any("▼ L-420 (shaft 320 m)" in t for t in texts)
@@ -191,3 +192,47 @@ def test_cli_render_errors_are_one_line(tmp_path: Path) -> None:
                                  "--level", "nope"])
     assert result.exit_code == 1
     assert "unknown level 'nope'" in result.output
+
+
+def _drift_with_bay(tmp_path: Path) -> Facility:
+    """dock = w1 = bay = w2 = junction(capacity 3) = charger, all single-lane."""
+    text = """
+format: inspection-fleet-map/1
+site: {name: Drift with a bay}
+nodes:
+  - {id: dock, x: 0, y: 0, kind: dock}
+  - {id: w1, x: 60, y: 0}
+  - {id: bay, x: 120, y: 0, tags: [passing-bay]}
+  - {id: w2, x: 180, y: 0, kind: inspection}
+  - {id: jn, x: 240, y: 0, capacity: 3}
+  - {id: chg, x: 240, y: 60, kind: charger}
+  - {id: end, x: 300, y: 0, kind: inspection}
+edges:
+  - {from: dock, to: w1, single_lane: true}
+  - {from: w1, to: bay, single_lane: true}
+  - {from: bay, to: w2, single_lane: true}
+  - {from: w2, to: jn, single_lane: true}
+  - {from: jn, to: chg, single_lane: true}
+  - {from: jn, to: end, single_lane: true}
+"""
+    path = tmp_path / "bay.yaml"
+    path.write_text(text, encoding="utf-8")
+    return formats.load(path)
+
+
+def test_passing_bays_and_large_capacities_are_drawn_and_explained(tmp_path: Path) -> None:
+    fac = _drift_with_bay(tmp_path)
+    assert fac.layout.passing_bays() == ["bay"] and fac.capacity("jn") == 3
+    out = tmp_path / "bay.svg"
+    render_facility(fac, out)
+    texts = svg_texts(out)
+    assert "Passing bay" in texts
+    assert "×3" in texts and "×N  room for N robots" in texts
+    assert "×2" not in texts  # a capacity of two is the usual room: not written
+
+
+def test_no_bay_no_bay_legend(tmp_path: Path) -> None:
+    out = tmp_path / "tiny.svg"
+    render_facility(formats.load(TINY), out)
+    texts = svg_texts(out)
+    assert "Passing bay" not in texts and "×N  room for N robots" not in texts

@@ -207,20 +207,34 @@ class ScriptedRobot:
 
     def route(self) -> tuple[list[Node], list[Edge], dict[int, bool]]:
         """The current order's nodes and edges, and each sequenceId's released flag after
-        the updates received."""
+        the updates received (an update replaces the route from its first node on, as
+        VDA 5050 says: a re-routed horizon)."""
         orders = self.orders()
         first = self.order
-        released: dict[int, bool] = {}
+        nodes = {n.sequence_id: n for n in first.nodes}
+        edges = {e.sequence_id: e for e in first.edges}
         for o in orders:
-            if o.order_id == first.order_id:
-                released.update({n.sequence_id: n.released for n in o.nodes})
-                released.update({e.sequence_id: e.released for e in o.edges})
-        return list(first.nodes), list(first.edges), released
+            if o.order_id != first.order_id or o is first or not o.nodes:
+                continue
+            start = o.nodes[0].sequence_id
+            nodes = {k: v for k, v in nodes.items() if k < start}
+            edges = {k: v for k, v in edges.items() if k < start}
+            nodes.update({n.sequence_id: n for n in o.nodes})
+            edges.update({e.sequence_id: e for e in o.edges})
+        released = {k: n.released for k, n in nodes.items()}
+        released.update({k: e.released for k, e in edges.items()})
+        return ([nodes[k] for k in sorted(nodes)], [edges[k] for k in sorted(edges)],
+                released)
+
+    @property
+    def current(self) -> list[Node]:
+        """The current order's nodes, re-routes included."""
+        return self.route()[0]
 
     def inspect_ids(self) -> dict[str, str]:
         """Point → actionId of the current order's inspect actions."""
         return {read_inspect_action(a).inspection_point_id: a.action_id
-                for n in self.order.nodes for a in n.actions if is_inspect(a)}
+                for n in self.current for a in n.actions if is_inspect(a)}
 
     # -- what it says -----------------------------------------------------------------
     def send(self, message: Message) -> None:

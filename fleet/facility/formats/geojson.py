@@ -16,7 +16,7 @@ both Nav2 and this project::
      "features": [
        node: Point [x, y] or [x, y, z];
              properties {"id", "frame": "map",
-                         "metadata": {"kind", "level", "tags"?, "name"?}}
+                         "metadata": {"kind", "level", "tags"?, "name"?, "capacity"?}}
        edge: LineString [[xa, ya], [xb, yb]];
              properties {"id", "startid", "endid", "cost"?,
                          "metadata": {"length"?, "kind"?, "abs_speed_limit"?,
@@ -53,6 +53,11 @@ Mapping, field by field (what a caller may rely on):
   its point's third coordinate, written only when it differs from its level's ``z`` (the
   default). ``crs`` and ``frame`` are ignored on reading: coordinates are metres in the map
   frame.
+- **capacity.** A node's ``metadata.capacity`` is the map's ``capacity`` (robots that may
+  stand there at once, :mod:`fleet.facility.blocks`): written only when the map sets one,
+  read as the YAML map reads it (a positive integer; anything else is the same one-line
+  problem). Without it the documented default applies, so capacities, places and
+  single-lane blocks survive a round trip. Nav2 ignores it.
 - **kinds.** ``metadata.kind`` gives a node's kind (default ``waypoint``), a zone's kind
   (required) or an edge's kind (default ``corridor``). A plain Nav2 graph has no kinds and
   therefore no charger: loading it fails with the validator's ``no charger`` problem plus a
@@ -244,7 +249,7 @@ def _node(
     node: dict[str, Any] = {"id": nid, "x": pos[0], "y": pos[1]}
     if len(pos) == 3:
         node["z"] = pos[2]
-    for key in ("kind", "level", "tags", "name"):
+    for key in ("kind", "level", "tags", "name", "capacity"):
         if key in meta:
             node[key] = meta[key]
     return node
@@ -395,6 +400,8 @@ def write_geojson(fac: Facility) -> str:
             meta["tags"] = sorted(n.tags)
         if n.name:
             meta["name"] = n.name
+        if n.capacity is not None:
+            meta["capacity"] = n.capacity
         features.append(_feature("Point", coords,
                                  {"id": ref(n.id), "frame": "map", "metadata": meta}))
 

@@ -1,0 +1,476 @@
+"""Traffic control: reservations of places and single-lane blocks, deadlock-free.
+
+The model is :mod:`fleet.facility.blocks`: nodes have a capacity; *places* are where a robot
+may wait; *blocks* are the single-lane stretches between places. A robot's route is cut into
+*runs*, each from one stop (a place where its base may end) to the next. Before the manager
+releases base nodes, :meth:`Traffic.extend` grants whole runs: a run needs a slot at every
+place it reaches (within capacity) and each block it crosses for its direction (robots going
+the same way share a block and follow one another; a robot that turns round inside a block
+holds it alone). Grants are freed as the robot reports passing (:meth:`Traffic.reached`).
+
+**Why it cannot deadlock** (docs/traffic.md gives the argument in full). Picture every robot
+frozen at the end of what it has been granted. A robot *can finish* if, with the others
+frozen, every place left on its route has a free slot (it would drive alone; the blocks are
+then empty, since a frozen robot stands at a place). The robots that can finish are found by
+a fixpoint: finishing a robot frees the slot it stood on (while it keeps the one at its
+goal, counted from the start so that finishing never takes space away). A grant is made
+only when it leaves that set no smaller. A robot in the set, first in the fixpoint's order,
+always gets its next run once the robots driving through its block the other way have left
+it (they need nothing more to do so), and that grant keeps the same order valid; so some
+robot always moves, every grant moves a robot forward along a finite route, and every robot
+of the set arrives. Robots outside the set (their way is shut by a lost robot, or by robots
+parked for good) may move as far as they do no harm, and are reported.
+
+Every method is called under the manager's lock; decisions take microseconds (the fixpoint,
+needed only when a grant fills a place, is linear in the routes' places).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from fleet.facility.blocks import TrafficLayout
+
+BlockKey = tuple[str, str]
+"""How a robot holds a block: (entry, exit) place; robots with the same key share it."""
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Why a robot's next run is not granted: the ``kind`` of thing it waits for (``block``,
+    ``place``, ``way``: a grant that would shut the way of robots that can still finish),
+    its id and the robots holding it."""
+
+    kind: str
+    what: str
+    holders: tuple[str, ...]
+
+    def describe(self) -> str:
+        """One line for a supervisor: ``waiting for block B (held by R2)``."""
+        held = f" (held by {', '.join(self.holders)})" if self.holders else ""
+        if self.kind == "way":
+            return f"waiting for place {self.what}: {', '.join(self.holders)} must pass first"
+        return f"waiting for {self.kind} {self.what}{held}"
+
+
+@dataclass
+class _Run:
+    start: int
+    end: int
+    block: str | None
+    key: BlockKey | None
+    places: tuple[str, ...]
+    """Places reached after ``start`` up to ``end`` (the end included)."""
+
+
+@dataclass
+class _Robot:
+    serial: str
+    route: list[str]
+    runs: list[_Run]
+    reached: int = 0
+    granted: int = 0
+    lost: bool = False
+    slots: frozenset[str] = frozenset()
+    blocks: dict[str, BlockKey] = field(default_factory=dict)
+    waiting: Wait | None = None
+    waiting_since: float | None = None
+    stuck: str | None = None
+    """The block a lost robot stands in (it holds it until forgotten)."""
+    reported: bool = False
+
+    @property
+    def goal(self) -> str:
+        return self.route[-1]
+
+    @property
+    def frozen_at(self) -> str:
+        return self.route[self.granted]
+
+    @property
+    def active(self) -> bool:
+        return not self.lost and self.reached < len(self.route) - 1
+
+    def needs(self) -> set[str]:
+        """Places still to reach beyond the grant."""
+        out: set[str] = set()
+        for run in self.runs:
+            if run.end > self.granted:
+                out.update(run.places)
+        return out
+
+
+class Traffic:
+    """The reservations of one site (see the module docstring)."""
+
+    def __init__(self, layout: TrafficLayout) -> None:
+        self.layout = layout
+        self._robots: dict[str, _Robot] = {}
+        self._slots: Counter[str] = Counter()
+        self._holders: dict[str, dict[str, BlockKey]] = defaultdict(dict)
+        self._ended: list[tuple[str, Wait, float]] = []
+        self._order: list[str] | None = None
+        """The finishing order of the last decision (None: work it out again)."""
+        self.decisions: list[float] = []
+        """Seconds each :meth:`extend` took (the benchmark reads and clears it)."""
+
+    # -- robots -------------------------------------------------------------------------
+    def follow(self, serial: str, route: Sequence[str], *, reached: int = 0,
+               granted: int | None = None,
+               can_stop: Callable[[int], bool] | None = None) -> None:
+        """Start following ``serial`` on ``route`` (its nodes in order, from where it
+        stands). ``granted`` (default ``reached``): the route index released to it already
+        (a restarted manager passes what the robot's order holds: it is taken as granted
+        whatever the capacities, since the robot may be driving it). ``can_stop(i)``:
+        whether the base may end at route index ``i`` besides being a place (a comms-dead
+        node cannot: the robot would wait there for an update it never hears)."""
+        self.forget(serial)
+        route = list(route)
+        stops = [0] + [i for i in range(1, len(route))
+                       if self.layout.is_place(route[i]) and (can_stop is None or can_stop(i))]
+        if stops[-1] != len(route) - 1:
+            stops.append(len(route) - 1)
+        runs = [self._run(route, a, b) for a, b in itertools.pairwise(stops)]
+        r = _Robot(serial, route, runs, reached=reached,
+                   granted=max(reached, granted if granted is not None else reached))
+        r.granted = self._stop_at_or_after(r, r.granted)
+        self._robots[serial] = r
+        self._hold(r)
+        self._order = None
+
+    def park(self, serial: str, node: str) -> None:
+        """``serial`` stands at ``node`` with no route (idle, or done): it takes a slot
+        there (or, inside a block, the block) until it is given a route or forgotten.
+        Nothing changes when it is parked there already (and not lost)."""
+        r = self._robots.get(serial)
+        if r is not None and r.route == [node] and not r.lost:
+            return
+        self.follow(serial, [node])
+
+    def forget(self, serial: str) -> None:
+        """Free everything ``serial`` holds (it left the site, or a supervisor cleared it)."""
+        r = self._robots.pop(serial, None)
+        if r is not None:
+            self._release(r)
+
+    def lose(self, serial: str, *, driving: bool = False) -> None:
+        """``serial`` is lost: it keeps what it physically occupies until :meth:`forget`,
+        and no longer counts as a robot that will finish. That is the node it last
+        reached (a slot there; its block when the node lies inside one) and, when it was
+        ``driving`` on from there, the block of the edge it was on. What it was granted
+        beyond is freed: it will not drive there."""
+        r = self._robots.get(serial)
+        if r is None:
+            return
+        r.lost = True
+        r.waiting = None
+        self._order = None
+        if r.reached < len(r.route) - 1:
+            run = next(x for x in r.runs if x.start <= r.reached < x.end)
+            inside = r.reached > run.start or (driving and run.start == r.reached)
+            if run.block is not None and inside:
+                r.stuck = run.block
+        r.granted = r.reached
+        self._rehold(r)
+
+    def found(self, serial: str) -> None:
+        """A lost robot is back: it counts again."""
+        r = self._robots.get(serial)
+        if r is not None:
+            r.lost = False
+            self._order = None
+
+    def reached(self, serial: str, index: int) -> bool:
+        """``serial`` reported reaching route ``index``: what lies behind is freed. True
+        when anything was freed (waiting robots may now be granted)."""
+        r = self._robots.get(serial)
+        if r is None or index <= r.reached:
+            return False
+        r.reached = min(index, len(r.route) - 1)
+        r.granted = max(r.granted, r.reached)
+        before = (r.slots, dict(r.blocks))
+        self._rehold(r)
+        return before != (r.slots, r.blocks)
+
+    # -- grants -------------------------------------------------------------------------
+    def extend(self, serial: str, want: int, now: float) -> int:
+        """Grant ``serial`` whole runs until its grant reaches route index ``want`` (or the
+        next stop after it), as far as the rules allow; returns the route index granted
+        (never less than before). When it stops short of ``want`` the robot is
+        :meth:`waiting`, from ``now`` (manager seconds)."""
+        t0 = time.perf_counter()
+        r = self._robots[serial]
+        want = min(want, len(r.route) - 1)
+        if r.granted >= want:
+            self._stop_waiting(r, now)
+        while r.granted < want:
+            run = next(x for x in r.runs if x.end > r.granted)
+            why = self._grant(r, run)
+            if why is not None:
+                if r.waiting is None or r.waiting != why:
+                    r.waiting_since = now if r.waiting is None else r.waiting_since
+                    r.waiting = why
+                break
+            self._stop_waiting(r, now)
+        self.decisions.append(time.perf_counter() - t0)
+        return r.granted
+
+    def _stop_waiting(self, r: _Robot, now: float) -> None:
+        if r.reported and r.waiting is not None and r.waiting_since is not None:
+            self._ended.append((r.serial, r.waiting, now - r.waiting_since))
+        r.waiting, r.waiting_since, r.reported = None, None, False
+
+    def _grant(self, r: _Robot, run: _Run) -> Wait | None:
+        if run.block is not None:
+            assert run.key is not None
+            others = {s: k for s, k in self._holders[run.block].items() if s != r.serial}
+            if others and (run.key[0] == run.key[1] or any(k != run.key
+                                                           for k in others.values())):
+                return Wait("block", run.block, tuple(sorted(others)))
+        for place in run.places:
+            if place not in r.slots and self._slots[place] >= self.layout.capacity[place]:
+                holders = tuple(sorted(s.serial for s in self._robots.values()
+                                       if place in s.slots and s is not r))
+                return Wait("place", place, holders)
+        old = r.granted
+        if self._harmless(r, run):
+            r.granted = run.end
+            self._rehold(r)
+            return None
+        witness = self._witness()
+        r.granted = run.end
+        self._rehold(r)
+        if self._still_valid(witness, r):
+            return None
+        order = self._greedy()
+        if set(order) >= set(witness):
+            self._order = order
+            return None
+        r.granted = old
+        self._rehold(r)
+        return Wait("way", r.route[run.end], tuple(sorted(set(witness) - set(order))))
+
+    def _harmless(self, r: _Robot, run: _Run) -> bool:
+        """Whether granting ``run`` certainly keeps every finishing order valid: frozen at
+        the run's end ``W`` instead of where it is, ``r`` adds to no place but ``W``; if
+        ``W`` has room even with every robot frozen there and every robot whose goal it is
+        parked there, nobody's way can be shut by it."""
+        end = r.route[run.end]
+        frozen = goals = 0
+        for s in self._robots.values():
+            if s is r:
+                continue
+            if not s.active:
+                frozen += int(end in s.slots)
+                continue
+            frozen += int(s.frozen_at == end)
+            goals += int(s.goal == end and s.frozen_at != end)
+        return frozen + goals + 1 < self.layout.capacity.get(end, 1)
+
+    def can_finish(self) -> frozenset[str]:
+        """The robots that can finish their routes from here, one after another, each
+        driving alone while the others stand frozen at the ends of their grants and those
+        done stand at their goals (see the module docstring)."""
+        return frozenset(self._witness())
+
+    def _witness(self) -> list[str]:
+        """The finishing order kept from the last decision (worked out when stale)."""
+        if self._order is None:
+            self._order = self._greedy()
+        return [s for s in self._order if s in self._robots and self._robots[s].active]
+
+    def _still_valid(self, order: list[str], r: _Robot) -> bool:
+        """Whether ``order`` (valid before ``r`` was granted up to its frozen place ``W``)
+        is valid still. Only ``W`` gained a robot, and only until ``r``'s turn (after it,
+        ``r`` stands at its goal either way): the robots before ``r`` that pass ``W`` are
+        checked against ``W``'s occupancy at their turn."""
+        w = r.frozen_at
+        cap = self.layout.capacity.get(w, 1)
+        occ = sum(1 for s in self._robots.values()
+                  if (s.frozen_at == w if s.active else w in s.slots))
+        for serial in order:
+            if serial == r.serial:
+                return True
+            s = self._robots[serial]
+            if w in s.needs() and occ - int(s.frozen_at == w) >= cap:
+                return False
+            occ += int(s.goal == w) - int(s.frozen_at == w)
+        return True
+
+    def _greedy(self) -> list[str]:
+        """A finishing order found greedily: robots that can finish go first, and among
+        them those whose parking at their goal fills no place others still need."""
+        cap = self.layout.capacity
+        occ: Counter[str] = Counter()
+        dead: set[str] = set()
+        for s in self._robots.values():
+            if s.active:
+                occ[s.frozen_at] += 1
+            else:
+                occ.update(s.slots)
+                if s.lost:
+                    dead.update(s.blocks)
+        left = {s.serial: s for s in self._robots.values() if s.active and not any(
+            run.block in dead for run in s.runs if run.end > s.granted)}
+        needs = {k: s.needs() for k, s in left.items()}
+        users: dict[str, set[str]] = defaultdict(set)
+        for k, ns in needs.items():
+            for q in ns:
+                users[q].add(k)
+
+        def free(k: str) -> bool:
+            s = left[k]
+            return all(occ[q] - int(s.frozen_at == q) < cap.get(q, 1) for q in needs[k])
+
+        def harmless(k: str) -> bool:
+            g = left[k].goal
+            return (g == left[k].frozen_at or occ[g] + 1 < cap.get(g, 1)
+                    or not (users.get(g, set()) - {k}))
+
+        order: list[str] = []
+        ready = {k for k in left if free(k)}
+        while ready:
+            k = next((x for x in sorted(ready) if harmless(x)), None) or min(ready)
+            ready.discard(k)
+            s = left.pop(k)
+            order.append(k)
+            for q in needs.pop(k):
+                users[q].discard(k)
+            if s.goal == s.frozen_at:
+                continue
+            occ[s.frozen_at] -= 1
+            occ[s.goal] += 1
+            for t in users.get(s.frozen_at, set()) | users.get(s.goal, set()):
+                if t in left:
+                    if free(t):
+                        ready.add(t)
+                    else:
+                        ready.discard(t)
+        return order
+
+    # -- what a supervisor sees ---------------------------------------------------------
+    def waiting(self, serial: str) -> Wait | None:
+        """Why ``serial``'s next run is not granted (None: it is not waiting)."""
+        r = self._robots.get(serial)
+        return None if r is None else r.waiting
+
+    def waited(self, serial: str, now: float) -> float:
+        """Seconds ``serial`` has waited for its current :meth:`waiting` reason."""
+        r = self._robots.get(serial)
+        if r is None or r.waiting_since is None:
+            return 0.0
+        return now - r.waiting_since
+
+    def long_waits(self, now: float, threshold: float) -> list[tuple[str, Wait, float]]:
+        """Waits longer than ``threshold`` seconds not reported before (each once)."""
+        out = []
+        for r in self._robots.values():
+            if r.waiting is not None and r.waiting_since is not None and not r.reported \
+                    and now - r.waiting_since > threshold:
+                r.reported = True
+                out.append((r.serial, r.waiting, now - r.waiting_since))
+        return out
+
+    def ended_waits(self) -> list[tuple[str, Wait, float]]:
+        """Waits :meth:`long_waits` reported that are over since the last call, with how
+        long they lasted."""
+        out, self._ended = self._ended, []
+        return out
+
+    def where(self, serial: str) -> str | None:
+        """The node ``serial`` last reached on its route (None: not followed)."""
+        r = self._robots.get(serial)
+        return None if r is None else r.route[r.reached]
+
+    def waiters(self) -> list[str]:
+        """Robots whose last request was refused."""
+        return [r.serial for r in self._robots.values() if r.waiting is not None]
+
+    def holding(self, serial: str) -> tuple[frozenset[str], tuple[str, ...]]:
+        """The places and blocks ``serial`` holds."""
+        r = self._robots.get(serial)
+        if r is None:
+            return frozenset(), ()
+        return r.slots, tuple(sorted(r.blocks))
+
+    def occupancy(self, place: str) -> int:
+        """Slots held at ``place``."""
+        return self._slots[place]
+
+    def blocked_by_obstacles(self) -> dict[str, tuple[str, str]]:
+        """Blocks and places held by lost robots: id → (kind, robot)."""
+        out: dict[str, tuple[str, str]] = {}
+        for r in self._robots.values():
+            if r.lost:
+                out.update({b: ("block", r.serial) for b in r.blocks})
+                out.update({p: ("place", r.serial) for p in r.slots})
+        return out
+
+    # -- bookkeeping --------------------------------------------------------------------
+    def _run(self, route: list[str], a: int, b: int) -> _Run:
+        blocks = {self.layout.block_of_edge.get((route[i], route[i + 1]))
+                  for i in range(a, b)} - {None}
+        places = tuple(route[i] for i in range(a + 1, b + 1) if self.layout.is_place(route[i])
+                       or i == b)
+        block = min(blocks) if blocks else None  # type: ignore[type-var]
+        key: BlockKey | None = None
+        if block is not None:
+            inner = route[a + 1:b]
+            turns = len(set(inner)) < len(inner) or len(blocks) > 1
+            key = (route[a], route[b]) if not turns else (route[a], route[a])
+        return _Run(a, b, block, key, places)
+
+    def _stop_at_or_after(self, r: _Robot, index: int) -> int:
+        for run in r.runs:
+            if run.start <= index < run.end:
+                return run.end if index > run.start else index
+        return index
+
+    def _hold(self, r: _Robot) -> None:
+        """Work out what ``r`` holds from where it is and what it was granted; count it."""
+        route = r.route
+        slots = {route[i] for i in range(r.reached, r.granted + 1)
+                 if self.layout.is_place(route[i])}
+        blocks: dict[str, BlockKey] = {}
+        for run in r.runs:
+            if run.end > r.reached and run.start < r.granted and run.block is not None:
+                assert run.key is not None
+                # the same block twice in one window: held as if turning round in it
+                blocks[run.block] = run.key if run.block not in blocks else (
+                    run.key[0], run.key[0])
+        if r.granted == len(route) - 1 and not self.layout.is_place(route[-1]):
+            # a route ending inside a block (a robot standing there): it keeps the block
+            slots.add(route[-1])
+            here = route[-1]
+            for (x, _), b in self.layout.block_of_edge.items():
+                if x == here:
+                    blocks[b] = (here, here)
+                    break
+        if r.stuck is not None:
+            blocks[r.stuck] = (r.serial, r.serial)  # nobody shares it
+        r.slots = frozenset(slots)
+        r.blocks = blocks
+        self._slots.update(r.slots)
+        for b, k in blocks.items():
+            self._holders[b][r.serial] = k
+
+    def _release(self, r: _Robot) -> None:
+        self._slots.subtract(r.slots)
+        for p in r.slots:
+            if self._slots[p] <= 0:
+                del self._slots[p]
+        for b in r.blocks:
+            self._holders[b].pop(r.serial, None)
+        r.slots, r.blocks = frozenset(), {}
+
+    def _rehold(self, r: _Robot) -> None:
+        self._release(r)
+        self._hold(r)
+
+    def robots(self) -> Iterable[str]:
+        """Serials followed."""
+        return list(self._robots)
