@@ -107,9 +107,10 @@ def test_coal_mine_gas_patrol_finds_the_leak_where_it_is(
 def test_a_killed_robot_process_leaves_its_points_to_the_others(
         sim_run: Callable[..., SimRun]) -> None:
     scenario = load_scenario(TINY)
-    # the takeover, not physics: a dead robot would block the shaft for good
+    # the takeover, not physics: a dead robot would block the drift for good, to the
+    # robots (ghosts) and to the manager's traffic control (off)
     run = sim_run(scenario, speed=100.0, robots=2, processes=True,
-                  space=SpaceParams(ghosts=True))
+                  space=SpaceParams(ghosts=True), manager={"traffic_control": False})
 
     def doomed() -> str | None:
         status = run.mission_status() or {}

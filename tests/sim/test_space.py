@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from shapely.geometry import box
@@ -34,9 +35,9 @@ from fleet.facility.model import (
 from fleet.planning.robots import Fleet, Robot, RobotClass
 from sim.body import BodyParams, SimBody
 from sim.errors import ScenarioError
-from sim.progress import stalled
+from sim.progress import Progress, stalled
 from sim.robots import SimFleet, robots_of, starts_of
-from sim.runner import TERMINAL
+from sim.runner import TERMINAL, RunOptions, SimRun
 from sim.scenario import Scenario, load_scenario
 from sim.space import Space, SpaceParams, SpaceReport, WaitKind
 from sim.world import World
@@ -342,33 +343,42 @@ def test_a_run_stalls_only_when_every_robot_with_work_left_is_deadlocked() -> No
     assert not stalled(None, _report(("A", "B")), TERMINAL)  # nothing launched
 
 
-def test_robots_meeting_head_on_in_a_drift_end_the_run_deadlocked() -> None:
-    """The manager has no traffic control yet: two robots sent through a single-lane drift
-    from its two ends meet head-on, and the run ends there instead of at its timeout.
-    With ghosts the same mission completes. (When the manager learns to keep robots out
-    of each other's way, the first half of this test is the one to change.)"""
+def _head_on(**options: Any) -> Progress:
+    # the manager's traffic control would keep the robots apart: off, they meet head-on
+    run_options = RunOptions(speed=100.0, manager={"traffic_control": False}, **options)
+    with SimRun(load_scenario(HEAD_ON), run_options) as run:
+        return run.run(timeout=60)
+
+
+@pytest.mark.parametrize("processes", [False, True], ids=["one process", "one each"])
+def test_robots_meeting_head_on_in_a_drift_end_the_run_deadlocked(processes: bool) -> None:
+    """Two robots sent through a single-lane drift from its two ends, without traffic
+    control: they meet head-on, and the run ends there instead of at its timeout, whether
+    the robots share this process or each has one (and the space is served to them)."""
+    final = _head_on(processes=processes)
+    assert (final.standoffs, final.deadlocks, final.stalled) == (1, 1, True)
+    assert final.space is not None and final.space.stuck == ("E", "W")
+    assert final.makespan_s is None and final.mission_status == "running"
+    assert final.inspections["done"] == 0
+    assert final.robot_wait_s >= 2 * SpaceParams().deadlock_s
+
+
+def test_ghosts_cross_the_drift_through_each_other() -> None:
+    final = _head_on(space=SpaceParams(ghosts=True))
+    assert final.mission_status == "completed" and final.space is None
+    assert (final.standoffs, final.deadlocks, final.robot_wait_s) == (0, 0, 0.0)
+    assert final.makespan_s is not None and final.makespan_s > 0
+
+
+def test_traffic_control_keeps_the_robots_apart_in_the_drift() -> None:
+    """The manager's traffic control (on by default) sends one robot through the drift at
+    a time: the physical run completes without a standoff; its summary says so."""
     result = CliRunner().invoke(app, ["sim", "run", str(HEAD_ON), "--speed", "100", "--json"])
-    assert result.exit_code == 1, result.output
-    summary = json.loads(result.stdout)
-    assert (summary["standoffs"], summary["deadlocks"], summary["stalled"]) == (1, 1, True)
-    assert summary["stuck"] == ["E", "W"] and summary["makespan_s"] is None
-    assert summary["inspections_done"] == 0 and summary["mission_status"] == "running"
-    assert summary["robot_wait_s"] >= 2 * SpaceParams().deadlock_s
-    result = CliRunner().invoke(app, ["sim", "run", str(HEAD_ON), "--speed", "100", "--json",
-                                      "--ghosts"])
     assert result.exit_code == 0, result.output
-    ghosts = json.loads(result.stdout)
-    assert (ghosts["standoffs"], ghosts["deadlocks"], ghosts["robot_wait_s"]) == (0, 0, 0)
-    assert ghosts["inspections_done"] == ghosts["inspections_total"] == 2
-
-
-def test_robots_in_processes_of_their_own_share_one_space() -> None:
-    """One process per robot, one Space served to them all: the same head-on deadlock."""
-    result = CliRunner().invoke(app, ["sim", "run", str(HEAD_ON), "--speed", "100", "--json",
-                                      "--processes"])
-    assert result.exit_code == 1, result.output
     summary = json.loads(result.stdout)
-    assert (summary["standoffs"], summary["deadlocks"], summary["stalled"]) == (1, 1, True)
+    assert summary["mission_status"] == "completed" and summary["ghosts"] is False
+    assert (summary["standoffs"], summary["deadlocks"], summary["stalled"]) == (0, 0, False)
+    assert summary["inspections_done"] == summary["inspections_total"] == 2
 
 
 def test_copies_beyond_the_docks_room_park_in_the_nearest_room_off_the_drift() -> None:
