@@ -382,11 +382,11 @@ def test_traffic_control_keeps_the_robots_apart_in_the_drift() -> None:
 
 
 def test_copies_beyond_the_docks_room_park_in_the_nearest_room_off_the_drift() -> None:
-    scenario = load_scenario(TINY)  # three robots in a dock for three; a refuge for two
-    starts = starts_of(scenario, robots_of(scenario, 5))
-    assert starts == {"R1": "dock", "R2": "dock", "R3": "dock", "R1-1": "ref", "R2-1": "ref"}
-    with pytest.raises(ScenarioError, match="no room left on the site for robot R3-1"):
-        starts_of(scenario, robots_of(scenario, 6))
+    scenario = load_scenario(TINY)  # two robots in a dock for two, one in a refuge for two
+    starts = starts_of(scenario, robots_of(scenario, 4))
+    assert starts == {"R1": "dock", "R2": "dock", "R3": "ref", "R1-1": "ref"}
+    with pytest.raises(ScenarioError, match="no room left on the site for robot R2-1"):
+        starts_of(scenario, robots_of(scenario, 5))
 
 
 def test_no_robot_is_parked_out_of_radio_coverage(fac: Facility) -> None:
