@@ -21,7 +21,13 @@ Figures, over ``minutes`` world minutes from the launch of the missions:
   while the planner works in the same process) and for probes sent one at a time to idle
   robots once every mission is planned (the robots' load alone, as ``fleet bench
   dispatch`` measures it);
-- inspections done and results stored.
+- inspections done and results stored;
+- the physical space's figures (:mod:`sim.space`, served to every fleet process):
+  standoffs, deadlocks and the world seconds robots waited for each other. Copies of the
+  scenario's robots beyond their docks' room start parked in the nearest rooms
+  (:func:`~sim.robots.starts_of`); when the site cannot hold them all (the coal mine's
+  rooms hold 18 robots) the robots are ghosts and pass through each other, unless
+  ``ghosts=False`` asks for the error instead.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,14 +50,18 @@ from fleet.manager.lifecycle import MissionStatus, RobotStatus
 from fleet.manager.missions import MissionRun
 from fleet.manager.service import Manager
 from fleet.planning.mission import RobotFilter
+from fleet.planning.robots import Robot
 from fleet.protocol.header import Header
 from fleet.protocol.keys import Topic, topic_key
 from fleet.protocol.order import NodePosition, RouteStop, route_order
+from sim.errors import ScenarioError
 from sim.link import LinkModel
 from sim.processes import FleetProcess
-from sim.robots import FleetOptions, robots_of
+from sim.robots import FleetOptions, robots_of, starts_of
 from sim.runner import EmbeddedManager, manager_settings, state_interval_for
-from sim.scenario import load_scenario
+from sim.scenario import Scenario, load_scenario
+from sim.space import Space, SpaceParams, SpaceReport
+from sim.space_server import SpaceServer
 
 DEFAULT_SCENARIO = "coal-mine-baseline"
 """The sample scenario (:mod:`fleet.samples`) benchmarked when none is given."""
@@ -72,11 +82,13 @@ def _cpu_self() -> float:
 
 def bench_sim(*, robots: int = 1000, minutes: float = 10.0, speed: float = 1.0,
               group: int = 20, shards: int = 2, scenario: Path | None = None,
-              plan_time_limit: float = 2.0,
+              plan_time_limit: float = 2.0, ghosts: bool | None = None,
               progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Run the benchmark; returns its figures (see the module docstring). ``shards``: fleet
     processes sharing the robots (one Python interpreter publishes some hundreds of large
-    states per second).
+    states per second). ``ghosts``: robots pass through each other (True), are physical
+    (False: ScenarioError when the site cannot hold them), or physical when they fit
+    (None); the figures say which (``ghosts``).
 
     ``scenario`` defaults to the sample :data:`DEFAULT_SCENARIO`. ``progress`` is called
     about once a real second with the figures so far.
@@ -90,6 +102,7 @@ def bench_sim(*, robots: int = 1000, minutes: float = 10.0, speed: float = 1.0,
     if sc.mission is None or sc.mission_path is None:
         raise ValueError(f"scenario {scenario} has no mission file")
     fleet = robots_of(sc, robots)
+    starts = {} if ghosts else _starts(sc, fleet, required=ghosts is False)
     interval = state_interval_for(speed)
     origin, start = time.monotonic(), datetime.now(UTC)
     clock = ScaledClock(speed, origin=origin, start=start)
@@ -100,13 +113,21 @@ def bench_sim(*, robots: int = 1000, minutes: float = 10.0, speed: float = 1.0,
         settings = manager_settings(speed, state_interval=interval,
                                     plan_time_limit=plan_time_limit)
         children: list[FleetProcess] = []
+        server = None
+        space_report: SpaceReport | None = None
         try:
             with EmbeddedManager(work, settings, clock) as embedded:
                 manager = embedded.manager
                 up_t0 = time.monotonic()
+                if starts:
+                    server = SpaceServer(sc.facility, SpaceParams(), work / "space")
+                    server.start()
+                    server.space.place(starts, clock.monotonic(), source=str(scenario))
+                address = None if server is None else server.address
                 children = [FleetProcess(sc, fleet[i::shards], connect=[embedded.endpoint],
                                          clock=clock, workdir=work / f"fleet-{i}",
-                                         origin=origin, start=start, options=options)
+                                         origin=origin, start=start, options=options,
+                                         starts=starts, space=address)
                             for i in range(shards)]
                 for child in children:
                     child.start()
@@ -128,10 +149,14 @@ def bench_sim(*, robots: int = 1000, minutes: float = 10.0, speed: float = 1.0,
                 bench.stop_probing()
                 result = bench.figures()
                 result["results_stored"] = embedded.store.count_results()
+                if server is not None:
+                    space_report = server.space.report(clock.monotonic())
         finally:
             # after the manager: robots stopping are no news to anyone
             for child in children:
                 child.stop()
+            if server is not None:
+                server.stop()
     stats = [c.stats for c in children]
     pace_wall = sum(s.get("pace_wall_s") or 0.0 for s in stats)
     pace_world = sum(s.get("pace_world_s") or 0.0 for s in stats)
@@ -148,8 +173,26 @@ def bench_sim(*, robots: int = 1000, minutes: float = 10.0, speed: float = 1.0,
                                       default=None),
         "fleet_messages_sent": sum(s.get("messages_sent") or 0 for s in stats),
         "fleet_processes": shards,
+        "ghosts": space_report is None,
+        "standoffs": 0 if space_report is None else space_report.standoffs,
+        "deadlocks": 0 if space_report is None else space_report.deadlocks,
+        "robot_wait_s": 0.0 if space_report is None else round(space_report.robot_wait_s, 1),
     })
     return result
+
+
+def _starts(scenario: Scenario, robots: Sequence[Robot], *, required: bool
+            ) -> dict[str, str]:
+    """Where the robots start on the physical site; empty (ghosts) when the site cannot
+    hold them, unless ``required`` (then ScenarioError)."""
+    try:
+        starts = starts_of(scenario, robots)
+        Space(scenario.facility).place(starts, source=str(scenario.path or scenario.name))
+    except ScenarioError:
+        if required:
+            raise
+        return {}
+    return starts
 
 
 class _Bench:

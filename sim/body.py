@@ -42,6 +42,7 @@ from fleet.protocol.inspection import Finding, Reading
 from fleet.sensors import Severity
 from sim.battery import FLAT_WH, BatteryModel, Mode
 from sim.scenario import Fault, FaultKind
+from sim.space import SpaceLike
 from sim.world import World
 
 ALARMS: Mapping[str, tuple[str, float]] = {
@@ -96,16 +97,20 @@ class BodyParams:
     - ``stuck_report_s``: world seconds a stuck robot spins before its move fails.
     - ``poll_s``: longest world wait inside a move (faults injected meanwhile are noticed).
     - ``charge_pct``: battery charge at start, percent.
+    - ``space_poll_s``: world seconds between two looks at the :class:`~sim.space.Space`
+      while held up by other robots, or following one (a cancel is noticed at once).
     """
 
     single_lane_factor: float = 0.8
     stuck_report_s: float = 60.0
     poll_s: float = 5.0
     charge_pct: float = 100.0
+    space_poll_s: float = 1.0
 
     def __post_init__(self) -> None:
         checks = {"single_lane_factor": 0 < self.single_lane_factor <= 1,
                   "stuck_report_s": self.stuck_report_s > 0, "poll_s": self.poll_s > 0,
+                  "space_poll_s": self.space_poll_s > 0,
                   "charge_pct": 0 <= self.charge_pct <= 100}
         for name, ok in checks.items():
             value = getattr(self, name)
@@ -183,13 +188,16 @@ class SimBody:
 
     ``clock`` is the world clock shared with its agent; ``faults`` the body faults of this
     robot (other kinds and other robots' faults are ignored); ``pace`` collects timing
-    figures; ``listener`` hears every leg and stop (see :data:`MotionListener`).
+    figures; ``listener`` hears every leg and stop (see :data:`MotionListener`); ``space``
+    (where the robot must already be placed) makes it physical: without one it passes
+    through other robots.
     """
 
     def __init__(self, robot: Robot, facility: Facility, world: World, clock: Clock, *,
                  node: str | None = None, params: BodyParams | None = None,
                  faults: Iterable[Fault] = (), pace: Pace | None = None,
-                 listener: MotionListener | None = None) -> None:
+                 listener: MotionListener | None = None,
+                 space: SpaceLike | None = None) -> None:
         self.robot = robot
         self.facility = facility
         self.world = world
@@ -197,6 +205,7 @@ class SimBody:
         self.params = params if params is not None else BodyParams()
         self.pace = pace
         self.listener = listener
+        self.space = space
         start = robot.dock if node is None else node
         n = facility.node(start)  # KeyError naming an unknown node
         self._lock = threading.Lock()
@@ -236,6 +245,11 @@ class SimBody:
         The robot may stand at a node (the edge from it to the target is driven) or between
         two nodes after a pause (it drives on, or back, to the target). MoveFailed when no
         drivable edge leads there, the battery is flat, or the robot stays stuck.
+
+        With a :class:`~sim.space.Space` the robot waits, standing where it is, while the
+        space holds it up (the edge taken by oncoming traffic, the robot ahead too close,
+        the next node full); ``cancel`` still stops it within
+        :attr:`BodyParams.space_poll_s`. Waiting for others never fails the move.
         """
         dest = target.node_id
         if dest not in self.facility.nodes:
@@ -244,9 +258,15 @@ class SimBody:
             if self._node == dest:
                 return True
             a, b, frac = self._route_to(dest)
+            from_node = self._node is not None
+            on_edge = not from_node and self._edge == (a, b)
         edge = self.facility.edge_between(a, b)
         assert edge is not None  # _route_to checked it
         speed = self.drive_speed(edge, target.max_speed)
+        length = edge.length
+        space = self.space
+        serial = self.robot.serial
+        poll = self.params.space_poll_s
         stuck_since: float | None = None
         while True:
             now = self.clock.monotonic()
@@ -254,7 +274,8 @@ class SimBody:
             if stuck_end is not None:
                 if stuck_since is None:
                     stuck_since = now
-                    self._stop(a, b, frac, now)
+                    self._stop(a, b, frac, now, home=from_node)
+                    on_edge = on_edge and not (from_node and frac <= 0.0)
                 give_up = stuck_since + self.params.stuck_report_s
                 if now >= give_up:
                     raise MoveFailed(f"stuck between {a} and {b}: no progress for "
@@ -264,15 +285,37 @@ class SimBody:
                 continue
             stuck_since = None
             if self._energy(now) <= FLAT_WH:
-                self._stop(a, b, frac, now)
+                self._stop(a, b, frac, now, home=from_node)
                 raise MoveFailed(f"battery flat between {a} and {b}")
-            length = edge.length
-            t_arrive = now + (1.0 - frac) * length / speed
-            leg = self._start_leg(edge, a, b, frac, now, t_arrive, speed)
+            if space is not None and not on_edge:
+                if space.request_edge(serial, a, b, now) is not None:
+                    # standing where it is (its node, or its edge to turn back on)
+                    if self._wait(cancel, poll):
+                        return False
+                    continue
+                on_edge = True
+            if frac >= 1.0 - 1e-9:
+                if space is not None and space.arrive(serial, b, now) is not None:
+                    self._stand(a, b, 1.0, now)  # at the end of the edge, still on it
+                    if self._wait(cancel, poll):
+                        return False
+                    continue
+                self._stop(a, b, 1.0, now, node=b, told=True)
+                return True
+            room = 1.0 if space is None else space.room(serial, now)
+            if room <= frac + 1e-9:  # the robot ahead is within the gap
+                self._stand(a, b, frac, now)
+                if self._wait(cancel, poll):
+                    return False
+                continue
+            t_arrive = now + (room - frac) * length / speed
+            leg = self._start_leg(edge, a, b, frac, room, now, t_arrive, speed)
+            # behind another robot: look again soon, it may have moved on
+            t_look = now + poll if room < 1.0 else math.inf
             halted = False
             while True:
                 wake = self.clock.monotonic()
-                t_stop = min(t_arrive, self._next_stuck(wake, t_arrive),
+                t_stop = min(t_arrive, t_look, self._next_stuck(wake, t_arrive),
                              self._empty_time(wake))
                 if t_stop <= wake or self._stuck_until(wake) is not None:
                     break
@@ -281,16 +324,14 @@ class SimBody:
                     break
                 # woken to look at faults injected meanwhile: drive on unchanged
             end = min(self.clock.monotonic(), t_arrive)
-            frac = min(1.0, leg.fraction(end))
+            frac = min(room, leg.fraction(end))
             with self._lock:
                 self._battery.set_mode(Mode.STAND, end)
                 self.distance_m += (frac - leg.f0) * length
-            if frac >= 1.0 - 1e-9:
-                self._stop(a, b, 1.0, end, node=b)
-                return True
-            self._stop(a, b, frac, end)
             if halted:
+                self._stop(a, b, frac, end, home=from_node)
                 return False
+            # on at once: to the next node, or further behind the robot ahead
 
     def inspect(self, point_id: str, sensors: Sequence[str], duration_s: float,
                 cancel: threading.Event) -> tuple[list[Reading], list[Finding]]:
@@ -396,23 +437,36 @@ class SimBody:
             raise MoveFailed(f"the edge from {a} to {b} is closed")
         return a, b, frac
 
-    def _start_leg(self, edge: Edge, a: str, b: str, frac: float, t0: float, t1: float,
-                   speed: float) -> Leg:
+    def _start_leg(self, edge: Edge, a: str, b: str, frac: float, to: float, t0: float,
+                   t1: float, speed: float) -> Leg:
         na, nb = self.facility.nodes[a], self.facility.nodes[b]
-        leg = Leg((a, b), na.x, na.y, nb.x, nb.y, na.level, nb.level, frac, 1.0, t0, t1)
+        leg = Leg((a, b), na.x, na.y, nb.x, nb.y, na.level, nb.level, frac, to, t0, t1)
         with self._lock:
             self._battery.set_mode(Mode.DRIVE, t0, speed)
             self._leg = leg
             self._node = None
             self._edge = (a, b)
             self._frac = frac
+        if self.space is not None:
+            self.space.drive(self.robot.serial, frac, t0, to, t1)
         if self.listener is not None:
             self.listener(leg, leg.pose(t0), None)
         return leg
 
-    def _stop(self, a: str, b: str, frac: float, t: float, *, node: str | None = None) -> None:
+    def _stand(self, a: str, b: str, frac: float, t: float) -> None:
+        """Stop on the edge for others (once: a standing robot is not stopped again)."""
+        with self._lock:
+            driving = self._leg is not None
+        if driving:
+            self._stop(a, b, frac, t)
+
+    def _stop(self, a: str, b: str, frac: float, t: float, *, node: str | None = None,
+              home: bool = False, told: bool = False) -> None:
+        """Stand still at fraction ``frac`` of the edge from ``a`` to ``b`` at ``t``: at
+        ``node`` when given, at ``a`` when the move started there (``home``) and the robot
+        never left it. ``told``: the space already knows (it let the robot into ``node``)."""
         na, nb = self.facility.nodes[a], self.facility.nodes[b]
-        if node is None and frac <= 0.0:
+        if node is None and home and frac <= 0.0:
             node = a  # never left it
         if node is not None:
             n = self.facility.nodes[node]
@@ -426,6 +480,8 @@ class SimBody:
             self._node = node
             self._edge = None if node is not None else (a, b)
             self._frac = frac
+        if self.space is not None and not told:
+            self.space.halt(self.robot.serial, frac, t, node=node)
         if self.listener is not None:
             self.listener(None, pose, node)
 

@@ -19,6 +19,9 @@ and ends with a :class:`Summary`:
 
 A demo that did not complete, missed a seeded source or left a lost robot's work undone
 says so in :attr:`Summary.problems`.
+
+The demo's robots are ghosts (:class:`~sim.space.SpaceParams`): they pass through each
+other, since a physically dead robot would block its drift for good.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from sim.body import ALARMS
 from sim.errors import ScenarioError
 from sim.runner import TERMINAL, RunOptions, SimRun
 from sim.scenario import FaultKind, Scenario, load_scenario
+from sim.space import SpaceParams
 from sim.world import GasLeak, HotSpot, World
 
 SITES: Mapping[str, str] = {
@@ -212,8 +216,12 @@ class Demo:
         # the robots live in this process whatever their number, so that one can be
         # killed at the moment it is the busiest (a shared fleet process only runs the
         # kills scheduled before it starts)
+        # ghosts: the demo shows the manager handing a dead robot's work over; a physical
+        # dead robot would block its drift for good (nothing tows it away yet), and the
+        # demo fleet keeps three robots in a two-robot dock
         run_options = RunOptions(speed=o.speed, robots=robots, fleet_process=False,
-                                 plan_time_limit=o.plan_time_limit)
+                                 plan_time_limit=o.plan_time_limit,
+                                 space=SpaceParams(ghosts=True))
         started = time.monotonic()
         with SimRun(self.scenario, run_options) as sim:
             self._launched_at = sim.clock.monotonic()

@@ -10,12 +10,16 @@ Only :mod:`sim` (and the CLI, which runs it) raises or names them.
 
 from __future__ import annotations
 
-from fleet.errors import FleetError, ProblemsError
+from fleet.errors import FleetError, Problem, ProblemsError
 
 
 class ScenarioError(ProblemsError, ValueError):
     """A simulator scenario file is invalid; :attr:`problems` lists every problem (those of
     the map, mission or fleet file it names included)."""
+
+    def __reduce__(self) -> tuple[type[ScenarioError], tuple[list[Problem]]]:
+        # raised in the space server's process too: cross with the problems, not the text
+        return (type(self), (list(self.problems),))
 
 
 class ChildFailed(FleetError):

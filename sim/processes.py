@@ -42,6 +42,7 @@ from fleet.protocol.keys import Topic, parse_key, subscription_key
 from sim.errors import ChildFailed as ChildFailed  # re-exported
 from sim.robots import FleetOptions
 from sim.scenario import Fault, FaultKind, Scenario
+from sim.space_server import SpaceAddress, SpaceClient
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,8 @@ STATS = "stats "
 @dataclass(frozen=True)
 class ChildSpec:
     """Everything a robot process needs (pickled to a file it reads): its robots (one, or
-    a whole fleet for a benchmark), where they start, the router and the world time."""
+    a whole fleet for a benchmark), where they start, the router, the world time and the
+    space server they share (None: robots pass through each other)."""
 
     scenario: Scenario
     robots: tuple[Robot, ...]
@@ -71,6 +73,7 @@ class ChildSpec:
     origin: float
     start: datetime
     options: FleetOptions
+    space: SpaceAddress | None = None
 
 
 def child_scenario(scenario: Scenario, serials: Iterable[str], *,
@@ -163,13 +166,15 @@ class ProcessFleet:
     :class:`~sim.robots.SimFleet` where it makes sense (no shared pace figures).
 
     ``clock`` is the world clock of the run (its origin and start date go to every child);
-    ``workdir`` holds the children's spec files.
+    ``workdir`` holds the children's spec files; ``starts`` where robots start (default:
+    their docks); ``space`` the space server the robots share.
     """
 
     def __init__(self, scenario: Scenario, robots: Sequence[Robot] | None = None, *,
                  connect: Sequence[str], clock: ScaledClock, workdir: Path,
                  options: FleetOptions | None = None, origin: float,
-                 start: datetime) -> None:
+                 start: datetime, starts: Mapping[str, str] | None = None,
+                 space: SpaceAddress | None = None) -> None:
         if not connect:
             raise ValueError("robot processes need router endpoints to connect to")
         self.scenario = scenario
@@ -181,6 +186,8 @@ class ProcessFleet:
         self._workdir = workdir
         self._origin = origin
         self._start = start
+        self._starts = dict(starts or {})
+        self._space = space
         self.processes: dict[str, RobotProcess] = {}
         self.last_node: dict[str, str] = {}
         """Serial → the last node each robot reported (where a restart puts it)."""
@@ -203,7 +210,7 @@ class ProcessFleet:
         self._observer = Bus.open(client_config(self._connect))
         itf = self.options.interface
         self._observer.subscribe_raw(subscription_key(itf, Topic.STATE), self._on_state)
-        started = [self._spawn(r) for r in self._robots.values()]
+        started = [self._spawn(r, self._starts.get(r.serial)) for r in self._robots.values()]
         try:
             for p in started:
                 p.wait_ready()
@@ -217,7 +224,8 @@ class ProcessFleet:
     def _spawn(self, robot: Robot, node: str | None = None) -> RobotProcess:
         spec = ChildSpec(child_scenario(self.scenario, [robot.serial]), (robot,),
                          {robot.serial: node} if node else {}, self._connect,
-                         self.clock.speed, self._origin, self._start, self.options)
+                         self.clock.speed, self._origin, self._start, self.options,
+                         self._space)
         n = sum(1 for p in self._workdir.glob(f"{robot.serial}*.pickle"))
         process = RobotProcess(spec, self._workdir / f"{robot.serial}.{n}.pickle")
         with self._lock:
@@ -307,16 +315,20 @@ class FleetProcess:
     """Every robot of a fleet in one process of its own, beside the manager: the mode for
     hundreds of robots, which would otherwise share one GIL with the manager. The child is
     a :class:`~sim.robots.SimFleet`; the scenario's faults, kills included, are scheduled
-    there, and none can be injected from here."""
+    there, and none can be injected from here. ``starts`` and ``space`` as for
+    :class:`ProcessFleet`."""
 
     def __init__(self, scenario: Scenario, robots: Sequence[Robot] | None = None, *,
                  connect: Sequence[str], clock: ScaledClock, workdir: Path, origin: float,
-                 start: datetime, options: FleetOptions | None = None) -> None:
+                 start: datetime, options: FleetOptions | None = None,
+                 starts: Mapping[str, str] | None = None,
+                 space: SpaceAddress | None = None) -> None:
         self._robots = tuple(robots if robots is not None else scenario.fleet.robots)
         serials = [r.serial for r in self._robots]
-        self.spec = ChildSpec(child_scenario(scenario, serials, kills=True), self._robots, {},
-                              tuple(connect), clock.speed, origin, start,
-                              options if options is not None else FleetOptions())
+        mine = {s: n for s, n in (starts or {}).items() if s in set(serials)}
+        self.spec = ChildSpec(child_scenario(scenario, serials, kills=True), self._robots,
+                              mine, tuple(connect), clock.speed, origin, start,
+                              options if options is not None else FleetOptions(), space)
         self._workdir = workdir
         self.process: RobotProcess | None = None
 
@@ -374,8 +386,9 @@ def run_child(spec_path: Path) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     clock = ScaledClock(spec.speed, origin=spec.origin, start=spec.start)
+    space = SpaceClient(spec.space) if spec.space is not None else None
     fleet = SimFleet(spec.scenario, spec.robots, connect=spec.connect, clock=clock,
-                     options=spec.options, starts=spec.starts)
+                     options=spec.options, starts=spec.starts, space=space)
     pauses = _GcPauses()
     # hundreds of threads each taking the GIL briefly (a publish, a wake-up) wait up to the
     # switch interval behind a busy one: a shorter interval keeps their latency down
@@ -392,6 +405,8 @@ def run_child(spec_path: Path) -> None:
                  "pace_wall_s": pace.wall_s, "worst_late_s": pace.worst_late_s,
                  "robots": len(spec.robots), "gc_worst_pause_s": pauses.worst,
                  "messages_sent": sum(r.radio.sent for r in fleet.robots.values())}
+    if space is not None:
+        space.close()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     stats["cpu_s"] = usage.ru_utime + usage.ru_stime
     print(STATS + json.dumps(stats), flush=True)

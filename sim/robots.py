@@ -28,16 +28,22 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+import networkx as nx
+
 from fleet.agent import AgentConfig, Capabilities, RobotAgent, Ticker
 from fleet.agent.agent import OFFLINE_GRACE
 from fleet.clock import ScaledClock
 from fleet.comms import Bus, client_config
+from fleet.errors import Problem
+from fleet.facility.model import NodeKind, ZoneKind
 from fleet.planning.robots import Robot
 from fleet.protocol.keys import DEFAULT_INTERFACE
 from sim.body import BodyParams, Pace, SimBody
+from sim.errors import ScenarioError
 from sim.link import Coverage, DelayQueue, Link
 from sim.radio import Radio
 from sim.scenario import Fault, FaultKind, Scenario
+from sim.space import SpaceLike
 from sim.world import World
 
 log = logging.getLogger(__name__)
@@ -110,6 +116,7 @@ class Shared:
     options: FleetOptions
     coverage: Coverage
     pace: Pace = field(default_factory=Pace)
+    space: SpaceLike | None = None
 
 
 class SimRobot:
@@ -120,7 +127,8 @@ class SimRobot:
         self.shared = shared
         self.body = SimBody(robot, shared.world.facility, shared.world, shared.clock,
                             node=node, params=shared.options.body,
-                            faults=shared.scenario.faults_of(robot.serial), pace=shared.pace)
+                            faults=shared.scenario.faults_of(robot.serial), pace=shared.pace,
+                            space=shared.space)
         self.alive = False
         self.deaths = 0
         self.radio, self.agent = self._connect()
@@ -157,7 +165,8 @@ class SimRobot:
 
     def kill(self) -> None:
         """Die now: the radio goes silent and the token vanishes without ``OFFLINE``; the
-        body stops where it is."""
+        body stops where it is, and there it stays in the fleet's space (a dead robot
+        still fills its node or its stretch of edge)."""
         if not self.alive:
             return
         self.alive = False
@@ -183,14 +192,18 @@ class SimFleet:
     ``starts`` gives for its serial. Give ``connect`` (router endpoints) for a
     session of the fleet's own, or ``bus`` to share one. ``clock`` defaults to a
     :class:`~fleet.clock.ScaledClock` at speed 1; ``world`` to ``World(scenario.facility,
-    scenario)``. Use as a context manager or :meth:`start` / :meth:`stop`.
+    scenario)``. ``space`` (a :class:`~sim.space.Space`, or a client of one other
+    processes share) makes the robots physical: :meth:`start` places them there first
+    (ScenarioError when a node cannot hold its robots); without one they pass through each
+    other. Use as a context manager or :meth:`start` / :meth:`stop`.
     """
 
     def __init__(self, scenario: Scenario, robots: Sequence[Robot] | None = None, *,
                  connect: Sequence[str] = (), bus: Bus | None = None,
                  clock: ScaledClock | None = None, world: World | None = None,
                  options: FleetOptions | None = None,
-                 starts: Mapping[str, str] | None = None) -> None:
+                 starts: Mapping[str, str] | None = None,
+                 space: SpaceLike | None = None) -> None:
         if bus is None and not connect:
             raise ValueError("a simulated fleet needs router endpoints or a bus")
         self.scenario = scenario
@@ -201,6 +214,7 @@ class SimFleet:
         self._connect = tuple(connect)
         self._given_bus = bus
         self._starts = dict(starts or {})
+        self.space = space
         self._lock = threading.Lock()
         self.robots: dict[str, SimRobot] = {}
         self.shared: Shared | None = None
@@ -220,8 +234,13 @@ class SimFleet:
         return self.shared.pace
 
     def start(self) -> None:
-        """Open the session (unless given), start the shared threads and every robot, and
-        schedule the scenario's kills."""
+        """Place the robots in the space (when there is one), open the session (unless
+        given), start the shared threads and every robot, and schedule the scenario's
+        kills."""
+        if self.space is not None:
+            self.space.place({r.serial: self._starts.get(r.serial) or r.dock
+                              for r in self._robots}, self.clock.monotonic(),
+                             source=str(self.scenario.path or self.scenario.name))
         bus = self._given_bus or Bus.open(client_config(self._connect,
                                                         lease_ms=self.options.lease_ms))
         if self.options.results_dir is not None:
@@ -230,7 +249,7 @@ class SimFleet:
                         for i in range(self.options.tickers))
         queues = tuple(DelayQueue() for _ in range(self.options.tickers))
         self.shared = Shared(self.scenario, self.world, self.clock, bus, tickers, queues,
-                             self.options, Coverage(self.world.facility))
+                             self.options, Coverage(self.world.facility), space=self.space)
         for ticker in tickers:
             ticker.start()
         for i, queue in enumerate(queues):
@@ -334,3 +353,43 @@ def robots_of(scenario: Scenario, count: int | None = None) -> tuple[Robot, ...]
             out.append(Robot(r.manufacturer, serial, r.robot_class, r.dock))
         copy += 1
     return tuple(out)
+
+
+PARKING = frozenset({NodeKind.DOCK, NodeKind.CHARGER, NodeKind.REFUGE})
+"""Node kinds where :func:`starts_of` parks spare robots: rooms off the drift."""
+
+
+def starts_of(scenario: Scenario, robots: Sequence[Robot]) -> dict[str, str]:
+    """Where ``robots`` start on a physical site: the scenario's own robots at their docks
+    (a dock too small for them is the scenario's problem, see
+    :meth:`sim.space.Space.place`); copies made by :func:`robots_of` at their dock while it
+    has room, else parked in the nearest room off the drift (:data:`PARKING`: a robot
+    parked in a passing bay or on a road would block the traffic for good) with room and
+    radio coverage (a robot parked in a comms-dead zone would never be heard), by driving
+    distance from the dock. ScenarioError when the site has no room left for a copy."""
+    fac = scenario.facility
+    own = {r.serial for r in scenario.fleet.robots}
+    starts: dict[str, str] = {}
+    count: dict[str, int] = {}
+    for r in robots:
+        if r.serial in own:
+            starts[r.serial] = r.dock
+            count[r.dock] = count.get(r.dock, 0) + 1
+    nearest: dict[str, list[str]] = {}
+    for r in robots:
+        if r.serial in own:
+            continue
+        if r.dock not in nearest:
+            lengths = nx.single_source_dijkstra_path_length(fac.graph, r.dock, weight="length")
+            nearest[r.dock] = [n for n in sorted(lengths, key=lambda n: (lengths[n], n))
+                               if fac.nodes[n].kind in PARKING and not any(
+                                   z.kind is ZoneKind.COMMS_DEAD for z in fac.zones_at(n))]
+        node = next((n for n in nearest[r.dock] if count.get(n, 0) < fac.capacity(n)), None)
+        if node is None:
+            raise ScenarioError(Problem(
+                f"no room left on the site for robot {r.serial} ({len(robots)} robots; run "
+                "with ghosts to let robots pass through each other)",
+                str(scenario.path or scenario.name)))
+        starts[r.serial] = node
+        count[node] = count.get(node, 0) + 1
+    return starts

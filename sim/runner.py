@@ -12,7 +12,13 @@ A run puts together
   (:class:`~sim.processes.ProcessFleet`);
 - the scenario's mission, launched through the manager's query API;
 - an observer session that follows inspection results as the robots publish them (high
-  readings by :data:`sim.body.ALARMS`) and the mission's progress: :class:`Progress`.
+  readings by :data:`sim.body.ALARMS`) and the mission's progress: :class:`Progress`;
+- the site's physical space (:class:`~sim.space.Space`): in this process for a fleet in
+  this process, else served to the robots' processes (:mod:`sim.space_server`); none with
+  ``SpaceParams(ghosts=True)``, when robots pass through each other. Copies of the
+  scenario's robots beyond their docks' capacity start parked nearby
+  (:func:`~sim.robots.starts_of`). A run whose every robot with work left is held in a
+  deadlock ends there (:attr:`Progress.stalled`).
 
 Time scale. Everything simulated runs on the world clock; the agents' ``state_interval``
 grows with the speed so that a robot publishes at most :data:`MAX_STATE_RATE` periodic
@@ -50,10 +56,17 @@ from fleet.store import Store
 from sim.body import BodyParams, alarm
 from sim.errors import ScenarioError
 from sim.processes import FleetProcess, ProcessFleet
-from sim.robots import FleetOptions, SimFleet, robots_of
+from sim.progress import HighReading, Progress, stalled
+from sim.robots import FleetOptions, SimFleet, robots_of, starts_of
 from sim.scenario import Scenario
+from sim.space import Space, SpaceParams, SpaceReport
+from sim.space_server import SpaceProxy, SpaceServer
 
 log = logging.getLogger(__name__)
+
+__all__ = ["END_POLL_S", "FLEET_PROCESS_ABOVE", "MAX_STATE_RATE", "TERMINAL",
+           "EmbeddedManager", "HighReading", "Progress", "RunOptions", "SimRun",
+           "manager_settings", "mission_text", "state_interval_for", "with_dwell"]
 
 MAX_STATE_RATE = 10.0
 """Periodic states per real second a simulated robot publishes at most."""
@@ -61,6 +74,9 @@ MAX_STATE_RATE = 10.0
 
 FLEET_PROCESS_ABOVE = 100
 """Robots beyond which a run puts them in a process of their own by default."""
+
+END_POLL_S = 0.05
+"""Real seconds between two looks at the mission's status while a run waits for its end."""
 
 TERMINAL = frozenset({"completed", "partially_completed", "failed", "aborted"})
 """Mission statuses after which nothing more happens."""
@@ -113,7 +129,8 @@ class RunOptions:
     ``tickers``: state tickers and link queues of the robots' process.
     ``state_interval``: default
     :func:`state_interval_for` the speed. ``manager``: ManagerSettings fields for an
-    embedded manager.
+    embedded manager. ``space``: the physical rules (:class:`~sim.space.SpaceParams`;
+    ``ghosts=True`` lets robots pass through each other).
     """
 
     speed: float = 1.0
@@ -129,6 +146,7 @@ class RunOptions:
     plan_time_limit: float = 2.0
     body: BodyParams = field(default_factory=BodyParams)
     manager: dict[str, Any] = field(default_factory=dict)
+    space: SpaceParams = field(default_factory=SpaceParams)
 
     def __post_init__(self) -> None:
         if not (isinstance(self.speed, int | float) and math.isfinite(self.speed)
@@ -180,56 +198,6 @@ class EmbeddedManager:
         self.store.close()
 
 
-@dataclass(frozen=True)
-class HighReading:
-    """A reading past its alarm level, as a robot published it (world seconds ``at``)."""
-
-    at: float
-    serial: str
-    point: str
-    sensor: str
-    value: float
-    unit: str
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A run at one moment. ``robot_status`` counts the manager's robots by status;
-    ``inspections`` is the mission status's ``inspections`` object (empty before a
-    launch); ``effective_speed`` is world seconds per real second as the bodies kept to
-    it (in-process fleets only)."""
-
-    world_s: float
-    wall_s: float
-    speed: float
-    effective_speed: float | None
-    robots: int
-    alive: int
-    robot_status: dict[str, int]
-    mission_id: str | None
-    mission_status: str | None
-    inspections: dict[str, int]
-    results: int
-    high: tuple[HighReading, ...]
-    states_per_s: float | None
-    finished: bool
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON (``fleet sim run --json``)."""
-        return {
-            "world_s": round(self.world_s, 1), "wall_s": round(self.wall_s, 2),
-            "speed": self.speed,
-            "effective_speed": None if self.effective_speed is None
-            else round(self.effective_speed, 2),
-            "robots": self.robots, "alive": self.alive, "robot_status": self.robot_status,
-            "mission_id": self.mission_id, "mission_status": self.mission_status,
-            "inspections": self.inspections, "results": self.results,
-            "high_readings": [h.__dict__ for h in self.high],
-            "states_per_s": None if self.states_per_s is None else round(self.states_per_s),
-            "finished": self.finished,
-        }
-
-
 class SimRun:
     """A scenario running end to end; see the module docstring. Use as a context manager
     (or :meth:`start` / :meth:`stop`); :meth:`run` follows it to the end.
@@ -257,6 +225,15 @@ class SimRun:
         self._high: list[HighReading] = []
         self._lock = threading.Lock()
         self._rate_mark: tuple[float, int] | None = None
+        self.space: Space | SpaceProxy | None = None
+        """The physical space the robots share (None with ghosts, or before the start)."""
+        self.space_server: SpaceServer | None = None
+        self.starts: dict[str, str] = {}
+        """Where each robot started (empty with ghosts: at its dock)."""
+        self.launched_at: float | None = None
+        """World time of the mission's launch."""
+        self.ended_at: float | None = None
+        """World time the run first saw the mission over."""
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Self:
@@ -285,6 +262,7 @@ class SimRun:
         o = self.options
         self.workdir.mkdir(parents=True, exist_ok=True)
         try:
+            self._make_space()
             if not o.connect:
                 settings = manager_settings(
                     o.speed, state_interval=o.interval, interface=o.interface,
@@ -297,19 +275,24 @@ class SimRun:
             fleet_options = FleetOptions(state_interval=o.interval, interface=o.interface,
                                          results_dir=self.workdir / "results", body=o.body,
                                          tickers=o.tickers)
+            address = None if self.space_server is None else self.space_server.address
             if o.separate:
                 self.fleet = FleetProcess(self.scenario, self.robots, connect=endpoints,
                                           clock=self.clock, workdir=self.workdir / "fleet",
                                           options=fleet_options, origin=self.origin,
-                                          start=self.start_date)
+                                          start=self.start_date, starts=self.starts,
+                                          space=address)
             elif o.processes:
                 self.fleet = ProcessFleet(self.scenario, self.robots, connect=endpoints,
                                           clock=self.clock, workdir=self.workdir / "procs",
                                           options=fleet_options, origin=self.origin,
-                                          start=self.start_date)
+                                          start=self.start_date, starts=self.starts,
+                                          space=address)
             else:
+                assert not isinstance(self.space, SpaceProxy)
                 self.fleet = SimFleet(self.scenario, self.robots, connect=endpoints,
-                                      clock=self.clock, options=fleet_options)
+                                      clock=self.clock, options=fleet_options,
+                                      starts=self.starts, space=self.space)
             self.fleet.start()
             self.wait_for_robots()
             if o.launch and (self.scenario.mission is not None):
@@ -326,12 +309,35 @@ class SimRun:
             self.embedded.close()
         if self.fleet is not None:
             self.fleet.stop()
+        if self.space_server is not None:
+            self.space_server.stop()
+            self.space_server = None
         if self.observer is not None:
             self.observer.close()
             self.observer = None
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+
+    def _make_space(self) -> None:
+        """The space, with every robot placed (ScenarioError when they do not fit)."""
+        params = self.options.space
+        if params.ghosts:
+            return
+        facility = self.scenario.facility
+        self.starts = starts_of(self.scenario, self.robots)
+        if self.options.separate or self.options.processes:
+            self.space_server = SpaceServer(facility, params, self.workdir / "space")
+            self.space_server.start()
+            self.space = self.space_server.space
+        else:
+            self.space = Space(facility, params)
+        self.space.place(self.starts, self.clock.monotonic(),
+                         source=str(self.scenario.path or self.scenario.name))
+
+    def space_report(self) -> SpaceReport | None:
+        """The space's figures now (None with ghosts)."""
+        return None if self.space is None else self.space.report(self.clock.monotonic())
 
     # ------------------------------------------------------------------ manager API
     def ask(self, verb: str, body: Any = None, *, timeout: float = 5.0) -> Any:
@@ -361,6 +367,7 @@ class SimRun:
     def launch(self) -> str:
         """Launch the scenario's mission (dwell overridden when asked); its id."""
         sc, o = self.scenario, self.options
+        self.launched_at = self.clock.monotonic()
         if sc.mission_path is not None and sc.map_path is not None:
             body = {"name": sc.mission.name if sc.mission else sc.mission_path.stem,
                     "mission": mission_text(sc.mission_path, dwell_s=o.dwell_s),
@@ -397,6 +404,8 @@ class SimRun:
         if self.mission_id is None:
             return None
         answer: dict[str, Any] = self.ask("mission/status", {"mission_id": self.mission_id})
+        if self.ended_at is None and answer["status"] in TERMINAL:
+            self.ended_at = self.clock.monotonic()
         return answer
 
     def settled(self, status: dict[str, Any] | None = None) -> bool:
@@ -430,6 +439,10 @@ class SimRun:
         with self._lock:
             high = tuple(self._high)
             results = len(self._results)
+        space = self.space_report()
+        makespan = None
+        if self.ended_at is not None and self.launched_at is not None:
+            makespan = self.ended_at - self.launched_at
         return Progress(
             world_s=self.clock.monotonic(), wall_s=time.monotonic() - self.origin,
             speed=self.options.speed,
@@ -440,13 +453,15 @@ class SimRun:
             mission_status=None if status is None else status["status"],
             inspections=dict(status["inspections"] or {}) if status else {},
             results=results, high=high, states_per_s=rate,
-            finished=self.settled(status))
+            finished=self.settled(status), seed=self.scenario.seed, space=space,
+            makespan_s=makespan, stalled=stalled(status, space, TERMINAL))
 
     def run(self, *, duration: float | None = None, timeout: float | None = None,
             interval: float = 0.5,
             on_progress: Callable[[Progress], None] | None = None) -> Progress:
         """Follow the run until the mission is settled (or, without a mission, until
-        ``duration`` world seconds passed); ``timeout`` (real seconds) ends it anyway.
+        ``duration`` world seconds passed), or until it stalls in a deadlock
+        (:attr:`Progress.stalled`); ``timeout`` (real seconds) ends it anyway.
         ``on_progress`` is called every ``interval`` real seconds. The last progress."""
         if duration is None and self.mission_id is None and timeout is None:
             raise FleetError("nothing to wait for: no mission was launched; give a duration")
@@ -455,8 +470,16 @@ class SimRun:
             p = self.progress()
             if on_progress is not None:
                 on_progress(p)
-            if (self.mission_id is not None and p.finished) or \
+            if (self.mission_id is not None and p.finished) or p.stalled or \
                     (duration is not None and p.world_s >= duration) or \
                     (end is not None and time.monotonic() >= end):
                 return p
-            time.sleep(interval)
+            # between two progress reports, watch for the mission's end more closely
+            # (the makespan is measured from it)
+            next_at = time.monotonic() + interval
+            while (left := next_at - time.monotonic()) > 0:
+                time.sleep(min(left, END_POLL_S))
+                if self.mission_id is not None and self.ended_at is None:
+                    self.mission_status()
+                if self.ended_at is not None:
+                    break

@@ -192,15 +192,19 @@ def sim_(
     scenario: Path | None = typer.Option(
         None, "--scenario", help="Scenario with a mission (default: the coal-mine "
         "baseline)."),
+    ghosts: bool | None = typer.Option(
+        None, "--ghosts/--physical", help="Robots pass through each other, or are physical "
+        "(an error when the site cannot hold them); default: physical when they fit."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
     """Many simulated robots beside the manager: wall time, CPU, states handled per
-    second, dispatch latency (p50/p99), and whether the world kept to the speed."""
+    second, dispatch latency (p50/p99), whether the world kept to the speed, and the
+    standoffs and deadlocks of the physical robots."""
     from fleet.samples import resolve
     from sim.bench import bench_sim
 
     r = bench_sim(robots=robots, minutes=minutes, speed=speed, group=group, shards=shards,
-                  scenario=None if scenario is None else resolve(scenario))
+                  scenario=None if scenario is None else resolve(scenario), ghosts=ghosts)
     if as_json:
         typer.echo(json.dumps(r, indent=2))
         return
@@ -220,7 +224,10 @@ def sim_(
         f"{r['missions']} missions, {r['robots_dispatched']} robots dispatched "
         f"({r['robots_lost']} declared lost), "
         f"{r['inspections_done']}/{r['inspections_total']} inspections, "
-        f"{r['results_stored']} results stored")
+        f"{r['results_stored']} results stored\n"
+        + ("robots pass through each other (ghosts)" if r["ghosts"] else
+           f"space: {r['standoffs']} standoffs, {r['deadlocks']} deadlocks, robots waited "
+           f"{r['robot_wait_s']:g} s for each other"))
 
 
 @app.command()

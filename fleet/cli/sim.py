@@ -57,25 +57,39 @@ def run(
                                           "manager)."),
     interface: str = typer.Option("uagv", "--interface", envvar="FLEET_INTERFACE",
                                   help="VDA 5050 interface name of the site."),
+    seed: int | None = typer.Option(None, "--seed", min=0,
+                                    help="Random seed of the world and the links "
+                                    "(default: the scenario's)."),
+    ghosts: bool = typer.Option(False, "--ghosts",
+                                help="Let robots pass through each other (the baseline "
+                                "without physical space)."),
     as_json: bool = typer.Option(False, "--json", help="Print the final summary as JSON."),
 ) -> None:
     """Run SCENARIO's robots (and, by default, its mission) until the mission is over.
 
     Without --connect a manager of its own runs alongside (embedded router on a free
-    loopback port, SQLite in a temporary directory). Shows robots, inspections and high
-    readings as they come. Exit 0 when the mission completed (or ran for --duration
-    without one), 1 otherwise.
+    loopback port, SQLite in a temporary directory). Robots are physical: they wait for
+    each other at full nodes, on single-lane drifts and behind each other (unless
+    --ghosts); a run in which every robot with work left is deadlocked ends there. Shows
+    robots, inspections and high readings as they come; the summary counts standoffs,
+    deadlocks and the time robots waited for each other. Exit 0 when the mission
+    completed (or ran for --duration without one), 1 otherwise.
     """
+    from dataclasses import replace
+
     from rich.console import Console
     from rich.live import Live
 
     from fleet.samples import resolve
     from sim.runner import RunOptions, SimRun
     from sim.scenario import load_scenario
+    from sim.space import SpaceParams
 
     if not math.isfinite(speed):
         raise typer.BadParameter("speed must be a finite number", param_hint="--speed")
     sc = load_scenario(resolve(scenario))
+    if seed is not None:
+        sc = replace(sc, seed=seed)
     if not mission and duration is None and timeout is None:
         raise typer.BadParameter("without a mission, give --duration or --timeout",
                                  param_hint="--duration")
@@ -85,7 +99,8 @@ def run(
     options = RunOptions(speed=speed, robots=robots, connect=(connect,) if connect else (),
                          processes=processes, fleet_process=fleet_process,
                          tickers=tickers, dwell_s=dwell, launch=mission,
-                         interface=interface, plan_time_limit=plan_time_limit)
+                         interface=interface, plan_time_limit=plan_time_limit,
+                         space=SpaceParams(ghosts=ghosts))
     console = Console(stderr=as_json)
     if connect and speed != 1.0:
         console.print(f"note: the manager at {connect} must run at speed {speed:g} too "
@@ -129,9 +144,16 @@ def _summary(p: Progress) -> str:
     mission = (f"mission {p.mission_status}: {ins.get('done', 0)}/{ins.get('total', 0)} "
                f"inspected, {ins.get('failed', 0)} failed, {ins.get('dropped', 0)} dropped"
                if p.mission_id else "no mission")
-    return (f"{mission}; {p.results} results, {len(p.high)} high readings; "
+    if p.makespan_s is not None:
+        mission += f" in {_clock(p.makespan_s)}"
+    if p.stalled:
+        mission += " (stopped: every robot with work left is deadlocked)"
+    space = ("robots pass through each other (ghosts)" if p.space is None else
+             f"{p.standoffs} standoffs, {p.deadlocks} deadlocks, robots waited "
+             f"{p.robot_wait_s:.0f} s for each other")
+    return (f"{mission}; {p.results} results, {len(p.high)} high readings; {space}; "
             f"world {_clock(p.world_s)} in {p.wall_s:.1f} s real "
-            f"(speed {p.speed:g}x)")
+            f"(speed {p.speed:g}x, seed {p.seed})")
 
 
 def _display(name: str, p: Progress) -> RenderableType:
@@ -154,6 +176,9 @@ def _display(name: str, p: Progress) -> RenderableType:
                      f"{ins.get('dropped', 0)} dropped, {ins.get('waiting', 0)} waiting")
     rate = "" if p.states_per_s is None else f"; manager handles {p.states_per_s:,.0f} states/s"
     head.add_row("results", f"{p.results} received, {len(p.high)} high readings{rate}")
+    if p.space is not None:
+        head.add_row("space", f"{len(p.space.waiting)} waiting now; {p.standoffs} standoffs, "
+                     f"{p.deadlocks} deadlocks, {p.robot_wait_s:.0f} s waited")
     high = Table("world time", "robot", "point", "reading", title="high readings",
                  title_justify="left")
     for h in p.high[-SHOWN_HIGH:]:

@@ -15,6 +15,7 @@ from sim.body import ALARMS, BodyParams
 from sim.robots import FleetOptions
 from sim.runner import RunOptions
 from sim.scenario import FaultKind
+from sim.space import SpaceParams
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "simulator.md"
 
@@ -40,7 +41,7 @@ def test_every_option_is_documented(text: str, path: tuple[str, ...]) -> None:
 
 
 def test_every_setting_is_documented(text: str) -> None:
-    for cls in (RunOptions, FleetOptions, BodyParams):
+    for cls in (RunOptions, FleetOptions, BodyParams, SpaceParams):
         assert f"`{cls.__name__}`" in text
         missing = [f.name for f in dataclasses.fields(cls) if f"`{f.name}`" not in text]
         assert missing == [], cls.__name__

@@ -22,6 +22,7 @@ from sim.processes import FleetProcess
 from sim.robots import SimFleet
 from sim.runner import EmbeddedManager, SimRun
 from sim.scenario import Fault, FaultKind, Scenario, load_scenario
+from sim.space import SpaceParams
 from sim.world import World
 
 pytestmark = pytest.mark.timeout(180)
@@ -106,7 +107,10 @@ def test_coal_mine_gas_patrol_finds_the_leak_where_it_is(
 def test_a_killed_robot_process_leaves_its_points_to_the_others(
         sim_run: Callable[..., SimRun]) -> None:
     scenario = load_scenario(TINY)
-    run = sim_run(scenario, speed=100.0, robots=2, processes=True)
+    # the takeover, not physics: a dead robot would block the drift for good, to the
+    # robots (ghosts) and to the manager's traffic control (off)
+    run = sim_run(scenario, speed=100.0, robots=2, processes=True,
+                  space=SpaceParams(ghosts=True), manager={"traffic_control": False})
 
     def doomed() -> str | None:
         status = run.mission_status() or {}
@@ -154,11 +158,17 @@ def test_world_and_states_keep_to_the_speed(sim_run: Callable[..., SimRun]) -> N
 
 def test_fleet_sim_run_prints_a_summary_and_high_readings() -> None:
     result = CliRunner().invoke(app, ["sim", "run", str(TINY), "--speed", "100", "--robots",
-                                      "2", "--json"])
+                                      "2", "--seed", "9", "--json"])
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout)
+    summary = json.loads(result.stdout)  # the output is that one object
     assert summary["mission_status"] == "completed"
     assert summary["inspections"]["done"] == summary["inspections"]["total"] == 2
+    assert summary["inspections_done"] == summary["inspections_total"] == 2
+    assert (summary["seed"], summary["robots"], summary["ghosts"]) == (9, 2, False)
+    assert (summary["standoffs"], summary["deadlocks"], summary["stalled"]) == (0, 0, False)
+    assert summary["robot_wait_s"] >= 0
+    # from the launch to the end: at least the drive to p2 and back past p1 (~ 270 s)
+    assert 200 < summary["makespan_s"] < summary["world_s"]
     assert [(h["point"], h["sensor"]) for h in summary["high_readings"]] == [("p1", "ch4")]
     assert "HIGH  ch4" in result.stderr and "at p1" in result.stderr
 
@@ -192,6 +202,10 @@ def test_robots_in_a_process_of_their_own_run_for_the_duration(
     final = run.run(duration=until)
     assert final.mission_id is None and final.world_s >= until
     assert final.robot_status == {"online": 3} and final.alive == 3
+    # one space, served to the robots' process: the parent sees them where they stand
+    assert run.space_server is not None and run.space is not None
+    assert run.space.at("dock") == ("R1", "R2") and run.space.at("ref") == ("R3",)
+    assert final.space is not None and final.space.waits == 0
     run.fleet.stop()
     # each announced itself (connection, factsheet, state) and kept publishing states
     assert run.fleet.stats["robots"] == 3 and run.fleet.stats["messages_sent"] > 3 * 3 + 3
