@@ -350,6 +350,18 @@ class SimRun:
             raise NotReachable(f"no manager answered at {self.endpoint} (interface "
                                f"{self.options.interface})") from None
 
+    def recover(self, serial: str, note: str, *, by: str = "simulated rescue team") -> Any:
+        """People recover a dead robot: its body is carried out of the space, and the
+        supervisor says so to the manager (``fleet robots clear``: its place is freed and
+        the points it blocked are planned again). The manager's answer."""
+        robot = next((r for r in self.robots if r.serial == serial), None)
+        if robot is None:
+            raise FleetError(f"no simulated robot {serial!r}")
+        if self.space is not None:
+            self.space.carry_out(serial, self.clock.monotonic())
+        return self.ask("robots/clear", {"manufacturer": robot.manufacturer, "serial": serial,
+                                         "by": by, "note": note})
+
     def wait_for_robots(self, timeout: float = 30.0) -> int:
         """Wait (real seconds) until the manager lists every robot online with its
         capabilities; how many it lists."""

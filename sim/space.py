@@ -226,6 +226,14 @@ class Space:
                 self._bodies[serial] = _Body(node)
                 self._at.setdefault(node, set()).add(serial)
 
+    def carry_out(self, serial: str, now: float) -> None:
+        """People carried ``serial`` (a dead robot) out: it occupies nothing any more, and
+        its open wait ends. Nothing happens for a robot the space does not hold."""
+        if self.ghosts:
+            return
+        with self._lock:
+            self._remove(serial, now)
+
     def _remove(self, serial: str, now: float) -> None:
         body = self._bodies.pop(serial, None)
         if body is None:

@@ -57,7 +57,7 @@ class SpaceProxy(BaseProxy):
     :class:`~sim.space.Space` (each a round trip; one connection per calling thread)."""
 
     _exposed_ = ("place", "request_edge", "drive", "halt", "room", "arrive", "report",
-                 "records", "waiting", "where", "at", "on", "look")
+                 "records", "waiting", "where", "at", "on", "look", "carry_out")
 
     def place(self, starts: Mapping[str, str], now: float = 0.0, *,
               source: str | None = None) -> None:
@@ -83,6 +83,10 @@ class SpaceProxy(BaseProxy):
     def arrive(self, serial: str, node: str, now: float) -> Wait | None:
         """See :meth:`Space.arrive`."""
         return cast("Wait | None", self._callmethod("arrive", (serial, node, now)))
+
+    def carry_out(self, serial: str, now: float) -> None:
+        """See :meth:`Space.carry_out`."""
+        self._callmethod("carry_out", (serial, now))
 
     def report(self, now: float) -> SpaceReport:
         """See :meth:`Space.report`."""

@@ -112,6 +112,7 @@ class Traffic:
         self._holders: dict[str, dict[str, BlockKey]] = defaultdict(dict)
         self._ended: list[tuple[str, Wait, float]] = []
         self._bits: dict[str, int] = {}
+        self._names: list[str] = []
         self._order: list[str] | None = None
         """The finishing order of the last decision (None: work it out again)."""
         self.decisions: list[float] = []
@@ -252,6 +253,10 @@ class Traffic:
         self._rehold(r)
         if self._still_valid(witness, r):
             return None
+        first = self._first(witness, r)
+        if first is not None:
+            self._order = first
+            return None
         order = self._greedy()
         if set(order) >= set(witness):
             self._order = order
@@ -308,6 +313,47 @@ class Traffic:
             occ += int(s.goal == w) - int(s.frozen_at == w)
         return True
 
+    def _first(self, order: list[str], r: _Robot) -> list[str] | None:
+        """``r`` first, then ``order`` without it, when that is a finishing order: ``r``
+        can finish now, and parked at its goal from the start instead of frozen where it
+        is until its turn, it shuts no one who came before it. None otherwise."""
+        cap = self.layout.capacity
+        occ = self._occupancy()
+        for q in self._places(r.need):
+            if occ[q] - int(q == r.frozen_at) >= cap.get(q, 1):
+                return None
+        # the robots that went before r now find it parked at its goal
+        g = r.goal
+        gbit, c = self._bit(g), cap.get(g, 1)
+        n = occ[g] + int(r.frozen_at != g)
+        for serial in order:
+            if serial == r.serial:
+                break
+            s = self._robots[serial]
+            if s.need & gbit and n - int(s.frozen_at == g) >= c:
+                return None
+            n += int(s.goal == g) - int(s.frozen_at == g)
+        return [r.serial, *(x for x in order if x != r.serial)]
+
+    def _occupancy(self) -> Counter[str]:
+        """Robots frozen at each place (robots that will not move: where they stand)."""
+        occ: Counter[str] = Counter()
+        for s in self._robots.values():
+            if s.active:
+                occ[s.frozen_at] += 1
+            else:
+                occ.update(s.slots)
+        return occ
+
+    def _places(self, mask: int) -> list[str]:
+        """The places of a bit mask."""
+        out = []
+        while mask:
+            low = mask & -mask
+            out.append(self._names[low.bit_length() - 1])
+            mask ^= low
+        return out
+
     def _greedy(self) -> list[str]:
         """A finishing order found greedily, in passes over the robots left: a robot that
         can finish goes next, preferring those whose parking at their goal fills no place
@@ -340,8 +386,8 @@ class Traffic:
             full = full | b if n >= c else full & ~b
             over = over | b if n >= c + 1 else over & ~b
 
-        left = [s for s in self._robots.values() if s.active and not any(
-            run.block in dead for run in s.runs if run.end > s.granted)]
+        left = [s for s in self._robots.values() if s.active and not (dead and any(
+            run.block in dead for run in s.runs if run.end > s.granted))]
         order: list[str] = []
         while left:
             wanted = twice = 0  # places some robot left needs; needed by two or more
@@ -381,6 +427,7 @@ class Traffic:
         b = self._bits.get(place)
         if b is None:
             b = self._bits[place] = 1 << len(self._bits)
+            self._names.append(place)
         return b
 
     # -- what a supervisor sees ---------------------------------------------------------
