@@ -90,6 +90,9 @@ class TrafficLayout:
     """Block id of every single-lane edge, under both ``(a, b)`` and ``(b, a)``."""
     bays: frozenset[str] = frozenset()
     """The passing bays (module docstring); :meth:`passing_bays` lists them sorted."""
+    junctions: frozenset[str] = frozenset()
+    """Nodes joining three or more others: robots pass them but do not wait there (a
+    robot standing in a junction is in the way of every robot crossing it)."""
 
     @classmethod
     def of(cls, fac: Facility) -> TrafficLayout:
@@ -178,7 +181,12 @@ def derive(nodes: Sequence[Node], edges: Iterable[Edge]) -> TrafficLayout:
         blocks.append(Block(bid, keys, inside, ends, length))
         for a, b in keys:
             block_of[(a, b)] = block_of[(b, a)] = bid
-    return TrafficLayout(capacity, places, tuple(blocks), block_of, bays)
+    neighbours: dict[str, set[str]] = defaultdict(set)
+    for e in edges:
+        neighbours[e.source].add(e.target)
+        neighbours[e.target].add(e.source)
+    junctions = frozenset(n for n, near in neighbours.items() if len(near) >= 3)
+    return TrafficLayout(capacity, places, tuple(blocks), block_of, bays, junctions)
 
 
 def _name(ends: tuple[str, ...], keys: tuple[tuple[str, str], ...],

@@ -62,8 +62,9 @@ class Wait:
 class _Run:
     start: int
     end: int
-    block: str | None
-    key: BlockKey | None
+    blocks: tuple[tuple[str, BlockKey, int], ...]
+    """Each block the run crosses, with how it crosses it and the route index where it
+    leaves it (held until the robot reports reaching that)."""
     places: tuple[str, ...]
     """Places reached after ``start`` up to ``end`` (the end included)."""
 
@@ -80,6 +81,11 @@ class _Robot:
     blocks: dict[str, BlockKey] = field(default_factory=dict)
     waiting: Wait | None = None
     waiting_since: float | None = None
+    counted: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    """What this robot adds to the frozen and goal counts (see :meth:`Traffic._hold`)."""
+    refused: tuple[int, int] | None = None
+    """(version, grant) of the last refusal: asked again with nothing changed, the answer
+    is the same."""
     need: int = 0
     """Bit mask of the places still to reach beyond the grant (:meth:`Traffic._bit`)."""
     suffix: list[int] = field(default_factory=list)
@@ -112,6 +118,16 @@ class Traffic:
         self._holders: dict[str, dict[str, BlockKey]] = defaultdict(dict)
         self._ended: list[tuple[str, Wait, float]] = []
         self._bits: dict[str, int] = {}
+        self._frozen: Counter[str] = Counter()
+        """Robots frozen at each place: the active ones at the end of their grant, the
+        others (done, lost, parked) at every place they hold."""
+        self._goals: Counter[str] = Counter()
+        """Active robots whose goal is each place (and not where they are frozen)."""
+        self.version = 0
+        """Bumped by every change of what a robot holds."""
+        self.safety = 0
+        """Bumped by every change the finishing orders depend on (where robots are frozen,
+        what they still need, who is active)."""
         self._names: list[str] = []
         self._order: list[str] | None = None
         """The finishing order of the last decision (None: work it out again)."""
@@ -130,8 +146,10 @@ class Traffic:
         node cannot: the robot would wait there for an update it never hears)."""
         self.forget(serial)
         route = list(route)
+        junctions = self.layout.junctions
         stops = [0] + [i for i in range(1, len(route))
-                       if self.layout.is_place(route[i]) and (can_stop is None or can_stop(i))]
+                       if self.layout.is_place(route[i]) and route[i] not in junctions
+                       and (can_stop is None or can_stop(i))]
         if stops[-1] != len(route) - 1:
             stops.append(len(route) - 1)
         runs = [self._run(route, a, b) for a, b in itertools.pairwise(stops)]
@@ -148,6 +166,7 @@ class Traffic:
         self._robots[serial] = r
         self._hold(r)
         self._order = None
+        self.safety += 1
 
     def park(self, serial: str, node: str) -> None:
         """``serial`` stands at ``node`` with no route (idle, or done): it takes a slot
@@ -163,6 +182,7 @@ class Traffic:
         r = self._robots.pop(serial, None)
         if r is not None:
             self._release(r)
+            self.safety += 1
 
     def lose(self, serial: str, *, driving: bool = False) -> None:
         """``serial`` is lost: it keeps what it physically occupies until :meth:`forget`,
@@ -176,11 +196,14 @@ class Traffic:
         r.lost = True
         r.waiting = None
         self._order = None
-        if r.reached < len(r.route) - 1:
-            run = next(x for x in r.runs if x.start <= r.reached < x.end)
-            inside = r.reached > run.start or (driving and run.start == r.reached)
-            if run.block is not None and inside:
-                r.stuck = run.block
+        self.safety += 1
+        route, i, edge_block = r.route, r.reached, self.layout.block_of_edge
+        ahead = edge_block.get((route[i], route[i + 1])) if i + 1 < len(route) else None
+        behind = edge_block.get((route[i - 1], route[i])) if i > 0 else None
+        if not self.layout.is_place(route[i]):
+            r.stuck = ahead or behind
+        elif driving:
+            r.stuck = ahead
         r.granted = r.reached
         self._rehold(r)
 
@@ -190,6 +213,7 @@ class Traffic:
         if r is not None:
             r.lost = False
             self._order = None
+            self.safety += 1
 
     def reached(self, serial: str, index: int) -> bool:
         """``serial`` reported reaching route ``index``: what lies behind is freed. True
@@ -215,9 +239,13 @@ class Traffic:
         if r.granted >= want:
             self._stop_waiting(r, now)
         while r.granted < want:
+            if r.waiting is not None and r.refused == (
+                    self.safety if r.waiting.kind == "way" else self.version, r.granted):
+                break  # nothing it depends on changed since the last refusal
             run = next(x for x in r.runs if x.end > r.granted)
             why = self._grant(r, run)
             if why is not None:
+                r.refused = (self.safety if why.kind == "way" else self.version, r.granted)
                 if r.waiting is None or r.waiting != why:
                     r.waiting_since = now if r.waiting is None else r.waiting_since
                     r.waiting = why
@@ -232,12 +260,10 @@ class Traffic:
         r.waiting, r.waiting_since, r.reported = None, None, False
 
     def _grant(self, r: _Robot, run: _Run) -> Wait | None:
-        if run.block is not None:
-            assert run.key is not None
-            others = {s: k for s, k in self._holders[run.block].items() if s != r.serial}
-            if others and (run.key[0] == run.key[1] or any(k != run.key
-                                                           for k in others.values())):
-                return Wait("block", run.block, tuple(sorted(others)))
+        for block, key, _ in run.blocks:
+            others = {s: k for s, k in self._holders[block].items() if s != r.serial}
+            if others and (key[0] == key[1] or any(k != key for k in others.values())):
+                return Wait("block", block, tuple(sorted(others)))
         for place in run.places:
             if place not in r.slots and self._slots[place] >= self.layout.capacity[place]:
                 holders = tuple(sorted(s.serial for s in self._robots.values()
@@ -271,15 +297,8 @@ class Traffic:
         ``W`` has room even with every robot frozen there and every robot whose goal it is
         parked there, nobody's way can be shut by it."""
         end = r.route[run.end]
-        frozen = goals = 0
-        for s in self._robots.values():
-            if s is r:
-                continue
-            if not s.active:
-                frozen += int(end in s.slots)
-                continue
-            frozen += int(s.frozen_at == end)
-            goals += int(s.goal == end and s.frozen_at != end)
+        frozen = self._frozen[end] - int(r.active and r.frozen_at == end)
+        goals = self._goals[end] - int(r.active and r.goal == end and r.frozen_at != end)
         return frozen + goals + 1 < self.layout.capacity.get(end, 1)
 
     def can_finish(self) -> frozenset[str]:
@@ -302,8 +321,7 @@ class Traffic:
         w = r.frozen_at
         wbit = self._bit(w)
         cap = self.layout.capacity.get(w, 1)
-        occ = sum(1 for s in self._robots.values()
-                  if (s.frozen_at == w if s.active else w in s.slots))
+        occ = self._frozen[w]
         for serial in order:
             if serial == r.serial:
                 return True
@@ -337,13 +355,7 @@ class Traffic:
 
     def _occupancy(self) -> Counter[str]:
         """Robots frozen at each place (robots that will not move: where they stand)."""
-        occ: Counter[str] = Counter()
-        for s in self._robots.values():
-            if s.active:
-                occ[s.frozen_at] += 1
-            else:
-                occ.update(s.slots)
-        return occ
+        return self._frozen
 
     def _places(self, mask: int) -> list[str]:
         """The places of a bit mask."""
@@ -355,73 +367,72 @@ class Traffic:
         return out
 
     def _greedy(self) -> list[str]:
-        """A finishing order found greedily, in passes over the robots left: a robot that
-        can finish goes next, preferring those whose parking at their goal fills no place
-        another still needs (the others wait for the end of the pass). Place sets are bit
-        masks, so a pass costs one AND per robot."""
+        """A finishing order found greedily: a robot that can finish goes next, preferring
+        those whose parking at their goal fills no place another needs. A robot that
+        cannot finish yet watches one full place on its way and is looked at again only
+        when that place frees, so the search costs little more than one look per robot.
+        Place sets are bit masks."""
         cap = self.layout.capacity
         bit = self._bit
-        occ: Counter[str] = Counter()
+        occ = Counter(self._frozen)
         dead: set[str] = set()
         for s in self._robots.values():
-            if s.active:
-                occ[s.frozen_at] += 1
-            else:
-                occ.update(s.slots)
-                if s.lost:
-                    dead.update(s.blocks)
-        full = 0
-        over = 0
+            if s.lost:
+                dead.update(s.blocks)
+        full = over = 0
         for q, n in occ.items():
             c = cap.get(q, 1)
             if n >= c:
                 full |= bit(q)
-            if n >= c + 1:
-                over |= bit(q)
+                if n > c:
+                    over |= bit(q)
+        left = [s for s in self._robots.values() if s.active and not (dead and any(
+            b in dead for run in s.runs if run.end > s.granted for b, _, _ in run.blocks))]
+        wanted = twice = 0  # places some robot needs; needed by two or more
+        for s in left:
+            twice |= wanted & s.need
+            wanted |= s.need
+        watchers: dict[str, list[_Robot]] = defaultdict(list)
+        queue = list(reversed(left))
+        late: list[_Robot] = []
+        order: list[str] = []
 
         def change(q: str, d: int) -> None:
             nonlocal full, over
             occ[q] += d
             n, c, b = occ[q], cap.get(q, 1), bit(q)
             full = full | b if n >= c else full & ~b
-            over = over | b if n >= c + 1 else over & ~b
+            over = over | b if n > c else over & ~b
+            if n < c and q in watchers:
+                queue.extend(watchers.pop(q))
 
-        left = [s for s in self._robots.values() if s.active and not (dead and any(
-            run.block in dead for run in s.runs if run.end > s.granted))]
-        order: list[str] = []
-        while left:
-            wanted = twice = 0  # places some robot left needs; needed by two or more
-            for s in left:
-                twice |= wanted & s.need
-                wanted |= s.need
-            rest: list[_Robot] = []
-            late: list[_Robot] = []
-            for s in left:
-                own = bit(s.frozen_at)
-                if s.need & full & ~own or s.need & own & over:
-                    rest.append(s)
+        def blocking(s: _Robot) -> int:
+            own = bit(s.frozen_at)
+            return (s.need & full & ~own) | (s.need & own & over)
+
+        while queue or late:
+            if not queue:
+                s = late.pop(0)  # nobody harmless can go: one of the others goes
+                if blocking(s):
+                    queue.append(s)
                     continue
-                g, gbit = s.goal, bit(s.goal)
+            else:
+                s = queue.pop()
+                b = blocking(s)
+                if b:
+                    watchers[self._names[(b & -b).bit_length() - 1]].append(s)
+                    continue
+                g = s.goal
+                gbit = bit(g)
                 others = twice if s.need & gbit else wanted
                 if g != s.frozen_at and occ[g] + 1 >= cap.get(g, 1) and others & gbit:
                     late.append(s)  # parking it would fill a place another needs
                     continue
-                self._finish(s, order, change)
-            if late and len(rest) + len(late) == len(left):
-                # nobody harmless could go this pass: let one of the others go
-                self._finish(late[0], order, change)
-                late = late[1:]
-            if len(rest) + len(late) == len(left):
-                break
-            left = rest + late
+            order.append(s.serial)
+            if s.goal != s.frozen_at:
+                change(s.frozen_at, -1)
+                change(s.goal, +1)
         return order
-
-    @staticmethod
-    def _finish(s: _Robot, order: list[str], change: Callable[[str, int], None]) -> None:
-        order.append(s.serial)
-        if s.goal != s.frozen_at:
-            change(s.frozen_at, -1)
-            change(s.goal, +1)
 
     def _bit(self, place: str) -> int:
         b = self._bits.get(place)
@@ -493,17 +504,29 @@ class Traffic:
 
     # -- bookkeeping --------------------------------------------------------------------
     def _run(self, route: list[str], a: int, b: int) -> _Run:
-        blocks = {self.layout.block_of_edge.get((route[i], route[i + 1]))
-                  for i in range(a, b)} - {None}
+        """Run ``a``..``b`` of ``route``: its places, and its blocks, each with the key of
+        how it is crossed: (entry, exit), or (entry, entry) when the run turns round in it
+        or crosses it twice (then nobody shares it)."""
         places = tuple(route[i] for i in range(a + 1, b + 1) if self.layout.is_place(route[i])
                        or i == b)
-        block = min(blocks) if blocks else None  # type: ignore[type-var]
-        key: BlockKey | None = None
-        if block is not None:
-            inner = route[a + 1:b]
-            turns = len(set(inner)) < len(inner) or len(blocks) > 1
-            key = (route[a], route[b]) if not turns else (route[a], route[a])
-        return _Run(a, b, block, key, places)
+        segments: list[tuple[str, int, int]] = []  # block, first edge, last edge
+        for i in range(a, b):
+            block = self.layout.block_of_edge.get((route[i], route[i + 1]))
+            if block is None:
+                continue
+            if segments and segments[-1][0] == block and segments[-1][2] == i - 1:
+                segments[-1] = (block, segments[-1][1], i)
+            else:
+                segments.append((block, i, i))
+        seen = [blk for blk, _, _ in segments]
+        blocks: dict[str, tuple[BlockKey, int]] = {}
+        for block, i, j in segments:
+            inner = route[i + 1:j + 1]
+            turns = len(set(inner)) < len(inner) or seen.count(block) > 1
+            key = (route[i], route[i]) if turns else (route[i], route[j + 1])
+            first = blocks.get(block)
+            blocks[block] = (key if first is None else first[0], j + 1)
+        return _Run(a, b, tuple((blk, k, out) for blk, (k, out) in blocks.items()), places)
 
     def _stop_at_or_after(self, r: _Robot, index: int) -> int:
         for run in r.runs:
@@ -518,11 +541,13 @@ class Traffic:
                  if self.layout.is_place(route[i])}
         blocks: dict[str, BlockKey] = {}
         for run in r.runs:
-            if run.end > r.reached and run.start < r.granted and run.block is not None:
-                assert run.key is not None
+            if run.end <= r.reached or run.start >= r.granted:
+                continue
+            for block, key, out in run.blocks:
+                if out <= r.reached:
+                    continue  # driven through already
                 # the same block twice in one window: held as if turning round in it
-                blocks[run.block] = run.key if run.block not in blocks else (
-                    run.key[0], run.key[0])
+                blocks[block] = key if block not in blocks else (key[0], key[0])
         if r.granted == len(route) - 1 and not self.layout.is_place(route[-1]):
             # a route ending inside a block (a robot standing there): it keeps the block
             slots.add(route[-1])
@@ -538,10 +563,21 @@ class Traffic:
         r.slots = frozenset(slots)
         r.blocks = blocks
         self._slots.update(r.slots)
+        if r.active:
+            r.counted = ((r.frozen_at,), (r.goal,) if r.goal != r.frozen_at else ())
+        else:
+            r.counted = (tuple(r.slots), ())
+        self._frozen.update(r.counted[0])
+        self._goals.update(r.counted[1])
+        self.version += 1
         for b, k in blocks.items():
             self._holders[b][r.serial] = k
 
     def _release(self, r: _Robot) -> None:
+        self._frozen.subtract(r.counted[0])
+        self._goals.subtract(r.counted[1])
+        r.counted = ((), ())
+        self.version += 1
         self._slots.subtract(r.slots)
         for p in r.slots:
             if self._slots[p] <= 0:
@@ -551,8 +587,11 @@ class Traffic:
         r.slots, r.blocks = frozenset(), {}
 
     def _rehold(self, r: _Robot) -> None:
+        before = (r.counted, r.need)
         self._release(r)
         self._hold(r)
+        if (r.counted, r.need) != before:
+            self.safety += 1
 
     def robots(self) -> Iterable[str]:
         """Serials followed."""

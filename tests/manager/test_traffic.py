@@ -238,7 +238,7 @@ def _counts(where: dict[str, str]) -> dict[str, int]:
     return out
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sites())
 def test_no_deadlock_on_generated_sites(case: tuple[Facility, dict[str, list[str]], int]) -> None:
     fac, routes, seed = case
