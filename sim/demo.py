@@ -20,8 +20,10 @@ and ends with a :class:`Summary`:
 A demo that did not complete, missed a seeded source or left a lost robot's work undone
 says so in :attr:`Summary.problems`.
 
-The demo's robots are ghosts (:class:`~sim.space.SpaceParams`): they pass through each
-other, since a physically dead robot would block its drift for good.
+The robots are physical (:mod:`sim.space`) and the manager runs traffic control
+(docs/traffic.md). A robot that dies inside a drift others need shuts it: its points are
+blocked until, :data:`RECOVER_AFTER_S` later, the simulated rescue team has carried it out
+and the demo clears it (``fleet robots clear``), as a supervisor would.
 """
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ from sim.body import ALARMS
 from sim.errors import ScenarioError
 from sim.runner import TERMINAL, RunOptions, SimRun
 from sim.scenario import FaultKind, Scenario, load_scenario
-from sim.space import SpaceParams
 from sim.world import GasLeak, HotSpot, World
 
 SITES: Mapping[str, str] = {
@@ -57,6 +58,11 @@ LOST = frozenset({"connection_broken", "offline"})
 comms dead zone is silent for a while and comes back)."""
 
 _POLL_S = 0.25
+
+RECOVER_AFTER_S = 600.0
+"""World seconds after a robot is lost that the simulated rescue team has carried it out
+of the mine; the demo then clears it, as a supervisor would with ``fleet robots clear``
+(the way it shut opens again, and what it blocked is planned again)."""
 """Real seconds between two looks at the manager."""
 
 
@@ -200,6 +206,7 @@ class Demo:
         self.events: list[Event] = []
         self._lost: dict[str, tuple[float, tuple[str, ...]]] = {}
         self._takeovers: set[tuple[str, str]] = set()
+        self._recovered: set[str] = set()
         self._anomaly_ids: set[int] = set()
         self._status: dict[str, str] = {}
         self._scheduled_kill = any(f.kind is FaultKind.KILL for f in self.scenario.faults)
@@ -216,12 +223,8 @@ class Demo:
         # the robots live in this process whatever their number, so that one can be
         # killed at the moment it is the busiest (a shared fleet process only runs the
         # kills scheduled before it starts)
-        # ghosts: the demo shows the manager handing a dead robot's work over; a physical
-        # dead robot would block its drift for good (nothing tows it away yet), and the
-        # demo fleet keeps three robots in a two-robot dock
         run_options = RunOptions(speed=o.speed, robots=robots, fleet_process=False,
-                                 plan_time_limit=o.plan_time_limit,
-                                 space=SpaceParams(ghosts=True))
+                                 plan_time_limit=o.plan_time_limit)
         started = time.monotonic()
         with SimRun(self.scenario, run_options) as sim:
             self._launched_at = sim.clock.monotonic()
@@ -288,6 +291,16 @@ class Demo:
                 self._lost[serial] = (sim.clock.monotonic(), left)
                 self._event(sim, "lost", f"{serial} lost ({r['status'].replace('_', ' ')}) "
                             f"with {len(left)} inspection(s) left")
+        blocked = (status or {}).get("blocked") or {}
+        for lost, (since, _) in self._lost.items():
+            if lost in self._recovered or sim.clock.monotonic() - since < RECOVER_AFTER_S:
+                continue
+            # a supervisor sends people in, as docs/traffic.md says, then clears it
+            self._recovered.add(lost)
+            sim.recover(lost, "carried out by the rescue team (simulated)")
+            self._event(sim, "cleared", f"{lost} recovered by people and cleared"
+                        + (f": {len(blocked)} blocked inspection(s) planned again"
+                           if blocked else ""))
         for lost, (_, left) in self._lost.items():
             for serial, a in assignments.items():
                 if serial == lost or not a.get("active") or (serial, lost) in self._takeovers:

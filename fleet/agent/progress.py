@@ -322,7 +322,11 @@ class OrderProgress:
         for item in items:
             for action in item.actions:
                 if action.action_id in self._actions:
-                    continue  # never run an actionId twice
+                    # never run an actionId twice; but an update that re-routes the horizon
+                    # may move a waiting action to another node: it belongs there now
+                    if action.action_id in self._order_actions:
+                        self._order_actions[action.action_id] = item.sequence_id
+                    continue
                 self._actions[action.action_id] = ActionState(
                     action.action_id, ActionStatus.WAITING, action.action_type,
                     action.description)

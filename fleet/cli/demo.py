@@ -113,8 +113,10 @@ def _clock(seconds: float) -> str:
 
 
 def _event_line(e: Event) -> str:
-    style = _EVENT_STYLE.get(e.kind, "")
-    return f"{_clock(e.world_s)}  [{style}]{e.kind:<8}[/] {e.text}"
+    from rich.markup import escape
+
+    style = _EVENT_STYLE.get(e.kind, "default")
+    return f"{_clock(e.world_s)}  [{style}]{e.kind:<8}[/] {escape(e.text)}"
 
 
 def _display(s: Snapshot) -> RenderableType:

@@ -98,34 +98,16 @@ class Obstacles:
 
     def _detour(self, run: MissionRun, a: Assignment, fac: Facility, access: Access | None,
                 shut: dict[tuple[str, str], str], t: Traffic | None) -> None:
-        core = self.core
         reason = "; ".join(sorted(set(shut.values())))
-        g = nx.subgraph_view(fac.graph, filter_edge=lambda u, v: fac.traversable(
-            fac.graph[u][v]["edge"], access))
-        keep = a.stops[:a.base_end + 1]
-        tail: list[RouteStop] = []
-        here = keep[-1].node_id
-        targets = [s for i, s in enumerate(a.stops) if i > a.base_end and (
-            s.actions or i == len(a.stops) - 1)]
-        blocked: list[str] = []
-        for stop in targets:
-            try:
-                path = nx.shortest_path(g, here, stop.node_id, weight="length")
-            except nx.NetworkXNoPath:
-                blocked += [a.inspections[x.action_id] for x in stop.actions
-                            if x.action_id in a.inspections]
-                continue
-            tail += [RouteStop(n, position(fac, n)) for n in path[1:-1]]
-            if len(path) > 1:
-                tail.append(RouteStop(stop.node_id, stop.position, stop.actions))
-            elif stop.actions:  # the stop is where the robot's base ends: its actions move
-                last = tail[-1] if tail else keep[-1]
-                merged = RouteStop(last.node_id, last.position, (*last.actions, *stop.actions))
-                if tail:
-                    tail[-1] = merged
-                else:
-                    keep = [*keep[:-1], merged]
-            here = stop.node_id
+        keep, tail, blocked = _way(a, fac, access)
+        self._send(run, a, keep, tail, fac, t, reason, blocked)
+
+    def _send(self, run: MissionRun, a: Assignment, keep: list[RouteStop],
+              tail: list[RouteStop], fac: Facility, t: Traffic | None, reason: str,
+              blocked: list[str]) -> None:
+        """Give ``a`` the new way (``keep`` then ``tail``) in an order update; ``blocked``
+        points leave it, blocked for ``reason``."""
+        core = self.core
         a.replace_tail(keep, tail, fac)
         for point in blocked:
             a.drop_point(point)
@@ -144,6 +126,21 @@ class Obstacles:
             t.follow(a.serial, [s.node_id for s in a.stops], reached=a.reached,
                      granted=a.base_end, can_stop=lambda i: a.stops[i].node_id not in a.dead)
         core.persist(run)
+
+    def _shorter(self, run: MissionRun) -> None:
+        """The way is open again: robots that go round take the shorter way now."""
+        core = self.core
+        fac = run.spec.facility
+        site = self.site(fac)
+        t = core.traffic.get(fac.name)
+        for a in run.active():
+            robot = core.registry.find(a.serial)
+            cls = robot.robot_class() if robot is not None else None
+            before = _length(fac, a.stops[a.base_end:])
+            keep, tail, unreachable = _way(a, site, cls.access if cls is not None else None)
+            if unreachable or _length(fac, [keep[-1], *tail]) >= before - 1.0:
+                continue
+            self._send(run, a, keep, tail, site, t, "the way is open again", [])
 
     # -- a supervisor cleared it --------------------------------------------------------
     def clear(self, serial: str, note: str) -> list[str]:
@@ -165,6 +162,51 @@ class Obstacles:
                     run.blocked.clear()
                     run.reason = None
                     core.persist(run)
+                self._shorter(run)
             log.info("robot %s cleared by a supervisor: %s", serial, note)
         core.wake.set()
         return touched
+
+
+
+def _way(a: Assignment, fac: Facility, access: Access | None
+         ) -> tuple[list[RouteStop], list[RouteStop], list[str]]:
+    """The shortest open way on ``fac`` through ``a``'s remaining stops (those with
+    actions, and the last) from where its base ends: the stops kept (the base, as sent),
+    the new tail, and the points of the stops no open way reaches."""
+    g = nx.subgraph_view(fac.graph, filter_edge=lambda u, v: fac.traversable(
+        fac.graph[u][v]["edge"], access))
+    keep = a.stops[:a.base_end + 1]
+    tail: list[RouteStop] = []
+    here = keep[-1].node_id
+    targets = [s for i, s in enumerate(a.stops) if i > a.base_end and (
+        s.actions or i == len(a.stops) - 1)]
+    blocked: list[str] = []
+    for stop in targets:
+        try:
+            path = nx.shortest_path(g, here, stop.node_id, weight="length")
+        except nx.NetworkXNoPath:
+            blocked += [a.inspections[x.action_id] for x in stop.actions
+                        if x.action_id in a.inspections]
+            continue
+        tail += [RouteStop(n, position(fac, n)) for n in path[1:-1]]
+        if len(path) > 1:
+            tail.append(RouteStop(stop.node_id, stop.position, stop.actions))
+        elif stop.actions:  # the stop is where the robot's base ends: its actions move
+            last = tail[-1] if tail else keep[-1]
+            merged = RouteStop(last.node_id, last.position, (*last.actions, *stop.actions))
+            if tail:
+                tail[-1] = merged
+            else:
+                keep = [*keep[:-1], merged]
+        here = stop.node_id
+    return keep, tail, blocked
+
+
+def _length(fac: Facility, stops: list[RouteStop]) -> float:
+    """Metres along ``stops``."""
+    total = 0.0
+    for x, y in itertools.pairwise(stops):
+        edge = fac.edge_between(x.node_id, y.node_id)
+        total += edge.length if edge is not None else 0.0
+    return total

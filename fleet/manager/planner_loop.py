@@ -97,8 +97,9 @@ class PlannerLoop:
                 self.dispatcher.dispatch(run, rp, spec, robot)
                 sent += 1
             for u in plan.unassigned:
-                if shut and u.reason is DropReason.UNREACHABLE:
-                    # shut off by a lost robot: it waits for a supervisor to clear it
+                if shut and u.reason in (DropReason.UNREACHABLE, DropReason.BATTERY):
+                    # shut off by a lost robot (or the way round is out of battery range):
+                    # it waits for a supervisor to clear the robot
                     run.pool.discard(u.point)
                     why = "; ".join(sorted(set(shut.values())))
                     run.blocked[u.point] = f"no open way: {why}"

@@ -96,6 +96,41 @@ def test_an_update_extends_the_base_and_replaces_the_horizon() -> None:
     assert not p.busy
 
 
+def test_an_action_moved_by_a_rerouted_horizon_stays_until_run() -> None:
+    # the manager re-routes the horizon (docs/traffic.md): the inspect action planned far
+    # ahead now sits nearer; a later update stitched right at its node must not lose it
+    import itertools
+
+    from fleet.protocol.inspection import InspectParams, inspect_action
+    from fleet.protocol.order import NodePosition, RouteLeg, RouteStop, route_order
+
+    act = inspect_action("inspect-x", InspectParams("x", ("ch4",), 1.0))
+
+    def route(names: list[str], at: int, *, base_end: int, start: int = 0,
+              number: int = 0) -> Order:
+        stops = [RouteStop(n, NodePosition(float(i), 0.0, HOME.map_id),
+                           (act,) if i == at else ()) for i, n in enumerate(names)]
+        legs = [RouteLeg(f"{a.node_id}-{b.node_id}", 1.0) for a, b in itertools.pairwise(stops)]
+        return route_order(Header("acme", "r1"), "o1", stops, legs, base_end=base_end,
+                           start=start, order_update_id=number)
+
+    old = ["a", "b", "c", "d", "e", "f", "g", "h", "x", "z"]
+    new = ["a", "b", "c", "k", "m", "x", "z"]
+    p = progress()
+    assert p.receive_order(route(old, 8, base_end=2), HOME) is Verdict.ACCEPTED
+
+    def update(number: int, start: int, base_end: int) -> Order:
+        return route(new, 5, base_end=base_end, start=start, number=number)
+
+    assert p.receive_order(update(1, 2, 3), HOME) is Verdict.UPDATED
+    assert drive_all(p) == ["a", "b", "c", "k"]
+    assert p.receive_order(update(2, 3, 5), HOME) is Verdict.UPDATED
+    assert p.receive_order(update(3, 5, 6), HOME) is Verdict.UPDATED  # stitched at x
+    assert p.action_status("inspect-x") is ActionStatus.WAITING
+    assert drive_all(p) == ["m", "x", "z"]
+    assert p.action_status("inspect-x") is ActionStatus.FINISHED
+
+
 def test_an_update_arriving_before_the_end_of_the_base_stitches_on() -> None:
     p = progress()
     p.receive_order(order("r1", base_end=2, inspect_at=()), HOME)
