@@ -289,16 +289,16 @@ def traffic(
         raise typer.BadParameter("--map generated needs --robots")
     scenario = None if generated or map_ is None else resolve(Path(map_))
 
-    def show(r: dict[str, Any]) -> None:
-        if not as_json:
-            typer.echo(
-                f"seed {r['seed']} {r['mode']:<11} {r['robots']} robots: "
-                f"{r['mission_status']}, makespan {r['makespan_s']} s, "
-                f"{r['inspections_done']}/{r['inspections_total']} inspections, "
-                f"{r['standoffs']} standoffs, {r['deadlocks']} deadlocks, robots waited "
-                f"{r['robot_wait_s']} s; decisions {r['decisions']} p50 "
-                f"{r['decision_p50_us']} us p99 {r['decision_p99_us']} us "
-                f"({r['wall_s']:.0f} s real)", err=True)
+    def show(r: dict[str, Any]) -> None:  # each run as it ends, on stderr (also with --json)
+        typer.echo(
+            f"seed {r['seed']} {r['mode']:<11} {r['robots']} robots: "
+            f"{r['mission_status']}, makespan {r['makespan_s']} s, "
+            f"{r['inspections_done']}/{r['inspections_total']} inspections, "
+            f"{r['standoffs']} standoffs, {r['deadlocks']} deadlocks, robots waited "
+            f"{r['robot_wait_s']} s; decisions {r['decisions']} p50 "
+            f"{r['decision_p50_us']} us p99 {r['decision_p99_us']} us "
+            f"({r['wall_s']:.0f} s real)", err=True)
+
 
     result = bench_traffic(scenario=scenario, generated=generated, robots=robots,
                            seeds=seeds, first_seed=first_seed, speed=speed,
