@@ -118,6 +118,7 @@ def run_once(scenario: Scenario, mode: str, *, speed: float, robots: int | None,
         decisions = [] if manager is None else [
             d for t in manager.core.traffic.values() for d in t.decisions]
         stuck = [] if final.space is None else list(final.space.stuck)
+        unfinished = [] if final.mission_status == "completed" else _unfinished(run)
     summary = final.to_json()
     p50, p99 = _percentile(decisions, 50), _percentile(decisions, 99)
     return {
@@ -132,8 +133,22 @@ def run_once(scenario: Scenario, mode: str, *, speed: float, robots: int | None,
         "decision_p50_us": None if p50 is None else round(p50 * 1e6, 1),
         "decision_p99_us": None if p99 is None else round(p99 * 1e6, 1),
         "decision_max_us": None if not decisions else round(max(decisions) * 1e6, 1),
-        "wall_s": summary["wall_s"],
+        "wall_s": summary["wall_s"], "unfinished": unfinished,
     }
+
+
+def _unfinished(run: SimRun) -> list[dict[str, Any]]:
+    """For a run that did not complete: each robot with points left, where it last was,
+    its status and what traffic control makes it wait for (the manager's own words)."""
+    status = run.mission_status() or {}
+    left = {r["serial"]: r["remaining"] for r in status.get("robots", []) if r["remaining"]}
+    out = []
+    for r in run.ask("robots"):
+        if r["serial"] in left:
+            out.append({"serial": r["serial"], "status": r.get("status"),
+                        "last_node": r.get("last_node"), "waiting": r.get("waiting"),
+                        "remaining": left[r["serial"]]})
+    return out
 
 
 def _median(values: list[float | None]) -> float | None:

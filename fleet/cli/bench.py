@@ -298,6 +298,9 @@ def traffic(
             f"{r['robot_wait_s']} s; decisions {r['decisions']} p50 "
             f"{r['decision_p50_us']} us p99 {r['decision_p99_us']} us "
             f"({r['wall_s']:.0f} s real)", err=True)
+        for u in r["unfinished"]:  # a run that did not complete: who is left, and why
+            typer.echo(f"  {u['serial']} ({u['status']}) at {u['last_node']}: "
+                       f"{len(u['remaining'])} points left; waiting: {u['waiting']}", err=True)
 
 
     result = bench_traffic(scenario=scenario, generated=generated, robots=robots,
