@@ -254,3 +254,82 @@ def ingest(
                f"{r['repeats']}; {r['cpu_results_per_s']:,.0f} per CPU-second); batch of "
                f"{r['batch']} in {r['batch_ms_median']:.1f} ms median, "
                f"{r['batch_ms_max']:.1f} ms max{extra}")
+
+
+@app.command()
+def traffic(
+    map_: str | None = typer.Option(
+        None, "--map", help="`generated` for a generated mine sized for --robots; else a "
+        "scenario file or sample name (default: the coal-mine-traffic scenario)."),
+    robots: int | None = typer.Option(
+        None, "--robots", min=1, help="Robots (default: the scenario's fleet; required "
+        "with --map generated)."),
+    seeds: int = typer.Option(5, "--seeds", min=1, help="Seeds run (1, 2, ... N)."),
+    first_seed: int = typer.Option(1, "--first-seed", help="The first seed."),
+    speed: float = typer.Option(200.0, "--speed", min=1.0,
+                                help="World seconds per real second."),
+    control_off: bool = typer.Option(
+        False, "--control-off", help="Also run physical robots without traffic control."),
+    ghosts: bool = typer.Option(True, "--ghosts/--no-ghosts",
+                                help="Also run ghosts without traffic control (the "
+                                "makespan ratio's baseline)."),
+    timeout: float = typer.Option(900.0, "--timeout", min=1.0, help="Real seconds per run."),
+    plan_time_limit: float = typer.Option(2.0, "--plan-time-limit", min=0.1,
+                                          help="Solver seconds per (re)planning."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """Traffic control end to end, per seed and as medians: makespan with control over
+    makespan with ghosts, standoffs, deadlocks, robot wait, inspections done and the
+    manager's reservation decision time (p50/p99)."""
+    from fleet.samples import resolve
+    from sim.bench_traffic import bench_traffic
+
+    generated = map_ == "generated"
+    if generated and robots is None:
+        raise typer.BadParameter("--map generated needs --robots")
+    scenario = None if generated or map_ is None else resolve(Path(map_))
+
+    def show(r: dict[str, Any]) -> None:  # each run as it ends, on stderr (also with --json)
+        typer.echo(
+            f"seed {r['seed']} {r['mode']:<11} {r['robots']} robots: "
+            f"{r['mission_status']}, makespan {r['makespan_s']} s, "
+            f"{r['inspections_done']}/{r['inspections_total']} inspections, "
+            f"{r['standoffs']} standoffs, {r['deadlocks']} deadlocks, robots waited "
+            f"{r['robot_wait_s']} s; decisions {r['decisions']} p50 "
+            f"{r['decision_p50_us']} us p99 {r['decision_p99_us']} us "
+            f"({r['wall_s']:.0f} s real)", err=True)
+        for u in r["unfinished"]:  # a run that did not complete: who is left, and why
+            typer.echo(f"  {u['serial']} ({u['status']}) at {u['last_node']}: "
+                       f"{len(u['remaining'])} points left; waiting: {u['waiting']}", err=True)
+
+
+    result = bench_traffic(scenario=scenario, generated=generated, robots=robots,
+                           seeds=seeds, first_seed=first_seed, speed=speed,
+                           control_off=control_off, ghosts=ghosts, timeout=timeout,
+                           plan_time_limit=plan_time_limit, progress=show)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    m = result["median"]
+    typer.echo(f"{result['scenario']}, {result['seeds']} seeds at {result['speed']:g}x:")
+    for row in result["per_seed"]:
+        off = "" if "off_standoffs" not in row else (
+            f"; control off: {row['off_standoffs']} standoffs, {row['off_deadlocks']} "
+            f"deadlocks, {row['off_inspections_done']} done")
+        typer.echo(f"  seed {row['seed']}: ratio {row['makespan_ratio']}, "
+                   f"{row['standoffs']} standoffs, {row['deadlocks']} deadlocks, wait "
+                   f"{row['robot_wait_s']} s, {row['inspections_done']}/"
+                   f"{row['inspections_total']}, decisions p50 {row['decision_p50_us']} us "
+                   f"p99 {row['decision_p99_us']} us{off}")
+    typer.echo(f"median: makespan ratio {m['makespan_ratio']} (controlled "
+               f"{m['makespan_s']} s, ghosts {m['ghost_makespan_s']} s), "
+               f"{m['standoffs']} standoffs, {m['deadlocks']} deadlocks, robots waited "
+               f"{m['robot_wait_s']} s, {m['inspections_done']}/{m['inspections_total']} "
+               f"inspections, decision p50 {m['decision_p50_us']} us, p99 "
+               f"{m['decision_p99_us']} us")
+    if "off_seeds_with_standoff_or_deadlock" in result:
+        typer.echo(f"control off: {result['off_seeds_with_standoff_or_deadlock']} of "
+                   f"{result['seeds']} seeds with a standoff or deadlock")
+    if result["controlled_failures"]:
+        typer.echo(f"WITH control, seeds with standoffs, deadlocks or inspections not done: "
+                   f"{result['controlled_failures']}")
