@@ -77,7 +77,7 @@ class DemoOptions:
 
     site: str = "coal-mine"
     robots: int | None = None
-    speed: float = 120.0
+    speed: float = 180.0
     fail_at_s: float = 600.0
     timeout_s: float = 240.0
     plan_time_limit: float = 1.5

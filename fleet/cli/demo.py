@@ -30,7 +30,7 @@ def demo(
     robots: int | None = typer.Option(None, "--robots", min=1,
                                       help="Simulated robots (default: 6 on the coal mine, "
                                       "4 on the chemical plant; more repeat the fleet)."),
-    speed: float = typer.Option(120.0, "--speed", min=1.0,
+    speed: float = typer.Option(180.0, "--speed", min=1.0,
                                 help="World seconds per real second."),
     fail_at: float = typer.Option(600.0, "--fail-at", min=0.0,
                                   help="World seconds into the mission when a robot dies, "
