@@ -54,7 +54,7 @@ def test_missions_lists_live_missions_and_finished_ones_from_the_store(site: Sit
     assert listed[run.id] == {"mission_id": run.id, "name": "Tiny patrol",
                               "status": "dispatched",
                               "inspections": {"done": 0, "total": 2, "failed": 0,
-                                              "dropped": 0, "waiting": 0}}
+                                              "dropped": 0, "blocked": 0, "waiting": 0}}
     assert listed[old.id] == {"mission_id": old.id, "name": "Old patrol",
                               "status": "completed", "inspections": None}
 
