@@ -46,7 +46,7 @@ from typing import Any, Self
 from fleet import yamldoc
 from fleet.clock import Clock, ScaledClock
 from fleet.comms import Bus, client_config, free_port, router_config, tcp_endpoint
-from fleet.errors import FleetError, MissionError, NotReachable
+from fleet.errors import FleetError, MissionError, NotReachable, TransportError
 from fleet.manager import Manager, ManagerSettings, build_manager
 from fleet.manager.api import api_key
 from fleet.planning.mission import MissionSpec
@@ -369,7 +369,12 @@ class SimRun:
         end = time.monotonic() + timeout
         known = 0
         while True:
-            listed = self.ask("robots")
+            try:
+                listed = self.ask("robots")
+            except TransportError:
+                if time.monotonic() > end:
+                    raise
+                continue  # a manager busy hearing a large fleet start answers late
             ready = {r["serial"] for r in listed if r["sensors"] and r["status"] == "online"}
             known = len(want & ready)
             if known == len(want) or time.monotonic() > end:

@@ -207,14 +207,6 @@ class Traffic:
         r.granted = r.reached
         self._rehold(r)
 
-    def found(self, serial: str) -> None:
-        """A lost robot is back: it counts again."""
-        r = self._robots.get(serial)
-        if r is not None:
-            r.lost = False
-            self._order = None
-            self.safety += 1
-
     def reached(self, serial: str, index: int) -> bool:
         """``serial`` reported reaching route ``index``: what lies behind is freed. True
         when anything was freed (waiting robots may now be granted)."""
@@ -469,11 +461,6 @@ class Traffic:
         long they lasted."""
         out, self._ended = self._ended, []
         return out
-
-    def where(self, serial: str) -> str | None:
-        """The node ``serial`` last reached on its route (None: not followed)."""
-        r = self._robots.get(serial)
-        return None if r is None else r.route[r.reached]
 
     def waiters(self) -> list[str]:
         """Robots whose last request was refused."""
