@@ -44,7 +44,6 @@ def _guarded(what: str, call: Any, *args: Any) -> None:
         logger.exception("callback for %s failed", what)
 
 
-
 class _Entity:
     """A declared Zenoh entity whose undeclaration survives a closed session."""
 
