@@ -308,46 +308,36 @@ class Traffic:
     def _still_valid(self, order: list[str], r: _Robot) -> bool:
         """Whether ``order`` (valid before ``r`` was granted up to its frozen place ``W``)
         is valid still. Only ``W`` gained a robot, and only until ``r``'s turn (after it,
-        ``r`` stands at its goal either way): the robots before ``r`` that pass ``W`` are
-        checked against ``W``'s occupancy at their turn."""
+        ``r`` stands at its goal either way)."""
         w = r.frozen_at
-        wbit = self._bit(w)
-        cap = self.layout.capacity.get(w, 1)
-        occ = self._frozen[w]
-        for serial in order:
-            if serial == r.serial:
-                return True
-            s = self._robots[serial]
-            if s.need & wbit and occ - int(s.frozen_at == w) >= cap:
-                return False
-            occ += int(s.goal == w) - int(s.frozen_at == w)
-        return True
+        return self._ahead_pass(order, r, w, self._frozen[w])
 
     def _first(self, order: list[str], r: _Robot) -> list[str] | None:
         """``r`` first, then ``order`` without it, when that is a finishing order: ``r``
         can finish now, and parked at its goal from the start instead of frozen where it
         is until its turn, it shuts no one who came before it. None otherwise."""
-        cap = self.layout.capacity
-        occ = self._occupancy()
+        cap, occ = self.layout.capacity, self._frozen
         for q in self._places(r.need):
             if occ[q] - int(q == r.frozen_at) >= cap.get(q, 1):
                 return None
-        # the robots that went before r now find it parked at its goal
         g = r.goal
-        gbit, c = self._bit(g), cap.get(g, 1)
-        n = occ[g] + int(r.frozen_at != g)
+        if not self._ahead_pass(order, r, g, occ[g] + int(r.frozen_at != g)):
+            return None
+        return [r.serial, *(x for x in order if x != r.serial)]
+
+    def _ahead_pass(self, order: list[str], r: _Robot, place: str, occ: int) -> bool:
+        """Whether every robot before ``r`` in ``order`` that passes ``place`` finds room
+        there at its turn, ``occ`` robots standing there at the start (each robot ahead
+        leaves it when frozen there, and parks there when it is its goal)."""
+        bit, cap = self._bit(place), self.layout.capacity.get(place, 1)
         for serial in order:
             if serial == r.serial:
                 break
             s = self._robots[serial]
-            if s.need & gbit and n - int(s.frozen_at == g) >= c:
-                return None
-            n += int(s.goal == g) - int(s.frozen_at == g)
-        return [r.serial, *(x for x in order if x != r.serial)]
-
-    def _occupancy(self) -> Counter[str]:
-        """Robots frozen at each place (robots that will not move: where they stand)."""
-        return self._frozen
+            if s.need & bit and occ - int(s.frozen_at == place) >= cap:
+                return False
+            occ += int(s.goal == place) - int(s.frozen_at == place)
+        return True
 
     def _places(self, mask: int) -> list[str]:
         """The places of a bit mask."""
