@@ -22,6 +22,8 @@ Figures, over ``minutes`` world minutes from the launch of the missions:
   robots once every mission is planned (the robots' load alone, as ``fleet bench
   dispatch`` measures it);
 - inspections done and results stored;
+- the manager's traffic control decisions (``decision_p50_us``, ``decision_p99_us``: each
+  reservation request, :attr:`fleet.manager.traffic.Traffic.decisions`);
 - the physical space's figures (:mod:`sim.space`, served to every fleet process):
   standoffs, deadlocks and the world seconds robots waited for each other. Copies of the
   scenario's robots beyond their docks' room start parked in the nearest rooms
@@ -55,6 +57,7 @@ from fleet.protocol.header import Header
 from fleet.protocol.keys import Topic, topic_key
 from fleet.protocol.order import NodePosition, RouteStop, route_order
 from sim.errors import ScenarioError
+from sim.generated import generated_scenario
 from sim.link import LinkModel
 from sim.processes import FleetProcess
 from sim.robots import FleetOptions, robots_of, starts_of
@@ -83,6 +86,7 @@ def _cpu_self() -> float:
 def bench_sim(*, robots: int = 1000, minutes: float = 10.0, speed: float = 1.0,
               group: int = 20, shards: int = 2, scenario: Path | None = None,
               plan_time_limit: float = 2.0, ghosts: bool | None = None,
+              generated: bool = False,
               progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Run the benchmark; returns its figures (see the module docstring). ``shards``: fleet
     processes sharing the robots (one Python interpreter publishes some hundreds of large
@@ -90,13 +94,28 @@ def bench_sim(*, robots: int = 1000, minutes: float = 10.0, speed: float = 1.0,
     (False: ScenarioError when the site cannot hold them), or physical when they fit
     (None); the figures say which (``ghosts``).
 
-    ``scenario`` defaults to the sample :data:`DEFAULT_SCENARIO`. ``progress`` is called
-    about once a real second with the figures so far.
+    ``scenario`` defaults to the sample :data:`DEFAULT_SCENARIO`; ``generated`` replaces
+    it with a generated mine with room for ``robots``
+    (:func:`~sim.generated.generated_scenario`), whose points are shared out among the
+    groups (each group its own, rather than every group the whole mission). ``progress``
+    is called about once a real second with the figures so far.
     """
-    if scenario is None:
-        scenario = samples.path(DEFAULT_SCENARIO)
     if shards < 1:
         raise ValueError(f"shards must be at least 1, got {shards}")
+    with tempfile.TemporaryDirectory(prefix="fleet-bench-sim-") as tmp:
+        if generated:
+            scenario = generated_scenario(Path(tmp) / "site", robots)
+        elif scenario is None:
+            scenario = samples.path(DEFAULT_SCENARIO)
+        return _bench_sim(Path(tmp), scenario, robots=robots, minutes=minutes, speed=speed,
+                          group=group, shards=shards, plan_time_limit=plan_time_limit,
+                          ghosts=ghosts, share=generated, progress=progress)
+
+
+def _bench_sim(work: Path, scenario: Path, *, robots: int, minutes: float, speed: float,
+               group: int, shards: int, plan_time_limit: float, ghosts: bool | None,
+               share: bool, progress: Callable[[dict[str, Any]], None] | None
+               ) -> dict[str, Any]:
     # the radio model is off: the figures are the software's, not a simulated 5G's
     sc = replace(load_scenario(scenario), link=LinkModel(0.0, 0.0, 0.0))
     if sc.mission is None or sc.mission_path is None:
@@ -107,56 +126,61 @@ def bench_sim(*, robots: int = 1000, minutes: float = 10.0, speed: float = 1.0,
     origin, start = time.monotonic(), datetime.now(UTC)
     clock = ScaledClock(speed, origin=origin, start=start)
     document = sc.mission_path.read_text(encoding="utf-8")
-    with tempfile.TemporaryDirectory(prefix="fleet-bench-sim-") as tmp:
-        work = Path(tmp)
-        options = FleetOptions(state_interval=interval, tickers=TICKERS, check_states=False)
-        settings = manager_settings(speed, state_interval=interval,
-                                    plan_time_limit=plan_time_limit)
-        children: list[FleetProcess] = []
-        server = None
-        space_report: SpaceReport | None = None
-        try:
-            with EmbeddedManager(work, settings, clock) as embedded:
-                manager = embedded.manager
-                up_t0 = time.monotonic()
-                if starts:
-                    server = SpaceServer(sc.facility, SpaceParams(), work / "space")
-                    server.start()
-                    server.space.place(starts, clock.monotonic(), source=str(scenario))
-                address = None if server is None else server.address
-                children = [FleetProcess(sc, fleet[i::shards], connect=[embedded.endpoint],
-                                         clock=clock, workdir=work / f"fleet-{i}",
-                                         origin=origin, start=start, options=options,
-                                         starts=starts, space=address)
-                            for i in range(shards)]
-                for child in children:
-                    child.start()
-                _until(lambda: sum(1 for r in manager.registry.all()
-                                   if r.factsheet is not None and r.state is not None)
-                       >= len(fleet), 300, "the manager did not hear every robot")
-                bench = _Bench(manager, clock, startup_s=time.monotonic() - up_t0)
-                for g in range(0, len(fleet), group):
-                    serials = tuple(r.serial for r in fleet[g:g + group])
-                    mission = replace(sc.mission, robots=RobotFilter(serials=serials))
-                    bench.runs.append(manager.launch(f"{sc.mission.name} {g // group + 1}",
-                                                     mission, document))
-                end_world = bench.world0 + minutes * 60.0
-                while clock.monotonic() < end_world:
-                    time.sleep(min(1.0, max(0.0, clock.to_wall(end_world - clock.monotonic()))))
-                    bench.step()
-                    if progress is not None:
-                        progress(bench.figures())
-                bench.stop_probing()
-                result = bench.figures()
-                result["results_stored"] = embedded.store.count_results()
-                if server is not None:
-                    space_report = server.space.report(clock.monotonic())
-        finally:
-            # after the manager: robots stopping are no news to anyone
+    options = FleetOptions(state_interval=interval, tickers=TICKERS, check_states=False)
+    settings = manager_settings(speed, state_interval=interval,
+                                plan_time_limit=plan_time_limit)
+    children: list[FleetProcess] = []
+    server = None
+    space_report: SpaceReport | None = None
+    try:
+        with EmbeddedManager(work, settings, clock) as embedded:
+            manager = embedded.manager
+            up_t0 = time.monotonic()
+            if starts:
+                server = SpaceServer(sc.facility, SpaceParams(), work / "space")
+                server.start()
+                server.space.place(starts, clock.monotonic(), source=str(scenario))
+            address = None if server is None else server.address
+            children = [FleetProcess(sc, fleet[i::shards], connect=[embedded.endpoint],
+                                     clock=clock, workdir=work / f"fleet-{i}",
+                                     origin=origin, start=start, options=options,
+                                     starts=starts, space=address)
+                        for i in range(shards)]
             for child in children:
-                child.stop()
+                child.start()
+            _until(lambda: sum(1 for r in manager.registry.all()
+                               if r.factsheet is not None and r.state is not None)
+                   >= len(fleet), 300, "the manager did not hear every robot")
+            bench = _Bench(manager, clock, startup_s=time.monotonic() - up_t0)
+            groups = range(0, len(fleet), group)
+            for k, g in enumerate(groups):
+                serials = tuple(r.serial for r in fleet[g:g + group])
+                mission = replace(sc.mission, robots=RobotFilter(serials=serials))
+                if share:
+                    mission = replace(mission, tasks=sc.mission.tasks[k::len(groups)])
+                bench.runs.append(manager.launch(f"{sc.mission.name} {g // group + 1}",
+                                                 mission, document))
+            end_world = bench.world0 + minutes * 60.0
+            while clock.monotonic() < end_world:
+                time.sleep(min(1.0, max(0.0, clock.to_wall(end_world - clock.monotonic()))))
+                bench.step()
+                if progress is not None:
+                    progress(bench.figures())
+            bench.stop_probing()
+            result = bench.figures()
+            result["results_stored"] = embedded.store.count_results()
+            with manager.lock:
+                decisions = [d * 1e6 for t in manager.core.traffic.values()
+                             for d in t.decisions]
+            result.update(_latency("decision", decisions, unit="us"))
             if server is not None:
-                server.stop()
+                space_report = server.space.report(clock.monotonic())
+    finally:
+        # after the manager: robots stopping are no news to anyone
+        for child in children:
+            child.stop()
+        if server is not None:
+            server.stop()
     stats = [c.stats for c in children]
     pace_wall = sum(s.get("pace_wall_s") or 0.0 for s in stats)
     pace_world = sum(s.get("pace_world_s") or 0.0 for s in stats)
@@ -298,14 +322,14 @@ class _Bench:
         }
 
 
-def _latency(name: str, samples: list[float]) -> dict[str, Any]:
+def _latency(name: str, samples: list[float], unit: str = "ms") -> dict[str, Any]:
     if not samples:
-        return {f"{name}_samples": 0, f"{name}_p50_ms": None, f"{name}_p99_ms": None,
-                f"{name}_max_ms": None}
+        return {f"{name}_samples": 0, f"{name}_p50_{unit}": None,
+                f"{name}_p99_{unit}": None, f"{name}_max_{unit}": None}
     return {f"{name}_samples": len(samples),
-            f"{name}_p50_ms": round(statistics.median(samples), 1),
-            f"{name}_p99_ms": round(_percentile(samples, 99), 1),
-            f"{name}_max_ms": round(max(samples), 1)}
+            f"{name}_p50_{unit}": round(statistics.median(samples), 1),
+            f"{name}_p99_{unit}": round(_percentile(samples, 99), 1),
+            f"{name}_max_{unit}": round(max(samples), 1)}
 
 
 def _until(predicate: Callable[[], bool], timeout: float, what: str) -> None:

@@ -19,10 +19,8 @@ done out of the total, and the manager's reservation decision times (every
 :meth:`~fleet.manager.traffic.Traffic` extend call of the controlled run, from
 ``Traffic.decisions``) at p50 and p99.
 
-``generated=True`` runs on a generated mine (:func:`fleet.facility.generate.generate_mine`)
-sized for ``robots``: ``robots // 2 + 1`` docks (two robots each), the robots spread over
-them, two inspection points per robot, written as a scenario (map, mission over every
-point, fleet) into a temporary directory (:func:`generated_scenario`).
+``generated=True`` runs on a generated mine sized for ``robots``
+(:func:`sim.generated.generated_scenario`, in a temporary directory).
 """
 
 from __future__ import annotations
@@ -35,15 +33,20 @@ from pathlib import Path
 from typing import Any
 
 from fleet import samples
-from fleet.facility import formats
-from fleet.facility.generate import generate_mine
-from fleet.facility.model import NodeKind
-from sim.runner import RunOptions, SimRun
+from sim.generated import generated_scenario
+from sim.robots import robots_of
+from sim.runner import RunOptions, SimRun, state_interval_for
 from sim.scenario import Scenario, load_scenario
 from sim.space import SpaceParams
 
 DEFAULT_SCENARIO = "coal-mine-traffic"
 """The sample scenario benchmarked when none is given."""
+
+FLEET_STATE_RATE = 400.0
+"""Periodic states per real second the whole fleet may publish: a large fleet at a high
+speed states less often (world time), so that the manager, one Python process, keeps up
+with the states that matter to traffic control (a node reached, an action ended), which
+robots send as they happen."""
 
 MODES = ("controlled", "ghosts", "control_off")
 """The ways one seed runs: physical with traffic control, ghosts without, physical without."""
@@ -56,60 +59,15 @@ def _percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def generated_scenario(directory: Path, robots: int, *, seed: int = 0,
-                       nodes: int | None = None, points: int | None = None) -> Path:
-    """Write a scenario for ``robots`` robots on a generated mine into ``directory`` (in
-    the repository's layout: ``maps/``, ``missions/``, ``sim/scenarios/``); its path.
-
-    The mine has ``robots // 2 + 1`` docks (each holds two), ``points`` inspection points
-    (default two per robot, at least 20) and ``nodes`` nodes (default 25 per robot, at
-    least 600); the mission visits every point with a methane reading; the fleet is
-    ``robots`` explosion-protected crawlers (Ga: allowed everywhere) two to a dock."""
-    if robots < 1:
-        raise ValueError(f"robots must be at least 1, got {robots}")
-    docks = robots // 2 + 1
-    points = points if points is not None else max(20, 2 * robots)
-    nodes = nodes if nodes is not None else max(600, 25 * robots)
-    fac = generate_mine(nodes=nodes, inspection_points=points, seed=seed, docks=docks,
-                        name=f"generated mine for {robots} robots")
-    dock_ids = sorted((n.id for n in fac.nodes.values() if n.kind is NodeKind.DOCK),
-                      key=lambda i: int(i.removeprefix("dock")))
-    for sub in ("maps", "missions", "sim/scenarios"):
-        (directory / sub).mkdir(parents=True, exist_ok=True)
-    formats.save(fac, directory / "maps" / "generated_mine.yaml")
-    (directory / "missions" / "generated_round.yaml").write_text(
-        "# Every inspection point of the generated mine (fleet bench traffic).\n"
-        "name: Generated mine round\nmap: ../maps/generated_mine.yaml\n"
-        "objective: makespan\ntasks:\n"
-        "  - points: \"*\"\n    sensors: [ch4]\n    dwell_s: 30\n", encoding="utf-8")
-    lines = ["# The generated mine's fleet: crawlers two to a dock (fleet bench traffic).",
-             "classes:",
-             "  - {name: crawler, speed: 1.0, battery_wh: 20000, wh_per_metre: 0.2,",
-             "     wh_per_second: 0.01, charge_w: 1000, sensors: [ch4, co, o2], epl: Ga}",
-             "robots:"]
-    lines += [f"  - {{manufacturer: genbot, serial: G-{i + 1:04d}, class: crawler, "
-              f"dock: {dock_ids[i // 2]}}}" for i in range(robots)]
-    (directory / "missions" / "generated_fleet.yaml").write_text(
-        "\n".join(lines) + "\n", encoding="utf-8")
-    scenario = directory / "sim" / "scenarios" / "generated_traffic.yaml"
-    scenario.write_text(
-        "# A generated mine, its round and its fleet (fleet bench traffic).\n"
-        f"name: Generated mine traffic ({robots} robots)\n"
-        "map: ../../maps/generated_mine.yaml\n"
-        "mission: ../../missions/generated_round.yaml\n"
-        "fleet: ../../missions/generated_fleet.yaml\n"
-        f"seed: {seed}\n"
-        "link: {latency_ms: 0, jitter_ms: 0, loss: 0}\n", encoding="utf-8")
-    return scenario
-
-
 def run_once(scenario: Scenario, mode: str, *, speed: float, robots: int | None,
              timeout: float, plan_time_limit: float) -> dict[str, Any]:
     """One run of ``scenario`` in ``mode`` (one of :data:`MODES`); its figures."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    fleet = len(robots_of(scenario, robots))
     options = RunOptions(
         speed=speed, robots=robots, plan_time_limit=plan_time_limit,
+        state_interval=max(state_interval_for(speed), fleet * speed / FLEET_STATE_RATE),
         space=SpaceParams(ghosts=mode == "ghosts"),
         manager={"traffic_control": mode == "controlled"})
     with SimRun(scenario, options) as run:

@@ -155,14 +155,13 @@ class RunOptions:
         if self.dwell_s is not None and not self.dwell_s >= 0:
             raise ValueError(f"dwell must be >= 0 seconds, got {self.dwell_s!r}")
 
-    @property
-    def separate(self) -> bool:
-        """Whether the robots run in one process of their own."""
+    def separate(self, robots: int) -> bool:
+        """Whether a fleet of ``robots`` runs in one process of their own."""
         if self.processes:
             return False
         if self.fleet_process is not None:
             return self.fleet_process
-        return (self.robots or 0) > FLEET_PROCESS_ABOVE
+        return robots > FLEET_PROCESS_ABOVE
 
     @property
     def interval(self) -> float:
@@ -276,7 +275,7 @@ class SimRun:
                                          results_dir=self.workdir / "results", body=o.body,
                                          tickers=o.tickers)
             address = None if self.space_server is None else self.space_server.address
-            if o.separate:
+            if o.separate(len(self.robots)):
                 self.fleet = FleetProcess(self.scenario, self.robots, connect=endpoints,
                                           clock=self.clock, workdir=self.workdir / "fleet",
                                           options=fleet_options, origin=self.origin,
@@ -326,7 +325,7 @@ class SimRun:
             return
         facility = self.scenario.facility
         self.starts = starts_of(self.scenario, self.robots)
-        if self.options.separate or self.options.processes:
+        if self.options.separate(len(self.robots)) or self.options.processes:
             self.space_server = SpaceServer(facility, params, self.workdir / "space")
             self.space_server.start()
             self.space = self.space_server.space

@@ -189,9 +189,9 @@ def sim_(
                               help="Robots per mission (each group patrols the mine)."),
     shards: int = typer.Option(2, "--shards", min=1,
                                help="Processes sharing the simulated robots."),
-    scenario: Path | None = typer.Option(
-        None, "--scenario", help="Scenario with a mission (default: the coal-mine "
-        "baseline)."),
+    scenario: str | None = typer.Option(
+        None, "--scenario", help="Scenario with a mission, or `generated` for a generated "
+        "mine with room for --robots (default: the coal-mine baseline)."),
     ghosts: bool | None = typer.Option(
         None, "--ghosts/--physical", help="Robots pass through each other, or are physical "
         "(an error when the site cannot hold them); default: physical when they fit."),
@@ -203,8 +203,10 @@ def sim_(
     from fleet.samples import resolve
     from sim.bench import bench_sim
 
+    generated = scenario == "generated"
     r = bench_sim(robots=robots, minutes=minutes, speed=speed, group=group, shards=shards,
-                  scenario=None if scenario is None else resolve(scenario), ghosts=ghosts)
+                  scenario=None if scenario is None or generated else resolve(Path(scenario)),
+                  ghosts=ghosts, generated=generated)
     if as_json:
         typer.echo(json.dumps(r, indent=2))
         return
@@ -225,6 +227,8 @@ def sim_(
         f"({r['robots_lost']} declared lost), "
         f"{r['inspections_done']}/{r['inspections_total']} inspections, "
         f"{r['results_stored']} results stored\n"
+        f"traffic control: {r['decision_samples']} decisions, p50 "
+        f"{r['decision_p50_us']} us, p99 {r['decision_p99_us']} us\n"
         + ("robots pass through each other (ghosts)" if r["ghosts"] else
            f"space: {r['standoffs']} standoffs, {r['deadlocks']} deadlocks, robots waited "
            f"{r['robot_wait_s']:g} s for each other"))

@@ -30,11 +30,15 @@ from __future__ import annotations
 import bisect
 import itertools
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from fleet.facility.blocks import TrafficLayout
+
+DECISIONS_KEPT = 100_000
+"""How many of the latest decision times :attr:`Traffic.decisions` keeps (a manager runs
+for months)."""
 
 BlockKey = tuple[str, str]
 """How a robot holds a block: (entry, exit) place; robots with the same key share it."""
@@ -131,8 +135,8 @@ class Traffic:
         self._names: list[str] = []
         self._order: list[str] | None = None
         """The finishing order of the last decision (None: work it out again)."""
-        self.decisions: list[float] = []
-        """Seconds each :meth:`extend` took (the benchmark reads and clears it)."""
+        self.decisions: deque[float] = deque(maxlen=DECISIONS_KEPT)
+        """Seconds each of the latest :meth:`extend` calls took (for the benchmarks)."""
 
     # -- robots -------------------------------------------------------------------------
     def follow(self, serial: str, route: Sequence[str], *, reached: int = 0,

@@ -17,7 +17,8 @@ from fleet import samples
 from fleet.cli.main import app
 from fleet.facility import formats
 from fleet.facility.model import NodeKind
-from sim.bench_traffic import generated_scenario
+from sim.bench import bench_sim
+from sim.generated import generated_scenario
 from sim.progress import Progress
 from sim.robots import SimFleet
 from sim.runner import RunOptions, SimRun
@@ -128,3 +129,15 @@ def test_bench_traffic_compares_control_ghosts_and_no_control() -> None:
     assert row["off_standoffs"] + row["off_deadlocks"] >= 1
     assert out["off_seeds_with_standoff_or_deadlock"] == 1
     assert out["controlled_failures"] == []
+
+
+def test_bench_sim_runs_physical_robots_on_a_generated_mine() -> None:
+    """``fleet bench sim --scenario generated`` gives the robots a site with room for
+    them: they are physical (not ghosts), each group drives to its own share of the
+    points under traffic control, and the space sees no standoff and no deadlock."""
+    r = bench_sim(robots=24, minutes=2.0, speed=10.0, group=12, shards=1, generated=True)
+    assert r["ghosts"] is False
+    assert r["missions"] == 2 and r["inspections_total"] == 48  # shared out, not repeated
+    assert r["robots_dispatched"] > 12 and r["robots_lost"] == 0  # both groups drive
+    assert r["decision_samples"] > 0 and r["decision_p99_us"] >= r["decision_p50_us"] > 0
+    assert (r["standoffs"], r["deadlocks"]) == (0, 0)
