@@ -49,6 +49,7 @@ class PlannerLoop:
             core.wake.clear()
             if core.stopping.is_set():
                 return
+            self.obstacles.reroute()
             self.plan_waiting()
 
     def plan_waiting(self) -> None:
