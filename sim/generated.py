@@ -12,8 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from fleet.facility import formats
+from fleet.facility.blocks import cut_passing_bays
 from fleet.facility.generate import generate_mine
 from fleet.facility.model import NodeKind
+
+BAY_SPACING_M = 150.0
+"""Metres between the passing bays cut into the generated mine's long single-lane drifts
+(the sample coal mine's are 100 to 220 m apart)."""
 
 
 def generated_scenario(directory: Path, robots: int, *, seed: int = 0,
@@ -22,16 +27,18 @@ def generated_scenario(directory: Path, robots: int, *, seed: int = 0,
     the repository's layout: ``maps/``, ``missions/``, ``sim/scenarios/``); its path.
 
     The mine has ``robots // 2 + 1`` docks (each holds two), ``points`` inspection points
-    (default two per robot, at least 20) and ``nodes`` nodes (default 25 per robot, at
+    (default two per robot, at least 20) and ``nodes`` nodes (default 12 per robot, at
     least 600); the mission visits every point with a methane reading; the fleet is
-    ``robots`` explosion-protected crawlers (Ga: allowed everywhere) two to a dock."""
+    ``robots`` explosion-protected crawlers (Ga: allowed everywhere) two to a dock. Its
+    long single-lane drifts get passing bays every :data:`BAY_SPACING_M`."""
     if robots < 1:
         raise ValueError(f"robots must be at least 1, got {robots}")
     docks = robots // 2 + 1
     points = points if points is not None else max(20, 2 * robots)
-    nodes = nodes if nodes is not None else max(600, 25 * robots)
-    fac = generate_mine(nodes=nodes, inspection_points=points, seed=seed, docks=docks,
-                        name=f"generated mine for {robots} robots")
+    nodes = nodes if nodes is not None else max(600, 12 * robots)
+    fac = cut_passing_bays(
+        generate_mine(nodes=nodes, inspection_points=points, seed=seed, docks=docks,
+                      name=f"generated mine for {robots} robots"), BAY_SPACING_M)
     dock_ids = sorted((n.id for n in fac.nodes.values() if n.kind is NodeKind.DOCK),
                       key=lambda i: int(i.removeprefix("dock")))
     for sub in ("maps", "missions", "sim/scenarios"):
