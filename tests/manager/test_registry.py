@@ -19,7 +19,7 @@ def _entry(caps: Capabilities) -> RobotEntry:
 def test_zone_capabilities_reach_the_planning_class() -> None:
     cls = _entry(Capabilities(("h2s",), "Gb", capabilities=("stairs",))).robot_class()
     assert cls is not None and cls.capabilities == frozenset({"stairs"})
-    assert cls.sensors == frozenset({"h2s"}) and cls.epl is not None
+    assert cls.sensors == frozenset({"h2s"}) and cls.ratings
 
 
 def test_a_factsheet_without_capabilities_has_none() -> None:

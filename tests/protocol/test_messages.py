@@ -99,7 +99,7 @@ def test_factsheet_extension_is_validated_and_speed_comes_from_physical_paramete
 def test_factsheet_without_epl_is_valid() -> None:
     sheet = examples.factsheet()
     assert sheet.inspection is not None
-    plain = replace(sheet, inspection=replace(sheet.inspection, epl=None))
+    plain = replace(sheet, inspection=replace(sheet.inspection, epl=frozenset()))
     doc = plain.to_json()
     assert doc["inspection"]["epl"] is None
     assert Factsheet.from_json(doc) == plain

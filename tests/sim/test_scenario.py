@@ -37,12 +37,13 @@ def _problems(doc: dict[str, Any]) -> list[str]:
     return [p.reason for p in info.value.problems]
 
 
-@pytest.mark.parametrize("name", ["coal_mine_baseline", "coal_mine_methane_leak",
-                                  "chemical_plant_h2s_leak"])
-def test_samples_load(name: str) -> None:
+@pytest.mark.parametrize(("name", "robots"), [("coal_mine_baseline", 5),
+                                             ("coal_mine_methane_leak", 5),
+                                             ("chemical_plant_h2s_leak", 4)])
+def test_samples_load(name: str, robots: int) -> None:
     s = load_scenario(SCENARIOS / f"{name}.yaml")
     assert s.mission is not None and s.mission.tasks
-    assert len(s.fleet.robots) == 4
+    assert len(s.fleet.robots) == robots
     assert s.map_path is not None and s.map_path.is_file()
     assert s.link.latency_ms > 0 and 0 < s.link.loss < 0.05
     assert all(r.dock in s.facility.nodes for r in s.fleet.robots)
