@@ -10,7 +10,13 @@ import pytest
 
 from fleet.errors import ProtocolError
 from fleet.protocol import examples
-from fleet.protocol.factsheet import AgvActionSpec, Factsheet, PhysicalParameters, TypeSpecification
+from fleet.protocol.factsheet import (
+    AgvActionSpec,
+    Epl,
+    Factsheet,
+    PhysicalParameters,
+    TypeSpecification,
+)
 from fleet.protocol.header import VERSION, Header, HeaderStamper, parse_timestamp, utc_timestamp
 from fleet.protocol.inspection import (
     InspectionAck,
@@ -103,6 +109,29 @@ def test_factsheet_without_epl_is_valid() -> None:
     doc = plain.to_json()
     assert doc["inspection"]["epl"] is None
     assert Factsheet.from_json(doc) == plain
+
+
+@pytest.mark.parametrize(("ratings", "wire"), [
+    (frozenset({Epl.MB}), "Mb"), (frozenset({Epl.MA}), "Ma"),
+    (frozenset({Epl.GB, Epl.MB}), ["Mb", "Gb"]),
+])
+def test_factsheet_carries_one_rating_or_several(ratings: frozenset[Epl],
+                                                 wire: str | list[str]) -> None:
+    sheet = examples.factsheet()
+    assert sheet.inspection is not None
+    rated = replace(sheet, inspection=replace(sheet.inspection, epl=ratings))
+    doc = rated.to_json()
+    assert doc["inspection"]["epl"] == wire
+    assert reference_validator("factsheetInspection").is_valid(doc["inspection"])
+    assert Factsheet.from_json(doc) == rated
+
+
+@pytest.mark.parametrize("bad", [[], ["Mb", "Gx"], "Mx", ["Mb", None]])
+def test_factsheet_refuses_unknown_or_empty_rating_lists(bad: object) -> None:
+    doc = examples.factsheet().to_json()
+    doc["inspection"]["epl"] = bad
+    with pytest.raises(ProtocolError, match=r"extension 'inspection'.*epl"):
+        Factsheet.from_json(doc)
 
 
 def test_official_factsheet_schema_rejects_any_blocking_types_value() -> None:

@@ -296,3 +296,12 @@ def test_random_text_files(tmp_path_factory: pytest.TempPathFactory, text: str) 
         load_scenario(target)
     except ScenarioError as exc:
         assert exc.problems
+
+
+def test_a_fleet_not_rated_for_the_site_is_one_line_per_class() -> None:
+    mine = str(SCENARIOS.parents[1] / "maps" / "coal_mine.yaml")
+    fleet = {**TINY_FLEET, "classes": [{**TINY_FLEET["classes"][0], "epl": "Gb"}],
+             "robots": [{"manufacturer": "m", "serial": "R1", "class": "c", "dock": "dock-01"}]}
+    assert _problems({"map": mine, "fleet": fleet}) == [
+        "robot class c is rated Gb: a coal mine (group I) needs Ma or Mb on every robot "
+        "underground (IEC 60079-0)"]
