@@ -27,7 +27,7 @@ from fleet.errors import FleetError, Problem, line_of
 from fleet.facility import formats
 from fleet.facility.model import Facility
 from fleet.planning.mission import MissionSpec, load_mission
-from fleet.planning.robots import Fleet, fleet_from_document, load_fleet
+from fleet.planning.robots import Fleet, fleet_from_document, load_fleet, rating_problems
 from fleet.sensors import is_concentration
 from sim.errors import ScenarioError as ScenarioError  # re-exported
 from sim.link import LinkModel
@@ -486,6 +486,7 @@ def scenario_from_document(doc: object, *, file: str | None = None,
             if robot.dock not in facility.nodes:
                 r.fail(raw_fleet if isinstance(raw_fleet, Mapping) else doc, robot.serial,
                        f"dock {_show(robot.dock)} of robot {robot.serial} is not on the map")
+        r.problems.extend(rating_problems(fleet, facility))
 
     world = _world(r, doc.get("world"), facility)
     link = _link(r, doc.get("link"))
