@@ -8,7 +8,8 @@
   (:mod:`~fleet.store.anomalies`).
 - :mod:`~fleet.store.tables`: the tables (:class:`MissionRow`,
   :class:`MissionEventRow`, :class:`InspectionResultRow`, :class:`ReadingRow`,
-  :class:`SensorReadingRow`, :class:`AnomalyRow`, :class:`AnomalyObservationRow`, :class:`AlertDeliveryRow`).
+  :class:`SensorReadingRow`, :class:`AnomalyRow`, :class:`AnomalyObservationRow`,
+  :class:`AlertDeliveryRow`).
 - :mod:`~fleet.store.database`: engine setup (SQLite WAL, synchronous, busy timeout) and
   the translation of database errors into :class:`~fleet.errors.StoreError`.
 - :mod:`~fleet.store.schema`: Alembic revisions and the in-place upgrade.

@@ -19,8 +19,9 @@ Eight tables; every name below (tables, indexes, constraints) is fixed by the mi
     The readings of the site's fixed sensors (its gas monitoring network), one row each,
     searched by sensor id and time (``ix_sensor_readings_sensor_time``).
 ``anomalies`` (:class:`AnomalyRow`)
-    One row per (inspection point or fixed sensor, sensor) that ever broke a rule: its lifecycle (open,
-    acknowledged, resolved; a comeback reopens the same row), severity, peak and counts.
+    One row per (inspection point or fixed sensor, sensor) that ever broke a rule: its
+    lifecycle (open, acknowledged, resolved; a comeback reopens the same row), severity,
+    peak and counts.
 ``anomaly_observations`` (:class:`AnomalyObservationRow`)
     Every reading (or robot finding, or fixed-sensor reading) that counted towards an
     anomaly, with the rule it broke.
@@ -261,9 +262,10 @@ class AnomalyRow(SQLModel, table=True):
 
     ``sensor`` is the sensor's name in lower case, or ``finding:<type>`` for a finding the
     robot reported itself; for a fixed sensor, ``inspection_point_id`` is the fixed sensor's
-    id (never a node's: the map keeps them apart). (point, sensor) is unique, so a repeat updates the row and a
-    comeback after ``resolved`` reopens it. ``status`` and ``severity`` are the strings of
-    :class:`fleet.anomaly.lifecycle.AnomalyStatus` and :class:`fleet.anomaly.limits.Severity`.
+    id (never a node's: the map keeps them apart). (point, sensor) is unique, so a repeat
+    updates the row and a comeback after ``resolved`` reopens it. ``status`` and ``severity``
+    are the strings of :class:`fleet.anomaly.lifecycle.AnomalyStatus` and
+    :class:`fleet.anomaly.limits.Severity`.
     ``severity`` is the highest seen since the row was (re)opened, ``rule``/``threshold``/
     ``unit`` the rule that gave it; ``peak`` the worst value (``peak_at``, ``peak_result_id``),
     ``last_value`` the latest abnormal one. ``first_seen``/``last_seen`` are measuring times
