@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from fleet import limit_overrides
-from fleet.errors import Problem
+from fleet.errors import Problem, line_of
 from fleet.facility.fixed_sensors import FixedSensor, read_fixed_sensors
 from fleet.facility.model import Facility
 from fleet.interlock import (
@@ -53,7 +53,7 @@ __all__ = [
     "LimitOverrides", "LocationType", "PlaceLimits", "RateLimit", "SensorLimits",
     "SensorOverride", "Severity", "convert", "crosses", "factor", "interlock_at",
     "limit_problems", "map_book", "map_limits", "map_overrides", "read_overrides",
-    "unit_name",
+    "site_problems", "unit_name",
 ]
 
 
@@ -317,6 +317,18 @@ def map_book(facility: Facility, *, file: str | None = None
     its ``site.meta.limits``."""
     overrides, problems = map_overrides(facility, file=file)
     return LimitBook(facility, overrides), problems
+
+
+def site_problems(facility: Facility, *, file: str | None = None) -> list[Problem]:
+    """Every problem of a map's gas-safety data, one line each: its fixed sensors
+    (``site.meta.sensors``), its limit overrides (``site.meta.limits``), and the overrides
+    that cannot apply at some node or fixed sensor (:meth:`LimitBook.problems`). What
+    ``fleet map validate`` adds to the map's own checks."""
+    sensors, problems = read_fixed_sensors(facility, file=file)
+    book, more = map_book(facility, file=file)
+    return [*problems, *more, *(Problem(p, file, line_of(map_limits(facility)),
+                                        "site.meta.limits")
+                                for p in book.problems(sensors))]
 
 
 def interlock_at(facility: Facility | None, node: str, sensor: str,

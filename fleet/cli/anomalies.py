@@ -256,3 +256,11 @@ def limits(
         typer.echo(f"{d['sensor']} ({d['unit']}): " + "; ".join(sides))
         for source in d["sources"]:
             typer.echo(f"    source: {source}")
+    if point is not None:  # docs/gas-safety.md: the interlock levels of the point's place
+        place = book.place(point)
+        for name, lv in sorted(place.interlocks.items()):
+            where = place.location.value if place.location else "general rule"
+            typer.echo(f"{name} interlock ({where}): alarm {lv.alarm:g}, power off "
+                       f"{lv.power_off:g}, restore below {lv.restore:g} {lv.unit}")
+            for source in lv.sources:
+                typer.echo(f"    source: {source}")

@@ -100,12 +100,18 @@ def validate(
     files: list[Path] = typer.Argument(..., help="Map files to check."),
 ) -> None:
     """Check maps; print every problem (file:line: element: reason) and exit 1 if any."""
+    from fleet.anomaly.limits import site_problems
+
     problems: list[Problem] = []
     for f in files:
         try:
             fac = _load(f)
         except MapError as exc:
             problems.extend(exc.problems)
+            continue
+        found = site_problems(fac, file=str(f))  # fixed sensors, limits, interlock levels
+        if found:
+            problems.extend(found)
             continue
         typer.echo(f"{f}: ok ({len(fac.nodes)} nodes, {len(fac.edges)} edges, "
                    f"{len(fac.inspection_points)} inspection points)")

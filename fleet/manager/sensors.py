@@ -34,11 +34,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from fleet.anomaly.fixed_sensors import FixedReading, InterlockCheck, InterlockHook
-from fleet.anomaly.limits import LimitBook, map_book
+from fleet.anomaly.limits import LimitBook, map_book, site_problems
 from fleet.anomaly.log import AnomalyLog
 from fleet.comms.bus import Bus
 from fleet.comms.transport import Handle
-from fleet.errors import FleetError, MapError, Problem, ProtocolError, TransportError
+from fleet.errors import FleetError, MapError, ProtocolError, TransportError
 from fleet.facility.fixed_sensors import META_KEY, FixedSensor, read_fixed_sensors
 from fleet.facility.model import Facility
 from fleet.manager.core import Core
@@ -98,11 +98,9 @@ class FixedSensors:
         meta = facility.meta if isinstance(facility.meta, Mapping) else {}
         if meta.get(META_KEY) is None:
             return ()
-        sensors, problems = read_fixed_sensors(facility, file=file)
-        book, more = map_book(facility, file=file)
-        problems += more
-        problems += [Problem(p, file, None, "site.meta.limits")
-                     for p in book.problems(sensors)]
+        sensors, _ = read_fixed_sensors(facility, file=file)
+        book, _ = map_book(facility, file=file)
+        problems = site_problems(facility, file=file)
         if problems and strict:
             raise MapError(problems)
         for problem in problems:
