@@ -13,6 +13,7 @@ facility, :func:`map_overrides`, :func:`limit_problems`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
@@ -47,6 +48,8 @@ from fleet.sensors import (
     unit_name,
     unit_of,
 )
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ABOVE", "BELOW", "DEFAULT_LIMITS", "RATE", "Crossing", "InterlockLevels", "LimitBook",
@@ -106,6 +109,7 @@ class LimitBook:
         self._mission = mission_overrides or LimitOverrides()
         self._cache: dict[str, Mapping[str, SensorLimits]] = {}
         self._places: dict[tuple[str, str], PlaceLimits] = {}
+        self._logged: set[str] = set()
 
     def at(self, point: str) -> Mapping[str, SensorLimits]:
         """The anomaly limits at inspection point (or node) ``point``, by sensor name."""
@@ -241,6 +245,11 @@ class LimitBook:
                         change.alarm is not None and Severity.WARNING not in override.above,
                         change.power_off is not None and Severity.ALARM not in override.above,
                         f"{source} interlock")
+        for problem in problems:  # fleet map validate names them all; here, once each
+            if problem not in self._logged:
+                self._logged.add(problem)
+                log.warning("limits of %s: %s (the layers below apply there)",
+                            (self.facility.name if self.facility else "the site"), problem)
         return PlaceLimits(limits, interlocks, location, tuple(problems))
 
 
