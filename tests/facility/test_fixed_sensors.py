@@ -7,6 +7,8 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from fleet import yamldoc
@@ -102,3 +104,22 @@ def test_fleet_map_validate_reports_sensor_and_interlock_problems(tmp_path: Any)
     assert any("sensor T-RET: unknown node 'gone'" in line for line in errors), errors
     assert any("zone intake (map): ch4 interlock alarm 0.8 is above power_off 0.5" in line
                for line in errors), errors
+
+
+_values = st.one_of(st.none(), st.booleans(), st.integers(-5, 100), st.floats(),
+                    st.text(max_size=8), st.sampled_from(["ch4", "co", "a", "face", "L1",
+                                                          "coal-face", "ppm"]))
+
+
+@given(st.lists(st.one_of(_values, st.dictionaries(
+    st.sampled_from(["id", "sensor", "node", "position", "location", "unit", "name", "x"]),
+    st.one_of(_values, st.dictionaries(st.sampled_from(["x", "y", "level", "z"]), _values)),
+    max_size=6)), max_size=4))
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_the_reader_never_raises_and_keeps_only_sound_sensors(mine: Facility,
+                                                              raw: list[Any]) -> None:
+    found, problems = read_fixed_sensors(with_sensors(mine, raw))
+    assert len(found) + len(problems) >= len(raw)  # each entry: a sensor or a problem
+    for s in found:
+        assert s.node in mine.nodes and s.id not in mine.nodes
+    assert all("\n" not in str(p) for p in problems)
