@@ -20,7 +20,7 @@ Chemical plants have the analogue: flammable gas (``lel``, % LEL) at the second 
 of GB/T 50493-2019 (50 % LEL) makes the area unfit for equipment certified for zone 2 only
 (EPL Gc); there are no location types in a plant.
 
-The site kind (``site.meta.kind`` of the map: ``coal-mine`` or ``chemical-plant``) chooses
+The site kind (the map's ``site.kind``: :func:`fleet.anomaly.limits.rules_kind`) chooses
 the rules; without it, each sensor picks its own: ``ch4`` the mine's, ``lel`` the plant's.
 
 Below :mod:`fleet.limit_overrides`: imports nothing from :mod:`fleet` but the sensor

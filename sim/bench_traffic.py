@@ -42,6 +42,15 @@ from sim.space import SpaceParams
 DEFAULT_SCENARIO = "coal-mine-traffic"
 """The sample scenario benchmarked when none is given."""
 
+SPEED = 200.0
+"""The default world speed for a sample scenario (a dozen robots)."""
+
+GENERATED_SPEED = 4.0
+"""The default world speed on a generated mine: 200 robots at 4x are about what this
+2-core machine simulates beside the manager without a robot's states coming late enough
+to be declared lost (at 10x they do, and a benchmark of the manager must not measure an
+overloaded simulator)."""
+
 FLEET_STATE_RATE = 400.0
 """Periodic states per real second the whole fleet may publish: a large fleet at a high
 speed states less often (world time), so that the manager, one Python process, keeps up
@@ -116,14 +125,20 @@ def _median(values: list[float | None]) -> float | None:
 
 def bench_traffic(*, scenario: Path | None = None, generated: bool = False,
                   robots: int | None = None, seeds: int = 5, first_seed: int = 1,
-                  speed: float = 200.0, control_off: bool = False, ghosts: bool = True,
-                  timeout: float = 900.0, plan_time_limit: float = 2.0,
+                  speed: float | None = None, control_off: bool = False, ghosts: bool = True,
+                  timeout: float | None = None, plan_time_limit: float = 2.0,
                   progress: Callable[[dict[str, Any]], None] | None = None
                   ) -> dict[str, Any]:
     """Run the benchmark (module docstring); its figures: ``runs`` (one object per seed
     and mode, see :func:`run_once`), ``per_seed`` (the controlled run's figures with the
     makespan ratio) and ``median``. ``progress`` gets every run's figures as it ends.
-    ``timeout``: real seconds per run. ``generated`` needs ``robots``."""
+    ``speed``: default :data:`SPEED`, or :data:`GENERATED_SPEED` on a generated mine;
+    ``timeout``: real seconds per run (default 900, or 3600 on a generated mine).
+    ``generated`` needs ``robots``."""
+    if speed is None:
+        speed = GENERATED_SPEED if generated else SPEED
+    if timeout is None:
+        timeout = 3600.0 if generated else 900.0
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
     modes = ["controlled"] + (["ghosts"] if ghosts else []) + \

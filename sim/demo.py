@@ -5,9 +5,9 @@ manager with its embedded router and SQLite store, a simulated mixed fleet on th
 agent SDK over real Zenoh on loopback, the site's patrol mission launched through the
 manager's query API, and one robot that dies mid-mission (the scenario's scheduled
 ``kill``, or, when the scenario has none, the robot with the most inspections still ahead
-at ``fail_at_s``). It follows the run the way a supervisor would, through the manager's
-API only (robots, mission status, anomaly log), turning changes into :class:`Event`\\ s,
-and ends with a :class:`Summary`:
+at ``fail_at_s`` among those the others can stand in for). It follows the run the way a
+supervisor would, through the manager's API only (robots, mission status, anomaly log),
+turning changes into :class:`Event`\\ s, and ends with a :class:`Summary`:
 
 - inspections completed, and the mission's end status;
 - each robot lost, the inspections it left, and which robots finished them;
@@ -48,10 +48,11 @@ SITES: Mapping[str, str] = {
 }
 """Demo sites and their sample scenarios (:mod:`fleet.samples`)."""
 
-DEFAULT_ROBOTS: Mapping[str, int] = {"coal-mine": 5, "chemical-plant": 4}
+DEFAULT_ROBOTS: Mapping[str, int] = {"coal-mine": 6, "chemical-plant": 4}
 """Robots per site when not given: the scenario's fleet, repeated (see
-:func:`sim.robots.robots_of`). Six on the coal mine leave a second Gb crawler below the
-shaft to take over the one that dies; four is the chemical plant's own fleet."""
+:func:`sim.robots.robots_of`). Six on the coal mine are the demo fleet: three Mb crawlers
+below the shaft, two Mb rail inspectors and the Ma crawler that alone may go to the goaf
+seals (explosion group I, docs/gas-safety.md); four is the chemical plant's own fleet."""
 
 LOST = frozenset({"connection_broken", "offline"})
 """Manager robot statuses that count as lost (``silent`` is not: a robot crossing a
@@ -318,6 +319,8 @@ class Demo:
                         f"{a['inspection_point_id']}")
 
     def _kill_busiest(self, sim: SimRun, assignments: Mapping[str, Mapping[str, Any]]) -> None:
+        """Kill the robot with the most inspections ahead among those whose points the
+        others can take over; the busiest of all when none can be spared."""
         if sim.fleet is None:
             return
         alive = set(sim.fleet.alive())
@@ -325,10 +328,30 @@ class Demo:
                 if a.get("active") and serial in alive]
         if not busy:
             return
-        _, victim = max(busy)
+        spare = [(n, s) for n, s in busy if self._replaceable(
+            sim, s, assignments[s].get("remaining") or (), alive)]
+        _, victim = max(spare or busy)
         self._killed = True
         sim.fleet.kill(victim)
         self._event(sim, "fault", f"{victim} dies: its link drops without a goodbye")
+
+    def _replaceable(self, sim: SimRun, serial: str, points: Sequence[str],
+                     alive: set[str]) -> bool:
+        """Whether every point left to ``serial`` may be done by another live robot: one
+        carrying the task's sensors and rated for where the point lies (the only Ma robot
+        of a coal mine is spared, or its Ma-only points would be left undone)."""
+        mission, fac = self.scenario.mission, self.scenario.facility
+        others = [r.robot_class for r in sim.robots if r.serial != serial and r.serial in alive]
+        if mission is None:
+            return True
+        for p in points:
+            try:
+                sensors = mission.task(p).sensors
+            except KeyError:
+                continue
+            if not any(sensors <= c.sensors and fac.node_allowed(p, c.access) for c in others):
+                return False
+        return True
 
     def _event(self, sim: SimRun, kind: str, text: str) -> None:
         self.events.append(Event(sim.clock.monotonic() - self._launched_at, kind, text))

@@ -88,7 +88,7 @@ def agent_config(robot: Robot, options: FleetOptions, *, node: str | None = None
     """The agent configuration of a simulated ``robot``: its class becomes its factsheet;
     ``node`` is where it stands when the agent starts."""
     cls = robot.robot_class
-    caps = Capabilities(tuple(sorted(cls.sensors)), cls.epl.value if cls.epl else None,
+    caps = Capabilities(tuple(sorted(cls.sensors)), tuple(sorted(cls.ratings)),
                         battery_wh=cls.battery_wh, wh_per_metre=cls.wh_per_metre,
                         wh_per_second=cls.wh_per_second, charge_w=cls.charge_w,
                         speed_max=cls.speed, series_name=cls.name,

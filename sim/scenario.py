@@ -28,7 +28,7 @@ from fleet.facility import formats
 from fleet.facility.fixed_sensors import read_fixed_sensors
 from fleet.facility.model import Facility
 from fleet.planning.mission import MissionSpec, load_mission
-from fleet.planning.robots import Fleet, fleet_from_document, load_fleet
+from fleet.planning.robots import Fleet, fleet_from_document, load_fleet, rating_problems
 from fleet.sensors import is_concentration
 from sim.errors import ScenarioError as ScenarioError  # re-exported
 from sim.link import LinkModel
@@ -487,6 +487,7 @@ def scenario_from_document(doc: object, *, file: str | None = None,
             if robot.dock not in facility.nodes:
                 r.fail(raw_fleet if isinstance(raw_fleet, Mapping) else doc, robot.serial,
                        f"dock {_show(robot.dock)} of robot {robot.serial} is not on the map")
+        r.problems.extend(rating_problems(fleet, facility))
 
     _, sensor_problems = read_fixed_sensors(facility, file=str(map_path))
     r.problems.extend(sensor_problems)  # the simulator publishes them: they must be sound

@@ -15,14 +15,15 @@ from typer.testing import CliRunner
 from fleet.cli.main import app
 from fleet.facility import formats
 from fleet.facility.blocks import PASSING_BAY_TAG
-from fleet.facility.model import Access, EdgeKind, Epl, Facility, NodeKind, Zone, ZoneKind
+from fleet.facility.model import Access, EdgeKind, Facility, NodeKind, Zone, ZoneKind
+from fleet.facility.protection import Epl, ExplosionGroup, MaOnlyReason, SiteKind
 
 ROOT = Path(__file__).resolve().parents[1]
 MINE = ROOT / "maps" / "coal_mine.yaml"
 PLANT = ROOT / "maps" / "chemical_plant.yaml"
 READABLE_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
-ALL_ACCESS = Access(epl=Epl.GA, capabilities=frozenset({"stairs"}))
+ALL_ACCESS = Access(ratings=frozenset({Epl.MA, Epl.GA}), capabilities=frozenset({"stairs"}))
 
 
 @pytest.fixture(scope="module")
@@ -140,13 +141,13 @@ def test_mine_roads_and_entries(mine: Facility) -> None:
     assert any(e.closed for e in mine.edges)
 
 
-def test_mine_methane_zones_at_face_and_return(mine: Facility) -> None:
-    z1 = [z for z in gas_zones(mine, 1) if z.gas == "ch4"]
-    z2 = [z for z in gas_zones(mine, 2) if z.gas == "ch4"]
-    face_points = [p for z in z1 for p in points_in(mine, z)]
-    return_points = [p for z in z2 for p in points_in(mine, z)]
-    assert len([p for p in face_points if "face" in mine.nodes[p].tags]) >= 5
-    assert len([p for p in return_points if "return" in mine.nodes[p].tags]) >= 5
+def test_mine_is_group_one_without_atex_zones(mine: Facility) -> None:
+    assert (mine.kind, mine.group) == (SiteKind.COAL_MINE, ExplosionGroup.I)
+    assert not mine.has_atex_zones
+    ma_only = [z for z in mine.zones if z.kind is ZoneKind.MA_ONLY]
+    assert ma_only and all(z.reason is MaOnlyReason.GOAF_EDGE for z in ma_only)
+    inside = {p for z in ma_only for p in points_in(mine, z)}
+    assert inside == set(tagged_points(mine, "seal"))
 
 
 def test_mine_comms_dead_zones_cover_corridors(mine: Facility) -> None:
@@ -164,12 +165,17 @@ def test_mine_tags_select_meaningful_sets(mine: Facility) -> None:
     assert len(tagged_points(mine, "face")) >= 10
 
 
-def test_mine_protection_levels_matter(mine: Facility) -> None:
-    bare = servable(mine, Access())
-    gc = servable(mine, Access(epl=Epl.GC))
-    gb = servable(mine, Access(epl=Epl.GB))
-    assert bare < gc < gb == set(mine.inspection_points)
-    assert "face-05" not in gc and "tg-ch4-2" in gc and "tg-ch4-2" not in bare
+def test_mine_ratings_matter(mine: Facility) -> None:
+    # group I: unrated and G-rated robots may not be underground at all; Mb everywhere but
+    # the Ma-only seals; Ma everywhere
+    for access in (Access(), Access(ratings=frozenset({Epl.GA}))):
+        assert servable(mine, access) == set()
+    mb = servable(mine, Access(ratings=frozenset({Epl.MB})))
+    ma = servable(mine, Access(ratings=frozenset({Epl.MA})))
+    both = servable(mine, Access(ratings=frozenset({Epl.MB, Epl.GB})))
+    assert ma == set(mine.inspection_points)
+    assert mb == both == ma - set(tagged_points(mine, "seal"))
+    assert "face-05" in mb and "tg-uc" in mb
 
 
 # ------------------------------------------------------------------ chemical plant
@@ -180,6 +186,8 @@ def test_plant_points_and_tags(plant: Facility) -> None:
 
 
 def test_plant_atex_zones_hold_points(plant: Facility) -> None:
+    assert (plant.kind, plant.group) == (SiteKind.CHEMICAL_PLANT, ExplosionGroup.II)
+    assert not any(z.kind is ZoneKind.MA_ONLY for z in plant.zones)
     for atex in (0, 1, 2):
         zones = gas_zones(plant, atex)
         assert zones, atex
@@ -212,9 +220,9 @@ def test_plant_roads_platform_and_special_zones(plant: Facility) -> None:
 def test_plant_protection_levels_and_stairs_matter(plant: Facility) -> None:
     zone0 = {p for z in gas_zones(plant, 0) for p in points_in(plant, z)}
     zone1 = {p for z in gas_zones(plant, 1) for p in points_in(plant, z)} - zone0
-    gb = servable(plant, Access(epl=Epl.GB, capabilities=frozenset({"stairs"})))
-    gc = servable(plant, Access(epl=Epl.GC, capabilities=frozenset({"stairs"})))
-    ga_no_stairs = servable(plant, Access(epl=Epl.GA))
+    gb = servable(plant, Access(ratings=frozenset({Epl.GB}), capabilities=frozenset({"stairs"})))
+    gc = servable(plant, Access(ratings=frozenset({Epl.GC}), capabilities=frozenset({"stairs"})))
+    ga_no_stairs = servable(plant, Access(ratings=frozenset({Epl.GA})))
     assert zone0 and not zone0 & gb
     assert zone1 and not zone1 & gc
     assert zone1 <= gb

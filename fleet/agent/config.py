@@ -8,6 +8,7 @@ factsheet the agent publishes, including the ``inspection`` capabilities extensi
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,14 +48,15 @@ def _number(value: object, what: str, *, positive: bool = False) -> float:
 class Capabilities:
     """What the robot can do, as its factsheet states it.
 
-    ``sensors`` are sensor names (``ch4``, ``co``, ...); ``epl`` the equipment protection
-    level (``"Ga"``, ``"Gb"``, ``"Gc"`` or None for none); energies in Wh, ``charge_w`` in W,
+    ``sensors`` are sensor names (``ch4``, ``co``, ...); ``epl`` the robot's equipment
+    protection levels: one (``"Mb"``), several (``("Mb", "Gb")``) or None for none, kept as
+    a frozenset of :class:`Epl` once checked; energies in Wh, ``charge_w`` in W,
     ``speed_max`` in m/s, ``width`` and ``length`` in m; ``capabilities`` what a map zone
     may require (``stairs``, ...).
     """
 
     sensors: tuple[str, ...]
-    epl: Epl | str | None = None
+    epl: Epl | str | Iterable[Epl | str] | None = None
     battery_wh: float = 1000.0
     wh_per_metre: float = 0.05
     wh_per_second: float = 0.02
@@ -78,12 +80,7 @@ class Capabilities:
         if not all(isinstance(s, str) and s for s in sensors):
             raise AgentConfigError(f"sensors must be non-empty strings, got {self.sensors!r}")
         object.__setattr__(self, "sensors", sensors)
-        if self.epl is not None and not isinstance(self.epl, Epl):
-            try:
-                object.__setattr__(self, "epl", Epl(self.epl))
-            except ValueError:
-                raise AgentConfigError(
-                    f"epl must be one of Ga, Gb, Gc or None, got {self.epl!r}") from None
+        object.__setattr__(self, "epl", _ratings(self.epl))
         for name in ("battery_wh", "charge_w", "speed_max", "width", "length"):
             _number(getattr(self, name), name, positive=True)
         for name in ("wh_per_metre", "wh_per_second"):
@@ -93,9 +90,27 @@ class Capabilities:
 
     def inspection(self) -> InspectionCapabilities:
         """The factsheet's ``inspection`` object."""
-        epl = self.epl if isinstance(self.epl, Epl) or self.epl is None else Epl(self.epl)
-        return InspectionCapabilities(self.sensors, epl, self.battery_wh, self.wh_per_metre,
-                                      self.wh_per_second, self.charge_w, self.capabilities)
+        return InspectionCapabilities(self.sensors, _ratings(self.epl), self.battery_wh,
+                                      self.wh_per_metre, self.wh_per_second, self.charge_w,
+                                      self.capabilities)
+
+
+def _ratings(value: object) -> frozenset[Epl]:
+    """Ratings from one rating, several, or None; AgentConfigError naming a bad one."""
+    if value is None:
+        return frozenset()
+    values = [value] if isinstance(value, str | Epl) else value
+    if not isinstance(values, Iterable):
+        raise AgentConfigError(f"epl must be Ma, Mb, Ga, Gb, Gc, several of them or None, "
+                               f"got {value!r}")
+    out: set[Epl] = set()
+    for v in values:
+        try:
+            out.add(v if isinstance(v, Epl) else Epl(v))
+        except ValueError:
+            raise AgentConfigError(f"epl must be Ma, Mb, Ga, Gb, Gc, several of them or "
+                                   f"None, got {v!r}") from None
+    return frozenset(out)
 
 
 @dataclass(frozen=True, slots=True)

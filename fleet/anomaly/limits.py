@@ -21,7 +21,10 @@ from fleet import limit_overrides
 from fleet.errors import Problem, line_of
 from fleet.facility.fixed_sensors import FixedSensor, read_fixed_sensors
 from fleet.facility.model import Facility
+from fleet.facility.protection import ExplosionGroup, SiteKind
 from fleet.interlock import (
+    CHEMICAL_PLANT,
+    COAL_MINE,
     Crossing,
     InterlockLevels,
     LocationType,
@@ -77,6 +80,19 @@ class PlaceLimits:
     problems: tuple[str, ...] = ()
 
 
+def rules_kind(facility: Facility) -> str | None:
+    """Whose interlock rules a site follows: the coal mine's (methane by location type)
+    on a group I site, the plant's (flammable gas, % LEL) on a chemical plant or oil and
+    gas site (the map's ``site.kind``, :mod:`fleet.facility.protection`); otherwise what
+    ``site.meta.kind`` names (:func:`fleet.interlock.site_kind`), or None: each sensor
+    its own rules."""
+    if facility.group is ExplosionGroup.I:
+        return COAL_MINE
+    if facility.kind in (SiteKind.CHEMICAL_PLANT, SiteKind.OIL_AND_GAS):
+        return CHEMICAL_PLANT
+    return site_kind(facility.meta)
+
+
 class LimitBook:
     """The limits and interlock levels in force at each place of one site and mission.
 
@@ -95,15 +111,15 @@ class LimitBook:
     ``location`` of the zones holding it (mission, then map per zone; the strictest when
     zones disagree); the site-wide ``location`` (mission, then map); else none (the site's
     general rule). Several location tags on one node: the strictest
-    (:func:`fleet.interlock.strictest`). The site kind comes from the map's
-    ``site.meta.kind`` (:func:`fleet.interlock.site_kind`). Results are cached per place.
+    (:func:`fleet.interlock.strictest`). The rules follow the site (:func:`rules_kind`).
+    Results are cached per place.
     """
 
     def __init__(self, facility: Facility | None = None,
                  map_overrides: LimitOverrides | None = None,
                  mission_overrides: LimitOverrides | None = None) -> None:
         self.facility = facility
-        self.kind = site_kind(facility.meta) if facility is not None else None
+        self.kind = rules_kind(facility) if facility is not None else None
         """The site kind whose interlock rules apply (None: each sensor its own)."""
         self._map = map_overrides or LimitOverrides()
         self._mission = mission_overrides or LimitOverrides()

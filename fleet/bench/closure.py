@@ -15,9 +15,10 @@ import numpy as np
 
 from fleet.facility.closure import drivable_arcs, metric_closure
 from fleet.facility.generate import generate_mine
-from fleet.facility.model import Access, Epl
+from fleet.facility.model import Access
+from fleet.facility.protection import Epl
 
-BENCH_ACCESS = Access(epl=Epl.GB, speed=1.0)
+BENCH_ACCESS = Access(ratings=frozenset({Epl.GB}), speed=1.0)
 """The robot of :func:`benchmark_closure`: ATEX Gb (zones 1 and 2), 1 m/s."""
 
 

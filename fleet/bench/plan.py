@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from fleet.facility.generate import generate_mine
-from fleet.facility.model import Epl
+from fleet.facility.protection import Epl
 from fleet.planning.mission import InspectionTask, MissionSpec, Objective
 from fleet.planning.planner import plan_mission
 from fleet.planning.robots import Fleet, Robot, RobotClass
@@ -21,17 +21,20 @@ from fleet.sensors import CH4, CO, O2
 GAS = frozenset({CH4, CO, O2})
 
 # One robot in five is intrinsically safe (Ga) so that zone 0 points can be served too.
+# The generated mine has no declared kind, so it keeps zones 0/1/2 and G ratings (and the
+# figures stay comparable with earlier runs).
+_GB, _GC, _GA = frozenset({Epl.GB}), frozenset({Epl.GC}), frozenset({Epl.GA})
 _CLASSES = (
     RobotClass("ex-crawler", speed=0.8, battery_wh=2400, wh_per_metre=0.6,
-               wh_per_second=0.03, charge_w=1200, sensors=GAS, epl=Epl.GB),
+               wh_per_second=0.03, charge_w=1200, sensors=GAS, ratings=_GB),
     RobotClass("ex-crawler", speed=0.8, battery_wh=2400, wh_per_metre=0.6,
-               wh_per_second=0.03, charge_w=1200, sensors=GAS, epl=Epl.GB),
+               wh_per_second=0.03, charge_w=1200, sensors=GAS, ratings=_GB),
     RobotClass("rail-inspector", speed=1.2, battery_wh=1200, wh_per_metre=0.3,
-               wh_per_second=0.02, charge_w=800, sensors=GAS, epl=Epl.GC),
+               wh_per_second=0.02, charge_w=800, sensors=GAS, ratings=_GC),
     RobotClass("rail-inspector", speed=1.2, battery_wh=1200, wh_per_metre=0.3,
-               wh_per_second=0.02, charge_w=800, sensors=GAS, epl=Epl.GC),
+               wh_per_second=0.02, charge_w=800, sensors=GAS, ratings=_GC),
     RobotClass("ia-crawler", speed=0.5, battery_wh=800, wh_per_metre=0.25,
-               wh_per_second=0.01, charge_w=400, sensors=GAS, epl=Epl.GA),
+               wh_per_second=0.01, charge_w=400, sensors=GAS, ratings=_GA),
 )
 
 

@@ -270,14 +270,17 @@ def traffic(
         "with --map generated)."),
     seeds: int = typer.Option(5, "--seeds", min=1, help="Seeds run (1, 2, ... N)."),
     first_seed: int = typer.Option(1, "--first-seed", help="The first seed."),
-    speed: float = typer.Option(200.0, "--speed", min=1.0,
-                                help="World seconds per real second."),
+    speed: float | None = typer.Option(
+        None, "--speed", min=1.0, help="World seconds per real second (default: 200, or 4 "
+        "on a generated mine)."),
     control_off: bool = typer.Option(
         False, "--control-off", help="Also run physical robots without traffic control."),
     ghosts: bool = typer.Option(True, "--ghosts/--no-ghosts",
                                 help="Also run ghosts without traffic control (the "
                                 "makespan ratio's baseline)."),
-    timeout: float = typer.Option(900.0, "--timeout", min=1.0, help="Real seconds per run."),
+    timeout: float | None = typer.Option(
+        None, "--timeout", min=1.0, help="Real seconds per run (default: 900, or 3600 on a "
+        "generated mine)."),
     plan_time_limit: float = typer.Option(2.0, "--plan-time-limit", min=0.1,
                                           help="Solver seconds per (re)planning."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),

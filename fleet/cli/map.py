@@ -10,7 +10,8 @@ import typer
 
 from fleet.errors import MapError, Problem
 from fleet.facility import formats
-from fleet.facility.model import Access, Epl, Facility
+from fleet.facility.model import Access, Facility
+from fleet.facility.protection import Epl, parse_ratings
 
 app = typer.Typer(help="Facility maps: info, validate, convert, route, render, blocks.",
                   no_args_is_help=True)
@@ -30,6 +31,8 @@ def facility_info(fac: Facility) -> dict[str, Any]:
                        "nodes": len(fac.level_nodes(lv.id))})
     return {
         "name": fac.name,
+        "kind": fac.kind.value if fac.kind is not None else None,
+        "group": fac.group.value if fac.group is not None else None,
         "nodes": len(fac.nodes),
         "edges": len(fac.edges),
         "length_m": round(sum(e.length for e in fac.edges), 1),
@@ -44,7 +47,8 @@ def facility_info(fac: Facility) -> dict[str, Any]:
         "longest_block_m": round(longest.length_m, 1) if longest is not None else None,
         "passing_bays": layout.passing_bays(),
         "zones": [{"id": z.id, "kind": z.kind.value, "level": z.level,
-                   **({"atex_zone": z.atex_zone} if z.atex_zone is not None else {})}
+                   **({"atex_zone": z.atex_zone} if z.atex_zone is not None else {}),
+                   **({"reason": z.reason.value} if z.reason is not None else {})}
                   for z in fac.zones],
     }
 
@@ -72,6 +76,8 @@ def info(
     console = Console()
     console.print(f"[bold]{data['name']}[/bold]  ({file})")
     table = Table(show_header=False, box=None)
+    table.add_row("site", f"{data['kind']} (explosion group {data['group']})"
+                  if data["kind"] else "kind not declared (zones 0/1/2 with Ga/Gb/Gc)")
     table.add_row("nodes", str(data["nodes"]))
     table.add_row("edges", f"{data['edges']} ({data['length_m']} m, "
                   f"{data['single_lane_edges']} single-lane, {data['closed_edges']} closed)")
@@ -98,10 +104,15 @@ def _clip(items: list[str], limit: int = 12) -> str:
 @app.command()
 def validate(
     files: list[Path] = typer.Argument(..., help="Map files to check."),
+    fleet_file: Path | None = typer.Option(
+        None, "--fleet", help="Also check this fleet file's robot classes against each "
+        "map's explosion group (ratings, docs/gas-safety.md)."),
 ) -> None:
     """Check maps; print every problem (file:line: element: reason) and exit 1 if any."""
     from fleet.anomaly.limits import site_problems
+    from fleet.planning.robots import load_fleet, rating_problems
 
+    fleet = load_fleet(fleet_file) if fleet_file is not None else None
     problems: list[Problem] = []
     for f in files:
         try:
@@ -110,6 +121,7 @@ def validate(
             problems.extend(exc.problems)
             continue
         found = site_problems(fac, file=str(f))  # fixed sensors, limits, interlock levels
+        found += rating_problems(fleet, fac) if fleet is not None else []
         if found:
             problems.extend(found)
             continue
@@ -131,11 +143,11 @@ def convert(
 
 
 def parse_access(spec: str | None) -> Access | None:
-    """A robot's access from ``--robot-class``: ``epl=Gb,cap=ladder+winch,speed=1.2``
-    (every part optional; ``epl=none`` for an unprotected robot)."""
+    """A robot's access from ``--robot-class``: ``epl=Mb+Gb,cap=ladder+winch,speed=1.2``
+    (every part optional; ``epl=none`` for an unrated robot, ``+`` between ratings)."""
     if spec is None:
         return None
-    epl: Epl | None = None
+    ratings: frozenset[Epl] = frozenset()
     caps: set[str] = set()
     speed = 1.0
     for part in filter(None, (p.strip() for p in spec.split(","))):
@@ -146,15 +158,11 @@ def parse_access(spec: str | None) -> Access | None:
             raise typer.BadParameter(
                 f"expected key=value, got {part!r}", param_hint="--robot-class")
         if key == "epl":
-            if value.lower() in ("none", ""):
-                epl = None
-            else:
-                try:
-                    epl = Epl(value[:1].upper() + value[1:].lower())
-                except ValueError:
-                    raise typer.BadParameter(
-                        f"unknown protection level {value!r} (Ga, Gb, Gc or none)",
-                        param_hint="--robot-class") from None
+            try:
+                ratings = parse_ratings([v for v in value.split("+") if v.strip()]
+                                        if value.lower() != "none" else None)
+            except ValueError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--robot-class") from None
         elif key in ("cap", "caps", "capabilities"):
             caps |= {c for c in value.split("+") if c}
         elif key == "speed":
@@ -168,7 +176,7 @@ def parse_access(spec: str | None) -> Access | None:
         else:
             raise typer.BadParameter(
                 f"unknown key {key!r} (epl, cap, speed)", param_hint="--robot-class")
-    return Access(epl=epl, capabilities=frozenset(caps), speed=speed)
+    return Access(ratings=ratings, capabilities=frozenset(caps), speed=speed)
 
 
 @app.command()
@@ -178,7 +186,8 @@ def route(
     target: str = typer.Argument(..., metavar="TO", help="End node id."),
     robot_class: str | None = typer.Option(
         None, "--robot-class",
-        help="The robot's access, e.g. 'epl=Gb,cap=ladder,speed=1.2'. Without it, only "
+        help="The robot's access, e.g. 'epl=Mb,cap=ladder,speed=1.2' ('epl=Mb+Gb' for "
+        "two ratings). Without it, only "
         "closed edges and no-go zones are avoided."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fleet.facility.model import Edge, Facility, Node, NodeKind
 
@@ -210,3 +210,40 @@ def block_problems(nodes: Sequence[Node], edges: Sequence[Edge]) -> list[tuple[s
                                "end: give one of its nodes a capacity of 2 or more (or tag "
                                f"it {PASSING_BAY_TAG})"))
     return out
+
+
+def cut_passing_bays(fac: Facility, spacing_m: float) -> Facility:
+    """``fac`` with passing bays cut into its long blocks: walking each block from an end,
+    the first waypoint at least ``spacing_m`` metres from the last place (or bay) is tagged
+    ``passing-bay``. For generated sites (:mod:`sim.generated`): a real mine cuts them when
+    it drives its drifts, and a generator that did not would make one robot at a time the
+    rule in every long drift. Blocks no longer than ``spacing_m`` are left alone."""
+    if not spacing_m > 0:
+        raise ValueError(f"spacing must be a positive number of metres, got {spacing_m!r}")
+    bays: set[str] = set()
+    for b in fac.layout.blocks:
+        if b.length_m <= spacing_m:
+            continue
+        near: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        for u, v in b.edges:
+            edge = fac.edge_between(u, v) or fac.edge_between(v, u)
+            length = edge.length if edge is not None else 0.0
+            near[u].append((v, length))
+            near[v].append((u, length))
+        start = b.ends[0] if b.ends else min(b.inside)
+        seen, stack = {start}, [(start, 0.0)]
+        while stack:
+            node, since = stack.pop()
+            for nxt, length in near[node]:
+                if nxt in seen:
+                    continue
+                seen.add(nxt)
+                far = since + length
+                if nxt in b.inside and far >= spacing_m \
+                        and fac.nodes[nxt].kind is NodeKind.WAYPOINT:
+                    bays.add(nxt)
+                    far = 0.0
+                stack.append((nxt, far))
+    nodes = {i: replace(n, tags=n.tags | {PASSING_BAY_TAG}) if i in bays else n
+             for i, n in fac.nodes.items()}
+    return replace(fac, nodes=nodes)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from shapely.geometry import Polygon
 
-from fleet.errors import MapError, Problem, line_of
+from fleet.errors import MapError, Problem
+from fleet.facility.fields import FieldReader, items
 from fleet.facility.model import (
     Edge,
     EdgeKind,
@@ -28,6 +28,7 @@ from fleet.facility.model import (
     ZoneKind,
     geometric_length,
 )
+from fleet.facility.protection import MaOnlyReason, SiteKind
 from fleet.facility.validate import check_parts, edge_label, level_label, node_label, zone_label
 
 FORMAT = "inspection-fleet-map/1"
@@ -36,134 +37,13 @@ FORMAT = "inspection-fleet-map/1"
 DEFAULT_LEVEL = "0"
 """Level id given to nodes when a map declares no levels."""
 
-E = TypeVar("E", NodeKind, EdgeKind, ZoneKind)
-
 _TOP = {"format", "site", "levels", "nodes", "edges", "zones"}
-_SITE = {"name", "description", "meta"}
+_SITE = {"name", "description", "kind", "firedamp", "meta"}
 _LEVEL = {"id", "name", "z"}
 _NODE = {"id", "x", "y", "z", "level", "kind", "tags", "name", "capacity"}
 _EDGE = {"from", "to", "length", "kind", "max_speed", "single_lane", "one_way", "closed", "cost"}
-_ZONE = {"id", "kind", "level", "polygon", "atex_zone", "gas", "max_speed", "capability", "name"}
-
-
-@dataclass
-class _Reader:
-    """Collects problems while reading one element's fields."""
-
-    file: str | None
-    problems: list[Problem]
-    element: str | None = None
-    line: int | None = None
-
-    def at(self, element: str | None, obj: object) -> _Reader:
-        return _Reader(self.file, self.problems, element, line_of(obj) or self.line)
-
-    def fail(self, reason: str) -> None:
-        self.problems.append(Problem(reason, self.file, self.line, self.element))
-
-    def mapping(self, obj: object, what: str) -> Mapping[str, Any] | None:
-        if not isinstance(obj, Mapping):
-            self.fail(f"{what} must be a mapping, got {_kind(obj)}")
-            return None
-        return obj
-
-    def known(self, obj: Mapping[str, Any], what: str, allowed: set[str]) -> None:
-        """Report fields the format does not have (typos would otherwise pass silently)."""
-        for key in obj:
-            if not isinstance(key, str) or key not in allowed:
-                self.fail(f"unknown field {key!r} in {what}")
-
-    def ident(self, obj: Mapping[str, Any], key: str, what: str) -> str | None:
-        value = obj.get(key)
-        if value is None:
-            self.fail(f"{what} without {key}")
-            return None
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            self.fail(f"{what} {key} must be a string, got {_kind(value)}")
-            return None
-        text = str(value)
-        if not text.strip():
-            self.fail(f"{what} {key} is empty")
-            return None
-        return text
-
-    def number(
-        self, obj: Mapping[str, Any], key: str, *, required: bool = False
-    ) -> float | None:
-        value = obj.get(key)
-        if value is None:
-            if required:
-                self.fail(f"missing {key}")
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(f"{key} must be a number, got {_kind(value)}")
-            return None
-        number = float(value)
-        if not math.isfinite(number):
-            self.fail(f"{key} must be finite, got {value!r}")
-            return None
-        return number
-
-    def count(self, obj: Mapping[str, Any], key: str) -> int | None:
-        """A positive integer (``None`` when absent; reported when anything else)."""
-        value = obj.get(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            self.fail(f"{key} must be a positive integer, got {value!r}")
-            return None
-        return value
-
-    def flag(self, obj: Mapping[str, Any], key: str) -> bool:
-        value = obj.get(key, False)
-        if value is None:
-            return False
-        if not isinstance(value, bool):
-            self.fail(f"{key} must be true or false, got {_kind(value)}")
-            return False
-        return value
-
-    def text(self, obj: Mapping[str, Any], key: str) -> str | None:
-        value = obj.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            self.fail(f"{key} must be a string, got {_kind(value)}")
-            return None
-        return str(value)
-
-    def choice(
-        self, obj: Mapping[str, Any], key: str, enum: type[E], default: E | None
-    ) -> E | None:
-        value = obj.get(key)
-        if value is None:
-            if default is None:
-                self.fail(f"missing {key}")
-            return default
-        try:
-            return enum(value)
-        except ValueError:
-            options = ", ".join(m.value for m in enum)
-            self.fail(f"unknown {key} {value!r} (expected one of: {options})")
-            return None
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "nothing"
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), type(value).__name__
-    ) if not isinstance(value, Mapping) else "a mapping"
-
-
-def _items(r: _Reader, doc: Mapping[str, Any], key: str) -> list[Any]:
-    value = doc.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        r.at(None, value).fail(f"{key} must be a list, got {_kind(value)}")
-        return []
-    return value
+_ZONE = {"id", "kind", "level", "polygon", "atex_zone", "gas", "max_speed", "capability", "name",
+         "reason"}
 
 
 def facility_from_document(doc: object, *, file: str | None = None) -> Facility:
@@ -173,7 +53,7 @@ def facility_from_document(doc: object, *, file: str | None = None) -> Facility:
     the YAML loader. Never raises anything else for any input.
     """
     problems: list[Problem] = []
-    r = _Reader(file, problems)
+    r = FieldReader(file, problems)
     top = r.mapping(doc, "map")
     if top is None:
         raise MapError(problems)
@@ -182,20 +62,29 @@ def facility_from_document(doc: object, *, file: str | None = None) -> Facility:
         r.fail(f"unsupported format {top.get('format')!r} (expected {FORMAT!r})")
 
     name, description, meta = "unnamed site", None, {}
+    kind: SiteKind | None = None
+    firedamp: bool | None = None
+    lines: dict[str, int] = {}
     site = top.get("site")
     if site is not None:
-        s = r.at("site", site).mapping(site, "site")
+        rs = r.at("site", site)
+        s = rs.mapping(site, "site")
         if s is not None:
-            r.at("site", site).known(s, "site", _SITE)
-            name = r.at("site", site).text(s, "name") or name
-            description = r.at("site", site).text(s, "description")
+            if rs.line:
+                lines["site"] = rs.line
+            rs.known(s, "site", _SITE)
+            name = rs.text(s, "name") or name
+            description = rs.text(s, "description")
             raw_meta = s.get("meta")
             if isinstance(raw_meta, Mapping):
                 meta = dict(raw_meta)
             elif raw_meta is not None:
-                r.at("site", site).fail("meta must be a mapping")
+                rs.fail("meta must be a mapping")
+            kind = rs.option(s, "kind", SiteKind)
+            if kind is None and "kind" not in s:
+                kind = _legacy_kind(meta)
+            firedamp = rs.declared(s, "firedamp")
 
-    lines: dict[str, int] = {}
     levels = _read_levels(r, top, lines)
     level_z = {lv.id: lv.z for lv in levels}
     levels_declared = bool(levels)
@@ -219,6 +108,8 @@ def facility_from_document(doc: object, *, file: str | None = None) -> Facility:
         file=file,
         lines=lines,
         levels_declared=levels_declared,
+        kind=kind,
+        firedamp=firedamp,
     )
     if not nodes:
         problems.append(Problem("map has no nodes", file, None, None))
@@ -232,13 +123,26 @@ def facility_from_document(doc: object, *, file: str | None = None) -> Facility:
         zones=tuple(zones),
         description=description,
         meta=meta,
+        kind=kind,
+        firedamp=firedamp,
     )
 
 
-def _read_levels(r: _Reader, top: Mapping[str, Any], lines: dict[str, int]) -> list[Level]:
+def _legacy_kind(meta: Mapping[str, Any]) -> SiteKind | None:
+    """The kind maps written before ``site.kind`` existed gave as ``site.meta.kind``, when
+    it names a known kind (otherwise it stays free metadata): so that such a coal mine is
+    held to group I rather than silently to no group."""
+    value = meta.get("kind")
+    try:
+        return SiteKind(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _read_levels(r: FieldReader, top: Mapping[str, Any], lines: dict[str, int]) -> list[Level]:
     levels: list[Level] = []
     seen: dict[str, int | None] = {}
-    for i, raw in enumerate(_items(r, top, "levels")):
+    for i, raw in enumerate(items(r, top, "levels")):
         rr = r.at(f"levels[{i}]", raw)
         m = rr.mapping(raw, "level")
         if m is None:
@@ -259,7 +163,7 @@ def _read_levels(r: _Reader, top: Mapping[str, Any], lines: dict[str, int]) -> l
 
 
 def _read_nodes(
-    r: _Reader,
+    r: FieldReader,
     top: Mapping[str, Any],
     lines: dict[str, int],
     level_z: Mapping[str, float],
@@ -267,7 +171,7 @@ def _read_nodes(
 ) -> list[Node]:
     nodes: list[Node] = []
     seen: dict[str, int | None] = {}
-    for i, raw in enumerate(_items(r, top, "nodes")):
+    for i, raw in enumerate(items(r, top, "nodes")):
         rr = r.at(f"nodes[{i}]", raw)
         m = rr.mapping(raw, "node")
         if m is None:
@@ -315,10 +219,10 @@ def _read_nodes(
 
 
 def _read_edges(
-    r: _Reader, top: Mapping[str, Any], lines: dict[str, int], by_id: Mapping[str, Node]
+    r: FieldReader, top: Mapping[str, Any], lines: dict[str, int], by_id: Mapping[str, Node]
 ) -> list[Edge]:
     edges: list[Edge] = []
-    for i, raw in enumerate(_items(r, top, "edges")):
+    for i, raw in enumerate(items(r, top, "edges")):
         rr = r.at(f"edges[{i}]", raw)
         m = rr.mapping(raw, "edge")
         if m is None:
@@ -359,11 +263,11 @@ def _read_edges(
 
 
 def _read_zones(
-    r: _Reader, top: Mapping[str, Any], lines: dict[str, int], default_level: str | None
+    r: FieldReader, top: Mapping[str, Any], lines: dict[str, int], default_level: str | None
 ) -> list[Zone]:
     zones: list[Zone] = []
     seen: dict[str, int | None] = {}
-    for i, raw in enumerate(_items(r, top, "zones")):
+    for i, raw in enumerate(items(r, top, "zones")):
         rr = r.at(f"zones[{i}]", raw)
         m = rr.mapping(raw, "zone")
         if m is None:
@@ -401,12 +305,13 @@ def _read_zones(
                 max_speed=rr.number(m, "max_speed"),
                 capability=rr.text(m, "capability"),
                 name=rr.text(m, "name"),
+                reason=rr.option(m, "reason", MaOnlyReason),
             )
         )
     return zones
 
 
-def _read_polygon(rr: _Reader, raw: object) -> Polygon | None:
+def _read_polygon(rr: FieldReader, raw: object) -> Polygon | None:
     if not isinstance(raw, list):
         rr.fail("polygon must be a list of [x, y] points")
         return None
@@ -440,6 +345,10 @@ def facility_to_document(fac: Facility) -> dict[str, Any]:
     site: dict[str, Any] = {"name": fac.name}
     if fac.description:
         site["description"] = fac.description
+    if fac.kind is not None:
+        site["kind"] = fac.kind.value
+    if fac.firedamp is not None:
+        site["firedamp"] = fac.firedamp
     if fac.meta:
         site["meta"] = dict(fac.meta)
     doc: dict[str, Any] = {"format": FORMAT, "site": site}
@@ -498,6 +407,7 @@ def zone_to_document(z: Zone) -> dict[str, Any]:
         ("max_speed", z.max_speed, _num),
         ("capability", z.capability, str),
         ("name", z.name, str),
+        ("reason", z.reason, str),
     ]
     for key, value, conv in writers:
         if value is not None:

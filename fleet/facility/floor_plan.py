@@ -83,6 +83,8 @@ def _zone_text(z: Zone) -> tuple[str, str]:
     """The zone's short label and its long one (short label and name)."""
     if z.kind is ZoneKind.GAS_HAZARD:
         text = f"Zone {z.atex_zone}" + (f" ({z.gas})" if z.gas else "")
+    elif z.kind is ZoneKind.MA_ONLY:
+        text = "Ma only" + (f" ({z.reason.value})" if z.reason else "")
     elif z.kind is ZoneKind.SPEED_LIMIT:
         text = f"≤ {z.max_speed:g} m/s"
     elif z.kind is ZoneKind.COMMS_DEAD:

@@ -4,9 +4,10 @@
 levels: a main haulage road of three parallel entries joined by crosscuts, panels of two to
 four entries with crosscuts branching off both sides, corridor chains with a waypoint every
 10 to 20 m, a hoisted shaft and a single-lane ramp between levels, a few one-way panel
-loops, single-lane drifts and closed crosscuts, ATEX gas-hazard zones (0, 1 and 2), a no-go
-zone over a collapsed panel, a speed-limited workshop area, a comms-dead panel, a restricted
-shaft landing, docks, chargers and refuge chambers.
+loops, single-lane drifts and closed crosscuts, gas areas at the far ends of some panels
+(ATEX gas-hazard zones 0, 1 and 2; on a group I mine such as ``kind=coal-mine``, Ma-only
+goaf edges instead), a no-go zone over a collapsed panel, a speed-limited workshop area, a
+comms-dead panel, a restricted shaft landing, docks, chargers and refuge chambers.
 
 The facility is built directly (no per-element checks, so 100,000 nodes take seconds) from
 parts that are consistent by construction; it passes :func:`fleet.facility.validate.
@@ -36,6 +37,7 @@ from fleet.facility.model import (
     Zone,
     ZoneKind,
 )
+from fleet.facility.protection import ExplosionGroup, MaOnlyReason, SiteKind, site_group
 
 LEVEL_SPACING_M = 60.0
 """Vertical distance between consecutive levels."""
@@ -147,6 +149,7 @@ def generate_mine(
     chargers: int | None = None,
     docks: int = 4,
     name: str | None = None,
+    kind: SiteKind | None = None,
 ) -> Facility:
     """A mine-like facility of exactly ``nodes`` nodes.
 
@@ -155,6 +158,9 @@ def generate_mine(
     (some may lie in ATEX zones, so a robot without a protection level cannot reach them
     all). ``chargers`` (default: two per level) are spread over the levels; ``docks`` sit on
     the first level near the shaft. Levels are ``L1``, ``L2``, ... from the top, 60 m apart.
+    ``kind`` is the site's declared kind (default none: zones 0/1/2 as in earlier
+    versions); a group I kind (``coal-mine``) gets Ma-only goaf edges where others get
+    ATEX zones, and the same layout otherwise (same nodes, edges and points).
 
     Raises ``ValueError`` when ``nodes`` is too small for the requested structure or there
     are fewer reachable waypoints than ``inspection_points``.
@@ -217,14 +223,14 @@ def generate_mine(
         while _add_segment(lay, lv, budget, panels=False):
             pass
     junctions = _junctions(lay, lvls)
-    for li, kind in spurs:
+    for li, spur_kind in spurs:
         candidates = junctions[li]
         anchor = candidates[int(rng.integers(0, min(len(candidates), 12)))] \
-            if kind is NodeKind.DOCK else candidates[int(rng.integers(0, len(candidates)))]
+            if spur_kind is NodeKind.DOCK else candidates[int(rng.integers(0, len(candidates)))]
         x, y = lay.xs[anchor], lay.ys[anchor]
         south = y - lvls[li].y0 < 1.0  # off the southern entry: dig south, else north
         spur = lay.node(x + float(rng.uniform(-6, 6)), y - 9.0 if south else y + 9.0,
-                        lay.zs[anchor], li, kind)
+                        lay.zs[anchor], li, spur_kind)
         lay.edges.append(_Edge(anchor, spur))
     # The rest of the budget: a development drift driven ahead of the last level's mains.
     last = lvls[-1]
@@ -235,8 +241,10 @@ def generate_mine(
         lay.corridor(last.ends[1], far, inner=remaining - 1)
     assert lay.count == nodes, (lay.count, nodes)
 
-    zones = _zones(lay, lvls, landings, rng)
-    return _assemble(lay, zones, inspection_points, levels, name or f"mine-{nodes}-s{seed}")
+    group_one = site_group(kind) is ExplosionGroup.I
+    zones = _zones(lay, lvls, landings, rng, group_one=group_one)
+    return _assemble(lay, zones, inspection_points, levels, name or f"mine-{nodes}-s{seed}",
+                     kind)
 
 
 def _add_segment(lay: _Layout, lv: _Level, budget: int, *, panels: bool) -> bool:
@@ -340,7 +348,7 @@ def _junctions(lay: _Layout, lvls: list[_Level]) -> dict[int, list[int]]:
 
 
 def _zones(lay: _Layout, lvls: list[_Level], landings: list[int],
-           rng: np.random.Generator) -> list[Zone]:
+           rng: np.random.Generator, *, group_one: bool) -> list[Zone]:
     zones: list[Zone] = []
     lid = [f"L{lv.index + 1}" for lv in lvls]
     panels = list(lay.panels)
@@ -353,11 +361,15 @@ def _zones(lay: _Layout, lvls: list[_Level], landings: list[int],
     n_gas = min(20, max(1, len(panels) // 10)) if panels else 0
     for k, i in enumerate(order[:n_gas]):
         p = panels[i]
+        if group_one:  # group I has no zones: the panel's far end is a goaf edge
+            zones.append(Zone(f"goaf{k + 1}-edge", ZoneKind.MA_ONLY, lid[p.level],
+                              far_part(p, 0.6), gas="ch4", reason=MaOnlyReason.GOAF_EDGE))
+            continue
         zones.append(Zone(f"gas{k + 1}-z2", ZoneKind.GAS_HAZARD, lid[p.level],
                           far_part(p, 0.3, 8.0), atex_zone=2, gas="ch4"))
         zones.append(Zone(f"gas{k + 1}-z1", ZoneKind.GAS_HAZARD, lid[p.level],
                           far_part(p, 0.6), atex_zone=1, gas="ch4"))
-    if panels:
+    if panels and not group_one:
         p = panels[order[0]]
         zones.append(Zone("gas1-z0", ZoneKind.GAS_HAZARD, lid[p.level],
                           far_part(p, 0.9), atex_zone=0, gas="ch4"))
@@ -381,7 +393,7 @@ def _zones(lay: _Layout, lvls: list[_Level], landings: list[int],
 
 
 def _assemble(lay: _Layout, zones: list[Zone], n_points: int, n_levels: int,
-              name: str) -> Facility:
+              name: str, kind: SiteKind | None) -> Facility:
     n = lay.count
     amp = np.asarray(lay.jitter)
     xs = np.round(np.asarray(lay.xs) + amp * lay.rng.uniform(-1.0, 1.0, n), 2)
@@ -445,4 +457,4 @@ def _assemble(lay: _Layout, zones: list[Zone], n_points: int, n_levels: int,
               for i in range(n_levels)}
     return Facility(name=name, levels=levels, nodes=node_map, edges=edges, zones=tuple(zones),
                     description="synthetic mine from fleet.facility.generate",
-                    meta={"generator": "generate_mine"})
+                    meta={"generator": "generate_mine"}, kind=kind)

@@ -22,6 +22,17 @@ import networkx as nx
 from shapely import STRtree
 from shapely.geometry import Point, Polygon
 
+from fleet.facility.protection import (
+    Epl,
+    ExplosionGroup,
+    MaOnlyReason,
+    SiteKind,
+    atex_allows,
+    group_allows,
+    site_group,
+    stays_energised,
+)
+
 if TYPE_CHECKING:
     from fleet.facility.blocks import TrafficLayout
 
@@ -66,38 +77,17 @@ class ZoneKind(StrEnum):
     NO_GO = "no_go"
     """Never entered by any robot (collapsed ground, blasting area, live process)."""
     GAS_HAZARD = "gas_hazard"
-    """An ATEX hazardous area, zone 0, 1 or 2; entry needs a matching protection level."""
+    """An ATEX hazardous area of a group II site, zone 0, 1 or 2 (IEC 60079-10-1); entry
+    needs a matching rating (IEC 60079-14)."""
+    MA_ONLY = "ma_only"
+    """An area of a group I site where only robots rated Ma may go (gas drainage,
+    disaster areas, goaf edges: see :class:`~fleet.facility.protection.MaOnlyReason`)."""
     SPEED_LIMIT = "speed_limit"
     """Robots inside drive no faster than the zone's ``max_speed``."""
     COMMS_DEAD = "comms_dead"
     """No 5G coverage: robots inside cannot talk to the manager."""
     RESTRICTED = "restricted"
     """Only robots with the zone's named ``capability`` may enter."""
-
-
-class Epl(StrEnum):
-    """Equipment protection level of a robot (IEC 60079-0), gas groups."""
-
-    GA = "Ga"
-    """Very high protection: allowed in ATEX zones 0, 1 and 2."""
-    GB = "Gb"
-    """High protection: allowed in zones 1 and 2."""
-    GC = "Gc"
-    """Enhanced protection: allowed in zone 2 only."""
-
-
-# IEC 60079-14: zone 0 -> Ga; zone 1 -> Ga, Gb; zone 2 -> Ga, Gb, Gc.
-_EPL_ALLOWED: dict[int, frozenset[Epl]] = {
-    0: frozenset({Epl.GA}),
-    1: frozenset({Epl.GA, Epl.GB}),
-    2: frozenset({Epl.GA, Epl.GB, Epl.GC}),
-}
-
-
-def epl_allowed(epl: Epl | None, atex_zone: int) -> bool:
-    """Whether a robot of protection level ``epl`` (``None``: unprotected) may enter an
-    ATEX zone of the given number (0, 1 or 2), per IEC 60079-14."""
-    return epl is not None and epl in _EPL_ALLOWED[atex_zone]
 
 
 @dataclass(frozen=True)
@@ -165,7 +155,7 @@ class Zone:
 
     Exactly the attribute of its kind is set: ``atex_zone`` (0, 1, 2) for gas hazards (with
     an optional ``gas`` name such as ``ch4``), ``max_speed`` for speed limits,
-    ``capability`` for restricted zones.
+    ``capability`` for restricted zones; Ma-only areas may give their ``reason``.
     """
 
     id: str
@@ -177,6 +167,7 @@ class Zone:
     max_speed: float | None = None
     capability: str | None = None
     name: str | None = None
+    reason: MaOnlyReason | None = None
 
     @property
     def coordinates(self) -> list[tuple[float, float]]:
@@ -186,12 +177,16 @@ class Zone:
 
 @dataclass(frozen=True)
 class Access:
-    """What a given robot may enter: its protection level and its capabilities.
+    """What a given robot may enter: its ratings (equipment protection levels, none for
+    an unrated robot) and its capabilities.
 
-    ``speed`` (m/s) is the robot's own top speed, used for travel times.
+    ``speed`` (m/s) is the robot's own top speed, used for travel times. Whether the robot
+    may be at a node or drive an edge of a site is :meth:`Facility.node_allowed` and
+    :meth:`Facility.traversable`: they add the site's own rule (:meth:`Facility.admits`)
+    to the zones' (:meth:`may_enter`).
     """
 
-    epl: Epl | None = None
+    ratings: frozenset[Epl] = frozenset()
     capabilities: frozenset[str] = frozenset()
     speed: float = 1.0
 
@@ -199,12 +194,23 @@ class Access:
         if not (self.speed > 0 and math.isfinite(self.speed)):
             raise ValueError(f"speed must be a positive number of m/s, got {self.speed!r}")
 
+    @property
+    def stays_energised(self) -> bool:
+        """Whether the robot is rated Ma: it may stay energised in firedamp
+        (:func:`fleet.facility.protection.stays_energised`)."""
+        return stays_energised(self.ratings)
+
     def may_enter(self, zone: Zone) -> bool:
-        """Whether the robot may be inside ``zone`` at all."""
+        """Whether the robot may be inside ``zone`` at all, by the zone alone (the site's
+        group is :meth:`Facility.admits`): never a no-go zone; an ATEX zone with a
+        matching G rating (IEC 60079-14); an Ma-only area when rated Ma; a restricted zone
+        with its capability."""
         if zone.kind is ZoneKind.NO_GO:
             return False
         if zone.kind is ZoneKind.GAS_HAZARD:
-            return epl_allowed(self.epl, zone.atex_zone if zone.atex_zone is not None else 0)
+            return atex_allows(self.ratings, zone.atex_zone if zone.atex_zone is not None else 0)
+        if zone.kind is ZoneKind.MA_ONLY:
+            return self.stays_energised
         if zone.kind is ZoneKind.RESTRICTED:
             return zone.capability in self.capabilities
         return True
@@ -225,6 +231,30 @@ class Facility:
     zones: tuple[Zone, ...] = ()
     description: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    kind: SiteKind | None = None
+    """What the site is (``None``: not declared); it sets :attr:`group`."""
+    firedamp: bool | None = None
+    """The map's ``firedamp`` declaration (``None``: not declared): whether a metal mine
+    or tunnel is susceptible to firedamp, and so group I."""
+
+    # ------------------------------------------------------------ protection
+    @cached_property
+    def group(self) -> ExplosionGroup | None:
+        """The site's explosion group (IEC 60079-0), from its kind and firedamp
+        declaration (:func:`fleet.facility.protection.site_group`); ``None`` when the kind
+        is not declared (then zones 0/1/2 with G ratings apply and nothing site-wide)."""
+        return site_group(self.kind, self.firedamp)
+
+    @cached_property
+    def has_atex_zones(self) -> bool:
+        """Whether any zone is an ATEX hazardous area (``gas_hazard``)."""
+        return any(z.kind is ZoneKind.GAS_HAZARD for z in self.zones)
+
+    def admits(self, access: Access) -> bool:
+        """Whether a robot with ``access`` may be on the site at all: on a group I site
+        only when rated Ma or Mb (IEC 60079-0: the whole underground counts as potentially
+        firedamp); on any other site always (its zones decide)."""
+        return group_allows(access.ratings, self.group)
 
     # ----------------------------------------------------------------- lookups
     def node(self, node_id: str) -> Node:
@@ -340,8 +370,14 @@ class Facility:
 
     def traversable(self, edge: Edge, access: Access | None = None) -> bool:
         """Whether a robot with ``access`` may drive the edge: never when closed or when it
-        touches a no-go zone; and, with ``access``, only through zones it may enter."""
+        touches a no-go zone; and, with ``access``, only on a site that admits it
+        (:meth:`admits`) and only through zones it may enter (:meth:`Access.may_enter`).
+
+        With :meth:`node_allowed`, the one answer to "may this robot be here" that routing,
+        planning, plan verification and validation use."""
         if edge.closed:
+            return False
+        if access is not None and not self.admits(access):
             return False
         for z in self.zones_on_edge(edge):
             if z.kind is ZoneKind.NO_GO:
@@ -351,7 +387,11 @@ class Facility:
         return True
 
     def node_allowed(self, node_id: str, access: Access | None = None) -> bool:
-        """Whether a robot with ``access`` may stand at the node (no-go zones excluded)."""
+        """Whether a robot with ``access`` may stand at the node: never inside a no-go
+        zone; and, with ``access``, only on a site that admits it (:meth:`admits`) and
+        only inside zones it may enter (:meth:`Access.may_enter`)."""
+        if access is not None and not self.admits(access):
+            return False
         for z in self.zones_at(node_id):
             if z.kind is ZoneKind.NO_GO:
                 return False
@@ -409,6 +449,8 @@ def build_facility(
     zones: Iterable[Zone] = (),
     description: str | None = None,
     meta: Mapping[str, Any] | None = None,
+    kind: SiteKind | None = None,
+    firedamp: bool | None = None,
 ) -> Facility:
     """Assemble a facility from already-typed parts, checking it as a file would be checked.
 
@@ -418,7 +460,8 @@ def build_facility(
     from fleet.facility.validate import check_parts  # validate imports this module
 
     levels, nodes, edges, zones = list(levels), list(nodes), list(edges), list(zones)
-    problems = check_parts(levels=levels, nodes=nodes, edges=edges, zones=zones)
+    problems = check_parts(levels=levels, nodes=nodes, edges=edges, zones=zones, kind=kind,
+                           firedamp=firedamp)
     if problems:
         raise MapError(problems)
     return Facility(
@@ -429,4 +472,6 @@ def build_facility(
         zones=tuple(zones),
         description=description,
         meta=dict(meta or {}),
+        kind=kind,
+        firedamp=firedamp,
     )

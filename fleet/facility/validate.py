@@ -17,6 +17,13 @@ from shapely.validation import explain_validity
 from fleet.errors import MapError, Problem
 from fleet.facility.blocks import block_problems
 from fleet.facility.model import LEVEL_LINKS, EdgeKind, NodeKind, ZoneKind
+from fleet.facility.protection import (
+    ExplosionGroup,
+    SiteKind,
+    site_group,
+    site_label,
+    site_problems,
+)
 
 if TYPE_CHECKING:
     from fleet.facility.model import Edge, Facility, Level, Node, Zone
@@ -51,12 +58,15 @@ def check_parts(
     file: str | None = None,
     lines: Mapping[str, int] | None = None,
     levels_declared: bool = True,
+    kind: SiteKind | None = None,
+    firedamp: bool | None = None,
 ) -> list[Problem]:
     """Every consistency problem of a map's parts, in a stable order.
 
-    ``lines`` maps element labels (:func:`node_label` and friends) to 1-based file lines.
-    With ``levels_declared`` false, levels are implied by the nodes and only their use is
-    checked.
+    ``lines`` maps element labels (:func:`node_label` and friends) to 1-based file lines
+    (``"site"`` for the site's declaration). With ``levels_declared`` false, levels are
+    implied by the nodes and only their use is checked. ``kind`` and ``firedamp`` are the
+    site's declaration: its zones must suit its explosion group (:func:`group_problems`).
     """
     lines = lines or {}
     problems: list[Problem] = []
@@ -64,6 +74,8 @@ def check_parts(
     def report(label: str | None, reason: str) -> None:
         problems.append(Problem(reason, file, lines.get(label) if label else None, label))
 
+    for reason in site_problems(kind, firedamp):
+        report("site", reason)
     _check_duplicates(levels, nodes, edges, zones, report)
     level_ids = {lv.id for lv in levels}
     node_by_id = {n.id: n for n in nodes}
@@ -109,6 +121,8 @@ def check_parts(
 
     for z in zones:
         _check_zone(z, level_ids if levels_declared else None, report)
+    for zone_id, reason in group_problems(zones, kind, firedamp):
+        report(zone_label(zone_id), reason)
     for node_id, reason in block_problems(nodes, good_edges):
         report(node_label(node_id), reason)
 
@@ -159,6 +173,31 @@ def _check_zone(
         report(label, "speed_limit zone needs a positive max_speed")
     if z.kind is ZoneKind.RESTRICTED and not z.capability:
         report(label, "restricted zone needs the capability robots must have")
+
+
+def group_problems(
+    zones: Sequence[Zone], kind: SiteKind | None, firedamp: bool | None
+) -> list[tuple[str, str]]:
+    """``(zone id, reason)`` for each zone that does not belong on a site of this kind:
+    ATEX zones 0/1/2 on a group I site (it has none: the whole underground counts as
+    potentially firedamp, IEC 60079-0), and Ma-only areas on any site that is not
+    group I."""
+    group = site_group(kind, firedamp)
+    where = site_label(kind, firedamp)
+    out: list[tuple[str, str]] = []
+    for z in zones:
+        if z.kind is ZoneKind.GAS_HAZARD and group is ExplosionGroup.I:
+            out.append((z.id, f"ATEX zone {z.atex_zone} on {where}: group I has no zones "
+                        "0/1/2; the whole underground counts as potentially firedamp, so "
+                        "every robot must be rated Ma or Mb (IEC 60079-0), and an area where "
+                        "only Ma may go is kind ma_only"))
+        elif z.kind is ZoneKind.MA_ONLY and group is not ExplosionGroup.I:
+            fix = ("declare the site's kind (coal-mine, or metal-mine/tunnel with "
+                   "firedamp: true)" if kind is None
+                   else "group II areas are gas_hazard zones 0/1/2 (IEC 60079-10-1)")
+            out.append((z.id, f"Ma-only area on {where}: Ma-only areas belong to group I "
+                        f"sites (mines susceptible to firedamp, IEC 60079-0); {fix}"))
+    return out
 
 
 def _check_reachability(
@@ -224,9 +263,11 @@ def check_facility(fac: Facility, *, file: str | None = None) -> None:
         edges=list(fac.edges),
         zones=list(fac.zones),
         file=file,
+        kind=fac.kind,
+        firedamp=fac.firedamp,
     )
     if problems:
         raise MapError(problems)
 
 
-__all__ = ["EdgeKind", "check_facility", "check_parts"]
+__all__ = ["EdgeKind", "check_facility", "check_parts", "group_problems"]

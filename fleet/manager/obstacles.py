@@ -7,7 +7,11 @@ A robot declared lost stays where it physically is (traffic control keeps what i
   closed, and the edges into every place lost robots fill;
 - re-routes each working robot whose route ahead (past its released base) crosses a shut
   edge: the rest of its round is driven again by the shortest open way between its
-  remaining stops, sent as an order update replacing its horizon;
+  remaining stops, sent as an order update replacing its horizon. That is done by the
+  planner thread (:meth:`Obstacles.reroute`), with the ways worked out off the manager's
+  lock: with hundreds of robots on a site of thousands of nodes it takes seconds, and the
+  manager must go on hearing its robots meanwhile (traffic control already keeps everyone
+  out of what the lost robot holds);
 - marks the points no open way reaches as *blocked*, with the reason: they are not
   dropped, and the mission waits for them.
 
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import networkx as nx
 
@@ -36,12 +40,40 @@ from fleet.protocol.order import RouteStop, route_order
 log = logging.getLogger(__name__)
 
 
+GRAPHS_KEPT = 16
+"""Open graphs (per shut site and robot access) kept between re-routings."""
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One robot's way to work out again, as its assignment stood under the lock: the
+    stops, base end and points it had then, and ``seen`` (base end, update id, stops) to
+    tell whether it moved on before the new way is sent."""
+
+    run: MissionRun
+    a: Assignment
+    stops: tuple[RouteStop, ...]
+    base_end: int
+    inspections: dict[str, str]
+    seen: tuple[int, int, int]
+    site: Facility
+    access: Access | None
+    reason: str
+    shorter: bool
+    """Only when the new way is shorter (the way is open again)."""
+
+
 class Obstacles:
     """The lost-robot part of a manager (see the module docstring)."""
 
     def __init__(self, core: Core) -> None:
         self.core = core
         self._sites: dict[tuple[str, frozenset[tuple[str, str]]], Facility] = {}
+        self._graphs: dict[tuple[int, Access | None], tuple[Facility, nx.DiGraph]] = {}
+        self._around = False
+        """A robot was lost since the last :meth:`reroute`."""
+        self._shorter: set[str] = set()
+        """Missions whose robots may take a shorter way (a lost robot was cleared)."""
 
     def shut(self, fac: Facility) -> dict[tuple[str, str], str]:
         """Edge key → why it is shut, for the lost robots on ``fac``'s site."""
@@ -56,9 +88,10 @@ class Obstacles:
                 for key in layout.block(what).edges:
                     out[key] = f"{who} stands in block {what}"
             elif t.occupancy(what) >= layout.capacity[what]:
-                for e in fac.edges:
-                    if what in e.key:
-                        out[e.key] = f"{who} fills {what}"
+                g = fac.graph
+                for _, _, e in itertools.chain(g.in_edges(what, data="edge"),
+                                               g.out_edges(what, data="edge")):
+                    out[e.key] = f"{who} fills {what}"
         return out
 
     def site(self, fac: Facility) -> Facility:
@@ -75,38 +108,107 @@ class Obstacles:
 
     # -- a robot was lost ---------------------------------------------------------------
     def around(self) -> None:
-        """Re-route every working robot whose way ahead a lost robot shuts; mark what no
-        open way reaches as blocked (caller holds the lock)."""
+        """A robot was lost: every working robot whose way ahead it shuts is re-routed, and
+        what no open way reaches is marked blocked, soon, by the planner thread
+        (:meth:`reroute`); the caller may hold the lock. Until then traffic control keeps
+        the others out of what the lost robot holds."""
+        self._around = True
+        self.core.wake.set()
+
+    def reroute(self) -> None:
+        """The re-routing :meth:`around` and :meth:`clear` asked for (the planner thread;
+        takes the lock itself). The ways are worked out off the lock, since on a large
+        site with a large fleet they take seconds, in which the manager must go on
+        hearing its robots; a robot whose order moved on meanwhile is looked at again."""
         core = self.core
+        with core.lock:
+            jobs = self._jobs()
+        if not jobs:
+            return
+        ways = [(job, _way(job, self._graph(job.site, job.access))) for job in jobs]
+        with core.lock:
+            touched: dict[str, MissionRun] = {}
+            for job, (keep, tail, blocked) in ways:
+                a, run = job.a, job.run
+                if not a.active or run.status.terminal:
+                    continue
+                if (a.base_end, a.update_id, len(a.stops)) != job.seen:
+                    self._again(job)  # its order moved on while the way was worked out
+                    continue
+                if job.shorter and (blocked or _length(job.site, [keep[-1], *tail])
+                                    >= _length(job.site, list(job.stops[job.base_end:])) - 1.0):
+                    continue
+                self._send(run, a, keep, tail, job.site, core.traffic.get(job.site.name),
+                           job.reason, blocked)
+                touched[run.id] = run
+            for run in touched.values():
+                core.persist(run)
+
+    def _jobs(self) -> list[_Job]:
+        """What :meth:`reroute` is to work out, as it stands (caller holds the lock)."""
+        core = self.core
+        jobs: dict[tuple[str, str], _Job] = {}
+        shorter, self._shorter = self._shorter, set()
         for run in list(core.missions.values()):
             if run.status.terminal:
                 continue
-            fac = run.spec.facility
-            shut = self.shut(fac)
+            if run.id in shorter:
+                # the way is open again: robots that go round take the shorter way now
+                site = self.site(run.spec.facility)
+                for a in run.active():
+                    jobs[run.id, a.serial] = self._job(run, a, site, "the way is open again",
+                                                       shorter=True)
+            if not self._around:
+                continue
+            shut = self.shut(run.spec.facility)
             if not shut:
                 continue
-            t = core.traffic.get(fac.name)
-            open_site = self.site(fac)
+            site = self.site(run.spec.facility)
+            reason = "; ".join(sorted(set(shut.values())))
             for a in run.active():
                 ahead = [s.node_id for s in a.stops[a.base_end:]]
-                if not any(k in shut or k[::-1] in shut for k in itertools.pairwise(ahead)):
-                    continue
-                robot = core.registry.find(a.serial)
-                cls = robot.robot_class() if robot is not None else None
-                access = cls.access if cls is not None else None
-                self._detour(run, a, open_site, access, shut, t)
+                if any(k in shut or k[::-1] in shut for k in itertools.pairwise(ahead)):
+                    jobs[run.id, a.serial] = self._job(run, a, site, reason, shorter=False)
+        self._around = False
+        return list(jobs.values())
 
-    def _detour(self, run: MissionRun, a: Assignment, fac: Facility, access: Access | None,
-                shut: dict[tuple[str, str], str], t: Traffic | None) -> None:
-        reason = "; ".join(sorted(set(shut.values())))
-        keep, tail, blocked = _way(a, fac, access)
-        self._send(run, a, keep, tail, fac, t, reason, blocked)
+    def _job(self, run: MissionRun, a: Assignment, site: Facility, reason: str, *,
+             shorter: bool) -> _Job:
+        robot = self.core.registry.find(a.serial)
+        cls = robot.robot_class() if robot is not None else None
+        return _Job(run, a, tuple(a.stops), a.base_end, dict(a.inspections),
+                    (a.base_end, a.update_id, len(a.stops)), site,
+                    cls.access if cls is not None else None, reason, shorter)
+
+    def _again(self, job: _Job) -> None:
+        if job.shorter:
+            self._shorter.add(job.run.id)
+        else:
+            self._around = True
+        self.core.wake.set()
+
+    def _graph(self, site: Facility, access: Access | None) -> nx.DiGraph:
+        """The edges of ``site`` a robot with ``access`` may drive, as a graph of its own
+        (a filtered view costs a Python call per edge looked at; this is built once per
+        shut site and access)."""
+        key = (id(site), access)
+        found = self._graphs.get(key)
+        if found is None or found[0] is not site:
+            if len(self._graphs) > GRAPHS_KEPT:
+                self._graphs.clear()
+            g = nx.DiGraph()
+            g.add_nodes_from(site.graph.nodes)
+            g.add_edges_from((u, v, {"length": d["length"]})
+                             for u, v, d in site.graph.edges(data=True)
+                             if site.traversable(d["edge"], access))
+            found = self._graphs[key] = (site, g)
+        return found[1]
 
     def _send(self, run: MissionRun, a: Assignment, keep: list[RouteStop],
               tail: list[RouteStop], fac: Facility, t: Traffic | None, reason: str,
               blocked: list[str]) -> None:
         """Give ``a`` the new way (``keep`` then ``tail``) in an order update; ``blocked``
-        points leave it, blocked for ``reason``."""
+        points leave it, blocked for ``reason`` (caller holds the lock and persists)."""
         core = self.core
         a.replace_tail(keep, tail, fac)
         for point in blocked:
@@ -125,22 +227,6 @@ class Obstacles:
         if t is not None:
             t.follow(a.serial, [s.node_id for s in a.stops], reached=a.reached,
                      granted=a.base_end, can_stop=lambda i: a.stops[i].node_id not in a.dead)
-        core.persist(run)
-
-    def _shorter(self, run: MissionRun) -> None:
-        """The way is open again: robots that go round take the shorter way now."""
-        core = self.core
-        fac = run.spec.facility
-        site = self.site(fac)
-        t = core.traffic.get(fac.name)
-        for a in run.active():
-            robot = core.registry.find(a.serial)
-            cls = robot.robot_class() if robot is not None else None
-            before = _length(fac, a.stops[a.base_end:])
-            keep, tail, unreachable = _way(a, site, cls.access if cls is not None else None)
-            if unreachable or _length(fac, [keep[-1], *tail]) >= before - 1.0:
-                continue
-            self._send(run, a, keep, tail, site, t, "the way is open again", [])
 
     # -- a supervisor cleared it --------------------------------------------------------
     def clear(self, serial: str, note: str) -> list[str]:
@@ -162,33 +248,37 @@ class Obstacles:
                     run.blocked.clear()
                     run.reason = None
                     core.persist(run)
-                self._shorter(run)
+                self._shorter.add(run.id)
             log.info("robot %s cleared by a supervisor: %s", serial, note)
         core.wake.set()
         return touched
 
 
 
-def _way(a: Assignment, fac: Facility, access: Access | None
-         ) -> tuple[list[RouteStop], list[RouteStop], list[str]]:
-    """The shortest open way on ``fac`` through ``a``'s remaining stops (those with
-    actions, and the last) from where its base ends: the stops kept (the base, as sent),
-    the new tail, and the points of the stops no open way reaches."""
-    g = nx.subgraph_view(fac.graph, filter_edge=lambda u, v: fac.traversable(
-        fac.graph[u][v]["edge"], access))
-    keep = a.stops[:a.base_end + 1]
+def _way(job: _Job, g: nx.DiGraph) -> tuple[list[RouteStop], list[RouteStop], list[str]]:
+    """The shortest way on ``g`` (the open edges of ``job.site``) through the job's
+    remaining stops (those with actions, and the last) from where its base ends: the stops
+    kept (the base, as sent), the new tail, and the points of the stops no open way
+    reaches. A leg of the old way that is still open is kept as it was."""
+    fac, stops = job.site, job.stops
+    keep = list(stops[:job.base_end + 1])
     tail: list[RouteStop] = []
-    here = keep[-1].node_id
-    targets = [s for i, s in enumerate(a.stops) if i > a.base_end and (
-        s.actions or i == len(a.stops) - 1)]
+    here, at = keep[-1].node_id, job.base_end
     blocked: list[str] = []
-    for stop in targets:
-        try:
-            path = nx.shortest_path(g, here, stop.node_id, weight="length")
-        except nx.NetworkXNoPath:
-            blocked += [a.inspections[x.action_id] for x in stop.actions
-                        if x.action_id in a.inspections]
+    for i in range(job.base_end + 1, len(stops)):
+        stop = stops[i]
+        if not (stop.actions or i == len(stops) - 1):
             continue
+        leg = [s.node_id for s in stops[at:i + 1]]
+        if leg[0] == here and all(g.has_edge(u, v) for u, v in itertools.pairwise(leg)):
+            path = leg
+        else:
+            try:
+                path = nx.shortest_path(g, here, stop.node_id, weight="length")
+            except (nx.NetworkXNoPath, nx.NodeNotFound):
+                blocked += [job.inspections[x.action_id] for x in stop.actions
+                            if x.action_id in job.inspections]
+                continue
         tail += [RouteStop(n, position(fac, n)) for n in path[1:-1]]
         if len(path) > 1:
             tail.append(RouteStop(stop.node_id, stop.position, stop.actions))
@@ -199,7 +289,7 @@ def _way(a: Assignment, fac: Facility, access: Access | None
                 tail[-1] = merged
             else:
                 keep = [*keep[:-1], merged]
-        here = stop.node_id
+        here, at = stop.node_id, i
     return keep, tail, blocked
 
 

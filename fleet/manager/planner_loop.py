@@ -49,6 +49,7 @@ class PlannerLoop:
             core.wake.clear()
             if core.stopping.is_set():
                 return
+            self.obstacles.reroute()
             self.plan_waiting()
 
     def plan_waiting(self) -> None:
@@ -86,16 +87,21 @@ class PlannerLoop:
             plan = plan_mission(spec, fleet, time_limit=core.settings.plan_time_limit)
         except PlanningError as exc:
             raise FleetError(f"planning failed: {exc}") from None
-        with core.lock:
-            if run.status.terminal or run.status is MissionStatus.PAUSED:
-                return
-            sent = 0
-            for rp in plan.robots:
+        for rp in plan.robots:
+            # one robot at a time: a large fleet's dispatch takes seconds, in which the
+            # manager must go on hearing its robots (or it would think them silent)
+            with core.lock:
+                if run.status.terminal or run.status is MissionStatus.PAUSED:
+                    return
                 robot = core.registry.find(rp.serial)
                 if robot is None or robot.mission_id is not None or robot.busy:
                     continue  # taken meanwhile: its points stay in the pool
                 self.dispatcher.dispatch(run, rp, spec, robot)
-                sent += 1
+                if run.status is MissionStatus.QUEUED:
+                    core.set_status(run, MissionStatus.DISPATCHED)
+        with core.lock:
+            if run.status.terminal:
+                return
             for u in plan.unassigned:
                 if shut and u.reason in (DropReason.UNREACHABLE, DropReason.BATTERY):
                     # shut off by a lost robot (or the way round is out of battery range):
@@ -117,8 +123,6 @@ class PlannerLoop:
                     run.dropped[u.point] = f"{u.reason.value}: {u.detail}".rstrip(": ")
                     core.event(run, "dropped", None, {"point": u.point,
                                                       "reason": run.dropped[u.point]})
-            if sent and run.status is MissionStatus.QUEUED:
-                core.set_status(run, MissionStatus.DISPATCHED)
             core.persist(run)
             core.maybe_finish(run)
 

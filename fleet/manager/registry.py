@@ -12,7 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from fleet.facility.model import Epl, Facility, NodeKind
+from fleet.facility.model import Facility, NodeKind
+from fleet.facility.protection import Epl, rating_problem, ratings_value
 from fleet.manager.lifecycle import RobotStatus, check_robot_transition
 from fleet.manager.stateview import StateView
 from fleet.planning.robots import Fleet, Robot, RobotClass
@@ -108,13 +109,13 @@ class RobotEntry:
         if fs is None or fs.inspection is None:
             return None
         caps = fs.inspection
-        epl = None if caps.epl is None else Epl(caps.epl.value)
+        ratings = frozenset(Epl(e.value) for e in caps.epl)
         try:
             return RobotClass(
                 name=f"{self.manufacturer}/{fs.type_specification.series_name}",
                 speed=fs.speed_max, battery_wh=caps.battery_wh,
                 wh_per_metre=caps.wh_per_metre, wh_per_second=caps.wh_per_second,
-                charge_w=caps.charge_w, sensors=frozenset(caps.sensors), epl=epl,
+                charge_w=caps.charge_w, sensors=frozenset(caps.sensors), ratings=ratings,
                 capabilities=frozenset(caps.capabilities))
         except ValueError:
             return None  # a factsheet with impossible figures: known, never planned for
@@ -132,7 +133,7 @@ class RobotEntry:
             "mission_id": self.mission_id,
             "busy": self.busy,
             "sensors": sorted(cls.sensors) if cls else [],
-            "epl": (cls.epl.value if cls and cls.epl else None),
+            "epl": ratings_value(cls.ratings) if cls else None,
             "errors": [e.error_type for e in self.state.errors] if self.state else [],
             "refused": self.refused,
             "last_rejected": self.last_rejected.to_json() if self.last_rejected else None,
@@ -162,8 +163,10 @@ class Registry:
         return sorted(self._robots.values(), key=lambda r: r.key)
 
     def available_fleet(self, facility: Facility) -> Fleet:
-        """The robots a new plan may use: online, with capabilities, not busy, and standing
-        at a dock or charger of ``facility`` (their home for the round)."""
+        """The robots a new plan may use: online, with capabilities, not busy, standing
+        at a dock or charger of ``facility`` (their home for the round), and of a class
+        rated for the site (:func:`fleet.facility.protection.rating_problem`: a robot
+        without Ma or Mb is never planned for on a group I site)."""
         robots = []
         classes: dict[str, RobotClass] = {}
         for r in self.all():
@@ -172,7 +175,8 @@ class Registry:
             node = None if at is None else facility.nodes[at]
             if (r.status is not RobotStatus.ONLINE or cls is None or r.busy
                     or r.mission_id is not None or node is None
-                    or node.kind not in (NodeKind.DOCK, NodeKind.CHARGER)):
+                    or node.kind not in (NodeKind.DOCK, NodeKind.CHARGER)
+                    or rating_problem(cls.name, cls.ratings, facility) is not None):
                 continue
             classes[cls.name] = cls
             robots.append(Robot(r.manufacturer, r.serial, cls, node.id))

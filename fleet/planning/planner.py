@@ -3,7 +3,8 @@
 How a plan is made:
 
 1. **Eligibility.** For each task and robot: the robot carries the task's sensors, may
-   stand at the point (its protection level against the ATEX zone, its capabilities), can
+   stand at the point (its ratings against the site's explosion group, the ATEX zone or
+   Ma-only area: :meth:`fleet.facility.model.Facility.node_allowed`; its capabilities), can
    drive there from its dock and back, can do the visit on one charge (from and to the
    nearest charger, keeping the reserve), and can arrive before the window closes. A task
    no robot can do is unassigned with the most specific reason.
@@ -33,9 +34,10 @@ from dataclasses import dataclass, replace
 from fleet.errors import MissionError, PlanningError, Problem
 from fleet.facility.closure import Closure, metric_closure
 from fleet.facility.model import NodeKind, ZoneKind
+from fleet.facility.protection import atex_needs, site_label
 from fleet.planning.mission import InspectionTask, MissionSpec, Objective
 from fleet.planning.plan import DropReason, Plan, RobotPlan, Stop, StopKind, Unassigned
-from fleet.planning.robots import Fleet, Robot, RobotClass
+from fleet.planning.robots import Fleet, Robot, RobotClass, rating_problems
 from fleet.planning.routing_problem import solve_rounds
 from fleet.planning.verify import verify_plan
 
@@ -81,7 +83,9 @@ def plan_mission(
 
     ``objective`` overrides the mission's; ``time_limit`` bounds the solver (seconds).
     Raises :class:`MissionError` when the fleet does not fit the site (a dock that is not
-    a dock of the map) and :class:`PlanningError` when no valid plan can be made.
+    a dock of the map, a robot class not rated for the site's explosion group:
+    :func:`fleet.planning.robots.rating_problems`) and :class:`PlanningError` when no
+    valid plan can be made.
     """
     started = clock.perf_counter()
     report = progress or (lambda _msg, _frac: None)
@@ -187,7 +191,7 @@ def _rank(plan: Plan, priority: dict[str, int]) -> tuple[int, float]:
 
 def _check_docks(robots: Fleet, mission: MissionSpec) -> None:
     fac = mission.facility
-    problems = []
+    problems = rating_problems(robots, fac)
     for r in robots.robots:
         node = fac.nodes.get(r.dock)
         if node is None:
@@ -218,15 +222,26 @@ def _eligible_robots(
                               f"no robot carries {', '.join(missing)}")
     allowed = [r for r in with_sensors if fac.node_allowed(p, r.robot_class.access)]
     if not allowed:
+        nobody_carries = f", and no such robot carries {', '.join(sorted(task.sensors))}"
+        admitted = [r for r in with_sensors if fac.admits(r.robot_class.access)]
+        if not admitted:
+            detail = f"{site_label(fac.kind, fac.firedamp)} admits only robots rated Ma or Mb"
+            if any(fac.admits(r.robot_class.access) for r in robots):
+                detail += nobody_carries
+            return [], Unassigned(p, DropReason.PROTECTION, detail)
         zones = [z for z in fac.zones_at(p)
-                 if not any(r.robot_class.access.may_enter(z) for r in with_sensors)]
-        atex = [z for z in zones if z.kind is ZoneKind.GAS_HAZARD]
-        if atex:
-            z = atex[0]
-            level = {0: "Ga", 1: "Gb or Ga", 2: "Gc or better"}[z.atex_zone or 0]
-            detail = f"zone {z.id} is ATEX zone {z.atex_zone}: needs {level}"
-            if any(r.robot_class.access.may_enter(z) for r in robots):
-                detail += f", and no such robot carries {', '.join(sorted(task.sensors))}"
+                 if not any(r.robot_class.access.may_enter(z) for r in admitted)]
+        rated = [z for z in zones if z.kind in (ZoneKind.GAS_HAZARD, ZoneKind.MA_ONLY)]
+        if rated:
+            z = rated[0]
+            if z.kind is ZoneKind.MA_ONLY:
+                detail = f"zone {z.id} is Ma-only: needs Ma"
+            else:
+                detail = (f"zone {z.id} is ATEX zone {z.atex_zone}: "
+                          f"needs {atex_needs(z.atex_zone or 0)}")
+            if any(fac.admits(r.robot_class.access) and r.robot_class.access.may_enter(z)
+                   for r in robots):
+                detail += nobody_carries
             return [], Unassigned(p, DropReason.PROTECTION, detail)
         caps = sorted({z.capability or "" for z in zones if z.kind is ZoneKind.RESTRICTED})
         return [], Unassigned(p, DropReason.CAPABILITY,

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from fleet import yamldoc
 from fleet.errors import MissionError, Problem, line_of
-from fleet.facility.model import Access, Epl
+from fleet.facility.model import Access, Facility
+from fleet.facility.protection import Epl, parse_ratings, rating_problem, stays_energised
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class RobotClass:
 
     ``wh_per_second`` is what the robot draws while standing (dwelling at a point or
     waiting); ``wh_per_metre`` what driving costs. Charging adds ``charge_w`` watts.
+    ``ratings`` are its equipment protection levels (IEC 60079-0; empty: unrated), one or
+    several (``Mb`` and ``Gb``): see :mod:`fleet.facility.protection`.
     """
 
     name: str
@@ -32,7 +35,7 @@ class RobotClass:
     wh_per_second: float
     charge_w: float
     sensors: frozenset[str] = frozenset()
-    epl: Epl | None = None
+    ratings: frozenset[Epl] = frozenset()
     capabilities: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
@@ -49,7 +52,13 @@ class RobotClass:
     @property
     def access(self) -> Access:
         """Where robots of this class may go, and how fast."""
-        return Access(epl=self.epl, capabilities=self.capabilities, speed=self.speed)
+        return Access(ratings=self.ratings, capabilities=self.capabilities, speed=self.speed)
+
+    @property
+    def stays_energised(self) -> bool:
+        """Whether the class is rated Ma: it may stay energised in firedamp and enter
+        Ma-only areas (:func:`fleet.facility.protection.stays_energised`)."""
+        return stays_energised(self.ratings)
 
     def charge_seconds(self, wh: float) -> float:
         """Seconds to put ``wh`` watt-hours into the battery."""
@@ -77,6 +86,9 @@ class Fleet:
 
     robots: tuple[Robot, ...]
     classes: Mapping[str, RobotClass] = field(default_factory=dict)
+    source: str | None = None
+    """The fleet file it was read from, for messages (``None``: built in code, or from
+    live factsheets)."""
 
     def robot(self, serial: str) -> Robot:
         """The robot with this serial; ``KeyError`` naming it when unknown."""
@@ -91,24 +103,12 @@ class Fleet:
             return self
         keep = tuple(r for r in self.robots
                      if r.robot_class.name in classes or r.serial in serials)
-        return Fleet(keep, self.classes)
+        return Fleet(keep, self.classes, self.source)
 
 
 _CLASS = {"name", "speed", "battery_wh", "wh_per_metre", "wh_per_second", "charge_w",
           "sensors", "epl", "capabilities"}
 _ROBOT = {"manufacturer", "serial", "class", "dock"}
-
-
-def parse_epl(value: object) -> Epl | None:
-    """``Ga``/``Gb``/``Gc`` (any case) or ``none``/null; ``ValueError`` otherwise."""
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "")):
-        return None
-    if isinstance(value, str):
-        try:
-            return Epl(value.strip()[:1].upper() + value.strip()[1:].lower())
-        except ValueError:
-            pass
-    raise ValueError(f"unknown protection level {value!r} (Ga, Gb, Gc or none)")
 
 
 def _strings(value: object) -> frozenset[str] | None:
@@ -161,15 +161,15 @@ def fleet_from_document(doc: object, *, file: str | None = None) -> Fleet:
         if caps is None:
             fail(raw, label, "capabilities must be a list of names")
         try:
-            epl = parse_epl(raw.get("epl"))
+            ratings = parse_ratings(raw.get("epl"))
         except ValueError as exc:
             fail(raw, label, str(exc))
             continue
         if len(numbers) < 5 or sensors is None or caps is None:
             continue
         try:
-            classes[name] = RobotClass(name=name, sensors=sensors, epl=epl, capabilities=caps,
-                                       **numbers)
+            classes[name] = RobotClass(name=name, sensors=sensors, ratings=ratings,
+                                       capabilities=caps, **numbers)
         except ValueError as exc:
             fail(raw, label, str(exc).removeprefix(f"robot class {name}: "))
 
@@ -206,7 +206,25 @@ def fleet_from_document(doc: object, *, file: str | None = None) -> Fleet:
         robots.append(Robot(str(values["manufacturer"]), serial, cls, str(values["dock"])))
     if problems:
         raise MissionError(problems)
-    return Fleet(tuple(robots), classes)
+    return Fleet(tuple(robots), classes, file)
+
+
+def rating_problems(fleet: Fleet, site: Facility) -> list[Problem]:
+    """One problem per robot class of ``fleet``'s robots that is not rated for ``site``
+    (:func:`fleet.facility.protection.rating_problem`): a class without Ma or Mb on a
+    group I site, a class rated Ma/Mb only on a group II site with ATEX zones. Empty when
+    every class may work there as rated."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for robot in fleet.robots:
+        cls = robot.robot_class
+        if cls.name in seen:
+            continue
+        seen.add(cls.name)
+        reason = rating_problem(cls.name, cls.ratings, site)
+        if reason is not None:
+            problems.append(Problem(reason, fleet.source))
+    return problems
 
 
 def load_fleet(path: str | Path) -> Fleet:

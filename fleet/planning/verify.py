@@ -3,11 +3,12 @@
 :func:`check_plan` recomputes every claim of a plan from the facility, the mission and the
 fleet alone (never from solver internals): that each path is drivable by that robot (edges
 exist in that direction, are open, avoid no-go zones and every zone the robot may not
-enter), that each inspection is done by a robot carrying the task's sensors, for at least
-its dwell time and inside its time window, that times follow from the edges' lengths and
-speeds, that the battery never falls below the reserve along the way and charges only at
-chargers, that every task is either served once or listed as unassigned, and the objective
-value. :func:`verify_plan` raises :class:`PlanningError` when anything is off.
+enter, on a site whose explosion group admits the robot at all), that each inspection is
+done by a robot carrying the task's sensors, for at least its dwell time and inside its
+time window, that times follow from the edges' lengths and speeds, that the battery never
+falls below the reserve along the way and charges only at chargers, that every task is
+either served once or listed as unassigned, and the objective value. :func:`verify_plan`
+raises :class:`PlanningError` when anything is off.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from fleet.errors import PlanningError
 from fleet.facility.model import NodeKind
+from fleet.facility.protection import ratings_text, site_label
 from fleet.planning.mission import MissionSpec
 from fleet.planning.plan import Plan, RobotPlan, StopKind
 from fleet.planning.robots import Fleet, Robot
@@ -97,6 +99,9 @@ def _check_round(
         cls.name in mission.robots.classes or robot.serial in mission.robots.serials
     ):
         violations.append(f"{who}: not allowed by the mission's robot filter")
+    if rp.stops and not fac.admits(access):
+        violations.append(f"{who}: rated {ratings_text(cls.ratings)}, may not be on "
+                          f"{site_label(fac.kind, fac.firedamp)} at all")
     if not rp.stops:
         return 0.0, 0.0
     first, last = rp.stops[0], rp.stops[-1]

@@ -122,9 +122,10 @@ def factsheet() -> Factsheet:
         header=header(),
         type_specification=TypeSpecification("acme-crawler", series_description="gas patrol"),
         physical_parameters=PhysicalParameters(speed_max=1.2, width=0.7, length=1.1),
-        inspection=InspectionCapabilities(("ch4", "co", "o2", "h2s", "temperature"), Epl.GB,
-                                          battery_wh=1200.0, wh_per_metre=0.05,
-                                          wh_per_second=0.02, charge_w=600.0),
+        inspection=InspectionCapabilities(("ch4", "co", "o2", "h2s", "temperature"),
+                                          frozenset({Epl.GB}), battery_wh=1200.0,
+                                          wh_per_metre=0.05, wh_per_second=0.02,
+                                          charge_w=600.0),
     )
 
 

@@ -3,7 +3,7 @@
 A robot publishes its factsheet when it starts and whenever it receives the instant action
 ``factsheetRequest``. Besides the VDA 5050 fields, an inspection robot adds a top-level
 object ``inspection`` (:class:`InspectionCapabilities`): its sensors, its equipment
-protection level, and its energy model. The official factsheet schema does not forbid
+protection levels (ratings), and its energy model. The official factsheet schema does not forbid
 additional properties, so such a factsheet remains valid VDA 5050; the extension object is
 checked against our own ``factsheetInspection`` schema. Speed comes from
 ``physicalParameters.speedMax``.
@@ -33,22 +33,38 @@ allowed and carried through."""
 
 
 class Epl(StrEnum):
-    """Equipment protection level for explosive gas atmospheres (IEC 60079-0)."""
+    """Equipment protection level (IEC 60079-0): group I (mines susceptible to firedamp)
+    and group II (other explosive gas atmospheres). The rules that use them are
+    :mod:`fleet.facility.protection`'s."""
 
+    MA = "Ma"
+    """Group I, very high protection: may stay energised in firedamp."""
+    MB = "Mb"
+    """Group I, high protection: de-energised when methane appears."""
     GA = "Ga"
-    """Very high protection: may work in zone 0."""
+    """Group II, very high protection: may work in zone 0."""
     GB = "Gb"
-    """High protection: may work in zones 1 and 2."""
+    """Group II, high protection: may work in zones 1 and 2."""
     GC = "Gc"
-    """Enhanced protection: may work in zone 2."""
+    """Group II, enhanced protection: may work in zone 2."""
+
+
+def epl_json(ratings: frozenset[Epl]) -> str | list[str] | None:
+    """The wire form of ratings: ``null`` for none, a string for one (as robots that know
+    one rating send it), a list for several, in the standard's order."""
+    values = [e.value for e in Epl if e in ratings]
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else values
 
 
 @dataclass(frozen=True, slots=True)
 class InspectionCapabilities:
-    """The factsheet's ``inspection`` object; energies in Wh, power in W, ``epl`` None = none."""
+    """The factsheet's ``inspection`` object; energies in Wh, power in W; ``epl`` the
+    robot's ratings (empty: none)."""
 
     sensors: tuple[str, ...]
-    epl: Epl | None
+    epl: frozenset[Epl]
     battery_wh: float
     wh_per_metre: float
     wh_per_second: float
@@ -59,7 +75,7 @@ class InspectionCapabilities:
     def to_json(self) -> JsonDict:
         out: JsonDict = {
             "sensors": list(self.sensors),
-            "epl": self.epl.value if self.epl is not None else None,
+            "epl": epl_json(self.epl),
             "batteryWh": self.battery_wh, "whPerMetre": self.wh_per_metre,
             "whPerSecond": self.wh_per_second, "chargeW": self.charge_w,
         }
@@ -72,7 +88,9 @@ class InspectionCapabilities:
         """Capabilities from the ``inspection`` object; ProtocolError when invalid."""
         validate("factsheetInspection", d)
         epl = d["epl"]
-        return cls(tuple(d["sensors"]), Epl(epl) if epl is not None else None, d["batteryWh"],
+        ratings = frozenset() if epl is None else frozenset(
+            Epl(e) for e in (epl if isinstance(epl, list) else [epl]))
+        return cls(tuple(d["sensors"]), ratings, d["batteryWh"],
                    d["whPerMetre"], d["whPerSecond"], d["chargeW"],
                    tuple(d.get("capabilities") or ()))
 

@@ -26,6 +26,7 @@ from typing import Any, Self, cast
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
@@ -248,15 +249,18 @@ class Store(AnomalyMethods, SensorReadingMethods):
                 raise StoreError(f"mission {mission_id}: the plan is not JSON ({exc})") from None
         now = at or utc_now()
         with self._session(write=True) as session:
-            row = self._get_mission(session, mission_id)
+            row = self._get_mission(session, mission_id, plan=False)
             row.plan, row.updated_at = plan, now
             session.add(row)
             session.add(MissionEventRow(mission_id=mission_id, at=now, kind=EVENT_PLAN))
         return row
 
     @staticmethod
-    def _get_mission(session: Session, mission_id: str) -> MissionRow:
-        row = session.get(MissionRow, mission_id)
+    def _get_mission(session: Session, mission_id: str, *, plan: bool = True) -> MissionRow:
+        # the plan (a live mission's whole snapshot, large for a large fleet) is read only
+        # when asked for: writing a new one or an event does not need the old one
+        options = [] if plan else [defer(cast(Any, MissionRow.plan))]
+        row = session.get(MissionRow, mission_id, options=options)
         if row is None:
             raise StoreError(f"no mission with id {mission_id}")
         return row
@@ -270,7 +274,9 @@ class Store(AnomalyMethods, SensorReadingMethods):
         event = MissionEventRow(mission_id=mission_id, at=at or utc_now(), kind=kind,
                                 detail=detail, robot_serial=robot_serial)
         with self._session(write=True) as session:
-            self._get_mission(session, mission_id)
+            if session.exec(sm_select(MissionRow.id).where(MissionRow.id == mission_id)
+                            ).first() is None:
+                raise StoreError(f"no mission with id {mission_id}")
             session.add(event)
         return event
 

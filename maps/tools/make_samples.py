@@ -5,10 +5,13 @@ Run from the repository root::
     python maps/tools/make_samples.py            # rewrite both maps
     python maps/tools/make_samples.py --check    # exit 1 when the committed maps differ
 
-The sites are fictional but laid out as real ones are. Limits follow
-``shared/reference/safety-limits.md``: methane zones as ATEX zone 1 at working faces and
-zone 2 along the return airways; H2S and flammable-gas zones 0/1/2 in the plant
-(IEC 60079-10-1), so only Ga robots reach zone-0 points and Ga/Gb robots zone-1 points.
+The sites are fictional but laid out as real ones are, each with the rules of its
+explosion group (IEC 60079-0; docs/gas-safety.md). The coal mine is group I: no ATEX
+zones (the whole underground counts as potentially firedamp, so every robot is rated Ma
+or Mb) and Ma-only areas at the seals of the old goafs, where goaf gas leaks out
+unannounced. The plant is group II: H2S and flammable-gas zones 0/1/2 (IEC 60079-10-1),
+so only Ga robots reach zone-0 points and Ga/Gb robots zone-1 points (IEC 60079-14).
+Methane figures follow ``shared/reference/safety-limits.md``.
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ def coal_mine() -> Site:
         "and return roads) and mining level -420 m (district roads, longwall panel 2201 "
         "with headgate, face and tailgate, a development heading), joined by an inclined "
         "man-riding shaft and a return ramp. Fictional; coordinates in metres.",
-        {"kind": "coal-mine", "generator": "maps/tools/make_samples.py",
+        "coal-mine",
+        {"generator": "maps/tools/make_samples.py",
          "methane_limits": "see shared/reference/safety-limits.md"},
     )
     up = s.level("L-350", "Main level -350 m", -350)
@@ -308,6 +312,11 @@ def coal_mine() -> Site:
     s.zone("old-north-goaf", "no_go", up,
            [(380, 395), (615, 395), (615, 260), (760, 260), (760, 520), (380, 520)],
            name="Sealed old north district")
+    # Group I (no ATEX zones): the seals of the old north district are a goaf edge, Ma only
+    s.zone("seals-north", "ma_only", up, rect(440, 370, 460, 394), gas="ch4",
+           reason="goaf-edge", name="Seal N-1 of the old north district")
+    s.zone("seals-north-east", "ma_only", up, rect(590, 290, 614, 310), gas="ch4",
+           reason="goaf-edge", name="Seal N-2 of the old north-east district")
     s.zone("mr-dead", "comms_dead", up, rect(600, -95, 750, -65),
            name="5G dead stretch of the main return")
     s.zone("nw-dead", "comms_dead", up, rect(480, 285, 560, 315),
@@ -315,13 +324,11 @@ def coal_mine() -> Site:
     s.zone_section("L-420")
     s.zone("is-bot-slow", "speed_limit", lo, rect(1350, 0, 1440, 60), max_speed=0.5,
            name="Inclined shaft bottom")
-    s.zone("face-ch4", "gas_hazard", lo, rect(1790, 570, 2030, 608), atex_zone=1, gas="ch4",
-           name="Longwall face 2201")
-    s.zone("heading-ch4", "gas_hazard", lo, rect(1590, 425, 1610, 460), atex_zone=1,
-           gas="ch4", name="Development heading face")
-    s.zone("return-ch4", "gas_hazard", lo,
-           [(1500, -92), (2034, -92), (2034, 570), (2008, 570), (2008, -68), (1500, -68)],
-           atex_zone=2, gas="ch4", name="Tailgate and district return")
+    # Group I: no ATEX zones. The seals of the old goaf of panel 2203 are an Ma-only area:
+    # goaf gas leaks past seals without warning, so only robots that stay safe energised
+    # in firedamp (Ma) go there; the tailgate they hang off stays open to Mb robots.
+    s.zone("seals-2203", "ma_only", lo, rect(2026, 90, 2040, 510), gas="ch4",
+           reason="goaf-edge", name="Seals of the old goaf 2203")
     s.zone("xc-dead", "comms_dead", lo, rect(1690, -55, 1710, 5),
            name="5G dead crosscut D-5")
     s.zone("tg-dead", "comms_dead", lo, rect(2008, 250, 2040, 400),
@@ -339,7 +346,8 @@ def chemical_plant() -> Site:
         "Sample chemical industrial zone: control room, hydrotreater unit U-100 (H2S, H2) "
         "with a +12 m process platform, pipe rack, tank farm with two bunds, truck loading "
         "bay, flare. Fictional; coordinates in metres.",
-        {"kind": "chemical-plant", "generator": "maps/tools/make_samples.py"},
+        "chemical-plant",
+        {"generator": "maps/tools/make_samples.py"},
     )
     g = s.level("G", "Ground level", 0)
     p = s.level("P12", "U-100 process platform +12 m", 12)

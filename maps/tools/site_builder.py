@@ -38,6 +38,7 @@ class Site:
 
     name: str
     description: str
+    kind: str
     meta: dict[str, Any] = field(default_factory=dict)
     levels: list[dict[str, Any]] = field(default_factory=list)
     nodes: list[dict[str, Any] | str] = field(default_factory=list)
@@ -152,6 +153,10 @@ class Site:
         return self.node(self._next_id(prefix), x, y, level, tags=list(tags))
 
     # -------------------------------------------------------------- output
+    def _site(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "kind": self.kind,
+                "meta": self.meta}
+
     def document(self) -> dict[str, Any]:
         """The map document (what fleet.facility.document reads)."""
         def plain(items: list[dict[str, Any] | str]) -> list[dict[str, Any]]:
@@ -159,7 +164,7 @@ class Site:
 
         return {
             "format": "inspection-fleet-map/1",
-            "site": {"name": self.name, "description": self.description, "meta": self.meta},
+            "site": self._site(),
             "levels": self.levels,
             "nodes": plain(self.nodes),
             "edges": plain(self.edges),
@@ -170,8 +175,7 @@ class Site:
         """The whole map as YAML: block style at the top, one flow line per element."""
         out = [f"# {line}".rstrip() for line in header.strip().splitlines()]
         out.append("format: inspection-fleet-map/1")
-        out.append(_block({"site": {"name": self.name, "description": self.description,
-                                    "meta": self.meta}}))
+        out.append(_block({"site": self._site()}))
         for key, items in (("levels", self.levels), ("nodes", self.nodes),
                            ("edges", self.edges), ("zones", self.zones)):
             out.append(f"{key}:")

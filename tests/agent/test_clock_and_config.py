@@ -120,7 +120,7 @@ def test_a_failing_callback_does_not_stop_the_others(caplog: pytest.LogCaptureFi
 
 def test_capabilities_and_config_are_checked() -> None:
     caps = Capabilities(("ch4",), epl="Gb")
-    assert caps.epl is Epl.GB
+    assert caps.epl == frozenset({Epl.GB})
     with pytest.raises(AgentConfigError, match="epl"):
         Capabilities(("ch4",), epl="Zone0")
     with pytest.raises(AgentConfigError, match="battery_wh"):

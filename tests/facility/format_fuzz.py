@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from fleet.errors import MapError
 from fleet.facility.model import EdgeKind, Facility, NodeKind, ZoneKind
+from fleet.facility.protection import MaOnlyReason, SiteKind
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA_MAPS = ROOT / "tests" / "data" / "maps"
@@ -87,7 +88,9 @@ def map_documents(draw: st.DrawFn) -> dict[str, Any]:
     doc: dict[str, Any] = {}
     maybe("format", st.just("inspection-fleet-map/1") | scalars, doc)
     maybe("site", st.fixed_dictionaries({}, optional={
-        "name": scalars, "description": scalars, "meta": json_values}), doc)
+        "name": scalars, "description": scalars, "meta": json_values,
+        "kind": st.sampled_from([k.value for k in SiteKind]) | scalars,
+        "firedamp": st.booleans() | scalars}), doc)
     levels = st.fixed_dictionaries({"id": ids}, optional={"name": scalars, "z": numbers})
     maybe("levels", st.lists(levels, max_size=3), doc)
     node = st.fixed_dictionaries(
@@ -113,7 +116,8 @@ def map_documents(draw: st.DrawFn) -> dict[str, Any]:
         {"id": ids, "kind": st.sampled_from([k.value for k in ZoneKind]) | scalars,
          "polygon": points},
         optional={"level": ids, "atex_zone": st.integers(-1, 3) | scalars,
-                  "gas": scalars, "max_speed": numbers, "capability": scalars},
+                  "gas": scalars, "max_speed": numbers, "capability": scalars,
+                  "reason": st.sampled_from([r.value for r in MaOnlyReason]) | scalars},
     )
     maybe("zones", st.lists(zone, max_size=3), doc)
     return doc

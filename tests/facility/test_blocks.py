@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from fleet.errors import MapError
+from fleet.facility.blocks import cut_passing_bays
 from fleet.facility.document import facility_from_document, facility_to_document
 from fleet.facility.model import Facility
 
@@ -115,3 +116,14 @@ def test_a_junction_of_single_lane_drifts_is_a_place_but_no_bay() -> None:
     fac = site([*nodes[:1], {"id": "j", "x": 50, "y": 0, "tags": ["passing-bay"]},
                 *nodes[2:]], edges)
     assert fac.layout.passing_bays() == ["j"]
+
+
+def test_passing_bays_are_cut_into_long_blocks_only() -> None:
+    fac = drift()  # a~b: 200 m
+    cut = cut_passing_bays(fac, 60.0)
+    # walking from a: w1 at 40 m, w2 at 70 m (a bay), m 30 m past it, w3 60 m (a bay)
+    assert cut.layout.passing_bays() == ["w2", "w3"]
+    assert sorted(b.length_m for b in cut.layout.blocks) == [60.0, 70.0, 70.0]
+    assert cut_passing_bays(fac, 250.0).layout.passing_bays() == []
+    with pytest.raises(ValueError, match="positive"):
+        cut_passing_bays(fac, 0.0)

@@ -19,6 +19,7 @@ from fleet.errors import MapError, PlanningError
 from fleet.facility.closure import drivable_arcs, metric_closure
 from fleet.facility.generate import generate_mine
 from fleet.facility.model import Access, Edge, Epl, Facility, Level, Node, Zone, ZoneKind
+from fleet.facility.protection import parse_ratings
 from fleet.facility.routing import edge_time, measure_path, shortest_route
 
 
@@ -114,7 +115,7 @@ def corridor_networks(draw: st.DrawFn) -> tuple[Facility, list[str]]:
 def test_closure_equals_networkx_on_random_networks(net: tuple[Facility, list[str]],
                                                     epl: Epl | None, speed: float) -> None:
     fac, points = net
-    access = Access(epl=epl, speed=speed)
+    access = Access(ratings=parse_ratings(epl), speed=speed)
     closure = metric_closure(fac, points, access=access)
     g = timed_graph(fac, access)
     for i, a in enumerate(points):
@@ -138,7 +139,7 @@ def test_closure_equals_networkx_on_random_networks(net: tuple[Facility, list[st
 # ----------------------------------------------------------------------- generated mines
 @pytest.mark.parametrize(("seed", "access"), [
     (1, None),
-    (2, Access(epl=Epl.GB, speed=1.2)),
+    (2, Access(ratings=frozenset({Epl.GB}), speed=1.2)),
     (3, Access(capabilities=frozenset({"hoist"}), speed=0.8)),
 ])
 def test_closure_equals_networkx_on_generated_mines(seed: int, access: Access | None) -> None:
@@ -177,7 +178,7 @@ def test_gas_zone_points_are_unreachable_without_protection() -> None:
     gassy = [p for p in points if any(z.kind is ZoneKind.GAS_HAZARD for z in fac.zones_at(p))]
     assert gassy, "the generated mine should put some points in gas zones"
     plain = metric_closure(fac, points, access=Access())
-    protected = metric_closure(fac, points, access=Access(epl=Epl.GA))
+    protected = metric_closure(fac, points, access=Access(ratings=frozenset({Epl.GA})))
     for p in gassy:
         k = plain.index(p)
         assert np.isinf(plain.distance[k]).all() and np.isinf(plain.time[:, k]).all()
@@ -236,7 +237,7 @@ def test_no_points_and_no_edges() -> None:
 
 def test_arcs_can_be_reused() -> None:
     fac = generate_mine(nodes=1500, inspection_points=30, seed=7)
-    access = Access(epl=Epl.GB)
+    access = Access(ratings=frozenset({Epl.GB}))
     arcs = drivable_arcs(fac, access)
     pts = fac.inspection_points
     a = metric_closure(fac, pts, access=access, arcs=arcs)
@@ -249,7 +250,7 @@ def test_arcs_can_be_reused() -> None:
 @pytest.mark.slow
 def test_closure_of_1000_points_on_100k_nodes_is_fast() -> None:
     fac = generate_mine(nodes=100_000, inspection_points=1000, seed=0)
-    access = Access(epl=Epl.GB)
+    access = Access(ratings=frozenset({Epl.GB}))
     arcs = drivable_arcs(fac, access)
     start = clock.perf_counter()
     c = metric_closure(fac, fac.inspection_points, access=access, arcs=arcs)

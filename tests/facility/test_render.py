@@ -80,8 +80,8 @@ def test_svg_of_mine_shows_hazards_and_corridor_kinds(
     svgs: dict[str, tuple[Path, list[str]]]
 ) -> None:
     texts = svgs["mine"][1]
-    for expected in ("Zone 1 (ch4)", "Zone 2 (ch4)", "No 5G", "≤ 0.5 m/s", "No-go",
-                     "ATEX zone 1", "ATEX zone 2", "5G dead zone", "Speed limit",
+    for expected in ("Ma only (goaf-edge)", "No 5G", "≤ 0.5 m/s", "No-go",
+                     "Ma-only (group I)", "5G dead zone", "Speed limit",
                      "Single-lane entry", "Corridor / road", "Closed", "One-way",
                      "Charger", "Dock", "Refuge", "Landing (shaft/ramp/lift)",
                      "Passing bay", "×3", "×N  room for N robots"):

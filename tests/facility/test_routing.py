@@ -28,6 +28,7 @@ from fleet.facility.model import (
     Zone,
     ZoneKind,
 )
+from fleet.facility.protection import parse_ratings
 from fleet.facility.routing import Route, measure_path, path_edges, shortest_route
 
 TINY = Path(__file__).resolve().parents[1] / "data" / "maps" / "tiny.yaml"
@@ -120,7 +121,7 @@ def test_one_way_dead_end_has_no_route_back() -> None:
 
 def test_no_go_zone_is_avoided_by_every_robot() -> None:
     fac = square(zones=[over_direct(ZoneKind.NO_GO)])
-    for access in (None, Access(epl=Epl.GA, capabilities=frozenset({"x"}))):
+    for access in (None, Access(ratings=frozenset({Epl.GA}), capabilities=frozenset({"x"}))):
         r = shortest_route(fac, "s", "t", access=access)
         assert r is not None and len(r.nodes) == 3
 
@@ -133,10 +134,11 @@ def test_no_go_zone_is_avoided_by_every_robot() -> None:
 def test_atex_zone_needs_a_matching_protection_level(atex: int, epl: Epl | None,
                                                      through: bool) -> None:
     fac = square(zones=[over_direct(ZoneKind.GAS_HAZARD, atex_zone=atex)])
-    r = shortest_route(fac, "s", "t", access=Access(epl=epl))
+    r = shortest_route(fac, "s", "t", access=Access(ratings=parse_ratings(epl)))
     assert r is not None
     assert (r.nodes == ("s", "t")) is through
-    assert r.length_m == pytest.approx(reference_length(fac, "s", "t", Access(epl=epl)))
+    access = Access(ratings=parse_ratings(epl))
+    assert r.length_m == pytest.approx(reference_length(fac, "s", "t", access))
     # Without an access only closures and no-go zones count.
     assert shortest_route(fac, "s", "t") == Route(("s", "t"), 100.0, 100.0)
 
@@ -152,10 +154,11 @@ def test_restricted_zone_needs_the_capability() -> None:
 def test_ends_inside_a_forbidden_zone_have_no_route() -> None:
     gas = Zone("g", ZoneKind.GAS_HAZARD, "0", box(95, -5, 105, 5), atex_zone=1)
     fac = square(zones=[gas])
-    assert shortest_route(fac, "s", "t", access=Access(epl=Epl.GC)) is None
-    assert shortest_route(fac, "t", "s", access=Access(epl=Epl.GC)) is None
-    assert shortest_route(fac, "t", "t", access=Access(epl=Epl.GC)) is None
-    assert shortest_route(fac, "t", "t", access=Access(epl=Epl.GB)) == Route(("t",), 0, 0)
+    assert shortest_route(fac, "s", "t", access=Access(ratings=frozenset({Epl.GC}))) is None
+    assert shortest_route(fac, "t", "s", access=Access(ratings=frozenset({Epl.GC}))) is None
+    assert shortest_route(fac, "t", "t", access=Access(ratings=frozenset({Epl.GC}))) is None
+    gb = Access(ratings=frozenset({Epl.GB}))
+    assert shortest_route(fac, "t", "t", access=gb) == Route(("t",), 0, 0)
 
 
 def test_speed_limit_zone_sets_the_time() -> None:
@@ -213,8 +216,9 @@ def test_unknown_node_is_a_map_error() -> None:
         shortest_route(square(), "s", "nowhere")
 
 
-@pytest.mark.parametrize("access", [None, Access(), Access(epl=Epl.GB),
-                                    Access(epl=Epl.GA, capabilities=frozenset({"hoist"}))])
+@pytest.mark.parametrize("access", [None, Access(), Access(ratings=frozenset({Epl.GB})),
+                                    Access(ratings=frozenset({Epl.GA}),
+                                           capabilities=frozenset({"hoist"}))])
 def test_generated_mine_matches_networkx(access: Access | None) -> None:
     fac = generate_mine(nodes=2500, inspection_points=40, seed=2)
     graph = drivable_graph(fac, access)
@@ -244,7 +248,7 @@ def test_path_edges_and_measure_path_refuse_what_cannot_be_driven() -> None:
         measure_path(fac, ["s", "u", "t"], access=Access())
     with pytest.raises(MapError, match="empty path"):
         measure_path(fac, [])
-    r = measure_path(fac, ["s", "u", "t"], access=Access(epl=Epl.GC, speed=2.0))
+    r = measure_path(fac, ["s", "u", "t"], access=Access(ratings=frozenset({Epl.GC}), speed=2.0))
     assert r.time_s == pytest.approx(r.length_m / 2.0)
 
 

@@ -91,6 +91,7 @@ def test_a_robot_lost_in_the_drift_blocks_the_points_beyond_it_until_cleared(
     r1.report(2)  # inside the block, at w1
     drift.at(700.0)
     r2.report(0)  # r2 is heard; r1 is not
+    drift.net.drain()
     drift.check()  # r1 went silent: lost where it stands
     assert drift.entry("r1").status.lost
     drift.wait_until(lambda: "w1" in run2.blocked)

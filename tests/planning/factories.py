@@ -6,7 +6,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from fleet.facility.document import facility_from_document
-from fleet.facility.model import Epl, Facility
+from fleet.facility.model import Facility
+from fleet.facility.protection import Epl, parse_ratings
 from fleet.planning.mission import InspectionTask, MissionSpec, Objective
 from fleet.planning.robots import Fleet, Robot, RobotClass
 
@@ -35,7 +36,7 @@ def robot_class(
     name: str = "crawler",
     *,
     sensors: Iterable[str] = ("ch4", "co", "o2"),
-    epl: Epl | None = Epl.GB,
+    epl: Epl | Iterable[Epl] | None = Epl.GB,
     speed: float = 1.0,
     battery_wh: float = 10_000.0,
     wh_per_metre: float = 0.1,
@@ -43,10 +44,13 @@ def robot_class(
     charge_w: float = 3600.0,
     capabilities: Iterable[str] = (),
 ) -> RobotClass:
-    """A robot class with generous defaults (1 m/s, a battery that lasts)."""
+    """A robot class with generous defaults (1 m/s, a battery that lasts); ``epl`` is one
+    rating, several, or None."""
     return RobotClass(name=name, speed=speed, battery_wh=battery_wh,
                       wh_per_metre=wh_per_metre, wh_per_second=wh_per_second,
-                      charge_w=charge_w, sensors=frozenset(sensors), epl=epl,
+                      charge_w=charge_w, sensors=frozenset(sensors),
+                      ratings=parse_ratings(epl if epl is None or isinstance(epl, Epl)
+                                            else list(epl)),
                       capabilities=frozenset(capabilities))
 
 

@@ -69,7 +69,7 @@ def test_missing_sensor(good: tuple[Plan, MissionSpec, Fleet]) -> None:
 
 def test_protection_level_too_low(good: tuple[Plan, MissionSpec, Fleet]) -> None:
     plan, m, _ = good
-    gc = fleet(("r1", replace(CLASS, epl=Epl.GC), "D"))
+    gc = fleet(("r1", replace(CLASS, ratings=frozenset({Epl.GC})), "D"))
     assert "forbidden zone face" in _violations(plan, m, gc)
 
 

@@ -10,7 +10,13 @@ import pytest
 
 from fleet.errors import ProtocolError
 from fleet.protocol import examples
-from fleet.protocol.factsheet import AgvActionSpec, Factsheet, PhysicalParameters, TypeSpecification
+from fleet.protocol.factsheet import (
+    AgvActionSpec,
+    Epl,
+    Factsheet,
+    PhysicalParameters,
+    TypeSpecification,
+)
 from fleet.protocol.header import VERSION, Header, HeaderStamper, parse_timestamp, utc_timestamp
 from fleet.protocol.inspection import (
     InspectionAck,
@@ -99,10 +105,33 @@ def test_factsheet_extension_is_validated_and_speed_comes_from_physical_paramete
 def test_factsheet_without_epl_is_valid() -> None:
     sheet = examples.factsheet()
     assert sheet.inspection is not None
-    plain = replace(sheet, inspection=replace(sheet.inspection, epl=None))
+    plain = replace(sheet, inspection=replace(sheet.inspection, epl=frozenset()))
     doc = plain.to_json()
     assert doc["inspection"]["epl"] is None
     assert Factsheet.from_json(doc) == plain
+
+
+@pytest.mark.parametrize(("ratings", "wire"), [
+    (frozenset({Epl.MB}), "Mb"), (frozenset({Epl.MA}), "Ma"),
+    (frozenset({Epl.GB, Epl.MB}), ["Mb", "Gb"]),
+])
+def test_factsheet_carries_one_rating_or_several(ratings: frozenset[Epl],
+                                                 wire: str | list[str]) -> None:
+    sheet = examples.factsheet()
+    assert sheet.inspection is not None
+    rated = replace(sheet, inspection=replace(sheet.inspection, epl=ratings))
+    doc = rated.to_json()
+    assert doc["inspection"]["epl"] == wire
+    assert reference_validator("factsheetInspection").is_valid(doc["inspection"])
+    assert Factsheet.from_json(doc) == rated
+
+
+@pytest.mark.parametrize("bad", [[], ["Mb", "Gx"], "Mx", ["Mb", None]])
+def test_factsheet_refuses_unknown_or_empty_rating_lists(bad: object) -> None:
+    doc = examples.factsheet().to_json()
+    doc["inspection"]["epl"] = bad
+    with pytest.raises(ProtocolError, match=r"extension 'inspection'.*epl"):
+        Factsheet.from_json(doc)
 
 
 def test_official_factsheet_schema_rejects_any_blocking_types_value() -> None:

@@ -26,7 +26,7 @@ from tests.sim.factories import TINY_MAP
 
 CRAWLER = RobotClass("crawler", speed=1.0, battery_wh=100.0, wh_per_metre=0.5,
                      wh_per_second=0.02, charge_w=360.0, sensors=frozenset({"ch4", "o2", "co"}),
-                     epl=Epl.GB)
+                     ratings=frozenset({Epl.GB}))
 
 
 @pytest.fixture(scope="module")

@@ -37,12 +37,13 @@ def _problems(doc: dict[str, Any]) -> list[str]:
     return [p.reason for p in info.value.problems]
 
 
-@pytest.mark.parametrize("name", ["coal_mine_baseline", "coal_mine_methane_leak",
-                                  "chemical_plant_h2s_leak"])
-def test_samples_load(name: str) -> None:
+@pytest.mark.parametrize(("name", "robots"), [("coal_mine_baseline", 5),
+                                             ("coal_mine_methane_leak", 5),
+                                             ("chemical_plant_h2s_leak", 4)])
+def test_samples_load(name: str, robots: int) -> None:
     s = load_scenario(SCENARIOS / f"{name}.yaml")
     assert s.mission is not None and s.mission.tasks
-    assert len(s.fleet.robots) == 4
+    assert len(s.fleet.robots) == robots
     assert s.map_path is not None and s.map_path.is_file()
     assert s.link.latency_ms > 0 and 0 < s.link.loss < 0.05
     assert all(r.dock in s.facility.nodes for r in s.fleet.robots)
@@ -295,3 +296,12 @@ def test_random_text_files(tmp_path_factory: pytest.TempPathFactory, text: str) 
         load_scenario(target)
     except ScenarioError as exc:
         assert exc.problems
+
+
+def test_a_fleet_not_rated_for_the_site_is_one_line_per_class() -> None:
+    mine = str(SCENARIOS.parents[1] / "maps" / "coal_mine.yaml")
+    fleet = {**TINY_FLEET, "classes": [{**TINY_FLEET["classes"][0], "epl": "Gb"}],
+             "robots": [{"manufacturer": "m", "serial": "R1", "class": "c", "dock": "dock-01"}]}
+    assert _problems({"map": mine, "fleet": fleet}) == [
+        "robot class c is rated Gb: a coal mine (group I) needs Ma or Mb on every robot "
+        "underground (IEC 60079-0)"]

@@ -11,7 +11,8 @@ both Nav2 and this project::
     {"type": "FeatureCollection",
      "name": "<site name>",
      "crs": {...EPSG::3857...},        # written only so GIS tools (QGIS) treat x, y as metres
-     "metadata": {"format": "inspection-fleet-map/1", "description": "...", "meta": {...},
+     "metadata": {"format": "inspection-fleet-map/1", "description": "...",
+                  "kind": "coal-mine"?, "firedamp": true?, "meta": {...},
                   "levels": [{"id": "L1", "name": "Upper", "z": 0.0}, ...]},
      "features": [
        node: Point [x, y] or [x, y, z];
@@ -23,7 +24,8 @@ both Nav2 and this project::
                                       "single_lane"?, "closed"?}}
        zone: Polygon [[closed exterior ring]];
              properties {"id", "metadata": {"kind", "level", "atex_zone"?, "gas"?,
-                                            "max_speed"?, "capability"?, "name"?}}
+                                            "max_speed"?, "capability"?, "name"?,
+                                            "reason"?}}
      ]}
 
 Mapping, field by field (what a caller may rely on):
@@ -147,7 +149,7 @@ def _document(data: Any, file: str | None, problems: list[Problem]) -> tuple[Any
         site["name"] = data["name"]
     top_meta = data.get("metadata")
     if isinstance(top_meta, Mapping):
-        for key in ("description", "meta"):
+        for key in ("description", "kind", "firedamp", "meta"):
             if key in top_meta:
                 site[key] = top_meta[key]
         if "format" in top_meta:
@@ -371,7 +373,8 @@ def _zone(
         report.add(label, "zones with holes are not supported (one exterior ring only)")
         return None
     zone: dict[str, Any] = {"id": zid, "polygon": rings[0]}
-    for key in ("kind", "level", "atex_zone", "gas", "max_speed", "capability", "name"):
+    for key in ("kind", "level", "atex_zone", "gas", "max_speed", "capability", "name",
+                "reason"):
         if key in meta:
             zone[key] = meta[key]
     return zone
@@ -438,6 +441,10 @@ def write_geojson(fac: Facility) -> str:
     top_meta: dict[str, Any] = {"format": FORMAT}
     if fac.description:
         top_meta["description"] = fac.description
+    if fac.kind is not None:
+        top_meta["kind"] = fac.kind.value
+    if fac.firedamp is not None:
+        top_meta["firedamp"] = fac.firedamp
     if fac.meta:
         top_meta["meta"] = dict(fac.meta)
     top_meta["levels"] = [
@@ -466,7 +473,8 @@ def _ring(z: Zone) -> list[list[float]]:
 def _zone_meta(z: Zone) -> dict[str, Any]:
     meta: dict[str, Any] = {"kind": z.kind.value, "level": z.level}
     for key, value in (("atex_zone", z.atex_zone), ("gas", z.gas), ("max_speed", z.max_speed),
-                       ("capability", z.capability), ("name", z.name)):
+                       ("capability", z.capability), ("name", z.name),
+                       ("reason", None if z.reason is None else z.reason.value)):
         if value is not None:
             meta[key] = value
     return meta
