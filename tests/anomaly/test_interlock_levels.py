@@ -21,8 +21,8 @@ from fleet.anomaly.limits import (
 from fleet.facility import load
 from fleet.facility.fixed_sensors import fixed_sensors
 from fleet.facility.model import Facility
+from fleet.facility.protection import SiteKind
 from fleet.interlock import (
-    CHEMICAL_PLANT,
     GENERAL_MINE_LEVELS,
     MINE_LEVELS,
     PLANT_LEVELS,
@@ -159,7 +159,7 @@ def test_interlock_at_is_the_pure_entry_point(mine: Facility) -> None:
     assert interlock_at(mine, "ret", "ch4", overrides) == MINE_LEVELS[L.FACE_RETURN]
     assert interlock_at(mine, "ret", "co", overrides) is None
     assert interlock_at(None, "anywhere", "ch4") == GENERAL_MINE_LEVELS
-    plant = replace(mine, meta={"kind": CHEMICAL_PLANT})
+    plant = replace(mine, meta={}, kind=SiteKind.CHEMICAL_PLANT)
     assert interlock_at(plant, "face", "ch4") is None
     assert interlock_at(plant, "face", "lel") == PLANT_LEVELS
 
