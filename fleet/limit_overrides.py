@@ -4,12 +4,16 @@ problems.
 Limits are overridden in the map (``site.meta.limits``) and in the mission (``limits:``),
 in the same shape (docs/anomalies.md): sensor names map to overrides of their
 :class:`~fleet.sensors.SensorLimits`; the reserved keys ``zones`` and ``points`` map zone
-ids and inspection point ids to the same kind of sensor mapping. :func:`read_overrides`
+ids and inspection point ids (or fixed sensor ids) to the same kind of sensor mapping.
+Each sensor may also override its interlock levels (``interlock: {alarm, power_off,
+restore}``, :class:`InterlockOverride`; docs/gas-safety.md), and each level (the site, a
+zone, a point) may name the AQ1029 location type of its nodes (the reserved key
+``location``, a :class:`~fleet.interlock.LocationType` value). :func:`read_overrides`
 reads one such mapping, :func:`limit_problems` checks a map's and a mission's together
 (what mission loading reports); :class:`fleet.anomaly.limits.LimitBook` applies the layers.
 
-Bottom layer: imports nothing from :mod:`fleet` but :mod:`fleet.errors` and the sensor
-vocabulary (:mod:`fleet.sensors`).
+Imports nothing from :mod:`fleet` but :mod:`fleet.errors`, the sensor vocabulary
+(:mod:`fleet.sensors`) and the interlock vocabulary (:mod:`fleet.interlock`).
 """
 
 from __future__ import annotations
@@ -20,8 +24,18 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fleet.errors import Problem, line_of
+from fleet.interlock import (
+    CHEMICAL_PLANT,
+    COAL_MINE,
+    InterlockLevels,
+    LocationType,
+    parse_location,
+)
 from fleet.sensors import (
+    CH4,
     DEFAULT_LIMITS,
+    FLAMMABLE,
+    LEL,
     RateLimit,
     SensorLimits,
     Severity,
@@ -31,8 +45,52 @@ from fleet.sensors import (
 )
 
 _SEVERITY_KEYS = {s.value for s in Severity}
-_SENSOR_KEYS = _SEVERITY_KEYS | {"above", "below", "rate", "unit"}
+_SENSOR_KEYS = _SEVERITY_KEYS | {"above", "below", "rate", "unit", "interlock"}
 _RATE_KEYS = {"rise", "within_s", "severity"}
+_INTERLOCK_KEYS = ("alarm", "power_off", "restore")
+_RESERVED = ("zones", "points", "location")  # keys of a limits mapping that are not sensors
+_PARTIAL_INTERLOCK = frozenset({CH4, FLAMMABLE})  # sensors that have default levels
+
+
+@dataclass(frozen=True)
+class InterlockOverride:
+    """What one override says about a sensor's interlock levels: the levels it sets (None:
+    keep the one below), or ``remove``: no interlock there (``interlock: null``)."""
+
+    alarm: float | None = None
+    power_off: float | None = None
+    restore: float | None = None
+    remove: bool = False
+
+    def apply(self, base: InterlockLevels | None, sensor: str, unit: str | None,
+              source: str, *, kind: str | None = None) -> InterlockLevels | None:
+        """``base`` with this override on top, in ``unit`` (default: the base's); None
+        when removed. ValueError (one line) when the result is not valid levels: a value
+        the units cannot carry, levels out of order, or an incomplete override where no
+        levels are in force. ``kind`` is the site kind of levels made from nothing."""
+        if self.remove:
+            return None
+        given = {"alarm": self.alarm, "power_off": self.power_off, "restore": self.restore}
+        if base is None:
+            missing = [k for k, v in given.items() if v is None]
+            if missing or unit is None:
+                raise ValueError(f"{sensor} has no interlock levels here to change: give "
+                                 f"alarm, power_off and restore (and a unit)")
+            site = kind or (CHEMICAL_PLANT if unit_name(unit) == LEL else COAL_MINE)
+            return InterlockLevels(sensor, unit_name(unit), self.alarm or 0.0,
+                                   self.power_off or 0.0, self.restore or 0.0, None, site,
+                                   (source,))
+        if unit is not None:
+            converted = base.in_unit(unit)
+            if converted is None:
+                raise ValueError(f"{sensor} interlock levels in {base.unit} do not convert "
+                                 f"to {unit}")
+            base = converted
+        return replace(base,
+                       alarm=base.alarm if self.alarm is None else self.alarm,
+                       power_off=base.power_off if self.power_off is None else self.power_off,
+                       restore=base.restore if self.restore is None else self.restore,
+                       sources=(*base.sources, source))
 
 
 @dataclass(frozen=True)
@@ -47,9 +105,12 @@ class SensorOverride:
     rate: RateLimit | None = None
     rate_given: bool = False
     remove: bool = False
+    interlock: InterlockOverride | None = None
+    """The interlock override (None: says nothing about the interlock)."""
 
     def apply(self, base: SensorLimits | None, sensor: str, source: str) -> SensorLimits | None:
-        """``base`` with this override on top (None: the sensor has no limits there)."""
+        """``base`` with this override on top (None: the sensor has no limits there; the
+        interlock levels are apart, see :attr:`interlock`)."""
         if self.remove:
             return None
         unit = unit_name(self.unit) if self.unit else (base.unit if base else None)
@@ -90,17 +151,22 @@ def _converted(side: Mapping[Severity, float], unit: str, to: str) -> dict[Sever
 
 @dataclass(frozen=True)
 class LimitOverrides:
-    """One file's overrides: site-wide, per zone id and per inspection point id, each a
-    mapping of sensor name (lower case) to :class:`SensorOverride`."""
+    """One file's overrides: site-wide, per zone id and per point id (inspection point or
+    fixed sensor), each a mapping of sensor name (lower case) to :class:`SensorOverride`;
+    and the location types named site-wide, per zone and per point."""
 
     site: Mapping[str, SensorOverride] = field(default_factory=dict)
     zones: Mapping[str, Mapping[str, SensorOverride]] = field(default_factory=dict)
     points: Mapping[str, Mapping[str, SensorOverride]] = field(default_factory=dict)
+    site_location: LocationType | None = None
+    zone_locations: Mapping[str, LocationType] = field(default_factory=dict)
+    point_locations: Mapping[str, LocationType] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
         """Whether it overrides nothing."""
-        return not (self.site or self.zones or self.points)
+        return not (self.site or self.zones or self.points or self.site_location
+                    or self.zone_locations or self.point_locations)
 
 
 _Fail = Callable[[object, str, str], None]
@@ -112,10 +178,12 @@ def read_overrides(raw: object, *, file: str | None = None, where: str = "limits
     """Read a ``limits`` mapping (map ``site.meta.limits`` or mission ``limits:``).
 
     Shape (docs/anomalies.md): sensor names map to overrides; the reserved keys ``zones``
-    and ``points`` map zone ids / inspection point ids to the same kind of sensor mapping.
-    Returns the overrides and every problem found (located in ``file``, elements named
-    after ``where``); zone and point ids are checked against ``zones`` and ``points`` (the
-    map's zone ids and inspection point ids) when given.
+    and ``points`` map zone ids / inspection point ids (or fixed sensor ids) to the same
+    kind of sensor mapping; the reserved key ``location`` (at each level) names a location
+    type (docs/gas-safety.md). Returns the overrides and every problem found (located in
+    ``file``, elements named after ``where``); zone and point ids are checked against
+    ``zones`` and ``points`` (the map's zone ids, and its inspection point and fixed sensor
+    ids) when given.
     """
     problems: list[Problem] = []
 
@@ -127,9 +195,10 @@ def read_overrides(raw: object, *, file: str | None = None, where: str = "limits
     if not isinstance(raw, Mapping):
         fail(raw, where, "limits must be a mapping of sensor names to limits")
         return LimitOverrides(), problems
-    site = _read_sensors({k: v for k, v in raw.items() if k not in ("zones", "points")},
-                         where, fail)
+    site = _read_sensors({k: v for k, v in raw.items() if k not in _RESERVED}, where, fail)
+    site_location = _read_location(raw, where, fail)
     groups: dict[str, dict[str, Mapping[str, SensorOverride]]] = {"zones": {}, "points": {}}
+    locations: dict[str, dict[str, LocationType]] = {"zones": {}, "points": {}}
     for key, known in (("zones", zones), ("points", points)):
         block = raw.get(key)
         if block is None:
@@ -145,8 +214,23 @@ def read_overrides(raw: object, *, file: str | None = None, where: str = "limits
             if not isinstance(body, Mapping):
                 fail(body, label, "must be a mapping of sensor names to limits")
                 continue
-            groups[key][str(ident)] = _read_sensors(body, label, fail)
-    return LimitOverrides(site, groups["zones"], groups["points"]), problems
+            groups[key][str(ident)] = _read_sensors(
+                {k: v for k, v in body.items() if k != "location"}, label, fail)
+            location = _read_location(body, label, fail)
+            if location is not None:
+                locations[key][str(ident)] = location
+    return LimitOverrides(site, groups["zones"], groups["points"], site_location,
+                          locations["zones"], locations["points"]), problems
+
+
+def _read_location(raw: Mapping[Any, Any], where: str, fail: _Fail) -> LocationType | None:
+    if raw.get("location") is None:
+        return None
+    try:
+        return parse_location(raw["location"])
+    except ValueError as exc:
+        fail(raw, f"{where}.location", str(exc))
+        return None
 
 
 def limit_problems(map_limits: object, mission_limits: object, *,
@@ -207,8 +291,43 @@ def _read_sensor(body: object, label: str, sensor: str, fail: _Fail) -> SensorOv
         rate = _read_rate(body["rate"], f"{label}.rate", fail)
         if rate is None:
             return None
+    interlock: InterlockOverride | None = None
+    if "interlock" in body:
+        interlock = _read_interlock(body["interlock"], f"{label}.interlock", sensor, fail)
+        if interlock is None:
+            return None
     return SensorOverride(unit=unit, above=above, below=below, rate=rate,
-                          rate_given="rate" in body)
+                          rate_given="rate" in body, interlock=interlock)
+
+
+def _read_interlock(raw: object, label: str, sensor: str, fail: _Fail
+                    ) -> InterlockOverride | None:
+    if raw is None:
+        return InterlockOverride(remove=True)
+    if not isinstance(raw, Mapping) or not raw or set(raw) - set(_INTERLOCK_KEYS):
+        fail(raw, label, "interlock must be a mapping of alarm, power_off and restore "
+             "levels (or null for none)")
+        return None
+    values: dict[str, float] = {}
+    for key in _INTERLOCK_KEYS:
+        value = raw.get(key)
+        if value is None:
+            continue
+        if not _finite(value) or value < 0:
+            fail(raw, label, f"{key} must be a number >= 0, got {value!r}")
+            return None
+        values[key] = float(value)
+    if sensor not in _PARTIAL_INTERLOCK and len(values) < len(_INTERLOCK_KEYS):
+        fail(raw, label, f"sensor {sensor!r} has no default interlock levels: give alarm, "
+             "power_off and restore")
+        return None
+    for low, high in (("alarm", "power_off"), ("restore", "alarm"), ("restore", "power_off")):
+        if low in values and high in values and values[low] > values[high]:
+            fail(raw, label, f"{low.replace('_', '-')} {values[low]:g} is above "
+                 f"{high.replace('_', '-')} {values[high]:g}")
+            return None
+    return InterlockOverride(values.get("alarm"), values.get("power_off"),
+                             values.get("restore"))
 
 
 def _read_side(raw: object, label: str, fail: _Fail) -> dict[Severity, float | None] | None:

@@ -13,6 +13,10 @@ A run puts together
 - the scenario's mission, launched through the manager's query API;
 - an observer session that follows inspection results as the robots publish them (high
   readings by :data:`sim.body.ALARMS`) and the mission's progress: :class:`Progress`;
+- the fixed sensors the scenario's map lists (``site.meta.sensors``), publishing readings
+  from the world model every ``sensor_period_s`` world seconds
+  (:class:`~sim.fixed_sensors.FixedSensorFeed`); an embedded manager listens to them from
+  the start;
 - the site's physical space (:class:`~sim.space.Space`): in this process for a fleet in
   this process, else served to the robots' processes (:mod:`sim.space_server`); none with
   ``SpaceParams(ghosts=True)``, when robots pass through each other. Copies of the
@@ -47,6 +51,7 @@ from fleet import yamldoc
 from fleet.clock import Clock, ScaledClock
 from fleet.comms import Bus, client_config, free_port, router_config, tcp_endpoint
 from fleet.errors import FleetError, MissionError, NotReachable, TransportError
+from fleet.facility.model import Facility
 from fleet.manager import Manager, ManagerSettings, build_manager
 from fleet.manager.api import api_key
 from fleet.planning.mission import MissionSpec
@@ -55,6 +60,7 @@ from fleet.protocol.keys import DEFAULT_INTERFACE, ParsedKey, Topic, subscriptio
 from fleet.store import Store
 from sim.body import BodyParams, alarm
 from sim.errors import ScenarioError
+from sim.fixed_sensors import DEFAULT_PERIOD_S, FixedSensorFeed, feed_for
 from sim.processes import FleetProcess, ProcessFleet
 from sim.progress import HighReading, Progress, stalled
 from sim.robots import FleetOptions, SimFleet, robots_of, starts_of
@@ -130,7 +136,8 @@ class RunOptions:
     ``state_interval``: default
     :func:`state_interval_for` the speed. ``manager``: ManagerSettings fields for an
     embedded manager. ``space``: the physical rules (:class:`~sim.space.SpaceParams`;
-    ``ghosts=True`` lets robots pass through each other).
+    ``ghosts=True`` lets robots pass through each other). ``sensor_period_s``: world
+    seconds between two readings of each fixed sensor of the map (None: none published).
     """
 
     speed: float = 1.0
@@ -147,11 +154,15 @@ class RunOptions:
     body: BodyParams = field(default_factory=BodyParams)
     manager: dict[str, Any] = field(default_factory=dict)
     space: SpaceParams = field(default_factory=SpaceParams)
+    sensor_period_s: float | None = DEFAULT_PERIOD_S
 
     def __post_init__(self) -> None:
         if not (isinstance(self.speed, int | float) and math.isfinite(self.speed)
                 and self.speed > 0):
             raise ValueError(f"speed must be a number > 0, got {self.speed!r}")
+        period = self.sensor_period_s
+        if period is not None and not (math.isfinite(period) and period > 0):
+            raise ValueError(f"sensor period must be a number > 0 seconds, got {period!r}")
         if self.dwell_s is not None and not self.dwell_s >= 0:
             raise ValueError(f"dwell must be >= 0 seconds, got {self.dwell_s!r}")
 
@@ -171,13 +182,16 @@ class RunOptions:
 
 class EmbeddedManager:
     """A manager with an embedded router on a free loopback port and a SQLite store in
-    ``workdir``, on the world's ``clock``; a context manager."""
+    ``workdir``, on the world's ``clock``, listening to the fixed sensors of ``sites``; a
+    context manager."""
 
-    def __init__(self, workdir: Path, settings: ManagerSettings, clock: Clock) -> None:
+    def __init__(self, workdir: Path, settings: ManagerSettings, clock: Clock, *,
+                 sites: tuple[Facility, ...] = ()) -> None:
         self.endpoint = tcp_endpoint("127.0.0.1", free_port())
         self.store = Store.open(None, path=workdir / "fleet.db")
         self.bus = Bus.open(router_config([self.endpoint]))
-        self.manager: Manager = build_manager(self.store, self.bus, settings, clock=clock)
+        self.manager: Manager = build_manager(self.store, self.bus, settings, clock=clock,
+                                              sites=sites)
         self._closed = False
 
     def __enter__(self) -> Self:
@@ -219,6 +233,8 @@ class SimRun:
         self.embedded: EmbeddedManager | None = None
         self.fleet: SimFleet | ProcessFleet | FleetProcess | None = None
         self.observer: Bus | None = None
+        self.feed: FixedSensorFeed | None = None
+        """The fixed sensors' readings (None before the start, or without any)."""
         self.mission_id: str | None = None
         self._results: dict[str, InspectionResult] = {}
         self._high: list[HighReading] = []
@@ -266,7 +282,8 @@ class SimRun:
                 settings = manager_settings(
                     o.speed, state_interval=o.interval, interface=o.interface,
                     plan_time_limit=o.plan_time_limit, **o.manager)
-                self.embedded = EmbeddedManager(self.workdir, settings, self.clock)
+                self.embedded = EmbeddedManager(self.workdir, settings, self.clock,
+                                                sites=(self.scenario.facility,))
             endpoints = [self.endpoint] if self.embedded is not None else list(o.connect)
             self.observer = Bus.open(client_config(endpoints))
             self.observer.subscribe(subscription_key(o.interface, Topic.INSPECTION),
@@ -293,6 +310,8 @@ class SimRun:
                                       clock=self.clock, options=fleet_options,
                                       starts=self.starts, space=self.space)
             self.fleet.start()
+            self.feed = feed_for(self.scenario, self.observer, clock=self.clock,
+                                 interface=o.interface, period_s=o.sensor_period_s)
             self.wait_for_robots()
             if o.launch and (self.scenario.mission is not None):
                 self.mission_id = self.launch()
@@ -304,6 +323,8 @@ class SimRun:
         """Stop the manager of its own, the robots and the observer; remove a temporary
         workdir. (The manager goes first: robots leaving a finished run are no news, and
         their goodbyes race their tokens' withdrawal.)"""
+        if self.feed is not None:
+            self.feed.stop()
         if self.embedded is not None:
             self.embedded.close()
         if self.fleet is not None:

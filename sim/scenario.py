@@ -25,6 +25,7 @@ from typing import Any
 from fleet import yamldoc
 from fleet.errors import FleetError, Problem, line_of
 from fleet.facility import formats
+from fleet.facility.fixed_sensors import read_fixed_sensors
 from fleet.facility.model import Facility
 from fleet.planning.mission import MissionSpec, load_mission
 from fleet.planning.robots import Fleet, fleet_from_document, load_fleet, rating_problems
@@ -488,6 +489,8 @@ def scenario_from_document(doc: object, *, file: str | None = None,
                        f"dock {_show(robot.dock)} of robot {robot.serial} is not on the map")
         r.problems.extend(rating_problems(fleet, facility))
 
+    _, sensor_problems = read_fixed_sensors(facility, file=str(map_path))
+    r.problems.extend(sensor_problems)  # the simulator publishes them: they must be sound
     world = _world(r, doc.get("world"), facility)
     link = _link(r, doc.get("link"))
     faults: list[Fault] = []

@@ -42,7 +42,8 @@ def _fleet_imports(path: Path) -> set[str]:
 @pytest.mark.parametrize(("module", "allowed"), [
     ("fleet/sensors.py", {"fleet.errors"}),
     ("fleet/yamldoc.py", {"fleet.errors"}),
-    ("fleet/limit_overrides.py", {"fleet.errors", "fleet.sensors"}),
+    ("fleet/interlock.py", {"fleet.errors", "fleet.sensors"}),
+    ("fleet/limit_overrides.py", {"fleet.errors", "fleet.sensors", "fleet.interlock"}),
 ])
 def test_bottom_layer_modules_import_only_the_bottom(module: str, allowed: set[str]) -> None:
     assert _fleet_imports(ROOT / module) <= allowed

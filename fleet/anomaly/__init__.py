@@ -2,7 +2,10 @@
 
 - :mod:`~fleet.anomaly.limits`: :class:`Severity`, the default limits per sensor with the
   regulation each comes from (:data:`DEFAULT_LIMITS`), overrides per site, zone and point
-  from map and mission files, and the :class:`LimitBook` that combines them.
+  from map and mission files, and the :class:`LimitBook` that combines them, interlock
+  levels included (:func:`interlock_at`; docs/gas-safety.md).
+- :mod:`~fleet.anomaly.fixed_sensors`: the site's fixed-sensor readings through the rules,
+  and the :class:`~fleet.anomaly.fixed_sensors.InterlockCheck` of each.
 - :mod:`~fleet.anomaly.rules`: :func:`evaluate` (thresholds and rate of change) and
   :func:`finding_verdict` (a robot's own finding, kept as it came) → :class:`Verdict`.
 - :mod:`~fleet.anomaly.lifecycle`: open → acknowledged → resolved, repeats, escalation
@@ -25,6 +28,7 @@ from fleet.anomaly.limits import (
     RateLimit,
     SensorLimits,
     Severity,
+    interlock_at,
     read_overrides,
 )
 from fleet.anomaly.rules import Verdict, evaluate, finding_verdict
@@ -39,5 +43,6 @@ __all__ = [
     "Verdict",
     "evaluate",
     "finding_verdict",
+    "interlock_at",
     "read_overrides",
 ]

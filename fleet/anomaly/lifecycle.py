@@ -114,20 +114,22 @@ _FIELDS = tuple(f.name for f in fields(Anomaly))
 @dataclass(frozen=True, slots=True)
 class Sighting:
     """One verdict at one place and time: from reading ``seq`` of result ``result_id``
-    (``seq`` None for a robot finding). ``x``, ``y``, ``level`` place the inspection point
-    on the site map."""
+    (``seq`` None for a robot finding), or from fixed-sensor reading ``sensor_reading_id``
+    (``point`` the fixed sensor's id; no result, mission or robot). ``x``, ``y``,
+    ``level`` place the point on the site map."""
 
     verdict: Verdict
     point: str
-    result_id: str
+    result_id: str | None
     seq: int | None
     measured_at: datetime
     mission_id: str | None
-    manufacturer: str
-    serial_number: str
+    manufacturer: str | None
+    serial_number: str | None
     x: float | None
     y: float | None
     level: str | None
+    sensor_reading_id: int | None = None
 
 
 def open_anomaly(s: Sighting) -> Anomaly:

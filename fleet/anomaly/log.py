@@ -7,6 +7,9 @@ force at the result's inspection point (:class:`~fleet.anomaly.limits.LimitBook`
 the verdicts into the anomalies (:mod:`fleet.anomaly.lifecycle`), adds the observations
 and the alert deliveries, and marks the results as checked, all in one transaction.
 
+Fixed sensors: :meth:`AnomalyLog.observe_fixed` stores a batch of fixed-sensor readings
+and applies the same rules to them in one transaction (:mod:`fleet.anomaly.fixed_sensors`).
+
 Exactly once: a result reaches the rules only when it is newly stored, and the rules'
 effects commit together with the result's ``rules_checked`` flag. A manager killed between
 storing a batch and checking it finds the unchecked results at :meth:`start`
@@ -35,6 +38,7 @@ from typing import Any
 
 from fleet.anomaly.alerts import WEBHOOK, ZENOH, AlertDispatcher, AlertSettings, Publish, alerts_key
 from fleet.anomaly.export import anomaly_json, iso
+from fleet.anomaly.fixed_sensors import FixedReading, fixed_sightings, fixed_verdicts
 from fleet.anomaly.lifecycle import (
     AlertEvent,
     Anomaly,
@@ -142,6 +146,36 @@ class AnomalyLog:
         if behind:  # an earlier batch failed and left results unchecked: check them now
             self.check_pending()
         return raised
+
+    def observe_fixed(self, readings: Sequence[FixedReading]
+                      ) -> tuple[list[int], list[tuple[Anomaly, AlertEvent]]]:
+        """Store fixed-sensor readings and apply the rules to them, in one transaction;
+        their ids in ``sensor_readings`` (in the order given) and the alerts raised.
+
+        StoreError (or whatever a rule raises) when it fails: then nothing of the batch is
+        kept, and the caller may store the readings alone
+        (:meth:`fleet.store.Store.record_sensor_readings`).
+        """
+        if not readings:
+            return [], []
+        with self._lock:
+            try:
+                verdicts = fixed_verdicts(readings, self._previous, self._stored_fixed)
+                written: dict[tuple[str, str], dict[str, Any]] = {}
+                raised: list[tuple[Anomaly, AlertEvent]] = []
+                with self.store.anomaly_transaction() as tx:
+                    ids = tx.add_sensor_readings([r.row() for r in readings])
+                    sightings = fixed_sightings(readings, ids, verdicts)
+                    if sightings:
+                        raised, written = self._apply(tx, sightings)
+            except Exception:
+                self._forget()
+                raise
+            if self._written is not None:
+                self._written.update(written)
+        if raised:
+            self.dispatcher.wake()
+        return ids, raised
 
     def check_pending(self, *, batch: int = 500) -> int:
         """Check every stored result the rules have not checked yet; how many there were."""
@@ -256,7 +290,8 @@ class AnomalyLog:
             "seq": s.seq, "severity": s.verdict.severity.value, "rule": s.verdict.rule,
             "threshold": s.verdict.threshold, "value": s.verdict.value,
             "unit": s.verdict.unit, "mission_id": s.mission_id,
-            "measured_at": _naive(s.measured_at)} for s in sightings])
+            "measured_at": _naive(s.measured_at),
+            "sensor_reading_id": s.sensor_reading_id} for s in sightings])
         raised = [(anomalies[key], event) for key, event in events.items()]
         tx.deliver(self._deliveries(raised))
         return raised, {k: anomalies[k].values() for k in touched}
@@ -338,6 +373,13 @@ class AnomalyLog:
         """The latest reading before ``at`` from the store: the first time a (point,
         sensor) pair is seen, or for a reading older than the newest one known."""
         rows = self.store.readings(point, spelt, before=at, newest_first=True, limit=1)
+        return (rows[0].measured_at, rows[0].value, rows[0].unit) if rows else None
+
+
+    def _stored_fixed(self, sensor_id: str, sensor: str, at: datetime) -> Previous | None:
+        """The latest stored reading of a fixed sensor before ``at``."""
+        rows = self.store.sensor_readings(sensor_id, sensor, before=at, newest_first=True,
+                                          limit=1)
         return (rows[0].measured_at, rows[0].value, rows[0].unit) if rows else None
 
 

@@ -143,11 +143,12 @@ class AnomalyRecord:
 
 @dataclass(frozen=True, slots=True)
 class ObservationRecord:
-    """One reading (``seq`` of result ``result_id``; None for a robot's finding) that
-    counted towards anomaly ``anomaly_id``, with the verdict the rules gave it."""
+    """One reading (``seq`` of result ``result_id``; None for a robot's finding), or one
+    fixed-sensor reading (``sensor_reading_id``, no result), that counted towards anomaly
+    ``anomaly_id``, with the verdict the rules gave it."""
 
     anomaly_id: int
-    result_id: str
+    result_id: str | None
     severity: str
     rule: str
     measured_at: datetime
@@ -157,6 +158,7 @@ class ObservationRecord:
     value: float | None = None
     unit: str | None = None
     mission_id: str | None = None
+    sensor_reading_id: int | None = None
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> ObservationRecord:

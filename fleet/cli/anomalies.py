@@ -122,8 +122,10 @@ def show(
     typer.echo(f"  observations ({len(answer['observations'])}):")
     for o in answer["observations"][-20:]:
         value = f"{o['value']:.4g}" if isinstance(o.get("value"), int | float) else "-"
+        source = (f"result {o['result_id']}" if o.get("result_id") is not None
+                  else f"fixed-sensor reading {o.get('sensor_reading_id')}")
         typer.echo(f"    {o['measured_at']}  {o['severity']:<8} {o['rule']:<8} {value} "
-                   f"{o.get('unit') or ''}  result {o['result_id']}")
+                   f"{o.get('unit') or ''}  {source}")
     for d in answer["deliveries"]:
         typer.echo(f"  alert {d['id']} {d['event']} via {d['channel']} to {d['target']}: "
                    f"{d['status']} after {d['attempts']} attempt(s)"
@@ -254,3 +256,11 @@ def limits(
         typer.echo(f"{d['sensor']} ({d['unit']}): " + "; ".join(sides))
         for source in d["sources"]:
             typer.echo(f"    source: {source}")
+    if point is not None:  # docs/gas-safety.md: the interlock levels of the point's place
+        place = book.place(point)
+        for name, lv in sorted(place.interlocks.items()):
+            where = place.location.value if place.location else "general rule"
+            typer.echo(f"{name} interlock ({where}): alarm {lv.alarm:g}, power off "
+                       f"{lv.power_off:g}, restore below {lv.restore:g} {lv.unit}")
+            for source in lv.sources:
+                typer.echo(f"    source: {source}")

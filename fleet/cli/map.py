@@ -109,6 +109,7 @@ def validate(
         "map's explosion group (ratings, docs/gas-safety.md)."),
 ) -> None:
     """Check maps; print every problem (file:line: element: reason) and exit 1 if any."""
+    from fleet.anomaly.limits import site_problems
     from fleet.planning.robots import load_fleet, rating_problems
 
     fleet = load_fleet(fleet_file) if fleet_file is not None else None
@@ -119,7 +120,8 @@ def validate(
         except MapError as exc:
             problems.extend(exc.problems)
             continue
-        found = rating_problems(fleet, fac) if fleet is not None else []
+        found = site_problems(fac, file=str(f))  # fixed sensors, limits, interlock levels
+        found += rating_problems(fleet, fac) if fleet is not None else []
         if found:
             problems.extend(found)
             continue

@@ -50,6 +50,10 @@ def serve(
     alert_min_severity: str = typer.Option(
         "warning", "--alert-min-severity", help="Anomalies below this severity (info, "
         "warning, alarm, critical) are logged without an alert."),
+    maps: list[Path] = typer.Option(
+        [], "--map", help="Site map whose fixed sensors (site.meta.sensors) the manager "
+        "listens to on {interface}/sensors/* (repeatable; the maps of launched missions "
+        "are added too)."),
 ) -> None:
     """Run the manager until SIGINT/SIGTERM: embedded router (or --connect), robot
     registry, mission planning and dispatch, liveness, results stored and acknowledged."""
@@ -57,10 +61,12 @@ def serve(
     from fleet.clock import ScaledClock, SystemClock
     from fleet.comms.bus import Bus
     from fleet.comms.config import client_config, router_config
+    from fleet.facility import formats
     from fleet.manager import ManagerSettings, build_manager
     from fleet.store import Store
 
     alerts = alert_settings(webhooks, webhook_secret_env, alert_min_severity)
+    sites = [(formats.load(m), str(m)) for m in maps]
 
     if secure is not None:
         from fleet.security.configs import secure_client_config, secure_router_config
@@ -86,7 +92,15 @@ def serve(
         signal.signal(sig, lambda *_: stop.set())
     store = Store.open(db)
     with Bus.open(config) as bus:
-        manager = build_manager(store, bus, settings, clock=clock, alerts=alerts)
+        manager = build_manager(store, bus, settings, clock=clock, alerts=alerts,
+                                start=False)
+        try:
+            for site, file in sites:
+                manager.sensors.add_site(site, file=file)
+        except BaseException:
+            store.close()
+            raise
+        manager.start()
         where = ", ".join(connect) if connect else ", ".join(listen or ["tcp/0.0.0.0:7447"])
         typer.echo(f"fleet manager serving on {where} (interface {interface}); "
                    "Ctrl-C to stop", err=True)

@@ -63,6 +63,9 @@ def run(
     ghosts: bool = typer.Option(False, "--ghosts",
                                 help="Let robots pass through each other (the baseline "
                                 "without physical space)."),
+    sensor_period: float = typer.Option(
+        10.0, "--sensor-period", min=0.0, help="World seconds between two readings of each "
+        "fixed sensor the map lists (site.meta.sensors); 0: publish none."),
     as_json: bool = typer.Option(False, "--json", help="Print the final summary as JSON."),
 ) -> None:
     """Run SCENARIO's robots (and, by default, its mission) until the mission is over.
@@ -100,7 +103,8 @@ def run(
                          processes=processes, fleet_process=fleet_process,
                          tickers=tickers, dwell_s=dwell, launch=mission,
                          interface=interface, plan_time_limit=plan_time_limit,
-                         space=SpaceParams(ghosts=ghosts))
+                         space=SpaceParams(ghosts=ghosts),
+                         sensor_period_s=sensor_period or None)
     console = Console(stderr=as_json)
     if connect and speed != 1.0:
         console.print(f"note: the manager at {connect} must run at speed {speed:g} too "

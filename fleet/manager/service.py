@@ -9,11 +9,14 @@ registry and missions under one lock) and its parts, each readable alone:
 - :mod:`~fleet.manager.dispatcher`: orders sent and robots followed through them;
 - :mod:`~fleet.manager.planner_loop`: waiting inspections planned onto free robots;
 - :mod:`~fleet.manager.ingestion`: results committed, acknowledged, then judged;
+- :mod:`~fleet.manager.sensors`: the site's fixed sensors heard, stored, judged, and
+  checked against their interlock levels;
 - :mod:`~fleet.manager.queries`: what the API reads.
 
 Threads: the links' callback threads only update state under the lock and queue work;
 the planner thread plans outside the lock; the liveness thread looks at silences; the
-ingest thread commits results; the anomaly log's dispatcher thread delivers alerts.
+ingest thread commits results; the sensor thread commits fixed-sensor readings; the
+anomaly log's dispatcher thread delivers alerts.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from fleet.anomaly.alerts import AlertSettings
+from fleet.anomaly.fixed_sensors import InterlockHook
 from fleet.anomaly.log import AnomalyLog
 from fleet.clock import Clock, SystemClock, silence_timeout
 from fleet.comms.bus import Bus
 from fleet.errors import FleetError
+from fleet.facility.model import Facility
 from fleet.manager.core import Core, ManagerSettings
 from fleet.manager.dispatcher import Dispatcher
 from fleet.manager.ingestion import Ingestion
@@ -40,6 +45,7 @@ from fleet.manager.obstacles import Obstacles
 from fleet.manager.planner_loop import PlannerLoop
 from fleet.manager.queries import Queries
 from fleet.manager.registry import Refusal
+from fleet.manager.sensors import FixedSensors
 from fleet.manager.stateview import StateView
 from fleet.planning.mission import MissionSpec
 from fleet.protocol.factsheet import Factsheet
@@ -85,6 +91,9 @@ class Manager:
             clock=self.clock)
         """Anomaly rules, lifecycle and alerts on the results this manager stores."""
         self.ingestion = Ingestion(self.core, self.dispatcher, self.anomalies)
+        self.sensors = FixedSensors(self.core, self.anomalies, bus)
+        """The site's fixed sensors: :meth:`FixedSensors.add_site`,
+        :meth:`FixedSensors.add_hook` (the interlock hook)."""
         self.queries = Queries(self.core)
         self._refusals: dict[tuple[RobotId, str], float] = {}
         self._threads: list[threading.Thread] = []
@@ -96,11 +105,14 @@ class Manager:
         from fleet.manager.api import serve_api
 
         self.dispatcher.restore()
+        for run in list(self.missions.values()):
+            self.sensors.add_site(run.spec.facility, strict=False)
         self.core.link.start(self)
         self.anomalies.start()  # checks results a killed predecessor left unchecked
+        self.sensors.start()
         serve_api(self)
         for name, target in (("planner", self.planner.run), ("liveness", self._liveness),
-                             ("ingest", self.ingestion.run)):
+                             ("ingest", self.ingestion.run), ("sensors", self.sensors.run)):
             t = threading.Thread(target=target, name=f"manager-{name}", daemon=True)
             t.start()
             self._threads.append(t)
@@ -112,6 +124,7 @@ class Manager:
         core.stopping.set()
         core.wake.set()
         self.ingestion.close()
+        self.sensors.close()
         for t in self._threads:
             t.join(timeout=10)
         core.link.close()
@@ -208,6 +221,9 @@ class Manager:
         run = MissionRun(uuid.uuid4().hex, name, spec, document=document,
                          map_doc=dict(map_doc or {}))
         run.pool = set(run.tasks)
+        # the mission's map may list fixed sensors; their problems do not stop the mission
+        self.sensors.add_site(spec.facility, file=str(spec.map_path or spec.facility.name),
+                              strict=False)
         with self.lock:
             self.missions[run.id] = run
             self.store.add_mission(name, document, mission_id=run.id,
@@ -266,19 +282,29 @@ class Manager:
 
 def build_manager(store: Store, bus: Bus, settings: ManagerSettings | None = None, *,
                   clock: Clock | None = None, links: Sequence[RobotLink] = (),
-                  alerts: AlertSettings | None = None, start: bool = True) -> Manager:
+                  alerts: AlertSettings | None = None, start: bool = True,
+                  sites: Sequence[Facility] = (),
+                  interlock_hooks: Sequence[InterlockHook] = ()) -> Manager:
     """A manager on ``store`` and ``bus`` (and ``links``: default the VDA 5050 robots on
     ``bus``), started unless ``start`` is False.
 
     The one place a manager is put together (``fleet serve``, the simulator's embedded
     manager, the benchmarks, the tests): the silence timeout is raised to what the
     machine can honour on ``clock`` (:func:`fleet.clock.silence_timeout`), and ``alerts``
-    configure webhooks. The caller stops the manager, then closes ``bus`` and ``store``.
+    configure webhooks. The fixed sensors of ``sites`` are listened to from the start
+    (MapError, before anything starts, when a map's sensors or limits have problems), and
+    ``interlock_hooks`` hear every stored fixed-sensor reading's interlock check
+    (:mod:`fleet.manager.sensors`). The caller stops the manager, then closes ``bus`` and
+    ``store``.
     """
     settings = settings or ManagerSettings()
     clock = clock if clock is not None else SystemClock()
     settings = replace(settings, robot_timeout=silence_timeout(settings.robot_timeout, clock))
     manager = Manager(bus, store, settings, clock=clock, links=links)
+    for site in sites:
+        manager.sensors.add_site(site)
+    for hook in interlock_hooks:
+        manager.sensors.add_hook(hook)
     if alerts is not None:
         manager.anomalies.configure_alerts(alerts)
     if start:

@@ -18,6 +18,7 @@ from typing import Any
 from fleet import yamldoc
 from fleet.errors import MapError, MissionError, Problem, line_of
 from fleet.facility import formats
+from fleet.facility.fixed_sensors import read_fixed_sensors
 from fleet.facility.model import Facility, NodeKind
 from fleet.limit_overrides import limit_problems
 
@@ -171,9 +172,10 @@ def mission_from_document(
     if not tasks and not problems:
         fail(doc, None, "the tasks select no inspection point")
     meta = facility.meta if isinstance(facility.meta, Mapping) else {}
+    fixed, _ = read_fixed_sensors(facility)  # (their problems are the map's to report)
     problems.extend(limit_problems(
         meta.get("limits"), doc.get("limits"), zones={z.id for z in facility.zones},
-        points=set(facility.inspection_points), mission_file=file,
+        points={*facility.inspection_points, *(f.id for f in fixed)}, mission_file=file,
         map_file=str(map_path) if map_path else None))
     if problems:
         raise MissionError(problems)

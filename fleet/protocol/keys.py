@@ -10,6 +10,10 @@ Every message travels on ``{interface}/v2/{manufacturer}/{serialNumber}/{topic}`
 - ``topic`` is one of :class:`Topic` for messages, or ``alive`` for the liveliness token
   (:func:`alive_key`) whose disappearance means CONNECTIONBROKEN.
 
+Fixed sensors of the site's gas monitoring network publish on
+``{interface}/sensors/{sensorId}`` (:func:`sensor_key`, :func:`sensor_subscription_key`,
+:func:`parse_sensor_key`); ``sensorId`` is one chunk, as above.
+
 :func:`parse_key` reads a concrete key from the right (the last four chunks are ``v2``,
 manufacturer, serial and topic; all before is the interface), so site prefixes of any depth
 parse. :func:`subscription_key` builds wildcard expressions for the manager, e.g.
@@ -34,6 +38,9 @@ ALIVE = "alive"
 
 WILDCARD = "*"
 """Matches exactly one chunk in a subscription key."""
+
+SENSORS = "sensors"
+"""The chunk before a fixed sensor's id in its key: ``{interface}/sensors/{sensorId}``."""
 
 _FORBIDDEN = frozenset("/*$?#")
 
@@ -173,3 +180,30 @@ def parse_topic(name: str) -> Topic:
     except ValueError:
         known = ", ".join(t.value for t in Topic)
         raise ProtocolError(f"unknown topic {name!r} (known: {known})") from None
+
+
+def sensor_key(interface: str, sensor_id: str) -> str:
+    """The key a fixed sensor publishes its readings on: ``{interface}/sensors/{sensorId}``;
+    :class:`ProtocolError` when a part is not a valid chunk."""
+    check_interface(interface)
+    check_chunk(sensor_id, "sensor id")
+    return f"{interface}/{SENSORS}/{sensor_id}"
+
+
+def sensor_subscription_key(interface: str = DEFAULT_INTERFACE) -> str:
+    """The key expression of every fixed sensor's readings: ``{interface}/sensors/*``."""
+    check_interface(interface)
+    return f"{interface}/{SENSORS}/{WILDCARD}"
+
+
+def parse_sensor_key(key: str) -> tuple[str, str]:
+    """``(interface, sensorId)`` of a concrete fixed-sensor key; :class:`ProtocolError`
+    naming the reason when it is not ``{interface}/sensors/{sensorId}``."""
+    if not isinstance(key, str):
+        raise ProtocolError(f"a key must be a string, got {type(key).__name__}")
+    chunks = key.split("/")
+    if len(chunks) < 3 or chunks[-2] != SENSORS:
+        raise ProtocolError(f"key {key!r} is not {{interface}}/{SENSORS}/{{sensorId}}")
+    interface = "/".join(chunks[:-2])
+    check_interface(interface)
+    return interface, check_chunk(chunks[-1], "sensor id")

@@ -2,8 +2,8 @@
 
 The schemas live in ``fleet/protocol/schemas/``: the official VDA 5050 2.1.0 schemas (MIT,
 copied verbatim from ``../shared/vda5050``) and our own extension schemas (``inspection``,
-``inspectionAck``, ``factsheetInspection``). :func:`load_schema` reads them from the
-installed package, so validation works without ``../shared``.
+``inspectionAck``, ``factsheetInspection``, ``sensorReading``). :func:`load_schema` reads
+them from the installed package, so validation works without ``../shared``.
 
 Why a compiler of our own: ``jsonschema`` takes 2-4 ms to validate one realistic ``state``
 message on this project's machines (its fastest class, Draft 4, still ~1.8 ms), while the
@@ -42,7 +42,7 @@ OFFICIAL_SCHEMAS = ("connection", "factsheet", "instantActions", "order", "state
                     "visualization")
 """The VDA 5050 2.1.0 schemas bundled verbatim."""
 
-EXTENSION_SCHEMAS = ("inspection", "inspectionAck", "factsheetInspection")
+EXTENSION_SCHEMAS = ("inspection", "inspectionAck", "factsheetInspection", "sensorReading")
 """This project's own schemas, in the same style."""
 
 _ANNOTATIONS = frozenset({

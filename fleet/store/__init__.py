@@ -3,11 +3,13 @@
 - :class:`Store` (:mod:`~fleet.store.store`): ``Store.open(url, path=...)`` opens (and
   creates or upgrades) the database — a SQLite file by default, any SQLAlchemy URL
   otherwise — and offers one method per thing the manager keeps: missions, mission events,
-  inspection results (idempotent per ``resultId``) and their readings, anomalies
-  and alert deliveries (:mod:`~fleet.store.anomalies`).
+  inspection results (idempotent per ``resultId``) and their readings, fixed-sensor
+  readings (:mod:`~fleet.store.sensor_readings`), anomalies and alert deliveries
+  (:mod:`~fleet.store.anomalies`).
 - :mod:`~fleet.store.tables`: the tables (:class:`MissionRow`,
   :class:`MissionEventRow`, :class:`InspectionResultRow`, :class:`ReadingRow`,
-  :class:`AnomalyRow`, :class:`AnomalyObservationRow`, :class:`AlertDeliveryRow`).
+  :class:`SensorReadingRow`, :class:`AnomalyRow`, :class:`AnomalyObservationRow`,
+  :class:`AlertDeliveryRow`).
 - :mod:`~fleet.store.database`: engine setup (SQLite WAL, synchronous, busy timeout) and
   the translation of database errors into :class:`~fleet.errors.StoreError`.
 - :mod:`~fleet.store.schema`: Alembic revisions and the in-place upgrade.
@@ -25,6 +27,7 @@ from fleet.store.tables import (
     MissionEventRow,
     MissionRow,
     ReadingRow,
+    SensorReadingRow,
 )
 
 __all__ = [
@@ -39,6 +42,7 @@ __all__ = [
     "MissionRow",
     "ReadingRow",
     "RecordedBatch",
+    "SensorReadingRow",
     "Store",
     "StoredResult",
 ]

@@ -36,6 +36,7 @@ from sqlmodel import select as sm_select
 from fleet.errors import StoreError
 from fleet.store import ingest
 from fleet.store.database import transaction
+from fleet.store.sensor_readings import insert_sensor_readings
 from fleet.store.tables import (
     UNCHECKED,
     AlertDeliveryRow,
@@ -143,6 +144,11 @@ class AnomalyTransaction:
         values = [dict(r) for r in rows]
         if values:
             self._connection.execute(insert(_DELIVERIES), values)
+
+    def add_sensor_readings(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Store fixed-sensor readings with the rest of the transaction (rows as
+        :mod:`fleet.store.sensor_readings` describes them); their ids, in order."""
+        return insert_sensor_readings(self._connection, rows)
 
     def mark_checked(self, result_ids: Sequence[str]) -> None:
         """Mark these results as checked by the anomaly rules."""

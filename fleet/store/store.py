@@ -43,6 +43,7 @@ from fleet.store.database import (
 )
 from fleet.store.ingest import insert_sqlite
 from fleet.store.results import ResultLike, StoredResult, result_rows
+from fleet.store.sensor_readings import SensorReadingMethods
 from fleet.store.tables import (
     UNCHECKED,
     InspectionResultRow,
@@ -83,10 +84,11 @@ class RecordedBatch:
     new: list[StoredResult]
 
 
-class Store(AnomalyMethods):
+class Store(AnomalyMethods, SensorReadingMethods):
     """The manager's database. Open one with :meth:`open`; close it with :meth:`close`.
 
-    The anomaly and alert methods come from :class:`~fleet.store.anomalies.AnomalyMethods`.
+    The anomaly and alert methods come from :class:`~fleet.store.anomalies.AnomalyMethods`,
+    the fixed-sensor readings from :class:`~fleet.store.sensor_readings.SensorReadingMethods`.
     """
 
     def __init__(self, engine: Engine) -> None:

@@ -1,6 +1,6 @@
 """The tables of the manager's database, as SQLModel classes.
 
-Seven tables; every name below (tables, indexes, constraints) is fixed by the migrations in
+Eight tables; every name below (tables, indexes, constraints) is fixed by the migrations in
 :mod:`fleet.store.migrations`, so a change here needs a new migration too (the test
 ``tests/store/test_migrations.py`` compares the two):
 
@@ -15,11 +15,16 @@ Seven tables; every name below (tables, indexes, constraints) is fixed by the mi
     The readings of each result, one row per reading, with copies of the result's
     inspection point and measuring time so that "the last readings of sensor S at point P"
     is one index range scan (``ix_readings_point_sensor_time``), as anomaly rules ask.
+``sensor_readings`` (:class:`SensorReadingRow`)
+    The readings of the site's fixed sensors (its gas monitoring network), one row each,
+    searched by sensor id and time (``ix_sensor_readings_sensor_time``).
 ``anomalies`` (:class:`AnomalyRow`)
-    One row per (inspection point, sensor) that ever broke a rule: its lifecycle (open,
-    acknowledged, resolved; a comeback reopens the same row), severity, peak and counts.
+    One row per (inspection point or fixed sensor, sensor) that ever broke a rule: its
+    lifecycle (open, acknowledged, resolved; a comeback reopens the same row), severity,
+    peak and counts.
 ``anomaly_observations`` (:class:`AnomalyObservationRow`)
-    Every reading (or robot finding) that counted towards an anomaly, with the rule it broke.
+    Every reading (or robot finding, or fixed-sensor reading) that counted towards an
+    anomaly, with the rule it broke.
 ``alert_deliveries`` (:class:`AlertDeliveryRow`)
     Every alert to send (Zenoh or a webhook), an outbox: written in the same transaction as
     the anomaly change that raised it, then sent and retried by the alert dispatcher.
@@ -228,13 +233,39 @@ class ReadingRow(SQLModel, table=True):
     measured_at: datetime = Field(sa_type=UtcDateTime)
 
 
+class SensorReadingRow(SQLModel, table=True):
+    """One reading of fixed sensor ``sensor_id`` (an id of the map's ``site.meta.sensors``):
+    ``value`` in ``unit`` of ``sensor``, taken at ``measured_at`` (the message's timestamp)
+    and stored at ``received_at``. ``node_id`` is the node the map places the sensor at;
+    ``reported`` what the message said about its place (``nodeId``, ``position``), as it
+    came, or None. ``id`` grows with insertion."""
+
+    __tablename__ = "sensor_readings"
+    __table_args__ = (
+        Index("ix_sensor_readings_sensor_time", "sensor_id", "sensor", "measured_at"),
+        Index("ix_sensor_readings_time", "measured_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    sensor_id: str
+    sensor: str
+    value: float
+    unit: str
+    node_id: str | None = None
+    reported: Any = Field(default=None, sa_type=JSON_TYPE, nullable=True)
+    measured_at: datetime = Field(sa_type=UtcDateTime)
+    received_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
+
+
 class AnomalyRow(SQLModel, table=True):
     """An anomaly: inspection point ``inspection_point_id`` and ``sensor`` broke a rule.
 
     ``sensor`` is the sensor's name in lower case, or ``finding:<type>`` for a finding the
-    robot reported itself; (point, sensor) is unique, so a repeat updates the row and a
-    comeback after ``resolved`` reopens it. ``status`` and ``severity`` are the strings of
-    :class:`fleet.anomaly.lifecycle.AnomalyStatus` and :class:`fleet.anomaly.limits.Severity`.
+    robot reported itself; for a fixed sensor, ``inspection_point_id`` is the fixed sensor's
+    id (never a node's: the map keeps them apart). (point, sensor) is unique, so a repeat
+    updates the row and a comeback after ``resolved`` reopens it. ``status`` and ``severity``
+    are the strings of :class:`fleet.anomaly.lifecycle.AnomalyStatus` and
+    :class:`fleet.anomaly.limits.Severity`.
     ``severity`` is the highest seen since the row was (re)opened, ``rule``/``threshold``/
     ``unit`` the rule that gave it; ``peak`` the worst value (``peak_at``, ``peak_result_id``),
     ``last_value`` the latest abnormal one. ``first_seen``/``last_seen`` are measuring times
@@ -287,8 +318,10 @@ class AnomalyRow(SQLModel, table=True):
 
 
 class AnomalyObservationRow(SQLModel, table=True):
-    """One abnormal reading (``seq`` of result ``result_id``) or robot finding (``seq``
-    None) that counted towards anomaly ``anomaly_id``, with the verdict the rules gave it."""
+    """One abnormal reading (``seq`` of result ``result_id``), robot finding (``seq``
+    None) or fixed-sensor reading (``sensor_reading_id``; ``result_id`` and ``seq`` None)
+    that counted towards anomaly ``anomaly_id``, with the verdict the rules gave it.
+    Exactly one of ``result_id`` and ``sensor_reading_id`` is set."""
 
     __tablename__ = "anomaly_observations"
     __table_args__ = (
@@ -296,13 +329,15 @@ class AnomalyObservationRow(SQLModel, table=True):
                              name="fk_anomaly_observations_anomaly", ondelete="CASCADE"),
         ForeignKeyConstraint(["result_id"], ["inspection_results.result_id"],
                              name="fk_anomaly_observations_result", ondelete="CASCADE"),
+        ForeignKeyConstraint(["sensor_reading_id"], ["sensor_readings.id"],
+                             name="fk_anomaly_observations_sensor_reading", ondelete="CASCADE"),
         Index("ix_anomaly_observations_anomaly_time", "anomaly_id", "measured_at"),
         Index("ix_anomaly_observations_mission", "mission_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     anomaly_id: int
-    result_id: str = Field(max_length=36)
+    result_id: str | None = Field(default=None, max_length=36)
     seq: int | None = None
     severity: str
     rule: str
@@ -311,6 +346,7 @@ class AnomalyObservationRow(SQLModel, table=True):
     unit: str | None = None
     mission_id: str | None = Field(default=None, max_length=32)
     measured_at: datetime = Field(sa_type=UtcDateTime)
+    sensor_reading_id: int | None = None
 
 
 class AlertDeliveryRow(SQLModel, table=True):

@@ -15,6 +15,7 @@ from fleet.store import (
     MissionEventRow,
     MissionRow,
     ReadingRow,
+    SensorReadingRow,
     Store,
 )
 
@@ -33,7 +34,7 @@ def test_every_public_method_is_documented() -> None:
 def test_every_table_and_index_is_documented() -> None:
     text = DOC.read_text(encoding="utf-8")
     for row in (MissionRow, MissionEventRow, InspectionResultRow, ReadingRow,
-                AnomalyRow, AnomalyObservationRow, AlertDeliveryRow):
+                SensorReadingRow, AnomalyRow, AnomalyObservationRow, AlertDeliveryRow):
         table: Table = row.__table__  # type: ignore[attr-defined]
         assert f"`{table.name}`" in text and f"`{row.__name__}`" in text
         for index in table.indexes:
