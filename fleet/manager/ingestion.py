@@ -17,6 +17,8 @@ import logging
 import queue
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from typing import TypeVar
 
 from fleet.anomaly.log import AnomalyLog
 from fleet.errors import FleetError
@@ -25,6 +27,8 @@ from fleet.manager.dispatcher import Dispatcher
 from fleet.manager.links import RobotId
 from fleet.protocol.header import Header
 from fleet.protocol.inspection import InspectionAck, InspectionResult
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -51,26 +55,8 @@ class Ingestion:
     def run(self) -> None:
         """The ingest thread: batches until :meth:`close`."""
         settings = self.core.settings
-        done = False
-        while not done:
-            item = self._queue.get()
-            batch: list[Item] = []
-            if item is None:
-                done = True
-            else:
-                batch.append(item)
-            deadline = time.monotonic() + settings.ingest_wait
-            while len(batch) < settings.ingest_batch:
-                try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
-                if item is None:
-                    done = True
-                    break
-                batch.append(item)
-            if batch:
-                self.commit(batch)
+        for batch in batches(self._queue, settings.ingest_batch, settings.ingest_wait):
+            self.commit(batch)
 
     def commit(self, batch: list[Item]) -> None:
         """Store ``batch`` in one transaction, acknowledge, mark points done, judge."""
@@ -105,3 +91,30 @@ class Ingestion:
                                                        r.result_id)
         if freed:
             core.wake.set()
+
+
+def batches(q: queue.Queue[T | None], size: int, wait: float) -> Iterator[list[T]]:
+    """Batches of the items put on ``q`` until a None: each waits for its first item, then
+    takes what comes within ``wait`` real seconds, up to ``size`` (one transaction each,
+    so a burst is stored together and a lone item waits no longer than ``wait``). The
+    items before the None come in a last batch."""
+    done = False
+    while not done:
+        item = q.get()
+        batch: list[T] = []
+        if item is None:
+            done = True
+        else:
+            batch.append(item)
+        deadline = time.monotonic() + wait
+        while len(batch) < size:
+            try:
+                item = q.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if item is None:
+                done = True
+                break
+            batch.append(item)
+        if batch:
+            yield batch

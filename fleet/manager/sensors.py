@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -42,6 +41,7 @@ from fleet.errors import FleetError, MapError, ProtocolError, TransportError
 from fleet.facility.fixed_sensors import META_KEY, FixedSensor, read_fixed_sensors
 from fleet.facility.model import Facility
 from fleet.manager.core import Core
+from fleet.manager.ingestion import batches
 from fleet.protocol.keys import parse_sensor_key, sensor_subscription_key
 from fleet.protocol.sensor_reading import decode_sensor_reading
 from fleet.sensors import convert, sensor_name
@@ -156,26 +156,8 @@ class FixedSensors:
     def run(self) -> None:
         """The sensor thread: batches until :meth:`close`."""
         settings = self.core.settings
-        done = False
-        while not done:
-            item = self._queue.get()
-            batch: list[FixedReading] = []
-            if item is None:
-                done = True
-            else:
-                batch.append(item)
-            deadline = time.monotonic() + settings.ingest_wait
-            while len(batch) < settings.ingest_batch:
-                try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
-                if item is None:
-                    done = True
-                    break
-                batch.append(item)
-            if batch:
-                self.commit(batch)
+        for batch in batches(self._queue, settings.ingest_batch, settings.ingest_wait):
+            self.commit(batch)
 
     # ------------------------------------------------------------------ incoming
     def _on_sample(self, key: str, payload: bytes) -> None:
