@@ -89,12 +89,13 @@ def test_a_robot_lost_in_the_drift_blocks_the_points_beyond_it_until_cleared(
         drift: Site) -> None:
     r1, r2, run1, run2 = start_both(drift)
     r1.report(2)  # inside the block, at w1
+    drift.at(400.0)
+    r2.report(0)  # r2 is heard (before the liveness thread looks at 700 s); r1 is not
     drift.at(700.0)
-    r2.report(0)  # r2 is heard; r1 is not
-    drift.net.drain()
     drift.check()  # r1 went silent: lost where it stands
     assert drift.entry("r1").status.lost
-    drift.wait_until(lambda: "w1" in run2.blocked)
+    # the planner thread re-routes r2 (the blocked point, then the rerouted event)
+    drift.wait_until(lambda: bool(drift.events(run2, "rerouted")))
     assert run2.blocked["w1"] == "no open way: lost robot r1 stands in block A~B"
     assert "blocked" in (run2.reason or "")
     [rerouted] = drift.events(run2, "rerouted")
