@@ -304,7 +304,9 @@ def traffic(
             f"{r['standoffs']} standoffs, {r['deadlocks']} deadlocks, robots waited "
             f"{r['robot_wait_s']} s; decisions {r['decisions']} p50 "
             f"{r['decision_p50_us']} us p99 {r['decision_p99_us']} us "
-            f"({r['wall_s']:.0f} s real)", err=True)
+            f"({r['wall_s']:.0f} s real)"
+            + (f"; robots declared lost: {', '.join(r['robots_lost'])} (the machine did not "
+               "keep the pace: this seed is left out)" if r["robots_lost"] else ""), err=True)
         for u in r["unfinished"]:  # a run that did not complete: who is left, and why
             typer.echo(f"  {u['serial']} ({u['status']}) at {u['last_node']}: "
                        f"{len(u['remaining'])} points left; waiting: {u['waiting']}", err=True)
@@ -318,7 +320,10 @@ def traffic(
         typer.echo(json.dumps(result, indent=2))
         return
     m = result["median"]
-    typer.echo(f"{result['scenario']}, {result['seeds']} seeds at {result['speed']:g}x:")
+    typer.echo(f"{result['scenario']}, {result['seeds']} seeds at {result['speed']:g}x"
+               + (f" (left out, robots declared lost: seeds "
+                  f"{', '.join(map(str, result['starved_seeds']))})"
+                  if result["starved_seeds"] else "") + ":")
     for row in result["per_seed"]:
         off = "" if "off_standoffs" not in row else (
             f"; control off: {row['off_standoffs']} standoffs, {row['off_deadlocks']} "
