@@ -7,6 +7,7 @@ registry and missions under one lock) and its parts, each readable alone:
 - :mod:`~fleet.manager.liveness`: robots heard, silent, lost; a lost robot's work handed
   back;
 - :mod:`~fleet.manager.dispatcher`: orders sent and robots followed through them;
+- :mod:`~fleet.manager.lockouts`: robots locked out by methane, until a recorded reset;
 - :mod:`~fleet.manager.planner_loop`: waiting inspections planned onto free robots;
 - :mod:`~fleet.manager.ingestion`: results committed, acknowledged, then judged;
 - :mod:`~fleet.manager.sensors`: the site's fixed sensors heard, stored, judged, and
@@ -40,6 +41,7 @@ from fleet.manager.ingestion import Ingestion
 from fleet.manager.lifecycle import MissionStatus
 from fleet.manager.links import Links, RobotId, RobotLink, VdaZenohLink
 from fleet.manager.liveness import TICK_REAL_S, TICK_S, Liveness
+from fleet.manager.lockouts import Lockouts
 from fleet.manager.missions import MissionRun
 from fleet.manager.obstacles import Obstacles
 from fleet.manager.planner_loop import PlannerLoop
@@ -90,6 +92,8 @@ class Manager:
             mission_spec=lambda mid: getattr(self.missions.get(mid), "spec", None),
             clock=self.clock)
         """Anomaly rules, lifecycle and alerts on the results this manager stores."""
+        self.lockouts = Lockouts(self.core, self.obstacles, self.anomalies)
+        """Robots' methane lockouts (:mod:`fleet.manager.lockouts`)."""
         self.ingestion = Ingestion(self.core, self.dispatcher, self.anomalies)
         self.sensors = FixedSensors(self.core, self.anomalies, bus)
         """The site's fixed sensors: :meth:`FixedSensors.add_site`,
@@ -105,6 +109,7 @@ class Manager:
         from fleet.manager.api import serve_api
 
         self.dispatcher.restore()
+        self.lockouts.restore()
         for run in list(self.missions.values()):
             self.sensors.add_site(run.spec.facility, strict=False)
         self.core.link.start(self)
@@ -171,7 +176,13 @@ class Manager:
     # -- what the links say (LinkEvents) ------------------------------------------------
     def on_state(self, robot: RobotId, state: StateView) -> None:
         with self.lock:
-            wake = self.dispatcher.on_state(self.registry.entry(*robot), state)
+            entry = self.registry.entry(*robot)
+            # a lockout first: the actions the robot failed on locking out are not failed
+            # inspections, its points go to others (fleet.manager.lockouts)
+            locked = self.lockouts.on_state(entry, state)
+            wake = self.dispatcher.on_state(entry, state) | locked
+        if locked:
+            self.lockouts.announce()
         if wake:
             self.core.wake.set()
 
@@ -273,6 +284,12 @@ class Manager:
             if robot is None or (manufacturer and robot.manufacturer != manufacturer):
                 raise FleetError(f"no robot {manufacturer}/{serial}")
         return self.obstacles.clear(serial, note)
+
+    def reset_robot(self, manufacturer: str, serial: str, *, by: str,
+                    note: str) -> dict[str, object]:
+        """A supervisor records that people reset a locked-out robot
+        (:meth:`fleet.manager.lockouts.Lockouts.reset`)."""
+        return self.lockouts.reset(manufacturer, serial, by=by, note=note)
 
     def mission(self, mission_id: str) -> MissionRun:
         """A live mission by id (a unique prefix of at least 4 characters is enough)."""
