@@ -29,12 +29,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from fleet.anomaly.alerts import AlertSettings
-from fleet.anomaly.fixed_sensors import InterlockHook
+from fleet.anomaly.fixed_sensors import InterlockCheck, InterlockHook
 from fleet.anomaly.log import AnomalyLog
 from fleet.clock import Clock, SystemClock, silence_timeout
 from fleet.comms.bus import Bus
 from fleet.errors import FleetError
 from fleet.facility.model import Facility
+from fleet.manager.closures import Closures
 from fleet.manager.core import Core, ManagerSettings
 from fleet.manager.dispatcher import Dispatcher
 from fleet.manager.ingestion import Ingestion
@@ -55,7 +56,7 @@ from fleet.protocol.header import utc_timestamp
 from fleet.protocol.inspection import InspectionResult
 from fleet.protocol.order import ActionType
 from fleet.protocol.state import Connection
-from fleet.store import Store
+from fleet.store import ClosureRow, Store
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,9 @@ class Manager:
         self.registry = self.core.registry
         self.missions = self.core.missions
         self.lock = self.core.lock
-        self.obstacles = Obstacles(self.core)
+        self.closures = Closures(self.core)
+        """Gas closures (:mod:`fleet.manager.closures`)."""
+        self.obstacles = Obstacles(self.core, self.closures)
         self.liveness = Liveness(self.core, self.obstacles)
         self.dispatcher = Dispatcher(self.core, self.liveness)
         self.planner = PlannerLoop(self.core, self.dispatcher, self.obstacles)
@@ -94,7 +97,7 @@ class Manager:
         """Anomaly rules, lifecycle and alerts on the results this manager stores."""
         self.lockouts = Lockouts(self.core, self.obstacles, self.anomalies)
         """Robots' methane lockouts (:mod:`fleet.manager.lockouts`)."""
-        self.ingestion = Ingestion(self.core, self.dispatcher, self.anomalies)
+        self.ingestion = Ingestion(self.core, self.dispatcher, self.anomalies, self.closures)
         self.sensors = FixedSensors(self.core, self.anomalies, bus)
         """The site's fixed sensors: :meth:`FixedSensors.add_site`,
         :meth:`FixedSensors.add_hook` (the interlock hook)."""
@@ -110,8 +113,11 @@ class Manager:
 
         self.dispatcher.restore()
         self.lockouts.restore()
+        self.closures.restore()
+        self.sensors.add_hook(self._interlock_check)
         for run in list(self.missions.values()):
             self.sensors.add_site(run.spec.facility, strict=False)
+            self.closures.add_site(run.spec.facility)
         self.core.link.start(self)
         self.anomalies.start()  # checks results a killed predecessor left unchecked
         self.sensors.start()
@@ -232,6 +238,7 @@ class Manager:
         run = MissionRun(uuid.uuid4().hex, name, spec, document=document,
                          map_doc=dict(map_doc or {}))
         run.pool = set(run.tasks)
+        self.closures.add_site(spec.facility)
         # the mission's map may list fixed sensors; their problems do not stop the mission
         self.sensors.add_site(spec.facility, file=str(spec.map_path or spec.facility.name),
                               strict=False)
@@ -285,6 +292,17 @@ class Manager:
                 raise FleetError(f"no robot {manufacturer}/{serial}")
         return self.obstacles.clear(serial, note)
 
+    def _interlock_check(self, check: InterlockCheck) -> None:
+        """A fixed sensor's stored reading against its interlock levels: a power-off
+        closes the area round it, a reading below restore reopens it."""
+        r = check.reading
+        self.closures.observe(check.node, f"sensor {check.sensor_id}", r.sensor.sensor,
+                              r.value, r.unit, check.levels)
+
+    def reopen_closure(self, closure_id: int, *, by: str, note: str | None) -> ClosureRow:
+        """A supervisor reopens a gas closure (:meth:`Closures.reopen`)."""
+        return self.closures.reopen(closure_id, by=by, note=note)
+
     def reset_robot(self, manufacturer: str, serial: str, *, by: str,
                     note: str) -> dict[str, object]:
         """A supervisor records that people reset a locked-out robot
@@ -320,6 +338,7 @@ def build_manager(store: Store, bus: Bus, settings: ManagerSettings | None = Non
     manager = Manager(bus, store, settings, clock=clock, links=links)
     for site in sites:
         manager.sensors.add_site(site)
+        manager.closures.add_site(site)
     for hook in interlock_hooks:
         manager.sensors.add_hook(hook)
     if alerts is not None:
