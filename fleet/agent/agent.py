@@ -9,11 +9,15 @@ Started, an agent
    of each node reached (``inspect`` via :meth:`RobotBody.inspect`); it stops at the end of
    the base until an update extends it;
 3. handles instant actions at once, on the thread that delivers them: ``startPause``,
-   ``stopPause``, ``cancelOrder``, ``factsheetRequest``, ``stateRequest`` (and
+   ``stopPause``, ``cancelOrder``, ``factsheetRequest``, ``stateRequest``,
+   ``resetLockout`` (and
    ``startCharging``/``stopCharging`` for a :class:`ChargingBody`); others FAIL;
 4. publishes its state on every change (at most once per ``min_state_interval``; changes
    closer together go out as one state) and at least once per ``state_interval``;
-5. publishes each inspection result, keeps it (:class:`ResultOutbox`) and resends it with
+5. locks itself out (:mod:`fleet.agent.lockout`) when an inspection measures methane at or
+   above the power-off level and the robot is not rated Ma: it stops, reports a FATAL
+   ``methaneLockout`` error and rejects orders until a person resets it;
+6. publishes each inspection result, keeps it (:class:`ResultOutbox`) and resends it with
    back-off until an ``inspectionAck`` lists it, as committed or as rejected (then the
    manager's reason is logged once, at WARNING, and kept in :attr:`RobotAgent.rejected`);
    after a lost link comes back it publishes ONLINE, factsheet and state again and resends
@@ -43,6 +47,7 @@ from typing import Any, Self
 from fleet.agent import actions
 from fleet.agent.body import Battery, ChargingBody, MoveTarget, Pose, RobotBody
 from fleet.agent.config import AgentConfig
+from fleet.agent.lockout import Interlock, Trip
 from fleet.agent.outbox import ResultOutbox
 from fleet.agent.progress import Drive, OrderProgress, Perform, Verdict, order_refs
 from fleet.agent.ticker import Ticker, TickHandle
@@ -51,6 +56,7 @@ from fleet.comms import Bus, client_config
 from fleet.errors import AgentError as AgentError  # re-exported
 from fleet.errors import MoveFailed, OutboxError, ProtocolError, TransportError
 from fleet.protocol.codec import decode
+from fleet.protocol.factsheet import Epl
 from fleet.protocol.header import HeaderStamper, Message
 from fleet.protocol.inspection import InspectionAck, Rejection
 from fleet.protocol.keys import Topic, alive_key, subscription_key, topic_key
@@ -116,6 +122,9 @@ class RobotAgent:
             config.manufacturer, config.serial_number, supported=supported,
             sensors=config.capabilities.sensors, tolerance=config.node_tolerance)
         self._progress.last_node_id = config.start_node
+        self.interlock = Interlock(stays_energised=Epl.MA in config.capabilities.inspection().epl,
+                                   power_off=config.power_off_ch4)
+        """The methane lockout decision (:mod:`fleet.agent.lockout`)."""
         self._stamper = HeaderStamper(config.manufacturer, config.serial_number,
                                       clock=self.clock.now)
         self.outbox = ResultOutbox(config.result_store, first_delay=config.resend_after,
@@ -402,6 +411,13 @@ class RobotAgent:
                 self._wake.set()
             elif charge:
                 self._progress.record_instant(action, ActionStatus.RUNNING)
+            elif kind == ActionType.RESET_LOCKOUT:
+                if not self.config.lockout_reset:
+                    self._progress.record_instant(action, ActionStatus.FAILED,
+                                                  "the lockout is reset at the robot")
+                else:
+                    self._reset_lockout()
+                    self._progress.record_instant(action, ActionStatus.FINISHED)
             elif kind in _INSTANT:
                 if kind == ActionType.START_PAUSE:
                     self._paused = True
@@ -536,7 +552,47 @@ class RobotAgent:
                 logger.error("%s: %s (kept in memory)", self.config.serial_number, exc)
             if self._send(result):
                 self.outbox.sent(result.result_id, self.clock.monotonic())
+            trip = self.interlock.check(node.node_id, result.readings, action.parameters)
+            if trip is not None:
+                self._lock_out(trip)
         return outcome.ok, outcome.reason
+
+    # -- methane lockout ------------------------------------------------------------------
+
+    @property
+    def locked_out(self) -> bool:
+        """Whether the robot is locked out (a FATAL ``methaneLockout`` in its state)."""
+        with self._lock:
+            return self._progress.locked_out is not None
+
+    def reset_lockout(self) -> bool:
+        """A person reset the robot (its reset switch): the error goes, the drive may be
+        powered again and orders are taken; False when it was not locked out."""
+        with self._lock:
+            done = self._reset_lockout()
+        self._changed(urgent=True)
+        return done
+
+    def _reset_lockout(self) -> bool:
+        if not self._progress.reset_lockout():
+            return False
+        power_on = getattr(self.body, "power_on", None)
+        if callable(power_on):
+            power_on()
+        logger.warning("%s: methane lockout reset", self.config.serial_number)
+        return True
+
+    def _lock_out(self, trip: Trip) -> None:
+        """Stop driving, cut the drive (a body's optional ``power_off()``) and report the
+        FATAL error; called on the worker thread right after the inspection."""
+        logger.error("%s: locked out: %s", self.config.serial_number, trip.error().description)
+        with self._lock:
+            self._progress.lock_out(trip.error())
+        self._halt.set()
+        power_off = getattr(self.body, "power_off", None)
+        if callable(power_off):
+            power_off()
+        self._changed(urgent=True)
 
     def _charge(self, start: bool) -> tuple[bool, str | None]:
         assert isinstance(self.body, ChargingBody)

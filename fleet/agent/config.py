@@ -34,6 +34,7 @@ START_PAUSE_SPEC = AgvActionSpec("startPause", ("INSTANT",))
 STOP_PAUSE_SPEC = AgvActionSpec("stopPause", ("INSTANT",))
 START_CHARGING_SPEC = AgvActionSpec("startCharging", ("INSTANT", "NODE"))
 STOP_CHARGING_SPEC = AgvActionSpec("stopCharging", ("INSTANT", "NODE"))
+RESET_LOCKOUT_SPEC = AgvActionSpec("resetLockout", ("INSTANT",))
 
 
 def _number(value: object, what: str, *, positive: bool = False) -> float:
@@ -131,6 +132,13 @@ class AgentConfig:
     - ``start_node``: the node the robot stands on when its agent starts (its dock, say),
       reported as ``lastNodeId`` until it moves, as VDA 5050 asks of a robot standing on a
       node (so ``fleet robots`` shows where it is); empty when unknown.
+    - ``power_off_ch4``: the methane power-off level (% CH4) the robot applies where an
+      ``inspect`` action gives no ``powerOffLevel`` (:mod:`fleet.agent.lockout`); a robot
+      rated Ma never locks out.
+    - ``lockout_reset``: whether the ``resetLockout`` instant action clears a lockout (the
+      simulator's stand-in for the person at the robot). A robot reset only by a switch on
+      it sets False and calls :meth:`~fleet.agent.RobotAgent.reset_lockout` from that
+      switch's handler.
     """
 
     manufacturer: str
@@ -143,6 +151,8 @@ class AgentConfig:
     result_store: Path | None = None
     node_tolerance: float = 0.5
     start_node: str = ""
+    power_off_ch4: float = 1.5
+    lockout_reset: bool = True
     min_state_interval: float = field(default=0.1, repr=False)
 
     def __post_init__(self) -> None:
@@ -157,6 +167,7 @@ class AgentConfig:
         for name in ("state_interval", "resend_after", "resend_max", "min_state_interval"):
             _number(getattr(self, name), name, positive=True)
         _number(self.node_tolerance, "node_tolerance")
+        _number(self.power_off_ch4, "power_off_ch4")
         if self.resend_max < self.resend_after:
             raise AgentConfigError(
                 f"resend_max ({self.resend_max}) must be >= resend_after ({self.resend_after})")
@@ -167,7 +178,7 @@ class AgentConfig:
         """The factsheet to publish; ``charging`` adds startCharging/stopCharging."""
         caps = self.capabilities
         actions = [INSPECT_ACTION_SPEC, FACTSHEET_REQUEST_SPEC, CANCEL_ORDER_SPEC,
-                   STATE_REQUEST_SPEC, START_PAUSE_SPEC, STOP_PAUSE_SPEC]
+                   STATE_REQUEST_SPEC, START_PAUSE_SPEC, STOP_PAUSE_SPEC, RESET_LOCKOUT_SPEC]
         if charging:
             actions += [START_CHARGING_SPEC, STOP_CHARGING_SPEC]
         return Factsheet(

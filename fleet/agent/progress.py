@@ -129,6 +129,7 @@ class OrderProgress:
         self._running: str | None = None
         self._cancel: str | None = None           # cancelOrder actionId under way
         self._blocked = False
+        self._lockout: Error | None = None        # methaneLockout until a person resets
 
     # -- reading ------------------------------------------------------------------------
 
@@ -173,9 +174,13 @@ class OrderProgress:
     # -- orders -------------------------------------------------------------------------
 
     def receive_order(self, order: Order, pose: Pose | None) -> Verdict:
-        """Accept, update, ignore or reject ``order``; ``pose`` is where the robot stands."""
+        """Accept, update, ignore or reject ``order``; ``pose`` is where the robot stands.
+        A locked-out robot rejects every order (:meth:`lock_out`)."""
         refs = {"topic": "order", "headerId": str(order.header.header_id),
                 "orderId": order.order_id, "orderUpdateId": str(order.order_update_id)}
+        if self._lockout is not None:
+            return self._reject(ORDER_ERROR, "the robot is locked out (methaneLockout) "
+                                "until a person resets it", refs)
         if self.order_id and order.order_id == self.order_id:
             return self._receive_update(order, refs)
         problem = self._content_problem(order, after=None)
@@ -335,8 +340,10 @@ class OrderProgress:
     # -- the worker's steps ---------------------------------------------------------------
 
     def next_step(self, *, paused: bool = False) -> Step | None:
-        """What the worker does next, or None (paused, blocked, at the end of the base)."""
-        if paused or self._moving is not None or self._running is not None:
+        """What the worker does next, or None (paused, blocked, at the end of the base,
+        locked out)."""
+        if (paused or self._lockout is not None or self._moving is not None
+                or self._running is not None):
             return None
         while self._todo:
             node, action = self._todo[0]
@@ -458,6 +465,45 @@ class OrderProgress:
                 state.action_id, ActionStatus.FINISHED, state.action_type, state.description)
         self._cancel = None
 
+    # -- methane lockout ----------------------------------------------------------------
+
+    @property
+    def locked_out(self) -> Error | None:
+        """The ``methaneLockout`` error while the robot is locked out, else None."""
+        return self._lockout
+
+    def lock_out(self, error: Error) -> None:
+        """Stop for good: every order action not started FAILS, nothing more is driven,
+        ``error`` (FATAL) stays in the errors, and orders are rejected, until
+        :meth:`reset_lockout`. The order's id stays (the manager sees what was dropped)."""
+        self._lockout = error
+        for action_id in self._order_actions:
+            if self.action_status(action_id) is ActionStatus.WAITING:
+                self._end(action_id, ActionStatus.FAILED, "methane lockout")
+        self._todo.clear()
+        self._nodes, self._edges = [], []
+        self._blocked = False
+        self.errors = [e for e in self.errors if e.error_type != error.error_type]
+        self.errors.append(error)
+
+    def reset_lockout(self) -> bool:
+        """A person reset the robot: its error goes and it takes orders again; False when
+        it was not locked out."""
+        if self._lockout is None:
+            return False
+        kind = self._lockout.error_type
+        self._lockout = None
+        self.errors = [e for e in self.errors if e.error_type != kind]
+        return True
+
+    def _add_error(self, error_type: str, level: ErrorLevel, description: str,
+                   refs: dict[str, str]) -> None:
+        self.errors.append(Error(error_type, level, description, references=refs))
+        if self._lockout is not None and self._lockout not in self.errors[-MAX_ERRORS:]:
+            self.errors.remove(self._lockout)  # the lockout is never pruned
+            self.errors.append(self._lockout)
+        del self.errors[:-MAX_ERRORS]
+
     # -- helpers --------------------------------------------------------------------------
 
     def _set(self, action_id: str, status: ActionStatus, result: str | None = None) -> None:
@@ -468,11 +514,6 @@ class OrderProgress:
 
     def _end(self, action_id: str, status: ActionStatus, result: str | None) -> None:
         self._set(action_id, status, result)
-
-    def _add_error(self, error_type: str, level: ErrorLevel, description: str,
-                   refs: dict[str, str]) -> None:
-        self.errors.append(Error(error_type, level, description, references=refs))
-        del self.errors[:-MAX_ERRORS]
 
     def _prune_instant(self, keep: int) -> None:
         done = [a for a in self._instant if (s := self._actions.get(a)) is None or s.status.done]

@@ -177,6 +177,31 @@ class AnomalyLog:
             self.dispatcher.wake()
         return ids, raised
 
+    def raise_event(self, verdict: Verdict, point: str, *, measured_at: datetime,
+                    mission_id: str | None = None, manufacturer: str | None = None,
+                    serial_number: str | None = None, x: float | None = None,
+                    y: float | None = None, level: str | None = None
+                    ) -> list[tuple[Anomaly, AlertEvent]]:
+        """An anomaly the manager itself raises (a robot's lockout, a gas closure: rules
+        :data:`~fleet.anomaly.rules.LOCKOUT`, :data:`~fleet.anomaly.rules.CLOSURE`) at
+        ``point``, keyed like any other by (point, ``verdict.sensor``), with its alert; one
+        transaction. Its observation refers to no result and no fixed-sensor reading.
+        StoreError when the database refuses."""
+        sighting = Sighting(verdict, point, None, None, measured_at, mission_id, manufacturer,
+                            serial_number, x, y, level)
+        with self._lock:
+            try:
+                with self.store.anomaly_transaction() as tx:
+                    raised, written = self._apply(tx, [sighting])
+            except Exception:
+                self._forget()
+                raise
+            if self._written is not None:
+                self._written.update(written)
+        if raised:
+            self.dispatcher.wake()
+        return raised
+
     def check_pending(self, *, batch: int = 500) -> int:
         """Check every stored result the rules have not checked yet; how many there were."""
         total = 0

@@ -22,6 +22,11 @@ FINDING = "finding"
 """Rule name of a finding reported by the robot itself."""
 FINDING_PREFIX = "finding:"
 """An anomaly about a robot's finding of type T has the sensor ``finding:T``."""
+LOCKOUT = "lockout"
+"""Rule name of a robot's methane lockout (docs/gas-safety.md): the anomaly's sensor is
+``lockout:SERIAL``, its point the node, ``detail`` names robot, sensor and reading."""
+CLOSURE = "closure"
+"""Rule name of a gas closure (docs/gas-safety.md): sensor ``closure:ID``."""
 
 
 
@@ -52,6 +57,8 @@ class Verdict:
             text = (self.detail or {}).get("description") or ""
             return f"robot finding {self.sensor[len(FINDING_PREFIX):]}: {text} " \
                    f"({self.severity.value})".replace(":  (", ": (")
+        if self.rule in (LOCKOUT, CLOSURE):
+            return str((self.detail or {}).get("description") or self.sensor)
         if self.rule == RATE:
             d = self.detail or {}
             return (f"{self.sensor} {_num(self.value)} {self.unit}, "

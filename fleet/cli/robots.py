@@ -90,6 +90,34 @@ def clear(
     typer.echo(f"{answer['robot']} cleared; noted on {len(missions)} mission(s)")
 
 
+@app.command()
+def reset(
+    robot: str = typer.Argument(..., metavar="M/S", help="Manufacturer/serial number."),
+    note: str = typer.Option(..., "--note", help="Who reset the robot at its place, and "
+                             "why it is safe (stored on the lockout)."),
+    by: str | None = typer.Option(None, "--by", help="Your name (default: env FLEET_USER, "
+                                  "else your login name)."),
+    connect: str | None = ConnectOption,
+    interface: str = InterfaceOption,
+    credentials: Path | None = CredentialsOption,
+) -> None:
+    """People reset a robot locked out by methane: record who and when; the robot returns
+    to service once its state no longer carries the error (docs/gas-safety.md). On a
+    secured site only supervisors' credentials may do this."""
+    from fleet.cli.anomalies import who
+
+    if not note.strip():
+        raise typer.BadParameter("say who reset the robot and why it is safe",
+                                 param_hint="--note")
+    manufacturer, _, serial = robot.rpartition("/")
+    answer = ask(connect, interface, "robots/reset",
+                 {"manufacturer": manufacturer, "serial": serial, "by": who(by),
+                  "note": note}, credentials=credentials)
+    state = "back in service" if answer.get("status") == "online" else \
+        "reset recorded; back in service once it no longer reports the lockout"
+    typer.echo(f"{answer['robot']}: {state}")
+
+
 def where(r: dict[str, Any]) -> str:
     """The robot's last node; before it has reached one, its dock; else ``-``."""
     if r.get("last_node"):

@@ -18,6 +18,10 @@ Key space, under the site's interface (``uagv`` by default, e.g. ``site-a/uagv``
 ``{interface}/manager/robots/clear``    body ``{"manufacturer", "serial", "by", "note"}``
                                         → ``{"robot", "missions"}``: people recovered a
                                         lost robot (docs/traffic.md)
+``{interface}/manager/robots/reset``    body ``{"manufacturer", "serial", "by", "note"}``
+                                        → ``{"robot", "lockouts", "missions", "status"}``:
+                                        people reset a locked-out robot
+                                        (docs/gas-safety.md)
 ``{interface}/manager/anomalies/list``  body ``{"open", "status", "severity", "since",
                                         "mission_id", "point", "limit"}`` (all optional)
                                         → ``[anomaly, ...]`` newest first
@@ -102,7 +106,31 @@ def serve_api(manager: Manager) -> None:
         return handler
 
     def robots(_request: Request) -> Any:
-        return manager.queries.robots()
+        locked = {(r.manufacturer, r.serial): r for r in manager.lockouts.open()}
+        out = manager.queries.robots()
+        for r in out:
+            row = locked.get((r["manufacturer"], r["serial"]))
+            r["lockout"] = None if row is None else {
+                "id": row.id, "node": row.node_id, "sensor": row.sensor, "value": row.value,
+                "unit": row.unit, "power_off": row.level, "at": row.locked_at.isoformat()}
+        return out
+
+    def supervisor_note(body: dict[str, Any], verb: str, what: str) -> tuple[str, str, str]:
+        serial, by = body.get("serial"), body.get("by")
+        if not isinstance(serial, str) or not serial:
+            raise FleetError(f"{verb} needs the robot's serial")
+        if not isinstance(by, str) or not by.strip():
+            raise FleetError(f"{verb} needs who you are (by)")
+        note = _text(body.get("note"), "note")
+        if not note or not note.strip():
+            raise FleetError(f"{verb} needs a note saying {what}")
+        return serial, by, note
+
+    def reset(request: Request) -> Any:
+        body = _body(request)
+        serial, by, note = supervisor_note(body, "reset", "how the robot was reset")
+        return manager.reset_robot(str(body.get("manufacturer") or ""), serial, by=by,
+                                   note=note)
 
     def clear(request: Request) -> Any:
         body = _body(request)
@@ -125,6 +153,7 @@ def serve_api(manager: Manager) -> None:
         manager.bus.serve(api_key(itf, f"mission/{verb}"), control(verb))
     manager.bus.serve(api_key(itf, "robots"), robots)
     manager.bus.serve(api_key(itf, "robots/clear"), clear)
+    manager.bus.serve(api_key(itf, "robots/reset"), reset)
     _serve_anomalies(manager)
 
 

@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from fleet.anomaly.log import AnomalyLog
 from fleet.errors import FleetError
+from fleet.manager.closures import Closures
 from fleet.manager.core import Core
 from fleet.manager.dispatcher import Dispatcher
 from fleet.manager.links import RobotId
@@ -38,10 +39,14 @@ Item = tuple[RobotId, InspectionResult]
 class Ingestion:
     """The ingestion part of a manager (see the module docstring)."""
 
-    def __init__(self, core: Core, dispatcher: Dispatcher, anomalies: AnomalyLog) -> None:
+    def __init__(self, core: Core, dispatcher: Dispatcher, anomalies: AnomalyLog,
+                 closures: Closures | None = None) -> None:
         self.core = core
         self.dispatcher = dispatcher
         self.anomalies = anomalies
+        self.closures = closures
+        """Gas closures the robots' new readings open and reopen (None: none); a change
+        wakes the planner, which re-routes (:class:`~fleet.manager.obstacles.Obstacles`)."""
         self._queue: queue.Queue[Item | None] = queue.Queue()
 
     def put(self, robot: RobotId, result: InspectionResult) -> None:
@@ -83,6 +88,15 @@ class Ingestion:
         except Exception:
             log.exception("anomaly rules failed on %d results (checked again later)",
                           len(recorded.new))
+        if self.closures is not None:
+            for stored in recorded.new:
+                book = self.anomalies.limits_for(stored.mission_id)
+                for reading in stored.readings:
+                    self.closures.observe(
+                        stored.node_id or stored.inspection_point_id,
+                        f"robot {stored.manufacturer}/{stored.serial_number}",
+                        reading.sensor, reading.value, reading.unit,
+                        book.interlock(stored.inspection_point_id, reading.sensor))
         freed = False
         with core.lock:
             for robot, r in batch:

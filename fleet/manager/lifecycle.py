@@ -75,6 +75,12 @@ class RobotStatus(StrEnum):
     CONNECTION_BROKEN = "connection_broken"
     """Token lost or states silent beyond the allowance: declared lost; its work is taken
     over by others."""
+    LOCKED_OUT = "locked_out"
+    """Reported a FATAL ``methaneLockout``: stopped with its drive powered off where it
+    measured methane at or above the power-off level (docs/gas-safety.md). Its work is
+    taken over by others; it is never planned again until a supervisor records the reset
+    (``fleet robots reset``) and its state no longer carries the error. Not lost: it
+    stays locked out whatever its link does meanwhile."""
 
     @property
     def lost(self) -> bool:
@@ -84,14 +90,19 @@ class RobotStatus(StrEnum):
 
 _ROBOT_ALLOWED: dict[RobotStatus, frozenset[RobotStatus]] = {
     RobotStatus.ONLINE: frozenset({RobotStatus.SILENT, RobotStatus.OFFLINE,
-                                   RobotStatus.CONNECTION_BROKEN}),
+                                   RobotStatus.CONNECTION_BROKEN, RobotStatus.LOCKED_OUT}),
     RobotStatus.SILENT: frozenset({RobotStatus.ONLINE, RobotStatus.OFFLINE,
-                                   RobotStatus.CONNECTION_BROKEN}),
+                                   RobotStatus.CONNECTION_BROKEN, RobotStatus.LOCKED_OUT}),
     # a lost robot comes back only by being heard again (ONLINE), never half-way (SILENT)
-    RobotStatus.OFFLINE: frozenset({RobotStatus.ONLINE, RobotStatus.CONNECTION_BROKEN}),
-    RobotStatus.CONNECTION_BROKEN: frozenset({RobotStatus.ONLINE, RobotStatus.OFFLINE}),
+    RobotStatus.OFFLINE: frozenset({RobotStatus.ONLINE, RobotStatus.CONNECTION_BROKEN,
+                                    RobotStatus.LOCKED_OUT}),
+    RobotStatus.CONNECTION_BROKEN: frozenset({RobotStatus.ONLINE, RobotStatus.OFFLINE,
+                                              RobotStatus.LOCKED_OUT}),
+    # only a recorded reset, with the error gone from its state, returns it to service
+    RobotStatus.LOCKED_OUT: frozenset({RobotStatus.ONLINE}),
 }
-"""Robot status transitions: what the manager's liveness may decide, and nothing else."""
+"""Robot status transitions: what the manager's liveness and lockouts may decide, and
+nothing else."""
 
 
 def check_robot_transition(current: RobotStatus, new: RobotStatus) -> None:

@@ -60,6 +60,8 @@ class Liveness:
     def heard(self, robot: RobotEntry) -> None:
         """``robot`` said something valid now (caller holds the lock)."""
         robot.last_heard = self.core.now()
+        if robot.status is RobotStatus.LOCKED_OUT:
+            return  # only a recorded reset brings it back (fleet.manager.lockouts)
         if robot.status is not RobotStatus.ONLINE:
             if robot.status.lost:
                 log.info("robot %s/%s is back", robot.manufacturer, robot.serial)
@@ -77,6 +79,10 @@ class Liveness:
     def on_presence(self, robot: RobotEntry, present: bool) -> None:
         """The robot's presence appeared or went (caller holds the lock)."""
         robot.alive = present
+        if robot.status is RobotStatus.LOCKED_OUT:
+            if present:
+                self.heard(robot)
+            return  # locked out whatever its link does; its work is with others already
         if present:
             self.heard(robot)
         elif self.allowance(robot) <= 0:
@@ -136,6 +142,8 @@ class Liveness:
         """Declare ``robot`` lost (OFFLINE or CONNECTION_BROKEN); its remaining work goes
         back to its mission's pool (caller holds the lock)."""
         core = self.core
+        if robot.status is RobotStatus.LOCKED_OUT:
+            return  # locked out whatever its link does; its work is with others already
         was_lost = robot.status.lost
         robot.move(status)
         if was_lost:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 import networkx as nx
 
 from fleet.facility.model import Access, Facility
+from fleet.manager.closures import Closures, closure_reason
 from fleet.manager.core import Core
 from fleet.manager.dispatch import Assignment, position
 from fleet.manager.missions import MissionRun
@@ -66,9 +67,11 @@ class _Job:
 class Obstacles:
     """The lost-robot part of a manager (see the module docstring)."""
 
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, closures: Closures | None = None) -> None:
         self.core = core
-        self._sites: dict[tuple[str, frozenset[tuple[str, str]]], Facility] = {}
+        self.closures = closures if closures is not None else Closures(core)
+        """Gas closures (:mod:`fleet.manager.closures`): zones of the planning site."""
+        self._sites: dict[tuple[str, frozenset[tuple[str, str]], int], Facility] = {}
         self._graphs: dict[tuple[int, Access | None], tuple[Facility, nx.DiGraph]] = {}
         self._around = False
         """A robot was lost since the last :meth:`reroute`."""
@@ -95,15 +98,19 @@ class Obstacles:
         return out
 
     def site(self, fac: Facility) -> Facility:
-        """``fac`` with the shut edges closed (``fac`` itself when nothing is shut)."""
+        """``fac`` with its gas closures as zones and the shut edges closed (``fac`` itself
+        when nothing is closed or shut)."""
         shut = self.shut(fac)
+        base = self.closures.site(fac)
         if not shut:
-            return fac
-        key = (fac.name, frozenset(shut))
+            return base
+        key = (fac.name, frozenset(shut), id(base))
         found = self._sites.get(key)
-        if found is None:
-            edges = tuple(replace(e, closed=True) if e.key in shut else e for e in fac.edges)
-            found = self._sites[key] = replace(fac, edges=edges)
+        if found is None or found.name != base.name:
+            if len(self._sites) > GRAPHS_KEPT:
+                self._sites.clear()
+            edges = tuple(replace(e, closed=True) if e.key in shut else e for e in base.edges)
+            found = self._sites[key] = replace(base, edges=edges)
         return found
 
     # -- a robot was lost ---------------------------------------------------------------
@@ -148,6 +155,12 @@ class Obstacles:
         """What :meth:`reroute` is to work out, as it stands (caller holds the lock)."""
         core = self.core
         jobs: dict[tuple[str, str], _Job] = {}
+        changed = set(self.closures.changed)
+        self.closures.changed.clear()
+        for run in list(core.missions.values()):
+            if run.status.terminal or run.spec.facility.name not in changed:
+                continue
+            self._closures_changed(run, jobs)
         shorter, self._shorter = self._shorter, set()
         for run in list(core.missions.values()):
             if run.status.terminal:
@@ -171,6 +184,37 @@ class Obstacles:
                     jobs[run.id, a.serial] = self._job(run, a, site, reason, shorter=False)
         self._around = False
         return list(jobs.values())
+
+    def _closures_changed(self, run: MissionRun, jobs: dict[tuple[str, str], _Job]) -> None:
+        """The gas closures of ``run``'s site changed: each working robot not allowed in a
+        closed node ahead of it gets a job to go round; points blocked by a closure that
+        is no longer open go back to the pool, and the others may take a shorter way."""
+        fac = run.spec.facility
+        closed = self.closures.closed_nodes(fac)
+        site = self.site(fac)
+        open_reasons = {closure_reason(r) for r in closed.values()}
+        reopened = [p for p, why in run.blocked.items()
+                    if "(closure C-" in why and not any(r in why for r in open_reasons)]
+        if reopened:
+            for p in reopened:
+                run.pool.add(p)
+                del run.blocked[p]
+            run.reason = None
+            self.core.event(run, "unblocked", None, {"points": sorted(reopened),
+                                                     "why": "gas closure reopened"})
+            self.core.persist(run)
+            self._shorter.add(run.id)
+        for a in run.active():
+            robot = self.core.registry.find(a.serial)
+            cls = robot.robot_class() if robot is not None else None
+            access = cls.access if cls is not None else None
+            ahead = [s.node_id for s in a.stops[a.base_end:]]
+            hit = [closed[n] for n in ahead if n in closed and not site.node_allowed(n, access)]
+            if hit:
+                jobs[run.id, a.serial] = self._job(run, a, site, closure_reason(hit[0]),
+                                                   shorter=False)
+            elif not closed:
+                self._shorter.add(run.id)
 
     def _job(self, run: MissionRun, a: Assignment, site: Facility, reason: str, *,
              shorter: bool) -> _Job:
@@ -213,11 +257,13 @@ class Obstacles:
         a.replace_tail(keep, tail, fac)
         for point in blocked:
             a.drop_point(point)
-            run.blocked[point] = f"no open way: {reason}"
+            run.blocked[point] = reason if reason.startswith("closed:") \
+                else f"no open way: {reason}"
             core.event(run, "blocked", a.serial, {"point": point, "reason": run.blocked[point]})
         if blocked:
-            run.reason = f"{len(run.blocked)} point(s) blocked: {reason}; " \
-                         "`fleet robots clear M/S` once the robot is recovered"
+            run.reason = f"{len(run.blocked)} point(s) blocked: {reason}; " + (
+                "`fleet closures reopen ID` once the area is safe" if reason.startswith(
+                    "closed:") else "`fleet robots clear M/S` once the robot is recovered")
         a.update_id += 1
         core.send(a.manufacturer, a.serial, route_order(
             Header(a.manufacturer, a.serial), a.order_id, a.stops, a.legs,

@@ -17,6 +17,7 @@ import logging
 from dataclasses import replace
 
 from fleet.errors import FleetError, PlanningError
+from fleet.manager.closures import closure_reason
 from fleet.manager.core import Core
 from fleet.manager.dispatcher import Dispatcher
 from fleet.manager.lifecycle import MissionStatus, RobotStatus
@@ -75,6 +76,7 @@ class PlannerLoop:
             fleet = fleet.restricted(classes=f.classes, serials=f.serials)
             tasks = tuple(t for t in run.spec.tasks if t.point in run.pool)
             shut = self.obstacles.shut(run.spec.facility)
+            closed = self.obstacles.closures.closed_nodes(run.spec.facility)
             site = self.obstacles.site(run.spec.facility)
         if not tasks:
             return
@@ -103,6 +105,19 @@ class PlannerLoop:
             if run.status.terminal:
                 return
             for u in plan.unassigned:
+                if closed and u.reason in (DropReason.UNREACHABLE, DropReason.BATTERY,
+                                           DropReason.PROTECTION, DropReason.NO_ROBOTS):
+                    # kept out by a gas closure: it waits for the closure to reopen
+                    row = closed.get(u.point) or next(iter(closed.values()))
+                    run.pool.discard(u.point)
+                    run.blocked[u.point] = closure_reason(row) if u.point in closed else \
+                        f"no open way: {closure_reason(row)}"
+                    run.reason = f"{len(run.blocked)} point(s) blocked: " \
+                                 f"{closure_reason(row)}; `fleet closures reopen " \
+                                 f"{row.id}` once the area is safe"
+                    core.event(run, "blocked", None, {"point": u.point,
+                                                      "reason": run.blocked[u.point]})
+                    continue
                 if shut and u.reason in (DropReason.UNREACHABLE, DropReason.BATTERY):
                     # shut off by a lost robot (or the way round is out of battery range):
                     # it waits for a supervisor to clear the robot

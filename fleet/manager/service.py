@@ -7,6 +7,7 @@ registry and missions under one lock) and its parts, each readable alone:
 - :mod:`~fleet.manager.liveness`: robots heard, silent, lost; a lost robot's work handed
   back;
 - :mod:`~fleet.manager.dispatcher`: orders sent and robots followed through them;
+- :mod:`~fleet.manager.lockouts`: robots locked out by methane, until a recorded reset;
 - :mod:`~fleet.manager.planner_loop`: waiting inspections planned onto free robots;
 - :mod:`~fleet.manager.ingestion`: results committed, acknowledged, then judged;
 - :mod:`~fleet.manager.sensors`: the site's fixed sensors heard, stored, judged, and
@@ -28,18 +29,20 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from fleet.anomaly.alerts import AlertSettings
-from fleet.anomaly.fixed_sensors import InterlockHook
+from fleet.anomaly.fixed_sensors import InterlockCheck, InterlockHook
 from fleet.anomaly.log import AnomalyLog
 from fleet.clock import Clock, SystemClock, silence_timeout
 from fleet.comms.bus import Bus
 from fleet.errors import FleetError
 from fleet.facility.model import Facility
+from fleet.manager.closures import Closures
 from fleet.manager.core import Core, ManagerSettings
 from fleet.manager.dispatcher import Dispatcher
 from fleet.manager.ingestion import Ingestion
 from fleet.manager.lifecycle import MissionStatus
 from fleet.manager.links import Links, RobotId, RobotLink, VdaZenohLink
 from fleet.manager.liveness import TICK_REAL_S, TICK_S, Liveness
+from fleet.manager.lockouts import Lockouts
 from fleet.manager.missions import MissionRun
 from fleet.manager.obstacles import Obstacles
 from fleet.manager.planner_loop import PlannerLoop
@@ -53,7 +56,7 @@ from fleet.protocol.header import utc_timestamp
 from fleet.protocol.inspection import InspectionResult
 from fleet.protocol.order import ActionType
 from fleet.protocol.state import Connection
-from fleet.store import Store
+from fleet.store import ClosureRow, Store
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +84,9 @@ class Manager:
         self.registry = self.core.registry
         self.missions = self.core.missions
         self.lock = self.core.lock
-        self.obstacles = Obstacles(self.core)
+        self.closures = Closures(self.core)
+        """Gas closures (:mod:`fleet.manager.closures`)."""
+        self.obstacles = Obstacles(self.core, self.closures)
         self.liveness = Liveness(self.core, self.obstacles)
         self.dispatcher = Dispatcher(self.core, self.liveness)
         self.planner = PlannerLoop(self.core, self.dispatcher, self.obstacles)
@@ -90,7 +95,9 @@ class Manager:
             mission_spec=lambda mid: getattr(self.missions.get(mid), "spec", None),
             clock=self.clock)
         """Anomaly rules, lifecycle and alerts on the results this manager stores."""
-        self.ingestion = Ingestion(self.core, self.dispatcher, self.anomalies)
+        self.lockouts = Lockouts(self.core, self.obstacles, self.anomalies)
+        """Robots' methane lockouts (:mod:`fleet.manager.lockouts`)."""
+        self.ingestion = Ingestion(self.core, self.dispatcher, self.anomalies, self.closures)
         self.sensors = FixedSensors(self.core, self.anomalies, bus)
         """The site's fixed sensors: :meth:`FixedSensors.add_site`,
         :meth:`FixedSensors.add_hook` (the interlock hook)."""
@@ -105,8 +112,12 @@ class Manager:
         from fleet.manager.api import serve_api
 
         self.dispatcher.restore()
+        self.lockouts.restore()
+        self.closures.restore()
+        self.sensors.add_hook(self._interlock_check)
         for run in list(self.missions.values()):
             self.sensors.add_site(run.spec.facility, strict=False)
+            self.closures.add_site(run.spec.facility)
         self.core.link.start(self)
         self.anomalies.start()  # checks results a killed predecessor left unchecked
         self.sensors.start()
@@ -171,7 +182,13 @@ class Manager:
     # -- what the links say (LinkEvents) ------------------------------------------------
     def on_state(self, robot: RobotId, state: StateView) -> None:
         with self.lock:
-            wake = self.dispatcher.on_state(self.registry.entry(*robot), state)
+            entry = self.registry.entry(*robot)
+            # a lockout first: the actions the robot failed on locking out are not failed
+            # inspections, its points go to others (fleet.manager.lockouts)
+            locked = self.lockouts.on_state(entry, state)
+            wake = self.dispatcher.on_state(entry, state) | locked
+        if locked:
+            self.lockouts.announce()
         if wake:
             self.core.wake.set()
 
@@ -221,6 +238,7 @@ class Manager:
         run = MissionRun(uuid.uuid4().hex, name, spec, document=document,
                          map_doc=dict(map_doc or {}))
         run.pool = set(run.tasks)
+        self.closures.add_site(spec.facility)
         # the mission's map may list fixed sensors; their problems do not stop the mission
         self.sensors.add_site(spec.facility, file=str(spec.map_path or spec.facility.name),
                               strict=False)
@@ -274,6 +292,23 @@ class Manager:
                 raise FleetError(f"no robot {manufacturer}/{serial}")
         return self.obstacles.clear(serial, note)
 
+    def _interlock_check(self, check: InterlockCheck) -> None:
+        """A fixed sensor's stored reading against its interlock levels: a power-off
+        closes the area round it, a reading below restore reopens it."""
+        r = check.reading
+        self.closures.observe(check.node, f"sensor {check.sensor_id}", r.sensor.sensor,
+                              r.value, r.unit, check.levels)
+
+    def reopen_closure(self, closure_id: int, *, by: str, note: str | None) -> ClosureRow:
+        """A supervisor reopens a gas closure (:meth:`Closures.reopen`)."""
+        return self.closures.reopen(closure_id, by=by, note=note)
+
+    def reset_robot(self, manufacturer: str, serial: str, *, by: str,
+                    note: str) -> dict[str, object]:
+        """A supervisor records that people reset a locked-out robot
+        (:meth:`fleet.manager.lockouts.Lockouts.reset`)."""
+        return self.lockouts.reset(manufacturer, serial, by=by, note=note)
+
     def mission(self, mission_id: str) -> MissionRun:
         """A live mission by id (a unique prefix of at least 4 characters is enough)."""
         with self.lock:
@@ -303,6 +338,7 @@ def build_manager(store: Store, bus: Bus, settings: ManagerSettings | None = Non
     manager = Manager(bus, store, settings, clock=clock, links=links)
     for site in sites:
         manager.sensors.add_site(site)
+        manager.closures.add_site(site)
     for hook in interlock_hooks:
         manager.sensors.add_hook(hook)
     if alerts is not None:

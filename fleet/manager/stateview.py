@@ -21,11 +21,13 @@ class ActionView:
 
 @dataclass(frozen=True, slots=True)
 class ErrorView:
-    """One entry of ``errors``; ``references`` maps referenceKey to referenceValue."""
+    """One entry of ``errors``; ``references`` maps referenceKey to referenceValue;
+    ``level`` is ``WARNING`` or ``FATAL``."""
 
     error_type: str
     description: str | None
     references: Mapping[str, str]
+    level: str = "WARNING"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +109,8 @@ class StateView:
             self._errors = tuple(
                 ErrorView(e["errorType"], e.get("errorDescription"),
                           {r["referenceKey"]: r["referenceValue"]
-                           for r in e.get("errorReferences", ())})
+                           for r in e.get("errorReferences", ())},
+                          e.get("errorLevel", "WARNING"))
                 for e in self._raw["errors"])
         return self._errors
 

@@ -53,6 +53,11 @@ class ActionType(StrEnum):
     """Node or instant: start charging at a charger node."""
     STOP_CHARGING = "stopCharging"
     """Node or instant: stop charging."""
+    RESET_LOCKOUT = "resetLockout"
+    """Instant: a person has reset the robot's methane lockout (docs/protocol.md). The
+    manager sends it once a supervisor records the reset (``fleet robots reset``); a robot
+    whose reset is a switch on the robot may refuse it (FAILED) and clear its
+    ``methaneLockout`` error only when that switch is used."""
 
 
 @dataclass(frozen=True, slots=True)

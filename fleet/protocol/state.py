@@ -68,6 +68,13 @@ class ErrorLevel(StrEnum):
     """The robot cannot go on without help."""
 
 
+METHANE_LOCKOUT = "methaneLockout"
+"""Error type (level FATAL) of a robot that measured methane (or flammable gas) at or above
+its location's power-off level and is not rated to stay energised there: it stopped, its
+drive is powered off, and it takes no order until a person resets it (docs/protocol.md).
+Its ``errorReferences``: ``nodeId``, ``sensor``, ``value``, ``unit``, ``powerOffLevel``."""
+
+
 class EStop(StrEnum):
     """Emergency stop state (VDA 5050 ``eStop``)."""
 

@@ -5,11 +5,12 @@
   otherwise — and offers one method per thing the manager keeps: missions, mission events,
   inspection results (idempotent per ``resultId``) and their readings, fixed-sensor
   readings (:mod:`~fleet.store.sensor_readings`), anomalies and alert deliveries
-  (:mod:`~fleet.store.anomalies`).
+  (:mod:`~fleet.store.anomalies`), robots' lockouts and gas closures
+  (:mod:`~fleet.store.gas`).
 - :mod:`~fleet.store.tables`: the tables (:class:`MissionRow`,
   :class:`MissionEventRow`, :class:`InspectionResultRow`, :class:`ReadingRow`,
   :class:`SensorReadingRow`, :class:`AnomalyRow`, :class:`AnomalyObservationRow`,
-  :class:`AlertDeliveryRow`).
+  :class:`AlertDeliveryRow`, :class:`LockoutRow`, :class:`ClosureRow`).
 - :mod:`~fleet.store.database`: engine setup (SQLite WAL, synchronous, busy timeout) and
   the translation of database errors into :class:`~fleet.errors.StoreError`.
 - :mod:`~fleet.store.schema`: Alembic revisions and the in-place upgrade.
@@ -23,7 +24,9 @@ from fleet.store.tables import (
     AlertDeliveryRow,
     AnomalyObservationRow,
     AnomalyRow,
+    ClosureRow,
     InspectionResultRow,
+    LockoutRow,
     MissionEventRow,
     MissionRow,
     ReadingRow,
@@ -37,7 +40,9 @@ __all__ = [
     "AlertDeliveryRow",
     "AnomalyObservationRow",
     "AnomalyRow",
+    "ClosureRow",
     "InspectionResultRow",
+    "LockoutRow",
     "MissionEventRow",
     "MissionRow",
     "ReadingRow",

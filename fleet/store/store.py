@@ -41,6 +41,7 @@ from fleet.store.database import (
     make_engine,
     transaction,
 )
+from fleet.store.gas import GasMethods
 from fleet.store.ingest import insert_sqlite
 from fleet.store.results import ResultLike, StoredResult, result_rows
 from fleet.store.sensor_readings import SensorReadingMethods
@@ -84,11 +85,12 @@ class RecordedBatch:
     new: list[StoredResult]
 
 
-class Store(AnomalyMethods, SensorReadingMethods):
+class Store(AnomalyMethods, SensorReadingMethods, GasMethods):
     """The manager's database. Open one with :meth:`open`; close it with :meth:`close`.
 
     The anomaly and alert methods come from :class:`~fleet.store.anomalies.AnomalyMethods`,
-    the fixed-sensor readings from :class:`~fleet.store.sensor_readings.SensorReadingMethods`.
+    the fixed-sensor readings from :class:`~fleet.store.sensor_readings.SensorReadingMethods`,
+    lockouts and gas closures from :class:`~fleet.store.gas.GasMethods`.
     """
 
     def __init__(self, engine: Engine) -> None:

@@ -321,7 +321,8 @@ class AnomalyObservationRow(SQLModel, table=True):
     """One abnormal reading (``seq`` of result ``result_id``), robot finding (``seq``
     None) or fixed-sensor reading (``sensor_reading_id``; ``result_id`` and ``seq`` None)
     that counted towards anomaly ``anomaly_id``, with the verdict the rules gave it.
-    Exactly one of ``result_id`` and ``sensor_reading_id`` is set."""
+    At most one of ``result_id`` and ``sensor_reading_id`` is set; neither for an event the
+    manager raised itself (a robot's lockout, a gas closure)."""
 
     __tablename__ = "anomaly_observations"
     __table_args__ = (
@@ -378,3 +379,53 @@ class AlertDeliveryRow(SQLModel, table=True):
     delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     http_status: int | None = None
     last_error: str | None = None
+
+
+class LockoutRow(SQLModel, table=True):
+    """A robot's methane lockout (docs/gas-safety.md, "Lockout"): robot
+    ``manufacturer``/``serial`` measured ``value`` ``unit`` of ``sensor`` at ``node_id``, at
+    or above the power-off level ``level``, at ``locked_at``. Open while ``reset_at`` is
+    None; a supervisor's reset stores ``reset_at``, ``reset_by`` and ``note``."""
+
+    __tablename__ = "lockouts"
+    __table_args__ = (Index("ix_lockouts_robot", "manufacturer", "serial"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    manufacturer: str
+    serial: str
+    node_id: str
+    sensor: str
+    value: float
+    unit: str
+    level: float | None = None
+    locked_at: datetime = Field(sa_type=UtcDateTime)
+    reset_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+    reset_by: str | None = None
+    note: str | None = None
+
+
+class ClosureRow(SQLModel, table=True):
+    """A gas closure (docs/gas-safety.md, "Gas closures"): ``nodes`` (JSON list) of site
+    ``site`` closed to robots not rated to stay energised, because ``source`` (a robot's
+    ``M/S`` or a fixed sensor's id) read ``value`` ``unit`` of ``sensor`` at ``node_id``, at
+    or above its power-off level; ``area`` says how the nodes were chosen (``zone Z``,
+    ``block B``, ``within 30 m``). ``restore`` is the level a reading inside must fall
+    strictly below to reopen it. Open while ``reopened_at`` is None."""
+
+    __tablename__ = "closures"
+    __table_args__ = (Index("ix_closures_site", "site"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    site: str
+    node_id: str
+    nodes: Any = Field(default=None, sa_type=JSON_TYPE, nullable=True)
+    area: str
+    source: str
+    sensor: str
+    value: float
+    unit: str
+    restore: float | None = None
+    opened_at: datetime = Field(sa_type=UtcDateTime)
+    reopened_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+    reopened_by: str | None = None
+    note: str | None = None

@@ -118,3 +118,38 @@ def test_show_an_unknown_robot_is_one_line_and_exit_1(name: str) -> None:
 def test_table_lines_pad_to_the_widest_cell() -> None:
     assert table_lines(("a", "n"), [("x" * 5, "1"), ("y", "22")], right=("n",)) == [
         "a       n", "xxxxx   1", "y      22"]
+
+
+def test_reset_sends_who_and_the_note_and_says_what_follows(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[tuple[str, Any]] = []
+
+    def ask(connect: object, interface: object, verb: str, body: Any = None,
+            **kw: Any) -> Any:
+        sent.append((verb, body))
+        return {"robot": "acme/CR-01", "lockouts": [1], "missions": [],
+                "status": "locked_out"}
+
+    monkeypatch.setattr(robots, "ask", ask)
+    result = CliRunner().invoke(app, ["robots", "reset", "acme/CR-01", "--note",
+                                      "reset at tg-12", "--by", "ann"])
+    assert result.exit_code == 0, result.output
+    assert sent == [("robots/reset", {"manufacturer": "acme", "serial": "CR-01", "by": "ann",
+                                      "note": "reset at tg-12"})]
+    assert result.stdout.strip() == (
+        "acme/CR-01: reset recorded; back in service once it no longer reports the lockout")
+
+
+def test_reset_refused_by_the_manager_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fleet.errors import FleetError
+
+    def ask(*args: Any, **kw: Any) -> Any:
+        raise FleetError("robot acme/CR-01 is not locked out (it is online)")
+
+    monkeypatch.setattr(robots, "ask", ask)
+    result = CliRunner().invoke(app, ["robots", "reset", "acme/CR-01", "--note", "x"])
+    assert result.exit_code != 0
+    assert result.stderr.strip().splitlines() == [
+        "error: robot acme/CR-01 is not locked out (it is online)"]
+    blank = CliRunner().invoke(app, ["robots", "reset", "acme/CR-01", "--note", " "])
+    assert blank.exit_code == 2 and "Traceback" not in blank.output

@@ -1,0 +1,217 @@
+"""Methane lockouts: robots that locked themselves out, kept out of service until a
+supervisor records the reset (docs/gas-safety.md, "Lockout").
+
+A robot not rated to stay energised that measures methane at or above its location's
+power-off level stops, powers its drive off and reports a FATAL
+:data:`~fleet.protocol.state.METHANE_LOCKOUT` error (docs/protocol.md). On the first state
+carrying it, :meth:`Lockouts.on_state`
+
+- moves the robot to :attr:`~fleet.manager.lifecycle.RobotStatus.LOCKED_OUT` (not lost:
+  whatever its link does, it stays locked out), stores the lockout (it survives a
+  restart: :meth:`Lockouts.restore`), and records a ``robot_locked_out`` mission event;
+- hands its remaining points back to its mission's pool at once (the planner gives them
+  to others), and makes it an obstacle where it stands (traffic control keeps the others
+  out of its place; :class:`~fleet.manager.obstacles.Obstacles` routes them round);
+- raises an ALARM anomaly and alert naming robot, place and reading, after the lock is
+  released (:meth:`Lockouts.announce`).
+
+The registry never plans a robot that is not ONLINE, so it is never planned again until
+:meth:`Lockouts.reset` (``fleet robots reset M/S --note``): who and when are stored on
+the lockout, the robot gets a ``resetLockout`` instant action (the simulator's stand-in
+for the person at the robot; a real robot may insist on its own switch), its place is
+freed as ``fleet robots clear`` frees it, and it returns to service (ONLINE) on the first
+state that no longer carries the error.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fleet.anomaly.log import AnomalyLog
+from fleet.anomaly.rules import LOCKOUT, Verdict
+from fleet.errors import FleetError
+from fleet.manager.core import Core
+from fleet.manager.lifecycle import RobotStatus
+from fleet.manager.obstacles import Obstacles
+from fleet.manager.registry import RobotEntry
+from fleet.manager.stateview import ErrorView, StateView
+from fleet.protocol.order import ActionType
+from fleet.protocol.state import METHANE_LOCKOUT
+from fleet.sensors import Severity
+from fleet.store import LockoutRow
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class _Alarm:
+    """A lockout to announce once the manager's lock is released."""
+
+    row: LockoutRow
+    mission_id: str | None
+    x: float | None
+    y: float | None
+    level: str | None
+
+
+def lockout_error(state: StateView) -> ErrorView | None:
+    """The state's FATAL ``methaneLockout`` error, if it carries one."""
+    return next((e for e in state.errors if e.error_type == METHANE_LOCKOUT
+                 and e.level == "FATAL"), None)
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+class Lockouts:
+    """The lockout part of a manager (see the module docstring)."""
+
+    def __init__(self, core: Core, obstacles: Obstacles, anomalies: AnomalyLog) -> None:
+        self.core = core
+        self.obstacles = obstacles
+        self.anomalies = anomalies
+        self._last: dict[Key, LockoutRow] = {}
+        """Each robot's latest lockout (open, or reset)."""
+        self._pending: list[_Alarm] = []
+
+    def restore(self) -> None:
+        """A (re)starting manager: every robot with an open lockout is LOCKED_OUT before
+        anything is heard from it (call before the links start)."""
+        core = self.core
+        rows = core.store.lockouts()
+        with core.lock:
+            for row in rows:
+                self._last[(row.manufacturer, row.serial)] = row
+            for key, row in self._last.items():
+                if row.reset_at is None:
+                    core.registry.entry(*key).status = RobotStatus.LOCKED_OUT
+
+    def open(self) -> list[LockoutRow]:
+        """The robots' open lockouts (not reset), oldest first."""
+        with self.core.lock:
+            return sorted((r for r in self._last.values() if r.reset_at is None),
+                          key=lambda r: r.id or 0)
+
+    def on_state(self, robot: RobotEntry, state: StateView) -> bool:
+        """Look at a state before the dispatcher does (caller holds the lock); True when
+        the robot's status changed (locked out, or back in service)."""
+        error = lockout_error(state)
+        key = robot.key
+        if robot.status is RobotStatus.LOCKED_OUT:
+            last = self._last.get(key)
+            if error is None and (last is None or last.reset_at is not None):
+                robot.state = state
+                robot.move(RobotStatus.ONLINE)
+                log.warning("robot %s/%s back in service after its lockout was reset", *key)
+                return True
+            return False
+        if error is None:
+            return False
+        last = self._last.get(key)
+        if last is not None and last.reset_at is not None and \
+                (last.node_id, f"{last.value:g}") == (error.references.get("nodeId"),
+                                                     error.references.get("value")):
+            # reset recorded, but the robot has not cleared the error yet (or a restarted
+            # manager hears it again): locked out until a state without it
+            robot.move(RobotStatus.LOCKED_OUT)
+            return True
+        self._lock_out(robot, state, error)
+        return True
+
+    def _lock_out(self, robot: RobotEntry, state: StateView, error: ErrorView) -> None:
+        core = self.core
+        refs = error.references
+        node = refs.get("nodeId") or state.last_node_id or "?"
+        value = _number(refs.get("value"))
+        row = core.store.add_lockout(
+            manufacturer=robot.manufacturer, serial=robot.serial, node_id=node,
+            sensor=refs.get("sensor") or "ch4", value=value if value is not None else -1.0,
+            unit=refs.get("unit") or "%vol", level=_number(refs.get("powerOffLevel")),
+            at=core.clock.now())
+        self._last[robot.key] = row
+        robot.state = state
+        robot.move(RobotStatus.LOCKED_OUT)
+        log.error("robot %s/%s locked out at %s: %s", robot.manufacturer, robot.serial, node,
+                  error.description or METHANE_LOCKOUT)
+        run = core.missions.get(robot.mission_id or "")
+        x = y = level = None
+        for r in ([run] if run is not None else list(core.missions.values())):
+            n = r.spec.facility.nodes.get(node)
+            if n is not None:
+                x, y, level = n.x, n.y, n.level
+                break
+        for t in core.traffic.values():
+            t.lose(robot.serial, driving=False)  # it stands where it stopped, powered off
+        if run is not None:
+            a = run.assignments.get(robot.serial)
+            detail: dict[str, Any] = {"node": node, "reading": _reading(row), "lockout": row.id}
+            if a is not None and a.active:
+                detail["remaining"] = list(a.remaining)
+                core.event(run, "robot_locked_out", robot.serial, detail)
+                core.release(run, a, robot, to_pool=True)
+            else:
+                core.event(run, "robot_locked_out", robot.serial, detail)
+        self.obstacles.around()
+        self._pending.append(_Alarm(row, run.id if run is not None else None, x, y, level))
+
+    def announce(self) -> None:
+        """Raise the ALARM anomaly and alert of each new lockout (call without the lock)."""
+        with self.core.lock:
+            pending, self._pending = self._pending, []
+        for alarm in pending:
+            row = alarm.row
+            text = (f"robot {row.manufacturer}/{row.serial} locked out at {row.node_id}: "
+                    f"{_reading(row)}")
+            verdict = Verdict(f"{LOCKOUT}:{row.serial}", Severity.ALARM, LOCKOUT, row.level,
+                              row.value, row.unit, detail={
+                                  "description": text, "robot": f"{row.manufacturer}/"
+                                  f"{row.serial}", "node": row.node_id, "sensor": row.sensor,
+                                  "lockout": row.id})
+            try:
+                self.anomalies.raise_event(verdict, row.node_id, measured_at=row.locked_at,
+                                           mission_id=alarm.mission_id,
+                                           manufacturer=row.manufacturer,
+                                           serial_number=row.serial, x=alarm.x, y=alarm.y,
+                                           level=alarm.level)
+            except FleetError as exc:  # the lockout itself is stored; the alert is not
+                log.error("could not raise the anomaly of lockout %s: %s", row.id, exc)
+
+    def reset(self, manufacturer: str, serial: str, *, by: str, note: str) -> dict[str, object]:
+        """A supervisor records that people reset a locked-out robot: stored (who, when,
+        note), ``resetLockout`` sent, its place freed; it returns to service on its first
+        state without the error. FleetError when the manager knows no such robot or it is
+        not locked out."""
+        core = self.core
+        with core.lock:
+            robot = core.registry.find(serial)
+            if robot is None or (manufacturer and robot.manufacturer != manufacturer):
+                raise FleetError(f"no robot {manufacturer}/{serial}".replace(" /", " "))
+            if robot.status is not RobotStatus.LOCKED_OUT:
+                raise FleetError(f"robot {robot.manufacturer}/{serial} is not locked out "
+                                 f"(it is {robot.status.value})")
+            rows = core.store.reset_lockouts(robot.manufacturer, serial, by=by, note=note,
+                                             at=core.clock.now())
+            if rows:
+                self._last[robot.key] = rows[-1]
+            core.instant(robot.manufacturer, serial, ActionType.RESET_LOCKOUT)
+            back = robot.state is not None and lockout_error(robot.state) is None
+            if back:
+                robot.move(RobotStatus.ONLINE)
+        missions = self.obstacles.clear(serial, f"lockout reset by {by}: {note}")
+        log.warning("lockout of %s/%s reset by %s: %s", robot.manufacturer, serial, by, note)
+        core.wake.set()
+        return {"robot": f"{robot.manufacturer}/{serial}", "lockouts": [r.id for r in rows],
+                "missions": missions, "status": robot.status.value}
+
+
+def _reading(row: LockoutRow) -> str:
+    level = f" (power-off level {row.level:g})" if row.level is not None else ""
+    return f"{row.sensor} {row.value:g} {row.unit}{level}"

@@ -1,0 +1,106 @@
+"""Methane lockouts in a running manager (docs/gas-safety.md, "Lockout"): the robot is
+LOCKED_OUT, its points go to others at once, an ALARM anomaly names robot, place and
+reading, and only a recorded reset returns it to service (in-memory network, manual
+clock, a real SQLite file)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from fleet.errors import FleetError
+from fleet.manager import RobotStatus
+from fleet.manager.missions import MissionRun
+from fleet.protocol.order import ActionType
+from fleet.protocol.state import METHANE_LOCKOUT, Error, ErrorLevel, State
+
+from .harness import ScriptedRobot, Site, open_site
+
+
+def lockout(robot: ScriptedRobot, reached: int, node: str = "p1") -> State:
+    """The robot reached route index ``reached`` and locked itself out at ``node``."""
+    state = robot.report(reached)
+    error = Error(METHANE_LOCKOUT, ErrorLevel.FATAL, "methane 1.62 %vol", references={
+        "nodeId": node, "sensor": "ch4", "value": "1.62", "unit": "%vol",
+        "powerOffLevel": "1.5"})
+    locked = replace(state, header=robot.stamper.blank(), errors=(error,), node_states=(),
+                     edge_states=())
+    robot.send(locked)
+    return locked
+
+
+def locked_at_p1(site: Site) -> tuple[ScriptedRobot, MissionRun]:
+    r1 = site.robot("r1")
+    run = site.launch()
+    site.dispatched(r1, run)
+    lockout(r1, 2)
+    site.net.drain()
+    return r1, run
+
+
+def test_a_lockout_takes_the_robot_out_and_hands_its_points_back(site: Site) -> None:
+    r1, run = locked_at_p1(site)
+    entry = site.entry()
+    assert entry.status is RobotStatus.LOCKED_OUT and not entry.status.lost
+    assert entry.mission_id is None
+    [event] = site.events(run, "robot_locked_out")
+    assert event["node"] == "p1" and "ch4 1.62 %vol" in event["reading"]
+    assert "p2" in event["remaining"] and "p2" in run.pool
+    assert not run.failed, "the actions it dropped on locking out are not failed inspections"
+    fleet = site.manager.registry.available_fleet(run.spec.facility)
+    assert fleet.robots == ()
+    # the alarm names robot, place and reading
+    [anomaly] = site.store.anomalies()
+    assert (anomaly.severity, anomaly.inspection_point_id, anomaly.rule) == ("alarm", "p1",
+                                                                             "lockout")
+    assert anomaly.serial_number == "r1" and anomaly.peak == pytest.approx(1.62)
+    assert "robot" in (anomaly.detail or {}) and "locked out at p1" in anomaly.detail[
+        "description"]
+    # its link may come and go: it stays locked out
+    r1.drop_token()
+    site.net.drain()
+    site.at(100.0)
+    site.check()
+    assert site.entry().status is RobotStatus.LOCKED_OUT
+
+
+def test_only_a_recorded_reset_returns_it_to_service(site: Site) -> None:
+    r1, _ = locked_at_p1(site)
+    with pytest.raises(FleetError, match="no robot"):
+        site.manager.reset_robot("", "nobody", by="ann", note="x")
+    answer = site.manager.reset_robot("", "r1", by="ann", note="gas cleared, reset at p1")
+    assert answer["status"] == "locked_out", "its state still carries the error"
+    [reset] = [a for m in r1.instants() for a in m.actions]
+    assert reset.action_type == ActionType.RESET_LOCKOUT.value
+    [row] = site.store.lockouts()
+    assert (row.reset_by, row.note) == ("ann", "gas cleared, reset at p1")
+    assert row.reset_at is not None
+    lockout(r1, 2)  # the robot has not cleared it yet
+    site.net.drain()
+    assert site.entry().status is RobotStatus.LOCKED_OUT and len(site.store.lockouts()) == 1
+    r1.report(2)  # the person reset it: no error
+    site.net.drain()
+    assert site.entry().status is RobotStatus.ONLINE
+    with pytest.raises(FleetError, match="not locked out"):
+        site.manager.reset_robot("", "r1", by="ann", note="again")
+
+
+def test_a_lockout_survives_a_manager_restart(tmp_path: Path) -> None:
+    sites = open_site(tmp_path)
+    site = next(sites)
+    locked_at_p1(site)
+    sites.close()  # stop the manager
+    again = open_site(tmp_path)
+    site = next(again)
+    try:
+        assert site.entry("r1").status is RobotStatus.LOCKED_OUT
+        r1 = site.robot("r1")  # it comes online again, error cleared on the robot
+        site.net.drain()
+        assert site.entry("r1").status is RobotStatus.LOCKED_OUT, "not without the reset"
+        site.manager.reset_robot("", "r1", by="bo", note="reset")
+        assert site.entry("r1").status is RobotStatus.ONLINE
+        assert r1.instants()
+    finally:
+        again.close()
