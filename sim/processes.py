@@ -398,7 +398,10 @@ def run_child(spec_path: Path) -> None:
         # full collection: with a thousand robots a scan stops every thread for 100s of ms
         gc.freeze()
         print("ready", flush=True)
-        while not stop.wait(0.5):
+        parent = os.getppid()
+        # a parent killed without stopping us leaves us to init: stop too, rather than
+        # simulate hundreds of robots for nobody
+        while not stop.wait(0.5) and os.getppid() == parent:
             pass
         pace = fleet.pace
         stats = {"world_s": clock.monotonic(), "pace_world_s": pace.world_s,

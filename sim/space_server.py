@@ -20,6 +20,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -224,6 +225,14 @@ def serve(spec_path: Path) -> None:
     manager = _Manager(address=spec.address.socket, authkey=spec.address.authkey)
     server = manager.get_server()
     print("ready", flush=True)
+    parent = os.getppid()
+
+    def orphaned() -> None:  # a parent killed without stopping us: stop too
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=orphaned, name="space-parent", daemon=True).start()
     server.serve_forever()
 
 
