@@ -65,7 +65,8 @@ class GraphBody:
         return ([Reading(s, self.readings.get(s, 1.0), units.get(s, "")) for s in sensors], [])
 
 
-def capabilities(epl: str | None = "Gb", sensors: Sequence[str] = ("ch4", "o2", "co"),
+def capabilities(epl: str | Sequence[str] | None = "Gb",
+                 sensors: Sequence[str] = ("ch4", "o2", "co"),
                  speed: float = 1.0) -> Capabilities:
     """A capable, generous robot."""
     return Capabilities(tuple(sensors), epl, battery_wh=5000, wh_per_metre=0.1,
