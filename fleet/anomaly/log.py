@@ -57,6 +57,10 @@ from fleet.planning.mission import MissionSpec
 from fleet.store import AlertDeliveryRow, AnomalyObservationRow, Store, StoredResult
 from fleet.store.anomalies import AnomalyTransaction
 
+_Applied = tuple[list[tuple[Anomaly, AlertEvent]], dict[tuple[str, str], dict[str, Any]]]
+"""What folding sightings did: the alerts raised, and the column values written per
+anomaly (point, sensor)."""
+
 log = logging.getLogger(__name__)
 
 MissionLookup = Callable[[str], MissionSpec | None]
@@ -158,24 +162,15 @@ class AnomalyLog:
         """
         if not readings:
             return [], []
-        with self._lock:
-            try:
-                verdicts = fixed_verdicts(readings, self._previous, self._stored_fixed)
-                written: dict[tuple[str, str], dict[str, Any]] = {}
-                raised: list[tuple[Anomaly, AlertEvent]] = []
-                with self.store.anomaly_transaction() as tx:
-                    ids = tx.add_sensor_readings([r.row() for r in readings])
-                    sightings = fixed_sightings(readings, ids, verdicts)
-                    if sightings:
-                        raised, written = self._apply(tx, sightings)
-            except Exception:
-                self._forget()
-                raise
-            if self._written is not None:
-                self._written.update(written)
-        if raised:
-            self.dispatcher.wake()
-        return ids, raised
+        ids: list[int] = []
+
+        def work(tx: AnomalyTransaction) -> _Applied:
+            verdicts = fixed_verdicts(readings, self._previous, self._stored_fixed)
+            ids.extend(tx.add_sensor_readings([r.row() for r in readings]))
+            sightings = fixed_sightings(readings, ids, verdicts)
+            return self._apply(tx, sightings) if sightings else ([], {})
+
+        return ids, self._transact(work)
 
     def raise_event(self, verdict: Verdict, point: str, *, measured_at: datetime,
                     mission_id: str | None = None, manufacturer: str | None = None,
@@ -189,10 +184,17 @@ class AnomalyLog:
         StoreError when the database refuses."""
         sighting = Sighting(verdict, point, None, None, measured_at, mission_id, manufacturer,
                             serial_number, x, y, level)
+        return self._transact(lambda tx: self._apply(tx, [sighting]))
+
+    def _transact(self, work: Callable[[AnomalyTransaction], _Applied]
+                  ) -> list[tuple[Anomaly, AlertEvent]]:
+        """Run ``work`` in one anomaly transaction under the lock; once committed, what it
+        wrote is what the table holds and its alerts go out. On failure the cached state
+        is dropped (reloaded from the store on next use) and the error raised."""
         with self._lock:
             try:
                 with self.store.anomaly_transaction() as tx:
-                    raised, written = self._apply(tx, [sighting])
+                    raised, written = work(tx)
             except Exception:
                 self._forget()
                 raise
@@ -274,8 +276,7 @@ class AnomalyLog:
         return [Sighting(v, point, r.result_id, seq, at, r.mission_id, r.manufacturer,
                          r.serial_number, x, y, level) for v, seq in verdicts]
 
-    def _apply(self, tx: AnomalyTransaction, sightings: list[Sighting]
-               ) -> tuple[list[tuple[Anomaly, AlertEvent]], dict[tuple[str, str], dict[str, Any]]]:
+    def _apply(self, tx: AnomalyTransaction, sightings: list[Sighting]) -> _Applied:
         """Fold the sightings into their anomalies; the alerts raised, and the column values
         now written per anomaly."""
         keys = {(s.point, s.verdict.sensor) for s in sightings}

@@ -78,14 +78,8 @@ def clear(
 ) -> None:
     """A lost robot was recovered by people: free the place it held in a drift, and plan
     the inspections it blocked again (docs/traffic.md)."""
-    from fleet.cli.anomalies import who
-
-    if not note.strip():
-        raise typer.BadParameter("say how the robot was recovered", param_hint="--note")
-    manufacturer, _, serial = robot.rpartition("/")
-    answer = ask(connect, interface, "robots/clear",
-                 {"manufacturer": manufacturer, "serial": serial, "by": who(by),
-                  "note": note}, credentials=credentials)
+    answer = _supervise("robots/clear", robot, note, by, "say how the robot was recovered",
+                        connect, interface, credentials)
     missions = answer.get("missions") or []
     typer.echo(f"{answer['robot']} cleared; noted on {len(missions)} mission(s)")
 
@@ -104,18 +98,28 @@ def reset(
     """People reset a robot locked out by methane: record who and when; the robot returns
     to service once its state no longer carries the error (docs/gas-safety.md). On a
     secured site only supervisors' credentials may do this."""
-    from fleet.cli.anomalies import who
-
-    if not note.strip():
-        raise typer.BadParameter("say who reset the robot and why it is safe",
-                                 param_hint="--note")
-    manufacturer, _, serial = robot.rpartition("/")
-    answer = ask(connect, interface, "robots/reset",
-                 {"manufacturer": manufacturer, "serial": serial, "by": who(by),
-                  "note": note}, credentials=credentials)
+    answer = _supervise("robots/reset", robot, note, by,
+                        "say who reset the robot and why it is safe", connect, interface,
+                        credentials)
     state = "back in service" if answer.get("status") == "online" else \
         "reset recorded; back in service once it no longer reports the lockout"
     typer.echo(f"{answer['robot']}: {state}")
+
+
+def _supervise(verb: str, robot: str, note: str, by: str | None, say: str,
+               connect: str | None, interface: str, credentials: Path | None
+               ) -> dict[str, Any]:
+    """A supervisor's action on a robot (``clear``, ``reset``): the note is required (an
+    empty one is the error ``say``), recorded with who did it; the manager's answer."""
+    from fleet.cli.anomalies import who
+
+    if not note.strip():
+        raise typer.BadParameter(say, param_hint="--note")
+    manufacturer, _, serial = robot.rpartition("/")
+    answer: dict[str, Any] = ask(connect, interface, verb,
+                                 {"manufacturer": manufacturer, "serial": serial,
+                                  "by": who(by), "note": note}, credentials=credentials)
+    return answer
 
 
 def where(r: dict[str, Any]) -> str:
