@@ -34,7 +34,9 @@ class Progress:
     waits for another); ``makespan_s`` the world seconds from the launch to the end of the
     mission as this run saw it (to within :data:`sim.runner.END_POLL_S` real seconds; None while it
     runs, or when the run ended without it); ``stalled``: every robot with points left is
-    held in a deadlock (or waits for one), so the run ended there.
+    held in a deadlock (or waits for one), so the run ended there. ``lockouts`` and
+    ``closures``: methane lockouts of robots and gas closures opened during the run, as
+    the run's own manager stored them (None with a manager of another process).
     """
 
     world_s: float
@@ -55,6 +57,8 @@ class Progress:
     space: SpaceReport | None = None
     makespan_s: float | None = None
     stalled: bool = False
+    lockouts: int | None = None
+    closures: int | None = None
 
     @property
     def standoffs(self) -> int:
@@ -80,6 +84,7 @@ class Progress:
             "makespan_s": None if self.makespan_s is None else round(self.makespan_s, 1),
             "standoffs": self.standoffs, "deadlocks": self.deadlocks,
             "robot_wait_s": round(self.robot_wait_s, 1),
+            "lockouts": self.lockouts, "closures": self.closures,
             "ghosts": self.space is None, "stalled": self.stalled, "seed": self.seed,
             "waits": 0 if self.space is None else self.space.waits,
             "stuck": [] if self.space is None else list(self.space.stuck),

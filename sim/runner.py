@@ -13,9 +13,14 @@ A run puts together
 - the scenario's mission, launched through the manager's query API;
 - an observer session that follows inspection results as the robots publish them (high
   readings by :data:`sim.body.ALARMS`) and the mission's progress: :class:`Progress`;
-- the fixed sensors the scenario's map lists (``site.meta.sensors``), publishing readings
-  from the world model every ``sensor_period_s`` world seconds
-  (:class:`~sim.fixed_sensors.FixedSensorFeed`); an embedded manager listens to them from
+- the scenario's scripted supervisor actions (``supervisor:``: reset a locked-out robot,
+  clear a lost one, reopen a gas closure, launch another mission), carried out at their
+  world times through the manager's query API, the path of the CLI
+  (:meth:`SimRun.supervise`); the run is not over before the last of them, nor before
+  every mission launched is;
+- the fixed sensors the scenario's map (``site.meta.sensors``) and the scenario's own
+  ``sensors:`` list, publishing readings from the world model every ``sensor_period_s``
+  world seconds (:class:`~sim.fixed_sensors.FixedSensorFeed`); an embedded manager listens to them from
   the start;
 - the site's physical space (:class:`~sim.space.Space`): in this process for a fleet in
   this process, else served to the robots' processes (:mod:`sim.space_server`); none with
@@ -64,14 +69,14 @@ from sim.fixed_sensors import DEFAULT_PERIOD_S, FixedSensorFeed, feed_for
 from sim.processes import FleetProcess, ProcessFleet
 from sim.progress import HighReading, Progress, stalled
 from sim.robots import FleetOptions, SimFleet, robots_of, starts_of
-from sim.scenario import Scenario
+from sim.scenario import Scenario, SupervisorAction, SupervisorVerb
 from sim.space import Space, SpaceParams, SpaceReport
 from sim.space_server import SpaceProxy, SpaceServer
 
 log = logging.getLogger(__name__)
 
 __all__ = ["END_POLL_S", "FLEET_PROCESS_ABOVE", "MAX_STATE_RATE", "TERMINAL",
-           "EmbeddedManager", "HighReading", "Progress", "RunOptions", "SimRun",
+           "EmbeddedManager", "HighReading", "Progress", "RunOptions", "SimRun", "Supervised",
            "manager_settings", "mission_text", "state_interval_for", "with_dwell"]
 
 MAX_STATE_RATE = 10.0
@@ -180,6 +185,18 @@ class RunOptions:
         return self.state_interval or state_interval_for(self.speed)
 
 
+@dataclass(frozen=True)
+class Supervised:
+    """A scripted supervisor action as it was carried out at world time ``at`` (the
+    scenario's ``at_s`` or a little later): the manager's ``answer``, or the ``error`` it
+    gave (one line)."""
+
+    at: float
+    action: SupervisorAction
+    answer: Any = None
+    error: str | None = None
+
+
 class EmbeddedManager:
     """A manager with an embedded router on a free loopback port and a SQLite store in
     ``workdir``, on the world's ``clock``, listening to the fixed sensors of ``sites``; a
@@ -249,6 +266,12 @@ class SimRun:
         """World time of the mission's launch."""
         self.ended_at: float | None = None
         """World time the run first saw the mission over."""
+        self.supervised: list[Supervised] = []
+        """The scenario's supervisor actions carried out so far, in order."""
+        self.launched: list[str] = []
+        """Ids of the missions the supervisor actions launched."""
+        self._halt = threading.Event()
+        self._supervisor: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Self:
@@ -315,6 +338,10 @@ class SimRun:
             self.wait_for_robots()
             if o.launch and (self.scenario.mission is not None):
                 self.mission_id = self.launch()
+            if self.scenario.supervisor:
+                self._supervisor = threading.Thread(target=self._supervise,
+                                                    name="sim-supervisor", daemon=True)
+                self._supervisor.start()
         except BaseException:
             self.stop()
             raise
@@ -323,6 +350,10 @@ class SimRun:
         """Stop the manager of its own, the robots and the observer; remove a temporary
         workdir. (The manager goes first: robots leaving a finished run are no news, and
         their goodbyes race their tokens' withdrawal.)"""
+        self._halt.set()
+        if self._supervisor is not None:
+            self._supervisor.join(timeout=10)
+            self._supervisor = None
         if self.feed is not None:
             self.feed.stop()
         if self.embedded is not None:
@@ -382,6 +413,53 @@ class SimRun:
         return self.ask("robots/clear", {"manufacturer": robot.manufacturer, "serial": serial,
                                          "by": by, "note": note})
 
+    def supervise(self, action: SupervisorAction) -> Any:
+        """Carry out one supervisor action now, as the CLI would (``fleet robots reset``,
+        ``fleet robots clear``, a mission launch through the query API; a closure's
+        reopening through the run's own manager); the manager's answer. FleetError as the
+        manager gives it."""
+        serial = action.robot or ""
+        robot = next((r for r in self.robots if r.serial == serial), None)
+        if action.action in (SupervisorVerb.RESET, SupervisorVerb.CLEAR) and robot is None:
+            raise FleetError(f"no simulated robot {serial!r}")
+        note = action.note or ""
+        if action.action is SupervisorVerb.RESET:
+            assert robot is not None
+            return self.ask("robots/reset", {"manufacturer": robot.manufacturer,
+                                             "serial": serial, "by": action.by,
+                                             "note": note})
+        if action.action is SupervisorVerb.CLEAR:
+            return self.recover(serial, note, by=action.by)
+        if action.action is SupervisorVerb.REOPEN:
+            if self.manager is None or action.closure is None:
+                raise FleetError("reopening a closure needs the run's own manager")
+            row = self.manager.reopen_closure(action.closure, by=action.by, note=note)
+            return {"closure": row.id, "reopened_by": row.reopened_by}
+        assert action.mission is not None
+        mission_id = self._launch_file(action.mission, action.mission.stem)
+        self.launched.append(mission_id)
+        return {"mission_id": mission_id}
+
+    def _supervise(self) -> None:
+        """The supervisor thread: each scripted action at its world time."""
+        for action in self.scenario.supervisor:
+            if self.clock.wait(self._halt, max(0.0, action.at_s - self.clock.monotonic())):
+                return
+            at = self.clock.monotonic()
+            try:
+                done = Supervised(at, action, answer=self.supervise(action))
+            except FleetError as exc:  # a refusal is part of the run's story, not its end
+                log.error("supervisor %s at %.0f s: %s", action.action.value, at, exc)
+                done = Supervised(at, action, error=str(exc))
+            with self._lock:
+                self.supervised.append(done)
+
+    @property
+    def supervising(self) -> bool:
+        """Whether scripted supervisor actions are still to come."""
+        with self._lock:
+            return len(self.supervised) < len(self.scenario.supervisor)
+
     def wait_for_robots(self, timeout: float = 30.0) -> int:
         """Wait (real seconds) until the manager lists every robot online with its
         capabilities; how many it lists."""
@@ -406,15 +484,22 @@ class SimRun:
         sc, o = self.scenario, self.options
         self.launched_at = self.clock.monotonic()
         if sc.mission_path is not None and sc.map_path is not None:
-            body = {"name": sc.mission.name if sc.mission else sc.mission_path.stem,
-                    "mission": mission_text(sc.mission_path, dwell_s=o.dwell_s),
-                    "map": {"name": str(sc.map_path), "suffix": sc.map_path.suffix,
-                            "text": sc.map_path.read_text(encoding="utf-8")}}
-            return str(self.ask("mission/launch", body, timeout=10.0)["mission_id"])
+            return self._launch_file(
+                sc.mission_path, sc.mission.name if sc.mission else sc.mission_path.stem)
         if sc.mission is not None and self.manager is not None:
             spec = with_dwell(sc.mission, o.dwell_s)
             return self.manager.launch(spec.name, spec, "").id
         raise ScenarioError(f"scenario {sc.name!r} has no mission file to launch")
+
+    def _launch_file(self, path: Path, name: str) -> str:
+        """Launch mission file ``path`` on the scenario's map through the query API."""
+        sc = self.scenario
+        if sc.map_path is None:
+            raise ScenarioError(f"scenario {sc.name!r} has no map file to launch on")
+        body = {"name": name, "mission": mission_text(path, dwell_s=self.options.dwell_s),
+                "map": {"name": str(sc.map_path), "suffix": sc.map_path.suffix,
+                        "text": sc.map_path.read_text(encoding="utf-8")}}
+        return str(self.ask("mission/launch", body, timeout=10.0)["mission_id"])
 
     # ------------------------------------------------------------------ following
     def _on_result(self, key: ParsedKey, message: object) -> None:
@@ -449,8 +534,12 @@ class SimRun:
         """Whether the mission is over and every result it produced is acknowledged (as far
         as this process can tell)."""
         status = status if status is not None else self.mission_status()
-        if status is None or status["status"] not in TERMINAL:
+        if status is None or status["status"] not in TERMINAL or self.supervising:
             return False
+        for mission_id in list(self.launched):
+            if self.ask("mission/status", {"mission_id": mission_id})["status"] \
+                    not in TERMINAL:
+                return False
         fleet = self.fleet
         if isinstance(fleet, SimFleet):
             return all(not len(r.agent.outbox) for r in fleet.robots.values() if r.alive)
@@ -480,6 +569,10 @@ class SimRun:
         makespan = None
         if self.ended_at is not None and self.launched_at is not None:
             makespan = self.ended_at - self.launched_at
+        lockouts = closures = None
+        if self.embedded is not None:
+            lockouts = len(self.embedded.store.lockouts())
+            closures = len(self.embedded.store.closures())
         return Progress(
             world_s=self.clock.monotonic(), wall_s=time.monotonic() - self.origin,
             speed=self.options.speed,
@@ -491,7 +584,8 @@ class SimRun:
             inspections=dict(status["inspections"] or {}) if status else {},
             results=results, high=high, states_per_s=rate,
             finished=self.settled(status), seed=self.scenario.seed, space=space,
-            makespan_s=makespan, stalled=stalled(status, space, TERMINAL))
+            makespan_s=makespan, stalled=stalled(status, space, TERMINAL),
+            lockouts=lockouts, closures=closures)
 
     def run(self, *, duration: float | None = None, timeout: float | None = None,
             interval: float = 0.5,
@@ -514,9 +608,10 @@ class SimRun:
             # between two progress reports, watch for the mission's end more closely
             # (the makespan is measured from it)
             next_at = time.monotonic() + interval
+            ended = self.ended_at is not None
             while (left := next_at - time.monotonic()) > 0:
                 time.sleep(min(left, END_POLL_S))
                 if self.mission_id is not None and self.ended_at is None:
                     self.mission_status()
-                if self.ended_at is not None:
+                if not ended and self.ended_at is not None:
                     break

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import reprlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from typing import Any
 from fleet import yamldoc
 from fleet.errors import FleetError, Problem, line_of
 from fleet.facility import formats
-from fleet.facility.fixed_sensors import read_fixed_sensors
+from fleet.facility.fixed_sensors import META_KEY, read_fixed_sensors
 from fleet.facility.model import Facility
 from fleet.planning.mission import MissionSpec, load_mission
 from fleet.planning.robots import Fleet, fleet_from_document, load_fleet, rating_problems
@@ -89,6 +89,48 @@ class Fault:
         return self.duration_s is None or t < self.at_s + self.duration_s
 
 
+class SupervisorVerb(StrEnum):
+    """What a scripted supervisor does (through the manager's query API, as the CLI would)."""
+
+    RESET = "reset"
+    """``fleet robots reset M/S --note``: people reset the locked-out ``robot``."""
+    CLEAR = "clear"
+    """``fleet robots clear M/S --note``: people recovered the lost ``robot`` (carried out
+    of the space, as :meth:`sim.runner.SimRun.recover`)."""
+    REOPEN = "reopen"
+    """Reopen gas closure ``closure`` (its number, ``C-1`` is 1) with a ``note``; needs the
+    run's own manager (:meth:`fleet.manager.Manager.reopen_closure`)."""
+    LAUNCH = "launch"
+    """Launch the mission file ``mission`` (a path relative to the scenario) on the
+    scenario's map."""
+
+
+_SUPERVISOR_FIELDS: Mapping[SupervisorVerb, tuple[frozenset[str], frozenset[str]]] = {
+    # (required, optional) fields besides at and action
+    SupervisorVerb.RESET: (frozenset({"robot", "note"}), frozenset({"by"})),
+    SupervisorVerb.CLEAR: (frozenset({"robot", "note"}), frozenset({"by"})),
+    SupervisorVerb.REOPEN: (frozenset({"closure", "note"}), frozenset({"by"})),
+    SupervisorVerb.LAUNCH: (frozenset({"mission"}), frozenset({"by", "note"})),
+}
+
+SUPERVISOR = "simulated supervisor"
+"""Who a scripted supervisor action is recorded as, unless it says ``by``."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SupervisorAction:
+    """A supervisor's ``action`` at world time ``at_s``: on ``robot`` (reset, clear), on
+    closure number ``closure`` (reopen) or launching ``mission`` (a path)."""
+
+    at_s: float
+    action: SupervisorVerb
+    note: str | None = None
+    by: str = SUPERVISOR
+    robot: str | None = None
+    closure: int | None = None
+    mission: Path | None = None
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A whole simulation set-up; only ``name`` and ``facility`` are needed to build one."""
@@ -99,6 +141,8 @@ class Scenario:
     world: WorldSpec = field(default_factory=WorldSpec)
     link: LinkModel = field(default_factory=LinkModel)
     faults: tuple[Fault, ...] = ()
+    supervisor: tuple[SupervisorAction, ...] = ()
+    """Scripted supervisor actions, in time order."""
     fleet: Fleet = field(default_factory=lambda: Fleet(()))
     mission: MissionSpec | None = None
     description: str | None = None
@@ -113,12 +157,13 @@ class Scenario:
                             key=lambda f: f.at_s))
 
 
-_TOP = {"name", "description", "map", "mission", "fleet", "seed", "world", "link", "faults"}
+_TOP = {"name", "description", "map", "mission", "fleet", "seed", "world", "link", "faults",
+        "sensors", "supervisor"}
 _WORLD = {"sensors", "sources"}
 _SENSOR = {"unit", "background", "by_tag", "sigma", "range"}
 _LINK = {"latency_ms", "jitter_ms", "loss"}
 _FAULT = {"at", "robot", "kind", "params"}
-_TIMING = {"start_s", "ramp_s", "growth_per_h"}
+_TIMING = {"start_s", "ramp_s", "growth_per_h", "end_s"}
 _SOURCES: Mapping[str, frozenset[str]] = {
     "gas_leak": frozenset({"kind", "sensor", "node", "peak", "decay_m", *_TIMING}),
     "hot_spot": frozenset({"kind", "node", "peak_c", "decay_m", *_TIMING}),
@@ -424,6 +469,83 @@ def _fault(r: _Reader, raw: object, fleet: Fleet | None,
     return Fault(at_s=at, robot=robot, kind=kind, sensor=sensor, **values)
 
 
+def _supervisor(r: _Reader, raw: object, fleet: Fleet | None,
+                base: Path) -> SupervisorAction | None:
+    if not isinstance(raw, Mapping):
+        r.fail(raw, None, f"a supervisor action must be a mapping, got {_kind(raw)}")
+        return None
+    verb = raw.get("action")
+    if not isinstance(verb, str) or verb not in set(SupervisorVerb):
+        r.fail(raw, None, f"supervisor action must be one of {', '.join(SupervisorVerb)}, "
+               f"got {_show(verb)}")
+        return None
+    action = SupervisorVerb(verb)
+    label = f"supervisor {action.value}"
+    required, optional = _SUPERVISOR_FIELDS[action]
+    r.known(raw, {"at", "action", *required, *optional}, f"supervisor {action.value}", label)
+    at = r.number(raw, "at", label, required=True)
+    ok = at is not None
+    if at is not None and at < 0:
+        r.fail(raw, label, f"at must be ≥ 0 seconds, got {at:g}")
+        ok = False
+    texts: dict[str, str | None] = {}
+    for key in ("note", "by", "robot"):
+        if key in required | optional:
+            texts[key] = r.name(raw, key, label, required=key in required)
+            ok = ok and (texts[key] is not None or key not in required)
+    robot = texts.get("robot")
+    if robot is not None and fleet is not None and \
+            robot not in {x.serial for x in fleet.robots}:
+        r.fail(raw, label, f"unknown robot {_show(robot)} (not in the scenario's fleet)")
+        ok = False
+    closure: int | None = None
+    if "closure" in required:
+        value = raw.get("closure")
+        if isinstance(value, str) and value.upper().startswith("C-"):
+            value = value[2:]
+        try:
+            closure = int(value) if isinstance(value, int | str) and \
+                not isinstance(value, bool) else None
+        except ValueError:
+            closure = None
+        if closure is None or closure < 1:
+            r.fail(raw, label, f"closure must be a closure's number (1 or C-1), got "
+                   f"{_show(raw.get('closure'))}")
+            ok = False
+    mission: Path | None = None
+    if "mission" in required:
+        mission = r.path(raw, "mission", base)
+        if mission is None:
+            r.fail(raw, label, "launch needs the mission file (mission: PATH)")
+            ok = False
+        elif not mission.is_file():
+            r.fail(raw, label, f"no mission file {_show(str(mission))}")
+            ok = False
+    if not ok or at is None:
+        return None
+    return SupervisorAction(at_s=at, action=action, note=texts.get("note"),
+                            by=texts.get("by") or SUPERVISOR, robot=robot, closure=closure,
+                            mission=mission)
+
+
+def _with_sensors(r: _Reader, raw: object, facility: Facility) -> Facility:
+    """``facility`` with the scenario's fixed sensors added to its map's (checked here, with
+    the scenario's lines; the merged list is checked again with the map's)."""
+    if raw is None:
+        return facility
+    if not isinstance(raw, list):
+        r.fail(raw, None, f"sensors must be a list of fixed sensors, got {_kind(raw)}")
+        return facility
+    own = replace(facility, meta={**facility.meta, META_KEY: raw})
+    _, problems = read_fixed_sensors(own, file=r.file)
+    if problems:
+        r.problems.extend(problems)
+        return facility
+    listed = facility.meta.get(META_KEY)
+    merged = [*(listed if isinstance(listed, list) else []), *raw]
+    return replace(facility, meta={**facility.meta, META_KEY: merged})
+
+
 def scenario_from_document(doc: object, *, file: str | None = None,
                            base: Path | None = None) -> Scenario:
     """A scenario from a parsed scenario document; relative paths resolve against ``base``.
@@ -447,6 +569,7 @@ def scenario_from_document(doc: object, *, file: str | None = None,
         raise ScenarioError([*r.problems, *getattr(exc, "problems", [Problem(str(exc))])]) \
             from None
 
+    facility = _with_sensors(r, doc.get("sensors"), facility)
     name = r.name(doc, "name", None) or (Path(file).stem if file else facility.name)
     description = doc.get("description")
     if description is not None and not isinstance(description, str):
@@ -503,10 +626,21 @@ def scenario_from_document(doc: object, *, file: str | None = None,
         if fault is not None:
             faults.append(fault)
 
+    actions: list[SupervisorAction] = []
+    raw_actions = doc.get("supervisor") or []
+    if not isinstance(raw_actions, list):
+        r.fail(doc, None, f"supervisor must be a list, got {_kind(raw_actions)}")
+        raw_actions = []
+    for raw in raw_actions:
+        action = _supervisor(r, raw, fleet, base)
+        if action is not None:
+            actions.append(action)
+
     if r.problems:
         raise ScenarioError(r.problems)
     return Scenario(
         name=name, facility=facility, seed=seed, world=world, link=link, faults=tuple(faults),
+        supervisor=tuple(sorted(actions, key=lambda a: a.at_s)),
         fleet=fleet if fleet is not None else Fleet(()), mission=mission,
         description=description, path=Path(file) if file else None, map_path=map_path,
         mission_path=mission_path, fleet_path=fleet_path)

@@ -101,21 +101,29 @@ noise sigma, clipping range)."""
 @dataclass(frozen=True, kw_only=True)
 class Source:
     """An anomaly that starts at ``start_s``, rises linearly to full strength over
-    ``ramp_s`` and then grows by ``growth_per_h`` (a fraction of full strength) per hour."""
+    ``ramp_s`` and then grows by ``growth_per_h`` (a fraction of full strength) per hour,
+    until ``end_s`` (None: never), when it is removed at once (a leak sealed, a machine
+    switched off)."""
 
     start_s: float = 0.0
     ramp_s: float = 0.0
     growth_per_h: float = 0.0
+    end_s: float | None = None
 
     def __post_init__(self) -> None:
         if not all(math.isfinite(v) for v in (self.start_s, self.ramp_s, self.growth_per_h)):
             raise ValueError("start_s, ramp_s and growth_per_h must be finite")
         if self.ramp_s < 0 or self.growth_per_h < 0:
             raise ValueError("ramp_s and growth_per_h must be ≥ 0")
+        if self.end_s is not None and not (math.isfinite(self.end_s)
+                                           and self.end_s > self.start_s):
+            raise ValueError(f"end_s must be a number after start_s ({self.start_s:g}), "
+                             f"got {self.end_s:g}")
 
     def strength(self, t: float) -> float:
-        """0 before the start, 1 at full strength, more once it grows."""
-        if t < self.start_s:
+        """0 before the start and from the end on, 1 at full strength, more once it
+        grows."""
+        if t < self.start_s or (self.end_s is not None and t >= self.end_s):
             return 0.0
         age = t - self.start_s
         if self.ramp_s > 0 and age < self.ramp_s:

@@ -18,6 +18,7 @@ orderId arrives.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 
@@ -32,7 +33,7 @@ from fleet.manager.registry import RobotEntry
 from fleet.manager.stateview import StateView
 from fleet.manager.traffic import Traffic
 from fleet.planning.mission import MissionSpec
-from fleet.planning.plan import RobotPlan
+from fleet.planning.plan import RobotPlan, Stop, StopKind
 from fleet.protocol.header import Header
 from fleet.protocol.order import InstantActions
 
@@ -70,6 +71,22 @@ class Dispatcher:
         core.order_sent[a.order_id] = time.perf_counter()
         core.send(a.manufacturer, a.serial, order)
         core.event(run, "dispatched", rp.serial, {"order_id": a.order_id, "points": a.points})
+
+    def send_home(self, run: MissionRun, robot: RobotEntry, path: list[str]) -> None:
+        """Send ``robot`` (free, standing at ``path[0]``) along ``path`` to the dock or
+        charger it ends at, as a round of ``run`` without points: once there it is free
+        and the planner may give it work (caller holds the lock)."""
+        cls = robot.robot_class()
+        fac = run.spec.facility
+        battery = cls.battery_wh if cls is not None else 0.0
+        metres = sum(e.length for u, v in itertools.pairwise(path)
+                     if (e := fac.edge_between(u, v)) is not None)
+        rp = RobotPlan(robot.serial, robot.manufacturer, cls.name if cls is not None else "",
+                       (Stop(StopKind.START, path[0], (), 0.0, 0.0, 0.0, battery, battery),
+                        Stop(StopKind.RETURN, path[-1], tuple(path), metres, 0.0, 0.0,
+                             battery, battery)))
+        self.dispatch(run, rp, run.spec, robot)
+        self.core.event(run, "sent_home", robot.serial, {"from": path[0], "to": path[-1]})
 
     # -- in -----------------------------------------------------------------------------
     def on_state(self, robot: RobotEntry, state: StateView) -> bool:

@@ -20,7 +20,10 @@ The registry never plans a robot that is not ONLINE, so it is never planned agai
 the lockout, the robot gets a ``resetLockout`` instant action (the simulator's stand-in
 for the person at the robot; a real robot may insist on its own switch), its place is
 freed as ``fleet robots clear`` frees it, and it returns to service (ONLINE) on the first
-state that no longer carries the error.
+state that no longer carries the error. Back in service away from any dock or charger
+(where it stopped), it is sent to the nearest one it may use, as a round without points of
+the mission it was locked out of (else of another running on its site): the planner only
+gives work to robots standing at a dock or charger.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ from typing import Any
 from fleet.anomaly.log import AnomalyLog
 from fleet.anomaly.rules import LOCKOUT, Verdict
 from fleet.errors import FleetError
+from fleet.facility.model import NodeKind
 from fleet.manager.core import Core
+from fleet.manager.dispatcher import Dispatcher
 from fleet.manager.lifecycle import RobotStatus
 from fleet.manager.obstacles import Obstacles
 from fleet.manager.registry import RobotEntry
@@ -74,10 +79,15 @@ def _number(text: str | None) -> float | None:
 class Lockouts:
     """The lockout part of a manager (see the module docstring)."""
 
-    def __init__(self, core: Core, obstacles: Obstacles, anomalies: AnomalyLog) -> None:
+    def __init__(self, core: Core, obstacles: Obstacles, anomalies: AnomalyLog,
+                 dispatcher: Dispatcher | None = None) -> None:
         self.core = core
         self.obstacles = obstacles
         self.anomalies = anomalies
+        self.dispatcher = dispatcher
+        """Sends a robot back in service home (None: it stays where it stands)."""
+        self._missions: dict[Key, str] = {}
+        """The mission each robot was locked out of."""
         self._last: dict[Key, LockoutRow] = {}
         """Each robot's latest lockout (open, or reset)."""
         self._pending: list[_Alarm] = []
@@ -111,6 +121,7 @@ class Lockouts:
                 robot.state = state
                 robot.move(RobotStatus.ONLINE)
                 log.warning("robot %s/%s back in service after its lockout was reset", *key)
+                self._home(robot)
                 return True
             return False
         if error is None:
@@ -125,6 +136,32 @@ class Lockouts:
             return True
         self._lock_out(robot, state, error)
         return True
+
+    def _home(self, robot: RobotEntry) -> None:
+        """Send a robot back in service to the nearest dock or charger (caller holds the
+        lock); see the module docstring."""
+        core = self.core
+        if self.dispatcher is None or robot.mission_id is not None:
+            return
+        first = core.missions.get(self._missions.pop(robot.key, ""))
+        run = next((r for r in [first, *core.missions.values()] if r is not None
+                    and not r.status.terminal and robot.node_in(r.spec.facility) is not None),
+                   None)
+        if run is None:
+            log.warning("robot %s/%s stays where it stands: no running mission on its site "
+                        "to send it home with", *robot.key)
+            return
+        fac = run.spec.facility
+        node = robot.node_in(fac)
+        if node is None or fac.nodes[node].kind in (NodeKind.DOCK, NodeKind.CHARGER):
+            return
+        cls = robot.robot_class()
+        path = self.obstacles.way_home(fac, node, cls.access if cls is not None else None)
+        if path is None or len(path) < 2:
+            log.warning("robot %s/%s stays at %s: no way to a dock or charger", *robot.key,
+                        node)
+            return
+        self.dispatcher.send_home(run, robot, path)
 
     def _lock_out(self, robot: RobotEntry, state: StateView, error: ErrorView) -> None:
         core = self.core
@@ -151,6 +188,7 @@ class Lockouts:
         for t in core.traffic.values():
             t.lose(robot.serial, driving=False)  # it stands where it stopped, powered off
         if run is not None:
+            self._missions[robot.key] = run.id
             a = run.assignments.get(robot.serial)
             detail: dict[str, Any] = {"node": node, "reading": _reading(row), "lockout": row.id}
             if a is not None and a.active:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 
 import networkx as nx
 
-from fleet.facility.model import Access, Facility
+from fleet.facility.model import Access, Facility, NodeKind
 from fleet.manager.closures import Closures, closure_reason
 from fleet.manager.core import Core
 from fleet.manager.dispatch import Assignment, position
@@ -58,6 +58,8 @@ class _Job:
     inspections: dict[str, str]
     seen: tuple[int, int, int]
     site: Facility
+    free: Facility
+    """The site without its gas closures: the ways a robot caught inside one may leave by."""
     access: Access | None
     reason: str
     shorter: bool
@@ -97,11 +99,11 @@ class Obstacles:
                     out[e.key] = f"{who} fills {what}"
         return out
 
-    def site(self, fac: Facility) -> Facility:
-        """``fac`` with its gas closures as zones and the shut edges closed (``fac`` itself
-        when nothing is closed or shut)."""
+    def site(self, fac: Facility, *, closures: bool = True) -> Facility:
+        """``fac`` with its gas closures as zones (unless ``closures`` is false) and the
+        shut edges closed (``fac`` itself when nothing is closed or shut)."""
         shut = self.shut(fac)
-        base = self.closures.site(fac)
+        base = self.closures.site(fac) if closures else fac
         if not shut:
             return base
         key = (fac.name, frozenset(shut), id(base))
@@ -112,6 +114,24 @@ class Obstacles:
             edges = tuple(replace(e, closed=True) if e.key in shut else e for e in base.edges)
             found = self._sites[key] = replace(base, edges=edges)
         return found
+
+    def way_home(self, fac: Facility, node: str, access: Access | None) -> list[str] | None:
+        """The shortest way for a robot with ``access`` standing at ``node`` to the nearest
+        dock or charger of ``fac`` it may use, leaving any gas closure it stands in first
+        (:func:`way_out`); None when there is none (caller holds the lock)."""
+        site = self.site(fac)
+        out = way_out(site, self._graph(self.site(fac, closures=False), access), node, access)
+        if out is None:
+            return None
+        g = self._graph(site, access)
+        if out[-1] not in g:
+            return None
+        dist, paths = nx.single_source_dijkstra(g, out[-1], weight="length")
+        homes = [n for n in dist if fac.nodes[n].kind in (NodeKind.DOCK, NodeKind.CHARGER)]
+        if not homes:
+            return None
+        best = min(homes, key=lambda n: (dist[n], n))
+        return [*out[:-1], *paths[best]]
 
     # -- a robot was lost ---------------------------------------------------------------
     def around(self) -> None:
@@ -132,7 +152,8 @@ class Obstacles:
             jobs = self._jobs()
         if not jobs:
             return
-        ways = [(job, _way(job, self._graph(job.site, job.access))) for job in jobs]
+        ways = [(job, _way(job, self._graph(job.site, job.access),
+                           self._graph(job.free, job.access))) for job in jobs]
         with core.lock:
             touched: dict[str, MissionRun] = {}
             for job, (keep, tail, blocked) in ways:
@@ -222,6 +243,7 @@ class Obstacles:
         cls = robot.robot_class() if robot is not None else None
         return _Job(run, a, tuple(a.stops), a.base_end, dict(a.inspections),
                     (a.base_end, a.update_id, len(a.stops)), site,
+                    self.site(run.spec.facility, closures=False),
                     cls.access if cls is not None else None, reason, shorter)
 
     def _again(self, job: _Job) -> None:
@@ -301,16 +323,44 @@ class Obstacles:
 
 
 
-def _way(job: _Job, g: nx.DiGraph) -> tuple[list[RouteStop], list[RouteStop], list[str]]:
+def way_out(site: Facility, free: nx.DiGraph, node: str,
+            access: Access | None) -> list[str] | None:
+    """The shortest way on ``free`` (a robot's graph of the site without its gas closures)
+    from ``node`` to the nearest node ``site`` (with the closures) allows the robot to
+    stand at: the way out of a closure it is caught in (``[node]`` when it may stand
+    there already); None when there is none."""
+    if site.node_allowed(node, access):
+        return [node]
+    if node not in free:
+        return None
+    dist, paths = nx.single_source_dijkstra(free, node, weight="length")
+    for n in sorted(dist, key=lambda x: (dist[x], x)):
+        if site.node_allowed(n, access):
+            path: list[str] = paths[n]
+            return path
+    return None
+
+
+def _way(job: _Job, g: nx.DiGraph, free: nx.DiGraph
+         ) -> tuple[list[RouteStop], list[RouteStop], list[str]]:
     """The shortest way on ``g`` (the open edges of ``job.site``) through the job's
     remaining stops (those with actions, and the last) from where its base ends: the stops
     kept (the base, as sent), the new tail, and the points of the stops no open way
-    reaches. A leg of the old way that is still open is kept as it was."""
+    reaches. A leg of the old way that is still open is kept as it was.
+
+    A base that ends inside a gas closure the robot may not be in (it was there when the
+    closure opened, or its released base took it in) is first followed by the shortest way
+    out on ``free`` (:func:`way_out`), to the nearest node outside: the safe place it
+    stops at when nothing else is left."""
     fac, stops = job.site, job.stops
     keep = list(stops[:job.base_end + 1])
     tail: list[RouteStop] = []
     here, at = keep[-1].node_id, job.base_end
     blocked: list[str] = []
+    out = way_out(fac, free, here, job.access)
+    if out is not None and len(out) > 1:
+        tail += [RouteStop(n, position(fac, n)) for n in out[1:]]
+        here = out[-1]
     for i in range(job.base_end + 1, len(stops)):
         stop = stops[i]
         if not (stop.actions or i == len(stops) - 1):

@@ -95,7 +95,7 @@ class Manager:
             mission_spec=lambda mid: getattr(self.missions.get(mid), "spec", None),
             clock=self.clock)
         """Anomaly rules, lifecycle and alerts on the results this manager stores."""
-        self.lockouts = Lockouts(self.core, self.obstacles, self.anomalies)
+        self.lockouts = Lockouts(self.core, self.obstacles, self.anomalies, self.dispatcher)
         """Robots' methane lockouts (:mod:`fleet.manager.lockouts`)."""
         self.ingestion = Ingestion(self.core, self.dispatcher, self.anomalies, self.closures)
         self.sensors = FixedSensors(self.core, self.anomalies, bus)
