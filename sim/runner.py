@@ -20,8 +20,8 @@ A run puts together
   every mission launched is;
 - the fixed sensors the scenario's map (``site.meta.sensors``) and the scenario's own
   ``sensors:`` list, publishing readings from the world model every ``sensor_period_s``
-  world seconds (:class:`~sim.fixed_sensors.FixedSensorFeed`); an embedded manager listens to them from
-  the start;
+  world seconds (:class:`~sim.fixed_sensors.FixedSensorFeed`); an embedded manager
+  listens to them from the start;
 - the site's physical space (:class:`~sim.space.Space`): in this process for a fleet in
   this process, else served to the robots' processes (:mod:`sim.space_server`); none with
   ``SpaceParams(ghosts=True)``, when robots pass through each other. Copies of the
@@ -418,11 +418,16 @@ class SimRun:
         ``fleet robots clear``, a mission launch through the query API; a closure's
         reopening through the run's own manager); the manager's answer. FleetError as the
         manager gives it."""
+        note = action.note or ""
+        if action.action is SupervisorVerb.RESET and action.robot is None:
+            locked = [r for r in self.ask("robots") if r["status"] == "locked_out"]
+            return [self.ask("robots/reset", {"manufacturer": r["manufacturer"],
+                                              "serial": r["serial"], "by": action.by,
+                                              "note": note}) for r in locked]
         serial = action.robot or ""
         robot = next((r for r in self.robots if r.serial == serial), None)
         if action.action in (SupervisorVerb.RESET, SupervisorVerb.CLEAR) and robot is None:
             raise FleetError(f"no simulated robot {serial!r}")
-        note = action.note or ""
         if action.action is SupervisorVerb.RESET:
             assert robot is not None
             return self.ask("robots/reset", {"manufacturer": robot.manufacturer,

@@ -93,7 +93,8 @@ class SupervisorVerb(StrEnum):
     """What a scripted supervisor does (through the manager's query API, as the CLI would)."""
 
     RESET = "reset"
-    """``fleet robots reset M/S --note``: people reset the locked-out ``robot``."""
+    """``fleet robots reset M/S --note``: people reset the locked-out ``robot``; without
+    ``robot``, every robot the manager lists as locked out then (the all-clear)."""
     CLEAR = "clear"
     """``fleet robots clear M/S --note``: people recovered the lost ``robot`` (carried out
     of the space, as :meth:`sim.runner.SimRun.recover`)."""
@@ -107,7 +108,7 @@ class SupervisorVerb(StrEnum):
 
 _SUPERVISOR_FIELDS: Mapping[SupervisorVerb, tuple[frozenset[str], frozenset[str]]] = {
     # (required, optional) fields besides at and action
-    SupervisorVerb.RESET: (frozenset({"robot", "note"}), frozenset({"by"})),
+    SupervisorVerb.RESET: (frozenset({"note"}), frozenset({"robot", "by"})),
     SupervisorVerb.CLEAR: (frozenset({"robot", "note"}), frozenset({"by"})),
     SupervisorVerb.REOPEN: (frozenset({"closure", "note"}), frozenset({"by"})),
     SupervisorVerb.LAUNCH: (frozenset({"mission"}), frozenset({"by", "note"})),

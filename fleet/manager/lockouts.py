@@ -21,7 +21,8 @@ the lockout, the robot gets a ``resetLockout`` instant action (the simulator's s
 for the person at the robot; a real robot may insist on its own switch), its place is
 freed as ``fleet robots clear`` frees it, and it returns to service (ONLINE) on the first
 state that no longer carries the error. Back in service away from any dock or charger
-(where it stopped), it is sent to the nearest one it may use, as a round without points of
+(where it stopped), it is sent to the nearest dock (else charger) it may use, as a round
+without points of
 the mission it was locked out of (else of another running on its site): the planner only
 gives work to robots standing at a dock or charger.
 """

@@ -117,7 +117,8 @@ class Obstacles:
 
     def way_home(self, fac: Facility, node: str, access: Access | None) -> list[str] | None:
         """The shortest way for a robot with ``access`` standing at ``node`` to the nearest
-        dock or charger of ``fac`` it may use, leaving any gas closure it stands in first
+        dock of ``fac`` it may use (a charger when no dock is reachable: chargers often
+        stand in drifts others drive through), leaving any gas closure it stands in first
         (:func:`way_out`); None when there is none (caller holds the lock)."""
         site = self.site(fac)
         out = way_out(site, self._graph(self.site(fac, closures=False), access), node, access)
@@ -127,7 +128,8 @@ class Obstacles:
         if out[-1] not in g:
             return None
         dist, paths = nx.single_source_dijkstra(g, out[-1], weight="length")
-        homes = [n for n in dist if fac.nodes[n].kind in (NodeKind.DOCK, NodeKind.CHARGER)]
+        homes = [n for n in dist if fac.nodes[n].kind is NodeKind.DOCK] or \
+            [n for n in dist if fac.nodes[n].kind is NodeKind.CHARGER]
         if not homes:
             return None
         best = min(homes, key=lambda n: (dist[n], n))
@@ -277,15 +279,22 @@ class Obstacles:
         points leave it, blocked for ``reason`` (caller holds the lock and persists)."""
         core = self.core
         a.replace_tail(keep, tail, fac)
+        closed = reason.startswith("closed:")
         for point in blocked:
             a.drop_point(point)
-            run.blocked[point] = reason if reason.startswith("closed:") \
-                else f"no open way: {reason}"
+            if closed:
+                # a robot rated for the closure may still do it: the planner decides (it
+                # blocks what none may)
+                run.pool.add(point)
+                core.event(run, "handed_back", a.serial, {"point": point, "reason": reason})
+                continue
+            run.blocked[point] = f"no open way: {reason}"
             core.event(run, "blocked", a.serial, {"point": point, "reason": run.blocked[point]})
-        if blocked:
-            run.reason = f"{len(run.blocked)} point(s) blocked: {reason}; " + (
-                "`fleet closures reopen ID` once the area is safe" if reason.startswith(
-                    "closed:") else "`fleet robots clear M/S` once the robot is recovered")
+        if blocked and closed:
+            core.wake.set()
+        elif blocked:
+            run.reason = f"{len(run.blocked)} point(s) blocked: {reason}; " \
+                "`fleet robots clear M/S` once the robot is recovered"
         a.update_id += 1
         core.send(a.manufacturer, a.serial, route_order(
             Header(a.manufacturer, a.serial), a.order_id, a.stops, a.legs,
