@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from fleet.cli.main import error_lines
 from fleet.errors import FleetError
+from fleet.facility.fixed_sensors import fixed_sensors
 from sim.errors import ScenarioError
 from sim.scenario import FaultKind, Scenario, load_scenario, scenario_from_document
 from sim.world import DEFAULT_SENSORS, GasLeak, HotSpot, World
@@ -139,6 +140,21 @@ def test_file_level_errors(tmp_path: Path) -> None:
                     "params": {"factor": 0}}]), "factor must be positive"),
     (_tiny(faults=[{"at": 5, "robot": "R1", "kind": "stuck",
                     "params": {"sensor": "ch4"}}]), "unknown field 'sensor' in stuck params"),
+    (_tiny(world={"sources": [{"kind": "gas_leak", "sensor": "ch4", "node": "p1", "peak": 1,
+                               "decay_m": 5, "start_s": 100, "end_s": 50}]}),
+     "end_s must be a number after start_s"),
+    (_tiny(supervisor=[{"at": 5, "action": "reset", "robot": "R9", "note": "x"}]),
+     "unknown robot 'R9'"),
+    (_tiny(supervisor=[{"at": 5, "action": "explode"}]), "supervisor action must be one of"),
+    (_tiny(supervisor=[{"at": 5, "action": "reset", "robot": "R1"}]), "missing note"),
+    (_tiny(supervisor=[{"at": -1, "action": "reset", "note": "x"}]), "at must be ≥ 0"),
+    (_tiny(supervisor=[{"at": 5, "action": "reopen", "closure": "x", "note": "x"}]),
+     "closure must be a closure's number"),
+    (_tiny(supervisor=[{"at": 5, "action": "launch", "mission": "nowhere.yaml"}]),
+     "no mission file"),
+    (_tiny(supervisor=[{"at": 5, "action": "clear", "robot": "R1", "note": "x", "oops": 1}]),
+     "unknown field 'oops' in supervisor clear"),
+    (_tiny(sensors=[{"id": "T1", "sensor": "ch4", "node": "nowhere"}]), "nowhere"),
 ])
 def test_each_problem_is_reported(doc: dict[str, Any], reason: str) -> None:
     problems = _problems(doc)
@@ -305,3 +321,24 @@ def test_a_fleet_not_rated_for_the_site_is_one_line_per_class() -> None:
     assert _problems({"map": mine, "fleet": fleet}) == [
         "robot class c is rated Gb: a coal mine (group I) needs Ma or Mb on every robot "
         "underground (IEC 60079-0)"]
+
+
+def test_supervisor_actions_end_s_and_sensors_are_read() -> None:
+    s = scenario_from_document(_tiny(
+        world={"sources": [{"kind": "gas_leak", "sensor": "ch4", "node": "p1", "peak": 1,
+                            "decay_m": 5, "end_s": 60}]},
+        sensors=[{"id": "T-P1", "sensor": "ch4", "node": "p1"}],
+        supervisor=[{"at": 90, "action": "launch", "mission": "../missions/tiny_patrol.yaml"},
+                    {"at": 30, "action": "reset", "robot": "R1", "note": "reset"},
+                    {"at": 40, "action": "reopen", "closure": "C-2", "note": "ok",
+                     "by": "ann"}]), file="s.yaml", base=MAPS)
+    (leak,) = s.world.sources
+    assert (leak.strength(59.9), leak.strength(60.0)) == (1.0, 0.0)
+    world = World(s.facility, s)
+    assert world.expected("ch4", "p1", 70.0) < world.expected("ch4", "p1", 50.0)
+    assert [a.action.value for a in s.supervisor] == ["reset", "reopen", "launch"]
+    reset, reopen, launch = s.supervisor
+    assert (reset.robot, reset.note, reset.by) == ("R1", "reset", "simulated supervisor")
+    assert (reopen.closure, reopen.by) == (2, "ann")
+    assert launch.mission is not None and launch.mission.is_file()
+    assert [x.id for x in fixed_sensors(s.facility)][-1] == "T-P1"
