@@ -12,6 +12,9 @@ re-routing of :class:`~fleet.manager.obstacles.Obstacles` sends working robots r
 (their order replaced), and points no rated robot can reach are blocked with the closure
 as the reason.
 
+The unfinished missions of the site get a ``closure_opened`` and a ``closure_reopened``
+event (their reports list the closure).
+
 A closure reopens when a reading strictly below the restore level is taken inside it
 (:meth:`Closures.observe`), or when a supervisor reopens it (:meth:`Closures.reopen`,
 ``fleet closures reopen ID --note``). Closures are stored (table ``closures``) and
@@ -182,8 +185,10 @@ class Closures:
         log.warning("gas closure C-%s of %s (%s, %d nodes): %s", row.id, fac.name, area,
                     len(nodes), closure_reason(row))
         n = fac.nodes[node]
-        mission = next((r.id for r in core.missions.values() if not r.status.terminal
-                        and r.spec.facility.name == fac.name), None)
+        runs = self._event(row, "closure_opened", {
+            "closure": row.id, "site": row.site, "node": node, "area": area,
+            "reading": f"{sensor} {value:g} {unit}", "source": source})
+        mission = runs[0] if runs else None
         power_off = convert(levels.power_off, levels.unit, unit)  # in the reading's unit
         self._pending.append(_Change(row, True, power_off, mission, (n.x, n.y, n.level)))
 
@@ -213,9 +218,20 @@ class Closures:
                                               at=self.core.clock.now()) or row
         self._open.pop(row.id, None)
         self.changed.append(row.site)
+        self._event(done, "closure_reopened", {"closure": row.id, "site": row.site,
+                                               "by": by, "note": note})
         self._pending.append(_Change(done, False))
         log.warning("gas closure C-%s of %s reopened by %s", row.id, row.site, by)
         return done
+
+    def _event(self, row: ClosureRow, kind: str, detail: dict[str, Any]) -> list[str]:
+        """Record ``kind`` on the unfinished missions of the closure's site (their report
+        lists the closure); their ids."""
+        runs = [r for r in self.core.missions.values()
+                if not r.status.terminal and r.spec.facility.name == row.site]
+        for run in runs:
+            self.core.event(run, kind, None, detail)
+        return [r.id for r in runs]
 
     def announce(self) -> None:
         """Raise the ALARM anomaly of each new closure and resolve that of each reopened
