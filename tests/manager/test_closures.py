@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from fleet.anomaly.record import MissionRecord
 from fleet.anomaly.rules import CLOSURE
 from fleet.comms import Bus
 from fleet.errors import FleetError
@@ -181,3 +182,21 @@ def test_a_bad_reopen_is_one_line(site: Site, body: object, error: str) -> None:
     assert error in str(caught.value) and "\n" not in str(caught.value)
     if "open again" in error:
         assert "(reopened by bob)" in str(caught.value)
+
+
+def test_the_mission_report_lists_the_closure_until_and_after_it_reopens(site: Site) -> None:
+    _, run = gas_at_p1(site)
+    [closure] = site.manager.closures.open()
+    [opened] = site.events(run, "closure_opened")
+    assert (opened["closure"], opened["area"], opened["reading"]) == (
+        closure.id, "zone face-gas", "ch4 1.62 %vol")
+    [listed] = site.manager.queries.report(run.id).closures
+    assert (listed.id, listed.node_id, listed.nodes, listed.open) == (closure.id, "p1",
+                                                                     ("p1",), True)
+    assert closure.id is not None
+    site.manager.reopen_closure(closure.id, by="ann", note="ventilated")
+    assert site.events(run, "closure_reopened")[0]["by"] == "ann"
+    record = site.manager.queries.report(run.id)
+    [listed] = record.closures
+    assert (listed.open, listed.reopened_by, listed.note) == (False, "ann", "ventilated")
+    assert MissionRecord.from_json(record.to_json()) == record
