@@ -12,9 +12,6 @@ re-routing of :class:`~fleet.manager.obstacles.Obstacles` sends working robots r
 (their order replaced), and points no rated robot can reach are blocked with the closure
 as the reason.
 
-The unfinished missions of the site get a ``closure_opened`` and a ``closure_reopened``
-event (their reports list the closure).
-
 A closure reopens when a reading strictly below the restore level is taken inside it
 (:meth:`Closures.observe`), or when a supervisor reopens it (:meth:`Closures.reopen`,
 ``fleet closures reopen ID --note``). Closures are stored (table ``closures``) and
@@ -24,7 +21,8 @@ Each closure raises an ALARM anomaly and alert (rule :data:`~fleet.anomaly.rules
 sensor ``closure:ID``, at the node of the reading) naming site, area, node, sensor and
 reading; reopening it resolves that anomaly, by whoever reopened it and why. Both happen
 after the manager's lock is released (:meth:`Closures.announce`), before :meth:`observe`
-and :meth:`reopen` return.
+and :meth:`reopen` return. The unfinished missions of the site get a ``closure_opened``
+and a ``closure_reopened`` event (their reports list the closure).
 """
 
 from __future__ import annotations
@@ -209,8 +207,8 @@ class Closures:
         known = next((r for r in self.core.store.closures() if r.id == closure_id), None)
         if known is None or known.reopened_at is None:
             return f"no closure C-{closure_id} (`fleet closures list` shows the open ones)"
-        return (f"closure C-{closure_id} is open again since "
-                f"{known.reopened_at:%Y-%m-%d %H:%M:%S} UTC (reopened by {known.reopened_by})")
+        return (f"closure C-{closure_id} was reopened already, at "
+                f"{known.reopened_at:%Y-%m-%d %H:%M:%S} UTC by {known.reopened_by}")
 
     def _close_row(self, row: ClosureRow, *, by: str, note: str | None) -> ClosureRow:
         assert row.id is not None

@@ -66,7 +66,8 @@ def test_list_reopen_and_history(closed: tuple[Manager, str]) -> None:
                          "--connect", endpoint)
     assert code == 1
     [line] = err.strip().splitlines()
-    assert line.startswith("error: closure C-1 is open again since ") and "by ann" in line
+    assert line.startswith("error: closure C-1 was reopened already, at ")
+    assert line.endswith(" UTC by ann")
 
 
 @pytest.mark.parametrize(("args", "code", "says"), [

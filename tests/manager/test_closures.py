@@ -164,7 +164,7 @@ def test_the_api_lists_and_reopens_closures(site: Site) -> None:
 
 @pytest.mark.parametrize(("body", "error"), [
     ({"id": 99, "by": "ann", "note": "x"}, "no closure C-99 (`fleet closures list`"),
-    ({"id": "C-1", "by": "ann", "note": "x"}, "closure C-1 is open again since "),
+    ({"id": "C-1", "by": "ann", "note": "x"}, "closure C-1 was reopened already, at "),
     ({"id": "first", "by": "ann", "note": "x"}, "a closure id is a number like 3 or C-3"),
     ({"id": 1, "by": "ann"}, "reopen needs a note saying why the area is safe again"),
     ({"id": 1, "by": "ann", "note": "  "}, "reopen needs a note"),
@@ -175,13 +175,13 @@ def test_a_bad_reopen_is_one_line(site: Site, body: object, error: str) -> None:
     gas_at_p1(site)
     [closure] = site.manager.closures.open()
     assert closure.id == 1
-    if "open again" in error:
+    if "reopened already" in error:
         site.manager.reopen_closure(1, by="bob", note="first")
     with Bus(site.net.transport()) as cli, pytest.raises(FleetError) as caught:
         cli.request(api_key(INTERFACE, "closures/reopen"), body)
     assert error in str(caught.value) and "\n" not in str(caught.value)
-    if "open again" in error:
-        assert "(reopened by bob)" in str(caught.value)
+    if "reopened already" in error:
+        assert str(caught.value).endswith(" UTC by bob")
 
 
 def test_the_mission_report_lists_the_closure_until_and_after_it_reopens(site: Site) -> None:
