@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from fleet.anomaly.record import MissionRecord
 from fleet.errors import FleetError
 from fleet.manager import RobotStatus
 from fleet.manager.missions import MissionRun
@@ -104,3 +105,15 @@ def test_a_lockout_survives_a_manager_restart(tmp_path: Path) -> None:
         assert r1.instants()
     finally:
         again.close()
+
+
+def test_the_mission_report_lists_the_lockout_until_and_after_the_reset(site: Site) -> None:
+    _, run = locked_at_p1(site)
+    [listed] = site.manager.queries.report(run.id).lockouts
+    assert (listed.serial, listed.node_id, listed.value, listed.open) == ("r1", "p1",
+                                                                         1.62, True)
+    site.manager.reset_robot("", "r1", by="ann", note="reset at p1")
+    record = site.manager.queries.report(run.id)
+    [listed] = record.lockouts
+    assert (listed.open, listed.reset_by, listed.note) == (False, "ann", "reset at p1")
+    assert MissionRecord.from_json(record.to_json()) == record
