@@ -78,6 +78,9 @@ def test_only_a_recorded_reset_returns_it_to_service(site: Site) -> None:
     [row] = site.store.lockouts()
     assert (row.reset_by, row.note) == ("ann", "gas cleared, reset at p1")
     assert row.reset_at is not None
+    [alarm] = [a for a in site.store.anomalies() if a.rule == "lockout"]
+    assert alarm.status == "resolved", "people reset it: the lockout's alarm is over"
+    assert alarm.resolved_by == "ann" and "gas cleared" in (alarm.resolve_note or "")
     lockout(r1, 2)  # the robot has not cleared it yet
     site.net.drain()
     assert site.entry().status is RobotStatus.LOCKED_OUT and len(site.store.lockouts()) == 1
