@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from fleet.anomaly.lifecycle import Anomaly
-from fleet.store import AnomalyRow
+from fleet.store import AlertDeliveryRow, AnomalyObservationRow, AnomalyRow
 
 CSV_COLUMNS = (
     "id", "status", "severity", "inspection_point_id", "sensor", "rule", "threshold",
@@ -109,3 +109,15 @@ def to_geojson(anomalies: Sequence[Mapping[str, Any]], *,
 def _finite(value: Any) -> bool:
     return (isinstance(value, int | float) and not isinstance(value, bool)
             and math.isfinite(value))
+
+
+def observations_json(rows: Sequence[AnomalyObservationRow]) -> list[dict[str, Any]]:
+    """Observations as JSON (times in ISO 8601 UTC)."""
+    return [{k: (iso(v) if isinstance(v, datetime) else v) for k, v in r.model_dump().items()}
+            for r in rows]
+
+
+def deliveries_json(rows: Sequence[AlertDeliveryRow]) -> list[dict[str, Any]]:
+    """Deliveries as JSON, without their payloads."""
+    return [{k: (iso(v) if isinstance(v, datetime) else v)
+             for k, v in r.model_dump(exclude={"payload"}).items()} for r in rows]

@@ -42,6 +42,7 @@ from fleet.anomaly.fixed_sensors import FixedReading, fixed_sightings, fixed_ver
 from fleet.anomaly.lifecycle import (
     AlertEvent,
     Anomaly,
+    AnomalyStatus,
     Sighting,
     acknowledge,
     observe,
@@ -54,7 +55,7 @@ from fleet.clock import Clock, SystemClock
 from fleet.errors import FleetError, StoreError
 from fleet.facility.model import Facility
 from fleet.planning.mission import MissionSpec
-from fleet.store import AlertDeliveryRow, AnomalyObservationRow, Store, StoredResult
+from fleet.store import Store, StoredResult
 from fleet.store.anomalies import AnomalyTransaction
 
 _Applied = tuple[list[tuple[Anomaly, AlertEvent]], dict[tuple[str, str], dict[str, Any]]]
@@ -342,22 +343,36 @@ class AnomalyLog:
     def acknowledge(self, anomaly_id: int, *, by: str, note: str | None = None) -> Anomaly:
         """``by`` takes anomaly ``anomaly_id`` in hand; the updated row. FleetError when
         there is no such anomaly or it is not open."""
-        return self._change(anomaly_id, lambda row, at: acknowledge(row, by=by, note=note,
-                                                                    at=at))
+        return _found(anomaly_id, self._change(anomaly_id, lambda row, at: acknowledge(
+            row, by=by, note=note, at=at)))
 
     def resolve(self, anomaly_id: int, *, by: str, note: str | None = None) -> Anomaly:
         """``by`` declares anomaly ``anomaly_id`` dealt with; the updated row. FleetError
         when there is no such anomaly or it is already resolved."""
-        return self._change(anomaly_id, lambda row, at: resolve(row, by=by, note=note, at=at))
+        return _found(anomaly_id, self._change(anomaly_id, lambda row, at: resolve(
+            row, by=by, note=note, at=at)))
 
-    def _change(self, anomaly_id: int,
-                change: Callable[[Anomaly, datetime], None]) -> Anomaly:
+    def resolve_raised(self, point: str, sensor: str, *, by: str,
+                       note: str | None = None) -> Anomaly | None:
+        """Resolve the anomaly at (``point``, ``sensor``) that the manager raised
+        (:meth:`raise_event`) now that its cause is gone; the updated row, or None when
+        there is none or it is resolved already. StoreError when the database refuses."""
+        return self._change((point, sensor), lambda row, at: resolve(
+            row, by=by, note=note, at=at), unless_resolved=True)
+
+    def _change(self, which: int | tuple[str, str], change: Callable[[Anomaly, datetime], None],
+                *, unless_resolved: bool = False) -> Anomaly | None:
+        """Apply ``change`` to anomaly ``which`` (an id, or its point and sensor) in one
+        transaction; None when there is no such anomaly (or, ``unless_resolved``, it is
+        resolved: then nothing is written)."""
         with self._lock:  # one writer at a time, so the remembered anomalies stay true
             try:
                 with self.store.anomaly_transaction() as tx:
-                    values = tx.anomaly(anomaly_id)
-                    if values is None:
-                        raise FleetError(f"no anomaly {anomaly_id}")
+                    values = (tx.anomaly(which) if isinstance(which, int)
+                              else tx.anomalies([which]).get(which))
+                    if values is None or (unless_resolved and values["status"]
+                                          == AnomalyStatus.RESOLVED.value):
+                        return None
                     anomaly = Anomaly.from_values(values)
                     anomaly.updated_at = self.clock.now()
                     change(anomaly, anomaly.updated_at)
@@ -484,13 +499,7 @@ def summary(row: Anomaly, event: AlertEvent | None = None) -> str:
             + (f", {event.value}" if event is not None else ""))
 
 
-def observations_json(rows: Sequence[AnomalyObservationRow]) -> list[dict[str, Any]]:
-    """Observations as JSON (times in ISO 8601 UTC)."""
-    return [{k: (iso(v) if isinstance(v, datetime) else v) for k, v in r.model_dump().items()}
-            for r in rows]
-
-
-def deliveries_json(rows: Sequence[AlertDeliveryRow]) -> list[dict[str, Any]]:
-    """Deliveries as JSON, without their payloads."""
-    return [{k: (iso(v) if isinstance(v, datetime) else v)
-             for k, v in r.model_dump(exclude={"payload"}).items()} for r in rows]
+def _found(anomaly_id: int, anomaly: Anomaly | None) -> Anomaly:
+    if anomaly is None:
+        raise FleetError(f"no anomaly {anomaly_id}")
+    return anomaly

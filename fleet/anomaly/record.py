@@ -14,7 +14,15 @@ each other::
      "anomalies": [anomaly, ...], "observations": [observation, ...],
      "results": [{"result_id", "point", "serial", "measured_at",
                   "readings": [{"sensor", "value", "unit"}, ...]}, ...],
+     "lockouts": [{"id", "manufacturer", "serial", "node_id", "sensor", "value", "unit",
+                   "level", "locked_at", "reset_at", "reset_by", "note"}, ...],
+     "closures": [{"id", "site", "node_id", "nodes", "area", "source", "sensor", "value",
+                   "unit", "restore", "opened_at", "reopened_at", "reopened_by",
+                   "note"}, ...],
      "generated_at": time}
+
+``lockouts`` and ``closures`` (docs/gas-safety.md) came later: an older manager's answer
+has neither, and is read as a mission without any.
 
 Times are ISO 8601 (UTC with ``Z`` when written here; one without a zone is read as UTC).
 Reading is lenient where it costs nothing: unknown keys are ignored and keys with a
@@ -167,6 +175,72 @@ class ObservationRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class LockoutRecord:
+    """A robot's methane lockout (the columns of :class:`fleet.store.LockoutRow`): robot
+    ``manufacturer``/``serial`` read ``value`` ``unit`` of ``sensor`` at ``node_id``, at or
+    above the power-off level ``level``; open (it needs a reset) while ``reset_at`` is
+    None."""
+
+    id: int
+    manufacturer: str
+    serial: str
+    node_id: str
+    sensor: str
+    value: float
+    unit: str
+    locked_at: datetime
+    level: float | None = None
+    reset_at: datetime | None = None
+    reset_by: str | None = None
+    note: str | None = None
+
+    @property
+    def open(self) -> bool:
+        """Not reset yet: the robot is out of service until a supervisor records one."""
+        return self.reset_at is None
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> LockoutRecord:
+        """From a stored row's column values (extra keys are ignored; no checks)."""
+        return cls(**{f: values[f] for f in _names(cls) if f in values})
+
+
+@dataclass(frozen=True, slots=True)
+class ClosureRecord:
+    """A gas closure (the columns of :class:`fleet.store.ClosureRow`): ``nodes`` of site
+    ``site`` closed to unrated robots because ``source`` read ``value`` ``unit`` of
+    ``sensor`` at ``node_id``; ``area`` says how the nodes were chosen. Open while
+    ``reopened_at`` is None."""
+
+    id: int
+    site: str
+    node_id: str
+    area: str
+    source: str
+    sensor: str
+    value: float
+    unit: str
+    opened_at: datetime
+    nodes: tuple[str, ...] = ()
+    restore: float | None = None
+    reopened_at: datetime | None = None
+    reopened_by: str | None = None
+    note: str | None = None
+
+    @property
+    def open(self) -> bool:
+        """Not reopened yet."""
+        return self.reopened_at is None
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> ClosureRecord:
+        """From a stored row's column values (extra keys are ignored; no checks)."""
+        found = {f: values[f] for f in _names(cls) if f in values}
+        found["nodes"] = tuple(str(n) for n in found.get("nodes") or ())
+        return cls(**found)
+
+
+@dataclass(frozen=True, slots=True)
 class MissionRecord:
     """Everything a mission's report shows (see the module docstring for the JSON)."""
 
@@ -177,6 +251,10 @@ class MissionRecord:
     anomalies: tuple[AnomalyRecord, ...] = ()
     observations: tuple[ObservationRecord, ...] = ()
     results: tuple[ResultRecord, ...] = ()
+    lockouts: tuple[LockoutRecord, ...] = ()
+    """Lockouts of the mission's robots: recorded during it, or still open."""
+    closures: tuple[ClosureRecord, ...] = ()
+    """Closures of the mission's site open at some time during it, or still open."""
 
     def driven_routes(self) -> dict[str, list[str]]:
         """Serial → nodes driven, for the robots that moved (two nodes or more)."""
@@ -192,6 +270,8 @@ class MissionRecord:
             "anomalies": _encode(self.anomalies),
             "observations": _encode(self.observations),
             "results": _encode(self.results),
+            "lockouts": _encode(self.lockouts),
+            "closures": _encode(self.closures),
             "generated_at": _encode(self.generated_at),
         }
 

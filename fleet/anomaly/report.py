@@ -3,11 +3,13 @@
 :func:`render_report` turns a :class:`~fleet.anomaly.record.MissionRecord` (a mission,
 its routes, the anomalies seen during it, its results: what the manager's ``report`` API
 verb answers) and the site map into a page with:
-what needs action first (unresolved anomalies, worst first), the map with the routes the
-robots drove and the anomalies marked where they were found, every anomaly of the
-mission, and the readings per inspection point. The map is inline SVG (from
-:func:`fleet.facility.render.render_facility`), so the file needs nothing else to open;
-there is no script.
+what needs action first (robots locked out by methane and gas closures still open, each
+with the command that ends it, then unresolved anomalies, worst first), the map with the
+routes the robots drove, the anomalies marked where they were found, each closure's nodes
+and each locked-out robot where it stopped, the mission's lockouts and closures with who
+ended them, every anomaly of the mission, and the readings per inspection point. The map
+is inline SVG (from :func:`fleet.facility.render.render_facility`), so the file needs
+nothing else to open; there is no script.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from pathlib import Path
 
 from fleet.anomaly.record import (
     AnomalyRecord,
+    ClosureRecord,
+    LockoutRecord,
     MissionRecord,
     MissionSummary,
     ObservationRecord,
@@ -33,6 +37,11 @@ from fleet.sensors import Severity
 SEVERITY_COLOURS = {"info": "#1565c0", "warning": "#f9a825", "alarm": "#e65100",
                     "critical": "#b71c1c"}
 """Colour of each severity, in the page and on the map."""
+
+CLOSURE_COLOURS = {True: "#6a1b9a", False: "#b39ddb"}
+"""Colour of a gas closure's nodes on the map: open, reopened."""
+LOCKOUT_COLOUR = "#212121"
+"""Colour of a locked-out robot on the map."""
 
 _STATUS_TEXT = {"open": "OPEN — nobody has taken it in hand",
                 "acknowledged": "acknowledged", "resolved": "resolved"}
@@ -73,8 +82,12 @@ def render_report(record: MissionRecord, out: Path, facility: Facility) -> None:
     """
     mission = record.mission
     anomalies = sorted(record.anomalies, key=_worst_first)
-    svg = _map_svg(facility, record.driven_routes(), anomalies,
+    lockouts = sorted(record.lockouts, key=lambda r: (not r.open, r.id))
+    closures = sorted(record.closures, key=lambda c: (not c.open, c.id))
+    marks = [*gas_marks(closures, lockouts, facility), *anomaly_marks(anomalies, facility)]
+    svg = _map_svg(facility, record.driven_routes(), marks,
                    title=f"{facility.name} — {mission.name}")
+    gas = ", gas closures and locked-out robots" if lockouts or closures else ""
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         f"<title>Inspection report: {_e(mission.name)}</title>",
@@ -86,10 +99,13 @@ def render_report(record: MissionRecord, out: Path, facility: Facility) -> None:
         + f" · launched {_e(_when(mission.created_at))}, last change "
         f"{_e(_when(mission.updated_at))} · report made "
         f"{_e(_when(record.generated_at))}</div>",
-        _cards(mission, anomalies, record.results),
-        "<h2>Needs action</h2>", _action_list(anomalies, facility),
-        "<h2>Map: routes driven and anomalies found</h2>",
+        _cards(mission, anomalies, record.results, lockouts, closures),
+        "<h2>Needs action</h2>", _gas_actions(lockouts, closures, facility),
+        _action_list(anomalies, facility),
+        f"<h2>Map: routes driven and anomalies found{gas}</h2>",
         f'<div class="map">{svg}</div>',
+        *(["<h2>Gas closures and lockouts</h2>", _gas_table(lockouts, closures, facility)]
+          if gas else []),
         "<h2>Every anomaly seen during this mission</h2>", _anomaly_table(anomalies, facility),
         "<h2>Readings per inspection point</h2>",
         _readings_table(record.results, record.observations, facility),
@@ -129,9 +145,31 @@ def anomaly_marks(anomalies: Sequence[AnomalyRecord], facility: Facility) -> lis
     return marks
 
 
+def gas_marks(closures: Sequence[ClosureRecord], lockouts: Sequence[LockoutRecord],
+              facility: Facility) -> list[Mark]:
+    """Map marks for gas closures (one per closed node, labelled at the node of the
+    reading; open ones darker than reopened ones) and for locked-out robots (at the node
+    where each stopped, open lockouts only); what is not on ``facility`` is left out."""
+    marks: list[Mark] = []
+    for c in closures:
+        state = "open" if c.open else "reopened"
+        for n in dict.fromkeys((*c.nodes, c.node_id)):
+            node = facility.nodes.get(n)
+            if node is not None:
+                marks.append(Mark(node.x, node.y, node.level,
+                                  f"C-{c.id} {state}" if n == c.node_id else "",
+                                  CLOSURE_COLOURS[c.open], f"Gas closure ({state})"))
+    for r in lockouts:
+        node = facility.nodes.get(r.node_id)
+        if node is not None and r.open:
+            marks.append(Mark(node.x, node.y, node.level,
+                              f"{r.manufacturer}/{r.serial} locked out", LOCKOUT_COLOUR,
+                              "Robot locked out"))
+    return marks
+
+
 def _map_svg(facility: Facility, routes: Mapping[str, Sequence[str]],
-             anomalies: Sequence[AnomalyRecord], *, title: str) -> str:
-    marks = anomaly_marks(anomalies, facility)
+             marks: Sequence[Mark], *, title: str) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "map.svg"
         render_facility(facility, path, routes=routes, title=title, marks=marks)
@@ -151,7 +189,8 @@ def _place(a: AnomalyRecord, facility: Facility) -> tuple[float, float, str] | N
 
 
 def _cards(mission: MissionSummary, anomalies: Sequence[AnomalyRecord],
-           results: Sequence[ResultRecord]) -> str:
+           results: Sequence[ResultRecord], lockouts: Sequence[LockoutRecord],
+           closures: Sequence[ClosureRecord]) -> str:
     unresolved = [a for a in anomalies if a.status != "resolved"]
     counts = mission.inspections
     done = (f"{counts.done}/{counts.total}" if counts is not None
@@ -162,6 +201,10 @@ def _cards(mission: MissionSummary, anomalies: Sequence[AnomalyRecord],
         n = sum(1 for a in unresolved if a.severity == severity)
         if n:
             cards.append((f"Unresolved {severity}", str(n)))
+    for label, n in (("Robots locked out", sum(r.open for r in lockouts)),
+                     ("Gas closures open", sum(c.open for c in closures))):
+        if n:
+            cards.append((label, str(n)))
     return '<div class="cards">' + "".join(
         f'<div class="card">{_e(label)}<b>{_e(value)}</b></div>' for label, value in cards
     ) + "</div>"
@@ -202,6 +245,61 @@ def _action_list(anomalies: Sequence[AnomalyRecord], facility: Facility) -> str:
             "<th>Limit</th><th>Status</th><th>Anomaly</th></tr>" + rows + "</table>"
             "<p class=\"sub\">Take one in hand: <code>fleet anomalies ack ID --note "
             "'...'</code>; close it: <code>fleet anomalies resolve ID --note '...'</code>.</p>")
+
+
+def _gas_actions(lockouts: Sequence[LockoutRecord], closures: Sequence[ClosureRecord],
+                 facility: Facility) -> str:
+    """The open lockouts and closures, each with what a supervisor must do to end it."""
+    rows = [
+        f'<tr><td><span class="badge" style="background:{LOCKOUT_COLOUR}">locked out</span>'
+        f"</td><td>{_point(r.node_id, facility)}</td><td>robot "
+        f"<b>{_e(r.manufacturer)}/{_e(r.serial)}</b> read {_lockout_reading(r)} and powered "
+        f"off; out of service since {_e(_when(r.locked_at))}</td><td>Make the place safe and "
+        f"reset the robot there, then <code>fleet robots reset {_e(r.manufacturer)}/"
+        f"{_e(r.serial)} --note '...'</code></td></tr>" for r in lockouts if r.open]
+    rows += [
+        f'<tr><td><span class="badge" style="background:{CLOSURE_COLOURS[True]}">closed'
+        f"</span></td><td>{_point(c.node_id, facility)}</td><td>closure <b>C-{_e(c.id)}</b>: "
+        f"{_e(c.area)} ({len(c.nodes)} nodes) closed to unrated robots since "
+        f"{_e(_when(c.opened_at))}; {_e(c.source)} read {_closure_reading(c)}</td>"
+        f"<td>Ventilate and measure; once it is safe <code>fleet closures reopen C-{_e(c.id)}"
+        f" --note '...'</code>" + (f" (a reading below {c.restore:g} {_e(c.unit)} inside "
+                                    "reopens it too)" if c.restore is not None else "")
+        + "</td></tr>" for c in closures if c.open]
+    if not rows:
+        return ""
+    return ("<table><tr><th>Gas safety</th><th>Where</th><th>What</th><th>To end it</th>"
+            "</tr>" + "".join(rows) + "</table>")
+
+
+def _gas_table(lockouts: Sequence[LockoutRecord], closures: Sequence[ClosureRecord],
+               facility: Facility) -> str:
+    """Every lockout and closure of the mission: open ones first, then who ended each."""
+    rows = [
+        f"<tr><td>lockout #{_e(r.id)}</td><td>{_point(r.node_id, facility)}</td>"
+        f"<td>robot {_e(r.manufacturer)}/{_e(r.serial)}: {_lockout_reading(r)}</td>"
+        f"<td>{_e(_when(r.locked_at))}</td><td>"
+        + ("open: needs a reset" if r.open else
+           f"reset {_e(_when(r.reset_at))} by {_e(r.reset_by)}: {_e(r.note or '')}")
+        + "</td></tr>" for r in lockouts]
+    rows += [
+        f"<tr><td>closure C-{_e(c.id)}</td><td>{_point(c.node_id, facility)}</td>"
+        f"<td>{_e(c.area)} ({len(c.nodes)} nodes): {_e(c.source)} read "
+        f"{_closure_reading(c)}</td><td>{_e(_when(c.opened_at))}</td><td>"
+        + ("open: closed to unrated robots" if c.open else
+           f"reopened {_e(_when(c.reopened_at))} by {_e(c.reopened_by)}: {_e(c.note or '')}")
+        + "</td></tr>" for c in closures]
+    return ("<table><tr><th>What</th><th>Where</th><th>Reading</th><th>Since</th>"
+            "<th>Status</th></tr>" + "".join(rows) + "</table>")
+
+
+def _lockout_reading(r: LockoutRecord) -> str:
+    level = f" (power-off level {r.level:g})" if r.level is not None else ""
+    return _e(f"{r.sensor} {r.value:g} {r.unit}{level}")
+
+
+def _closure_reading(c: ClosureRecord) -> str:
+    return _e(f"{c.sensor} {c.value:g} {c.unit}")
 
 
 def _limit(a: AnomalyRecord) -> str:

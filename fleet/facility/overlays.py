@@ -25,8 +25,9 @@ from fleet.facility.model import Facility
 @dataclass(frozen=True)
 class Mark:
     """A marker drawn on top of everything at ``(x, y)`` on ``level``: a filled circle of
-    ``colour`` with ``label`` beside it; marks of one ``legend`` text share a legend entry
-    (the anomaly report marks anomalies with them)."""
+    ``colour`` with ``label`` beside it (none when it is empty); marks of one ``legend``
+    text share a legend entry (the anomaly report marks anomalies, gas closures and
+    locked-out robots with them)."""
 
     x: float
     y: float
@@ -76,13 +77,14 @@ def draw_marks(fig: Figure, levels: list[str], marks: Sequence[Mark],
             continue
         ax.scatter([m.x], [m.y], s=90, marker="o", color=m.colour, edgecolors="black",
                    linewidths=0.8, zorder=9, alpha=0.9)
-        ax.annotate(m.label, (m.x, m.y), xytext=(6, 6), textcoords="offset points",
-                    fontsize=6.5, fontweight="bold", color=m.colour, zorder=9.5,
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": m.colour,
-                          "lw": 0.5, "alpha": 0.85})
         seen.setdefault(m.legend, Line2D([], [], marker="o", ls="", color=m.colour,
                                          markeredgecolor="black", markersize=7,
                                          label=m.legend))
+        if m.label:
+            ax.annotate(m.label, (m.x, m.y), xytext=(6, 6), textcoords="offset points",
+                        fontsize=6.5, fontweight="bold", color=m.colour, zorder=9.5,
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": m.colour,
+                              "lw": 0.5, "alpha": 0.85})
 
 
 def path_length(fac: Facility, path: Sequence[str]) -> float:

@@ -22,6 +22,11 @@ Key space, under the site's interface (``uagv`` by default, e.g. ``site-a/uagv``
                                         → ``{"robot", "lockouts", "missions", "status"}``:
                                         people reset a locked-out robot
                                         (docs/gas-safety.md)
+``{interface}/manager/closures/list``   body ``{"all"}`` (optional) → ``[closure, ...]``
+                                        oldest first: the open gas closures, every one
+                                        with ``all`` (docs/gas-safety.md)
+``{interface}/manager/closures/reopen`` body ``{"id", "by", "note"}`` → the closure:
+                                        a supervisor reopens it (``id`` 3 or ``C-3``)
 ``{interface}/manager/anomalies/list``  body ``{"open", "status", "severity", "since",
                                         "mission_id", "point", "limit"}`` (all optional)
                                         → ``[anomaly, ...]`` newest first
@@ -154,15 +159,57 @@ def serve_api(manager: Manager) -> None:
     manager.bus.serve(api_key(itf, "robots"), robots)
     manager.bus.serve(api_key(itf, "robots/clear"), clear)
     manager.bus.serve(api_key(itf, "robots/reset"), reset)
+    _serve_closures(manager)
     _serve_anomalies(manager)
+
+
+# ------------------------------------------------------------------ closures
+def _serve_closures(manager: Manager) -> None:
+    """The gas-closure verbs (docs/gas-safety.md, "Gas closures"): list and reopen. A
+    closure is :func:`~fleet.manager.closures.closure_json`."""
+    from fleet.manager.closures import closure_json
+
+    itf = manager.settings.interface
+
+    def listing(request: Request) -> Any:
+        body = request.body if isinstance(request.body, dict) else {}
+        every = body.get("all", False)
+        if not isinstance(every, bool):
+            raise FleetError("all must be true or false")
+        rows = manager.store.closures() if every else manager.closures.open()
+        return [closure_json(r) for r in rows]
+
+    def reopen(request: Request) -> Any:
+        body = _body(request)
+        closure_id = closure_ref(body.get("id"))
+        by = body.get("by")
+        if not isinstance(by, str) or not by.strip():
+            raise FleetError("reopen needs who you are (by)")
+        note = _text(body.get("note"), "note")
+        if not note or not note.strip():
+            raise FleetError("reopen needs a note saying why the area is safe again")
+        return closure_json(manager.reopen_closure(closure_id, by=by.strip(), note=note))
+
+    manager.bus.serve(api_key(itf, "closures/list"), listing)
+    manager.bus.serve(api_key(itf, "closures/reopen"), reopen)
+
+
+def closure_ref(value: object) -> int:
+    """A closure's id from ``3``, ``"3"`` or ``"C-3"`` (any case); FleetError otherwise."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str):
+        text = value.strip().upper().removeprefix("C-").removeprefix("C")
+        if text.isascii() and text.isdigit() and int(text) > 0:
+            return int(text)
+    raise FleetError(f"a closure id is a number like 3 or C-3, not {value!r}")
 
 
 # ------------------------------------------------------------------ anomalies
 def _serve_anomalies(manager: Manager) -> None:
     """The anomaly verbs (docs/anomalies.md): list, show, ack, resolve, and the report."""
-    from fleet.anomaly.export import anomaly_json
+    from fleet.anomaly.export import anomaly_json, deliveries_json, observations_json
     from fleet.anomaly.lifecycle import AnomalyStatus
-    from fleet.anomaly.log import deliveries_json, observations_json
     from fleet.sensors import Severity
 
     itf = manager.settings.interface

@@ -170,6 +170,10 @@ class Assignment:
     over_at: float | None = None
     """Manager time the robot was first seen at the end of this order with nothing left
     running (not persisted: a restarted manager learns it from the next state)."""
+    _stop_of: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    """Inspect action id → route index of its stop, built on first use and dropped when
+    the route changes (:meth:`left_behind` asks on every state: a scan of a long route per
+    action per state cost a large manager a tenth of its time)."""
 
     def driven(self) -> list[str]:
         """The route's nodes up to the last one the robot reported reaching."""
@@ -298,11 +302,12 @@ class Assignment:
         return out
 
     def _index(self, action_id: str) -> int:
-        """The route index of the stop carrying ``action_id``."""
-        for i, stop in enumerate(self.stops):
-            if any(a.action_id == action_id for a in stop.actions):
-                return i
-        return len(self.stops)
+        """The route index of the (first) stop carrying ``action_id``; ``len(stops)`` when
+        none does."""
+        if not self._stop_of:
+            for i in reversed(range(len(self.stops))):
+                self._stop_of.update((a.action_id, i) for a in self.stops[i].actions)
+        return self._stop_of.get(action_id, len(self.stops))
 
     def next_update(self, header: Header, limit: Limit | None = None) -> Order | None:
         """An order update extending the base when the robot is within half the release
@@ -403,6 +408,7 @@ class Assignment:
         (a new way for the rest); charging stops follow their actions (one no longer on
         the route is over)."""
         self.stops = [*keep, *tail]
+        self._stop_of = {}
         self.legs = [RouteLeg(f"{a.node_id}-{b.node_id}", _length(fac, a.node_id, b.node_id))
                      for a, b in itertools.pairwise(self.stops)]
         self.dead = _dead_nodes(fac, self.stops)

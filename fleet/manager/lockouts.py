@@ -245,6 +245,12 @@ class Lockouts:
             if back:
                 robot.move(RobotStatus.ONLINE)
         missions = self.obstacles.clear(serial, f"lockout reset by {by}: {note}")
+        for row in rows:  # the lockout's alarm is over: people reset the robot
+            try:
+                self.anomalies.resolve_raised(row.node_id, f"{LOCKOUT}:{row.serial}", by=by,
+                                              note=f"lockout reset: {note}")
+            except FleetError as exc:  # the reset itself is stored; the anomaly is not
+                log.error("could not resolve the anomaly of lockout %s: %s", row.id, exc)
         log.warning("lockout of %s/%s reset by %s: %s", robot.manufacturer, serial, by, note)
         core.wake.set()
         return {"robot": f"{robot.manufacturer}/{serial}", "lockouts": [r.id for r in rows],

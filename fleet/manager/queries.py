@@ -13,7 +13,9 @@ from typing import Any
 
 from fleet.anomaly.record import (
     AnomalyRecord,
+    ClosureRecord,
     InspectionCounts,
+    LockoutRecord,
     MapDocument,
     MissionRecord,
     MissionSummary,
@@ -21,7 +23,8 @@ from fleet.anomaly.record import (
     ResultRecord,
     RouteRecord,
 )
-from fleet.errors import FleetError
+from fleet.errors import FleetError, MapError
+from fleet.facility import formats
 from fleet.facility.model import Facility, NodeKind
 from fleet.manager.core import Core
 from fleet.manager.missions import MissionRun, joined
@@ -100,10 +103,15 @@ class Queries:
                         done=len(run.done), total=len(run.tasks), failed=len(run.failed),
                         dropped=len(run.dropped), waiting=len(run.pool)))
                 routes, map_doc = _live_routes(run), _map_document(run.map_doc)
+                site: str | None = run.spec.facility.name
             else:
                 routes, map_doc = _stored_routes(row.plan), _stored_map(row.plan)
+                site = None
         store = core.store
+        lockouts, closures = _gas_records(core, mission_id, {r.serial for r in routes}, site,
+                                          map_doc)
         return MissionRecord(
+            lockouts=lockouts, closures=closures,
             mission=summary, generated_at=core.clock.now(), map=map_doc, routes=routes,
             anomalies=tuple(AnomalyRecord.from_values(a.model_dump())
                             for a in store.anomalies(mission_id=mission_id)),
@@ -138,6 +146,32 @@ class Queries:
             if (r["manufacturer"], r["serial"]) == (manufacturer, serial):
                 return r
         raise FleetError(f"no robot {manufacturer}/{serial}")
+
+
+def _gas_records(core: Core, mission_id: str, serials: set[str], site: str | None,
+                 map_doc: MapDocument | None
+                 ) -> tuple[tuple[LockoutRecord, ...], tuple[ClosureRecord, ...]]:
+    """The lockouts and closures a mission's report lists: those its events name
+    (``robot_locked_out``, ``closure_opened``, ``closure_reopened``), the open lockouts of
+    its robots, and the open closures of its site (``site``, else the site of ``map_doc``)."""
+    store = core.store
+    named: dict[str, set[object]] = {"lockout": set(), "closure": set()}
+    for e in store.events(mission_id):
+        key = {"robot_locked_out": "lockout", "closure_opened": "closure",
+               "closure_reopened": "closure"}.get(e.kind)
+        if key is not None and isinstance(e.detail, Mapping):
+            named[key].add(e.detail.get(key))
+    lockouts = tuple(LockoutRecord.from_values(r.model_dump()) for r in store.lockouts()
+                     if r.id in named["lockout"] or (r.reset_at is None and r.serial in serials))
+    rows = store.closures()
+    if site is None and map_doc is not None and any(r.reopened_at is None for r in rows):
+        try:
+            site = formats.parse(map_doc.text, map_doc.suffix, file=map_doc.name).name
+        except MapError:
+            site = None  # a map that no longer parses: only the closures its events name
+    closures = tuple(ClosureRecord.from_values(r.model_dump()) for r in rows
+                     if r.id in named["closure"] or (r.reopened_at is None and r.site == site))
+    return lockouts, closures
 
 
 def _dock(robot: RobotEntry, sites: list[Facility]) -> str | None:

@@ -84,17 +84,17 @@ class Manager:
         self.registry = self.core.registry
         self.missions = self.core.missions
         self.lock = self.core.lock
-        self.closures = Closures(self.core)
-        """Gas closures (:mod:`fleet.manager.closures`)."""
-        self.obstacles = Obstacles(self.core, self.closures)
-        self.liveness = Liveness(self.core, self.obstacles)
-        self.dispatcher = Dispatcher(self.core, self.liveness)
-        self.planner = PlannerLoop(self.core, self.dispatcher, self.obstacles)
         self.anomalies = AnomalyLog(
             store, interface=self.settings.interface, publish=bus.publish_raw,
             mission_spec=lambda mid: getattr(self.missions.get(mid), "spec", None),
             clock=self.clock)
         """Anomaly rules, lifecycle and alerts on the results this manager stores."""
+        self.closures = Closures(self.core, self.anomalies)
+        """Gas closures (:mod:`fleet.manager.closures`)."""
+        self.obstacles = Obstacles(self.core, self.closures)
+        self.liveness = Liveness(self.core, self.obstacles)
+        self.dispatcher = Dispatcher(self.core, self.liveness)
+        self.planner = PlannerLoop(self.core, self.dispatcher, self.obstacles)
         self.lockouts = Lockouts(self.core, self.obstacles, self.anomalies, self.dispatcher)
         """Robots' methane lockouts (:mod:`fleet.manager.lockouts`)."""
         self.ingestion = Ingestion(self.core, self.dispatcher, self.anomalies, self.closures)
@@ -300,7 +300,8 @@ class Manager:
                               r.value, r.unit, check.levels)
 
     def reopen_closure(self, closure_id: int, *, by: str, note: str | None) -> ClosureRow:
-        """A supervisor reopens a gas closure (:meth:`Closures.reopen`)."""
+        """A supervisor reopens a gas closure, its anomaly resolved
+        (:meth:`fleet.manager.closures.Closures.reopen`); FleetError when it is not open."""
         return self.closures.reopen(closure_id, by=by, note=note)
 
     def reset_robot(self, manufacturer: str, serial: str, *, by: str,

@@ -125,6 +125,8 @@ class Traffic:
         self._frozen: Counter[str] = Counter()
         """Robots frozen at each place: the active ones at the end of their grant, the
         others (done, lost, parked) at every place they hold."""
+        self._full = 0
+        """Bit mask (:meth:`_bit`) of the places where :attr:`_frozen` fills the capacity."""
         self._goals: Counter[str] = Counter()
         """Active robots whose goal is each place (and not where they are frozen)."""
         self.version = 0
@@ -321,9 +323,10 @@ class Traffic:
         can finish now, and parked at its goal from the start instead of frozen where it
         is until its turn, it shuts no one who came before it. None otherwise."""
         cap, occ = self.layout.capacity, self._frozen
-        for q in self._places(r.need):
-            if occ[q] - int(q == r.frozen_at) >= cap.get(q, 1):
-                return None
+        full = r.need & self._full
+        if full and (full & ~self._bit(r.frozen_at)
+                     or occ[r.frozen_at] - 1 >= cap.get(r.frozen_at, 1)):
+            return None  # a place on its way is full (its own counts without it)
         g = r.goal
         if not self._ahead_pass(order, r, g, occ[g] + int(r.frozen_at != g)):
             return None
@@ -548,14 +551,22 @@ class Traffic:
             r.counted = ((r.frozen_at,), (r.goal,) if r.goal != r.frozen_at else ())
         else:
             r.counted = (tuple(r.slots), ())
-        self._frozen.update(r.counted[0])
+        self._count(r.counted[0], +1)
         self._goals.update(r.counted[1])
         self.version += 1
         for b, k in blocks.items():
             self._holders[b][r.serial] = k
 
+    def _count(self, places: Iterable[str], d: int) -> None:
+        """Count ``d`` more robots frozen at each of ``places``, keeping :attr:`_full`."""
+        cap = self.layout.capacity
+        for q in places:
+            n = self._frozen[q] = self._frozen[q] + d
+            b = self._bit(q)
+            self._full = self._full | b if n >= cap.get(q, 1) else self._full & ~b
+
     def _release(self, r: _Robot) -> None:
-        self._frozen.subtract(r.counted[0])
+        self._count(r.counted[0], -1)
         self._goals.subtract(r.counted[1])
         r.counted = ((), ())
         self.version += 1

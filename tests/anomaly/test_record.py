@@ -15,12 +15,14 @@ from hypothesis import strategies as st
 
 from fleet.anomaly.record import (
     AnomalyRecord,
+    ClosureRecord,
+    LockoutRecord,
     MissionRecord,
     ObservationRecord,
     RouteRecord,
 )
 from fleet.errors import ProtocolError
-from fleet.store import AnomalyObservationRow, AnomalyRow
+from fleet.store import AnomalyObservationRow, AnomalyRow, ClosureRow, LockoutRow
 
 _JSON: st.SearchStrategy[Any] = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=5),
@@ -71,7 +73,9 @@ def test_the_wire_shape_is_the_one_older_clis_read() -> None:
     wire = {**_minimal(), "routes": {"R1": {"planned": ["d", "a"], "driven": ["d"]}}}
     out = MissionRecord.from_json(wire).to_json()
     assert set(out) == {"mission", "map", "routes", "anomalies", "observations", "results",
-                        "generated_at"}
+                        "lockouts", "closures", "generated_at"}
+    # an older manager's answer has no lockouts and closures: a mission without any
+    assert (out["lockouts"], out["closures"]) == ([], [])
     assert out["routes"] == {"R1": {"manufacturer": None, "planned": ["d", "a"],
                                     "driven": ["d"]}}
     assert out["generated_at"] == "2025-03-01T09:00:00Z"
@@ -85,6 +89,30 @@ def test_anomalies_and_observations_keep_every_column() -> None:
     assert names == set(AnomalyRow.model_fields)
     assert {f.name for f in fields(ObservationRecord)} == set(
         AnomalyObservationRow.model_fields)
+
+
+@pytest.mark.parametrize(("record", "row"), [(LockoutRecord, LockoutRow),
+                                              (ClosureRecord, ClosureRow)])
+def test_lockouts_and_closures_keep_every_column(record: type[Any], row: type[Any]) -> None:
+    assert {f.name for f in fields(record)} == set(row.model_fields)
+
+
+def test_a_stored_closure_becomes_a_record_and_survives_the_wire() -> None:
+    at = datetime(2025, 3, 1, 8, tzinfo=UTC)
+    row = ClosureRow(id=3, site="mine", node_id="tg-12", nodes=["tg-11", "tg-12"],
+                     area="within 30 m", source="sensor CH4-7", sensor="ch4", value=1.62,
+                     unit="%vol", restore=1.0, opened_at=at)
+    lock = LockoutRow(id=1, manufacturer="acme", serial="r1", node_id="tg-12", sensor="ch4",
+                      value=1.62, unit="%vol", level=1.5, locked_at=at, reset_at=at,
+                      reset_by="ann", note="reset")
+    closure = ClosureRecord.from_values(row.model_dump())
+    lockout = LockoutRecord.from_values(lock.model_dump())
+    assert closure.nodes == ("tg-11", "tg-12") and closure.open and not lockout.open
+    record = MissionRecord.from_json({**_minimal(), "closures": [], "lockouts": []})
+    record = replace(record, closures=(closure,), lockouts=(lockout,))
+    wire = json.loads(json.dumps(record.to_json()))
+    assert wire["closures"][0]["opened_at"] == "2025-03-01T08:00:00Z"
+    assert MissionRecord.from_json(wire) == record
 
 
 def test_a_naive_time_is_utc_and_unknown_keys_are_ignored() -> None:

@@ -129,3 +129,63 @@ def test_an_empty_mission_reports_calmly(tmp_path: Path) -> None:
 def test_an_unwritable_report_is_one_error(tmp_path: Path) -> None:
     with pytest.raises(FleetError, match="cannot write"):
         render_report(RECORD, tmp_path / "missing" / "r.html", mission_facility(RECORD))
+
+
+def _gas(**kw: Any) -> dict[str, Any]:
+    """A lockout and a closure of the mission (open unless ``kw`` ends them)."""
+    lockout = {"id": 4, "manufacturer": "acme", "serial": "R1", "node_id": "p1",
+               "sensor": "ch4", "value": 1.62, "unit": "%vol", "level": 1.5,
+               "locked_at": "2025-03-01T08:05:00Z"}
+    closure = {"id": 7, "site": "Tiny test mine", "node_id": "p1", "nodes": ["a", "p1"],
+               "area": "zone face-gas", "source": "robot acme/R1", "sensor": "ch4",
+               "value": 1.62, "unit": "%vol", "restore": 1.0,
+               "opened_at": "2025-03-01T08:05:00Z"}
+    return {"lockouts": [{**lockout, **kw.get("lockout", {})}],
+            "closures": [{**closure, **kw.get("closure", {})}]}
+
+
+ENDED = {"lockout": {"reset_at": "2025-03-01T08:20:00Z", "reset_by": "ann",
+                     "note": "reset at the face"},
+         "closure": {"reopened_at": "2025-03-01T08:25:00Z", "reopened_by": "bob",
+                     "note": "ventilated <i>"}}
+
+
+@pytest.mark.parametrize(("ended", "in_action", "not_in_action", "on_map"), [
+    ({}, ["fleet robots reset acme/R1 --note", "fleet closures reopen C-7 --note",
+          "locked out", "zone face-gas (2 nodes)", "below 1 %vol inside reopens it"],
+     [], ["C-7 open", "acme/R1 locked out", "Gas closure (open)", "Robot locked out"]),
+    (ENDED, [], ["fleet robots reset", "fleet closures reopen"],
+     ["C-7 reopened", "Gas closure (reopened)"]),
+], ids=["open", "ended"])
+def test_lockouts_and_closures_need_action_while_open_and_are_on_the_map(
+        tmp_path: Path, ended: dict[str, Any], in_action: list[str],
+        not_in_action: list[str], on_map: list[str]) -> None:
+    record = MissionRecord.from_json({**DATA, **_gas(**ended)})
+    out = tmp_path / "report.html"
+    render_report(record, out, mission_facility(record))
+    page = out.read_text(encoding="utf-8")
+    tags = Tags()
+    tags.feed(page)
+    tags.close()
+    action = page[page.index("<h2>Needs action</h2>"):page.index("<h2>Map")]
+    for text in in_action:
+        assert text in action, text
+    for text in not_in_action:
+        assert text not in action, text
+    if in_action:  # open ones come before the anomalies
+        assert action.index("fleet closures reopen") < action.index("Worst reading")
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    for text in on_map:
+        assert text in svg, text
+    history = page[page.index("<h2>Gas closures and lockouts</h2>"):]
+    assert "closure C-7" in history and "lockout #4" in history
+    if ended:
+        assert "reopened 2025-03-01 08:25:00 UTC by bob: ventilated &lt;i&gt;" in history
+        assert "reset 2025-03-01 08:20:00 UTC by ann: reset at the face" in history
+        assert "acme/R1 locked out" not in svg, "a reset robot is no longer marked"
+
+
+def test_a_mission_without_gas_events_has_no_gas_section(tmp_path: Path) -> None:
+    render_report(RECORD, tmp_path / "r.html", mission_facility(RECORD))
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Gas closures and lockouts" not in page and "fleet closures reopen" not in page

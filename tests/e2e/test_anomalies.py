@@ -207,8 +207,12 @@ def test_a_mission_report_with_the_route_and_the_anomalies(tmp_path: Path) -> No
         assert wait_for(lambda: cli(endpoint, "mission", "status", mid)["status"]
                         == "completed", 60)
         assert wait_for(lambda: len(cli(endpoint, "anomalies", "list", "--mission",
-                                        mid[:8])) == 2, 10)
+                                        mid[:8])) == 4, 10)
         anomalies = cli(endpoint, "anomalies", "list", "--mission", mid)
+        # 1.6 % is past the power-off level at both points: each reading closed the area
+        # round it, an alarm of its own (docs/gas-safety.md, "Gas closures")
+        assert sorted(a["sensor"] for a in anomalies) == ["ch4", "ch4", "closure:1",
+                                                          "closure:2"]
         # p1 lies in the map's zone face-gas, p2 on level L2: placed at the map's nodes
         places = {a["inspection_point_id"]: (a["x"], a["y"], a["level"]) for a in anomalies}
         assert places == {"p1": (40.0, 0.0, "L1"), "p2": (80.0, 20.0, "L2")}
@@ -220,7 +224,10 @@ def test_a_mission_report_with_the_route_and_the_anomalies(tmp_path: Path) -> No
         assert "<svg" in page and "R1 (" in page
         assert page.count("Anomaly: alarm") >= 1 and "ch4 1.6 %" in page
         for a in anomalies:
-            assert f"#{a['id']} ch4" in page
+            assert f"#{a['id']} {a['sensor']}" in page
+        action = page[page.index("<h2>Needs action</h2>"):page.index("<h2>Map")]
+        assert "fleet closures reopen C-1 --note" in action
+        assert "fleet closures reopen C-2 --note" in action
 
 
 class Webhook:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from fleet.anomaly.record import MissionRecord
 from fleet.errors import FleetError
 from fleet.manager import RobotStatus
 from fleet.manager.missions import MissionRun
@@ -77,6 +78,9 @@ def test_only_a_recorded_reset_returns_it_to_service(site: Site) -> None:
     [row] = site.store.lockouts()
     assert (row.reset_by, row.note) == ("ann", "gas cleared, reset at p1")
     assert row.reset_at is not None
+    [alarm] = [a for a in site.store.anomalies() if a.rule == "lockout"]
+    assert alarm.status == "resolved", "people reset it: the lockout's alarm is over"
+    assert alarm.resolved_by == "ann" and "gas cleared" in (alarm.resolve_note or "")
     lockout(r1, 2)  # the robot has not cleared it yet
     site.net.drain()
     assert site.entry().status is RobotStatus.LOCKED_OUT and len(site.store.lockouts()) == 1
@@ -104,3 +108,15 @@ def test_a_lockout_survives_a_manager_restart(tmp_path: Path) -> None:
         assert r1.instants()
     finally:
         again.close()
+
+
+def test_the_mission_report_lists_the_lockout_until_and_after_the_reset(site: Site) -> None:
+    _, run = locked_at_p1(site)
+    [listed] = site.manager.queries.report(run.id).lockouts
+    assert (listed.serial, listed.node_id, listed.value, listed.open) == ("r1", "p1",
+                                                                         1.62, True)
+    site.manager.reset_robot("", "r1", by="ann", note="reset at p1")
+    record = site.manager.queries.report(run.id)
+    [listed] = record.lockouts
+    assert (listed.open, listed.reset_by, listed.note) == (False, "ann", "reset at p1")
+    assert MissionRecord.from_json(record.to_json()) == record

@@ -151,6 +151,34 @@ def test_robot_cannot_use_the_manager_api(site: tuple[Path, Manager, str]) -> No
         bus.request("uagv/manager/robots", timeout=1.0)
 
 
+@pytest.mark.parametrize("verb", [["robots", "reset", "acme/r1"],
+                                  ["closures", "reopen", "C-1"]])
+def test_only_a_supervisor_may_reset_or_reopen(site: tuple[Path, Manager, str],
+                                               verb: list[str]) -> None:
+    """The supervisors' actions on gas safety: a robot's certificate gets no answer (the
+    API's keys are the supervisors' only), a supervisor's reaches the manager."""
+    directory, manager, endpoint = site
+    manager.closures.add_site(load(TINY_MAP))
+    levels = manager.anomalies.limits_for(None).interlock("p1", "ch4")
+    assert manager.closures.observe("p1", "sensor CH4-1", "ch4", 1.62, "%vol", levels)
+    args = [*verb, "--note", "made safe", "--by", "ann", "--connect", endpoint,
+            "--credentials"]
+    robot_creds = directory / "robots" / "acme" / "r1"
+    refused = CliRunner().invoke(app, [*args, str(robot_creds)])
+    assert refused.exit_code == 2
+    [line] = refused.stderr.strip().splitlines()
+    assert "refuses the credentials" in line
+    assert len(manager.closures.open()) == 1
+    # the control: alice's query reaches the manager (which refuses to reset a robot it
+    # has never heard of, and reopens the closure)
+    alice = CliRunner().invoke(app, [*args, str(directory / "supervisors" / "alice")])
+    if verb[0] == "robots":
+        assert alice.exit_code == 1 and "no robot acme/r1" in alice.stderr
+    else:
+        assert alice.exit_code == 0, alice.output
+        assert manager.closures.open() == []
+
+
 def test_client_without_certificate_cannot_connect(site: tuple[Path, Manager, str]) -> None:
     directory, _manager, endpoint = site
     # plain TCP to the TLS port, then TLS trusting the CA but without a client certificate
