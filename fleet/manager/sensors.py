@@ -132,6 +132,12 @@ class FixedSensors:
         known = self._known
         return [known[k].sensor for k in sorted(known)]
 
+    def site(self, sensor_id: str) -> str | None:
+        """The name of the site whose map lists fixed sensor ``sensor_id`` (None: not
+        known)."""
+        found = self._known.get(sensor_id)
+        return found.site if found is not None else None
+
     def book(self, sensor_id: str) -> LimitBook | None:
         """The limits of the site of fixed sensor ``sensor_id`` (None: not known)."""
         found = self._known.get(sensor_id)

@@ -294,10 +294,12 @@ class Manager:
 
     def _interlock_check(self, check: InterlockCheck) -> None:
         """A fixed sensor's stored reading against its interlock levels: a power-off
-        closes the area round it, a reading below restore reopens it."""
+        closes the area round it, a reading below restore reopens it, on the site whose
+        map lists the sensor (other sites may have nodes of the same ids)."""
         r = check.reading
         self.closures.observe(check.node, f"sensor {check.sensor_id}", r.sensor.sensor,
-                              r.value, r.unit, check.levels)
+                              r.value, r.unit, check.levels,
+                              site=self.sensors.site(check.sensor_id))
 
     def reopen_closure(self, closure_id: int, *, by: str, note: str | None) -> ClosureRow:
         """A supervisor reopens a gas closure, its anomaly resolved

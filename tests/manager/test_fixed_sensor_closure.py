@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +65,22 @@ class Mine:
         return [a for a in self.store.anomalies() if a.rule == CLOSURE]
 
 
+def other_mine() -> Facility:
+    """Another mine with the same node ids as monitored.yaml, and a sensor U-FACE at its
+    own ``face``."""
+    fac = load(MAP)
+    return replace(fac, name="Other mine", meta={
+        **fac.meta, "sensors": [{"id": "U-FACE", "sensor": "ch4", "node": "face"}]})
+
+
 @pytest.fixture
-def mine(tmp_path: Path) -> Iterator[Mine]:
+def mine(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Mine]:
+    """The manager, listening to monitored.yaml (and the sites of an indirect parameter,
+    given after it), and a plain zenoh client session."""
     endpoint = tcp_endpoint("127.0.0.1", free_port())
     store = Store.open(None, path=tmp_path / "fleet.db")
     facility = load(MAP)
+    more: list[Facility] = list(getattr(request, "param", ()))
     config = zenoh.Config()
     config.insert_json5("mode", '"client"')
     config.insert_json5("connect/endpoints", json.dumps([endpoint]))
@@ -77,7 +88,7 @@ def mine(tmp_path: Path) -> Iterator[Mine]:
     config.insert_json5("scouting/multicast/enabled", "false")
     with Bus.open(router_config([endpoint])) as bus:
         manager = build_manager(store, bus, ManagerSettings(robot_timeout=5.0),
-                                sites=[facility])
+                                sites=[facility, *more])
         checks: list[InterlockCheck] = []
         manager.sensors.add_hook(checks.append)  # after the manager's: called after it
         session = zenoh.open(config)
@@ -171,3 +182,20 @@ def test_malformed_and_unknown_sensor_messages_close_nothing(
     mine.put("T-FACE", reading("T-FACE", 1.6))
     assert wait_for(lambda: len(mine.closures_list()) == 1)
     assert mine.manager.sensors.dropped == 3
+
+
+@pytest.mark.parametrize("mine", [[other_mine()]], indirect=True, ids=["two-mines"])
+def test_a_sensor_closes_its_own_site_where_another_has_the_same_node_ids(mine: Mine) -> None:
+    mine.put("U-FACE", reading("U-FACE", 1.6))
+    assert wait_for(lambda: len(mine.closures_list()) == 1)
+    [listed] = mine.closures_list()
+    assert (listed["site"], listed["node"], listed["source"]) == (
+        "Other mine", "face", "sensor U-FACE")
+    other = mine.manager.obstacles.site(other_mine())
+    assert not other.node_allowed("face", MB)
+    assert mine.manager.obstacles.site(mine.facility).node_allowed("face", MB)
+    # and a reading below restore of the first mine's sensor at its own face reopens
+    # nothing of the other mine's
+    mine.put("T-FACE", reading("T-FACE", 0.2))
+    assert wait_for(lambda: [c.sensor_id for c in mine.checks] == ["U-FACE", "T-FACE"])
+    assert [c["site"] for c in mine.closures_list()] == ["Other mine"]
