@@ -91,12 +91,14 @@ class Ingestion:
         if self.closures is not None:
             for stored in recorded.new:
                 book = self.anomalies.limits_for(stored.mission_id)
+                run = core.missions.get(stored.mission_id or "")
+                site = run.spec.facility.name if run is not None else None
                 for reading in stored.readings:
                     self.closures.observe(
                         stored.node_id or stored.inspection_point_id,
                         f"robot {stored.manufacturer}/{stored.serial_number}",
                         reading.sensor, reading.value, reading.unit,
-                        book.interlock(stored.inspection_point_id, reading.sensor))
+                        book.interlock(stored.inspection_point_id, reading.sensor), site=site)
         freed = False
         with core.lock:
             for robot, r in batch:

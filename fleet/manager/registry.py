@@ -179,5 +179,7 @@ class Registry:
                     or rating_problem(cls.name, cls.ratings, facility) is not None):
                 continue
             classes[cls.name] = cls
-            robots.append(Robot(r.manufacturer, r.serial, cls, node.id))
+            level = r.battery  # percent, as its state reports it
+            robots.append(Robot(r.manufacturer, r.serial, cls, node.id, None if level is None
+                                else cls.battery_wh * level / 100.0))
         return Fleet(tuple(robots), classes)

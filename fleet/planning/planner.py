@@ -290,10 +290,10 @@ def _drive(
     eps = 1e-9
     reserve = cls.battery_wh * mission.battery_reserve_pct / 100.0
     tasks = {t.point: t for t in mission.tasks}
-    stops = [Stop(StopKind.START, robot.dock, (), 0.0, 0.0, 0.0, cls.battery_wh,
-                  cls.battery_wh)]
+    stops = [Stop(StopKind.START, robot.dock, (), 0.0, 0.0, 0.0, robot.start_wh,
+                  robot.start_wh)]
     dropped: list[Unassigned] = []
-    now, battery, here = 0.0, cls.battery_wh, robot.dock
+    now, battery, here = 0.0, robot.start_wh, robot.dock
     targets = [*seq, robot.dock]
     for i, target in enumerate(targets):
         home = i == len(targets) - 1

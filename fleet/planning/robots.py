@@ -73,6 +73,16 @@ class Robot:
     serial: str
     robot_class: RobotClass
     dock: str
+    battery_wh: float | None = None
+    """Energy in its battery as the round starts (Wh); None: full (a fleet file's robot).
+    The manager plans live robots with what their state reports, so a second round does
+    not start on paper with a battery the first one emptied."""
+
+    @property
+    def start_wh(self) -> float:
+        """The energy the round starts with: :attr:`battery_wh`, at most the capacity."""
+        full = self.robot_class.battery_wh
+        return full if self.battery_wh is None else max(0.0, min(full, self.battery_wh))
 
     @property
     def name(self) -> str:

@@ -109,11 +109,12 @@ def _check_round(
         violations.append(f"{who}: round does not start at its dock {robot.dock}")
     if last.kind is not StopKind.RETURN or last.node != robot.dock:
         violations.append(f"{who}: round does not end at its dock {robot.dock}")
-    if not _close(first.battery_departure_wh, cls.battery_wh) or first.departure != 0:
-        violations.append(f"{who}: round must start at time 0 with a full battery")
+    if not _close(first.battery_departure_wh, robot.start_wh) or first.departure != 0:
+        violations.append(f"{who}: round must start at time 0 with the robot's battery "
+                          f"({robot.start_wh:.1f} Wh)")
 
-    # the verifier's own figures from here on: a full battery at time 0
-    time, battery, distance = 0.0, cls.battery_wh, 0.0
+    # the verifier's own figures from here on: the robot's battery at time 0
+    time, battery, distance = 0.0, robot.start_wh, 0.0
     for i, stop in enumerate(rp.stops[1:], start=1):
         where = f"{who} stop {i} ({stop.kind} {stop.node})"
         if stop.kind is StopKind.START:

@@ -9,6 +9,7 @@ from fleet.facility.model import Epl, Facility
 from fleet.planning.mission import Objective
 from fleet.planning.plan import DropReason, StopKind
 from fleet.planning.planner import plan_mission
+from fleet.planning.robots import Fleet, Robot
 from fleet.planning.verify import check_plan
 
 from .factories import fleet, mission, robot_class, site, square, task
@@ -117,6 +118,29 @@ def test_charging_stops_keep_the_battery_above_the_reserve() -> None:
     charging = [s for s in rp.stops if s.kind is StopKind.CHARGE]
     assert all(s.node == "C" and s.service_s > 0 for s in charging)
     assert check_plan(plan, m, fleet(("r1", small, "D"))).ok
+
+
+@pytest.mark.parametrize(("level_pct", "charges"), [(100, 0), (60, 1), (None, 0)])
+def test_a_round_starts_with_the_battery_the_robot_has(level_pct: float | None,
+                                                       charges: int) -> None:
+    """A robot back from an earlier round starts this one with what its state reports: the
+    plan charges it on the way when that is not enough (the round drives 1000 Wh, keeps a
+    120 Wh reserve, of 1200 Wh when full), and the verifier holds it to that start."""
+    fac = _long_drift()
+    cls = robot_class("big", battery_wh=1200, wh_per_metre=0.5, charge_w=1000)
+    m = mission(fac, task("P"), reserve_pct=10)
+    start = None if level_pct is None else 1200 * level_pct / 100
+    bot = Robot("test", "r1", cls, "D", start)
+    plan = plan_mission(m, Fleet((bot,), {cls.name: cls}), time_limit=LIMIT)
+    (rp,) = plan.robots
+    assert rp.inspections == ["P"]
+    assert rp.stops[0].battery_departure_wh == pytest.approx(bot.start_wh)
+    assert rp.charging_stops == charges
+    assert all(s.battery_arrival_wh >= 120 - 1e-6 for s in rp.stops)
+    assert check_plan(plan, m, Fleet((bot,), {cls.name: cls})).ok
+    # the same plan is wrong for a robot with less in its battery than it says
+    low = Robot("test", "r1", cls, "D", 300.0)
+    assert not check_plan(plan, m, Fleet((low,), {cls.name: cls})).ok
 
 
 def test_point_beyond_battery_range_is_unassigned() -> None:
