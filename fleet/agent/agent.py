@@ -546,15 +546,17 @@ class RobotAgent:
                                   header=self._stamper.blank(), cancel=self._abort)
         result = outcome.result
         if result is not None:
+            # the interlock first: the drive is cut before the result is written to disk
+            # and sent (milliseconds a safety function does not wait for)
+            trip = self.interlock.check(node.node_id, result.readings, action.parameters)
+            if trip is not None:
+                self._lock_out(trip)
             try:
                 self.outbox.add(result)
             except OutboxError as exc:
                 logger.error("%s: %s (kept in memory)", self.config.serial_number, exc)
             if self._send(result):
                 self.outbox.sent(result.result_id, self.clock.monotonic())
-            trip = self.interlock.check(node.node_id, result.readings, action.parameters)
-            if trip is not None:
-                self._lock_out(trip)
         return outcome.ok, outcome.reason
 
     # -- methane lockout ------------------------------------------------------------------

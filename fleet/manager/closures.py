@@ -135,12 +135,14 @@ class Closures:
 
     # -- readings ---------------------------------------------------------------------
     def observe(self, node: str, source: str, sensor: str, value: float, unit: str,
-                levels: InterlockLevels | None, *, site: str | None = None) -> bool:
+                levels: InterlockLevels | None, *, site: str | None = None,
+                announce: bool = True) -> bool:
         """A reading at ``node`` (of ``site``, else of the site known to hold the node):
         at or above power-off it closes the area (unless an open closure of the same
         sensor holds it already), strictly below restore it reopens the closures holding
         ``node``. True when something opened or reopened (the planner is woken, the
-        anomaly raised or resolved: call without the manager's lock)."""
+        anomaly raised or resolved: call without the manager's lock, or with
+        ``announce=False`` under it and :meth:`announce` once it is released)."""
         if levels is None:
             return False
         crossing = crosses(levels, value, unit)
@@ -165,7 +167,8 @@ class Closures:
             else:
                 self._close_area(fac, node, source, sensor, value, unit, levels)
         core.wake.set()
-        self.announce()
+        if announce:
+            self.announce()
         return True
 
     def _close_area(self, fac: Facility, node: str, source: str, sensor: str, value: float,

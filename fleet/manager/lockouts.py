@@ -188,6 +188,14 @@ class Lockouts:
                 break
         for t in core.traffic.values():
             t.lose(robot.serial, driving=False)  # it stands where it stopped, powered off
+        if value is not None:
+            # the reading closes the area before the planner hands its points to others
+            # (its inspection result, which would close it too, may come later)
+            book = self.anomalies.limits_for(run.id if run is not None else None)
+            self.obstacles.closures.observe(
+                node, f"robot {robot.manufacturer}/{robot.serial}", row.sensor, value,
+                row.unit, book.interlock(node, row.sensor), announce=False,
+                site=run.spec.facility.name if run is not None else None)
         if run is not None:
             self._missions[robot.key] = run.id
             a = run.assignments.get(robot.serial)
@@ -202,7 +210,9 @@ class Lockouts:
         self._pending.append(_Alarm(row, run.id if run is not None else None, x, y, level))
 
     def announce(self) -> None:
-        """Raise the ALARM anomaly and alert of each new lockout (call without the lock)."""
+        """Raise the ALARM anomaly and alert of each new lockout, and of the closure each
+        opened (call without the lock)."""
+        self.obstacles.closures.announce()
         with self.core.lock:
             pending, self._pending = self._pending, []
         for alarm in pending:

@@ -50,7 +50,9 @@ def test_methane_at_power_off_locks_the_robot_out_until_reset(launch: Launch) ->
                                       "unit": "%vol", "powerOffLevel": "1.5"}
     assert agent.locked_out and not body.powered
     assert body.arrivals == ["n0", "n1"], "it stopped where it measured"
-    assert rec.results() and rec.results()[0].inspection_point_id == "ip1"
+    # the result is stored and sent after the drive is cut (the interlock does not wait)
+    assert rec.wait_for(lambda: bool(rec.results()))
+    assert rec.results()[0].inspection_point_id == "ip1"
     assert state.action_state("inspect-3").status is ActionStatus.FAILED
     assert state.node_states == () and not state.driving
     # orders are refused while locked out, and the lockout stays in the errors

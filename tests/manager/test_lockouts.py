@@ -52,8 +52,11 @@ def test_a_lockout_takes_the_robot_out_and_hands_its_points_back(site: Site) -> 
     assert not run.failed, "the actions it dropped on locking out are not failed inspections"
     fleet = site.manager.registry.available_fleet(run.spec.facility)
     assert fleet.robots == ()
+    # the lockout's own reading closed the area at once (before any inspection result)
+    [closure] = site.manager.closures.open()
+    assert (closure.node_id, closure.source) == ("p1", "robot acme/r1")
     # the alarm names robot, place and reading
-    [anomaly] = site.store.anomalies()
+    [anomaly] = [a for a in site.store.anomalies() if a.rule == "lockout"]
     assert (anomaly.severity, anomaly.inspection_point_id, anomaly.rule) == ("alarm", "p1",
                                                                              "lockout")
     assert anomaly.serial_number == "r1" and anomaly.peak == pytest.approx(1.62)
