@@ -37,6 +37,7 @@ from typing import Any
 
 from fleet import samples
 from sim.body import ALARMS
+from sim.demo_interlock import Interlock, InterlockWatch
 from sim.errors import ScenarioError
 from sim.runner import TERMINAL, RunOptions, SimRun
 from sim.scenario import FaultKind, Scenario, load_scenario
@@ -89,7 +90,8 @@ class DemoOptions:
 class Event:
     """Something a supervisor would want to see, at world time ``world_s`` after the
     launch; ``kind`` is ``mission``, ``fault``, ``lost``, ``takeover``, ``silent``,
-    ``back`` or ``anomaly``."""
+    ``back``, ``anomaly``, or of the methane interlock ``lockout``, ``reset``, ``closure``
+    and ``reopen`` (:mod:`sim.demo_interlock`)."""
 
     world_s: float
     kind: str
@@ -162,6 +164,8 @@ class Summary:
     """Points the manager gave up on, with its reason."""
     anomalies: list[dict[str, Any]]
     sources: list[SourceCheck]
+    interlock: Interlock = field(default_factory=Interlock)
+    """Lockouts, gas closures, who finished the face, and the closure check."""
     files: dict[str, Path] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
@@ -183,6 +187,7 @@ class Summary:
                          "expected": list(s.expected), "found": list(s.found),
                          "strongest": s.strongest, "peak": s.peak, "unit": s.unit,
                          "ok": s.ok, "why": s.why} for s in self.sources],
+            "interlock": self.interlock.to_json(),
             "files": {k: str(v) for k, v in self.files.items()},
             "problems": self.problems,
         }
@@ -213,6 +218,7 @@ class Demo:
         self._scheduled_kill = any(f.kind is FaultKind.KILL for f in self.scenario.faults)
         self._killed = False
         self._launched_at = 0.0
+        self._interlock: InterlockWatch | None = None
 
     # ------------------------------------------------------------------ running
     def run(self, on_update: Callable[[Snapshot], None] | None = None) -> Summary:
@@ -228,6 +234,7 @@ class Demo:
                                  plan_time_limit=o.plan_time_limit)
         started = time.monotonic()
         with SimRun(self.scenario, run_options) as sim:
+            self._interlock = InterlockWatch(sim)
             self._launched_at = sim.clock.monotonic()
             self._event(sim, "mission", f"mission {sim.mission_id} launched on "
                         f"{len(sim.robots)} robots")
@@ -311,6 +318,9 @@ class Demo:
                     self._takeovers.add((serial, lost))
                     self._event(sim, "takeover", f"{serial} takes over {', '.join(taken)} "
                                 f"from {lost}")
+        if self._interlock is not None:
+            self._interlock.notice(sim, robots, lambda kind, text: self._event(sim, kind,
+                                                                               text))
         for a in anomalies:
             if a["id"] in self._anomaly_ids:
                 continue
@@ -393,6 +403,10 @@ class Demo:
             wall_s=time.monotonic() - started, lost=lost,
             dropped=dict((status or {}).get("dropped") or {}), anomalies=anomalies,
             sources=sources)
+        if self._interlock is not None:
+            summary.interlock = self._interlock.result(sim, self.scenario.facility,
+                                                       sim.results)
+            summary.problems += summary.interlock.problems()
         if summary.status != "completed":
             summary.problems.append(f"the mission ended {summary.status or 'unlaunched'}, "
                                     "not completed")

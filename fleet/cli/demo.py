@@ -20,7 +20,8 @@ SHOWN_EVENTS = 10
 
 _EVENT_STYLE = {"lost": "bold red", "fault": "red", "takeover": "bold yellow",
                 "anomaly": "bold magenta", "mission": "bold green", "silent": "dim",
-               "back": "dim"}
+                "back": "dim", "lockout": "bold red", "closure": "bold yellow",
+                "reopen": "green", "reset": "green"}
 
 
 def demo(
@@ -172,6 +173,7 @@ def _summary(s: Summary) -> str:
     for a in sorted(s.anomalies, key=lambda a: -float(a.get("peak") or 0.0))[:12]:
         lines.append(f"    #{a['id']} {str(a['severity']).upper():<8} {anomaly_text(a)} at "
                      f"{a['inspection_point_id']}")
+    lines += _interlock(s)
     for c in s.sources:
         mark = "[green]found[/]" if c.ok else "[red]NOT FOUND[/]"
         lines.append(f"  seeded {c.kind} ({c.sensor}) at {c.node}: {mark} - {c.why}; "
@@ -182,3 +184,30 @@ def _summary(s: Summary) -> str:
     for p in s.problems:
         lines.append(f"  [red]problem[/]: {p}")
     return "\n".join(lines)
+
+
+def _interlock(s: Summary) -> list[str]:
+    """The methane interlock's lines of the summary (none when nothing happened)."""
+    i = s.interlock
+    if not (i.lockouts or i.closures):
+        return []
+    lines = []
+    for lo in i.lockouts:
+        lines.append(f"  lockout: {lo['serial']} at {lo['node']} ({lo['reading']}), "
+                     + ("reset by people" if lo["reset"] else "[red]not reset[/]"))
+    for c in i.closures:
+        lines.append(f"  gas closure C-{c['id']}: {c['area']} round {c['node']} "
+                     f"({', '.join(c['nodes'] or ())}); "
+                     + (f"reopened by {c['reopened_by']}" if c.get("reopened_at")
+                        else "[red]still open[/]"))
+    by: dict[str, list[str]] = {}
+    for point, serial in i.face.items():
+        by.setdefault(serial, []).append(point)
+    if by:
+        lines.append("  the face finished by: " + "; ".join(
+            f"{serial} ({', '.join(points)})" for serial, points in sorted(by.items())))
+    mark = "[green]held[/]" if not i.intrusions else \
+        f"[red]FAILED[/] ({len(i.intrusions)} states inside)"
+    lines.append(f"  check: no robot not rated Ma ({', '.join(i.unrated)}) inside a gas "
+                 f"closure while it was open, from the states they published: {mark}")
+    return lines

@@ -5,20 +5,14 @@ manager's belief), the store's results, lockouts, closures, anomalies and missio
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from shapely.geometry import LineString, Point
-from shapely.ops import unary_union
 
 from fleet.facility.protection import Epl
-from fleet.protocol.header import parse_timestamp
-from fleet.protocol.keys import ParsedKey, Topic, subscription_key
-from fleet.protocol.state import METHANE_LOCKOUT, ErrorLevel, State
+from sim.closure_watch import ClosedArea, StateLog, intrusions
 from sim.runner import SimRun
 from sim.scenario import load_scenario
 
@@ -30,21 +24,6 @@ POWER_OFF = 1.5  # % CH4 at a coal face (AQ1029)
 RESTORE = 1.0
 
 
-@dataclass(frozen=True)
-class Seen:
-    """A state as a robot published it: world seconds, robot, last node, position."""
-
-    t: float
-    serial: str
-    node: str
-    x: float | None
-    y: float | None
-    locked: bool
-    """The state carries the FATAL methaneLockout error."""
-    stamped: datetime
-    """The robot's own timestamp (its header)."""
-
-
 def test_the_lockout_scenario_locks_closes_inspects_reopens_and_resets(
         sim_run: Callable[..., SimRun]) -> None:
     scenario = load_scenario(LOCKOUT)
@@ -52,21 +31,7 @@ def test_the_lockout_scenario_locks_closes_inspects_reopens_and_resets(
     assert leak.end_s is not None
     run = sim_run(scenario, speed=300.0)
     assert run.observer is not None and run.embedded is not None
-    seen: list[Seen] = []
-    lock = threading.Lock()
-
-    def on_state(key: ParsedKey, message: object) -> None:
-        if isinstance(message, State):
-            pos = message.agv_position
-            with lock:
-                seen.append(Seen(run.clock.monotonic(), key.serial, message.last_node_id,
-                                 None if pos is None else pos.x,
-                                 None if pos is None else pos.y,
-                                 any(e.error_type == METHANE_LOCKOUT
-                                     and e.level is ErrorLevel.FATAL for e in message.errors),
-                                 parse_timestamp(message.header.timestamp)))
-
-    run.observer.subscribe(subscription_key(run.options.interface, Topic.STATE), on_state)
+    log = StateLog(run)
     final = run.run(timeout=240)
     assert final.finished, final.to_json()
     store = run.embedded.store
@@ -89,8 +54,7 @@ def test_the_lockout_scenario_locks_closes_inspects_reopens_and_resets(
                                                 first.inspection_point_id)
     read_at = world(first.measured_at)
     locked = lockout.serial
-    with lock:
-        states = list(seen)
+    states = log.states()
     # its own states say it (the robot's timestamps, the clock its result carries; the
     # result is stamped as it is sent, after the drive is cut): the first one carrying the
     # FATAL error, within a second, stands at the node of the reading (it stopped there);
@@ -117,25 +81,16 @@ def test_the_lockout_scenario_locks_closes_inspects_reopens_and_resets(
     nodes = {str(n) for n in closure.nodes or ()}
     assert {"face-10", "tg-uc"} <= nodes
 
-    # from the closing to the reopening no other Mb robot's published position was inside
-    # (the locked-out robot stands powered off where it stopped: the one exception)
-    fac = scenario.facility
-    shapes = [Point(fac.nodes[n].x, fac.nodes[n].y).buffer(1.0) for n in nodes]
-    shapes += [LineString([(fac.nodes[e.source].x, fac.nodes[e.source].y),
-                           (fac.nodes[e.target].x, fac.nodes[e.target].y)]).buffer(1.0)
-               for e in fac.edges if e.source in nodes and e.target in nodes]
-    area = unary_union(shapes)
-    during = [s for s in states if opened <= s.t <= reopened]
-    assert {s.serial for s in during} >= mb, "every robot published states meanwhile"
-    inside = [s for s in during if s.serial in mb - {locked} and (
-        s.node in nodes or (s.x is not None and s.y is not None
-                            and area.contains(Point(s.x, s.y))))]
-    assert not inside, inside[:5]
+    # from the closing to the reopening no Mb robot's published position was inside (the
+    # locked-out robot, powered off where it stopped, is the exception)
+    assert {s.serial for s in states if opened <= world(s.stamped) <= reopened} >= mb, \
+        "every robot published states meanwhile"
+    assert intrusions(states, [ClosedArea.of_row(closure)], scenario.facility, mb) == []
     # the locked robot stopped where it read the gas, and stayed there until the reset
     reset_at = world(lockout.reset_at) if lockout.reset_at is not None else None
     assert reset_at is not None
     assert {s.node for s in states if s.serial == locked
-            and world(lockout.locked_at) + 1.0 < s.t < reset_at} == {lockout.node_id}
+            and world(lockout.locked_at) + 1.0 < world(s.stamped) < reset_at} == {lockout.node_id}
 
     # the Ma robot inspected the points inside it could reach while the area was closed
     by_ma = {r.inspection_point_id for r in results if r.serial_number in ma
