@@ -415,8 +415,8 @@ class SimRun:
 
     def supervise(self, action: SupervisorAction) -> Any:
         """Carry out one supervisor action now, as the CLI would (``fleet robots reset``,
-        ``fleet robots clear``, a mission launch through the query API; a closure's
-        reopening through the run's own manager); the manager's answer. FleetError as the
+        ``fleet robots clear``, ``fleet closures reopen``, a mission launch, all through
+        the query API); the manager's answer. FleetError as the
         manager gives it."""
         note = action.note or ""
         if action.action is SupervisorVerb.RESET and action.robot is None:
@@ -436,10 +436,8 @@ class SimRun:
         if action.action is SupervisorVerb.CLEAR:
             return self.recover(serial, note, by=action.by)
         if action.action is SupervisorVerb.REOPEN:
-            if self.manager is None or action.closure is None:
-                raise FleetError("reopening a closure needs the run's own manager")
-            row = self.manager.reopen_closure(action.closure, by=action.by, note=note)
-            return {"closure": row.id, "reopened_by": row.reopened_by}
+            return self.ask("closures/reopen", {"id": action.closure, "by": action.by,
+                                                "note": note})
         assert action.mission is not None
         mission_id = self._launch_file(action.mission, action.mission.stem)
         self.launched.append(mission_id)

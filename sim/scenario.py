@@ -99,8 +99,8 @@ class SupervisorVerb(StrEnum):
     """``fleet robots clear M/S --note``: people recovered the lost ``robot`` (carried out
     of the space, as :meth:`sim.runner.SimRun.recover`)."""
     REOPEN = "reopen"
-    """Reopen gas closure ``closure`` (its number, ``C-1`` is 1) with a ``note``; needs the
-    run's own manager (:meth:`fleet.manager.Manager.reopen_closure`)."""
+    """``fleet closures reopen C-ID --note``: reopen gas closure ``closure`` (its number,
+    ``C-1`` is 1) with a ``note``."""
     LAUNCH = "launch"
     """Launch the mission file ``mission`` (a path relative to the scenario) on the
     scenario's map."""
