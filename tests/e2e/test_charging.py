@@ -68,13 +68,18 @@ def test_a_round_that_needs_a_charge_charges_and_completes(tmp_path: Path) -> No
         status = run.mission_status()
         assert status is not None and status["status"] == "completed", status
         (robot,) = status["robots"]
-        # charged on the way out (full) and on the way back (enough to get home)
-        assert [(c["node"], c["phase"]) for c in robot["charging"]] == [("C", "done")] * 2
+        # charged on the way out (full) and on the way back (enough to get home); the round
+        # starts from the battery the robot reported, a little below full after standing
+        # at its dock, so a round this tight may first top up there (the dock charges)
+        charges = [(c["node"], c["phase"]) for c in robot["charging"]]
+        assert [c for c in charges if c[0] == "C"] == [("C", "done")] * 2
+        assert charges[:len(charges) - 2] in ([], [("D", "done")]), charges
 
         events = run.manager.store.events(run.mission_id)
-        arrived = [e.detail for e in events if e.kind == "charging"]
-        charged = [e.detail for e in events if e.kind == "charged"]
-        assert len(arrived) == len(charged) == 2, [e.kind for e in events]
+        at_c = [e for e in events if (e.detail or {}).get("node", "C") == "C"]
+        arrived = [e.detail for e in at_c if e.kind == "charging"]
+        charged = [e.detail for e in at_c if e.kind == "charged"]
+        assert len(arrived) == len(charged) == 2, [(e.kind, e.detail) for e in events]
         assert not [e.kind for e in events if "fail" in e.kind or e.kind == "charging_ended"]
         # it really charged: from well below its planned level up to it, at the charger
         for came, went in zip(arrived, charged, strict=True):
