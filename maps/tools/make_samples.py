@@ -336,7 +336,26 @@ def coal_mine() -> Site:
     s.zone("goaf-2201", "no_go", lo, rect(1806, 612, 2014, 925), name="Goaf of longwall 2201")
     s.zone("goaf-2203", "no_go", lo, rect(2045, -60, 2300, 925),
            name="Sealed goaf of old panel 2203")
+    _location_types(s)
     return s
+
+
+def _location_types(s: Site) -> None:
+    """Tag each place of the mine with its AQ1029 location type (fleet.interlock,
+    docs/gas-safety.md), which sets its methane alarm, power-off and restore levels: the
+    longwall face and its upper corner a coal face (1.0 / 1.5 / <1.0 %), the tailgate and
+    the district return a face return (1.0 / 1.0 / <1.0), the main return and the upcast a
+    main return (0.75 / 1.0 / <0.75), the development heading's face a heading face.
+    Intakes keep the Regulations' general rule (the same levels as a coal face)."""
+    for nid in s.node_ids():
+        if nid in ("face-lc", "tg-uc") or (nid.startswith("face-") and nid[5:].isdigit()):
+            s.tag(nid, "coal-face")
+        elif nid.startswith(("tg-", "dr-")):
+            s.tag(nid, "face-return")
+        elif nid.startswith("mr-") or nid in ("upcast", "rr-top", "rr-bot"):
+            s.tag(nid, "main-return")
+        elif nid == "dev-face":
+            s.tag(nid, "heading-face")
 
 
 # ================================================================== chemical plant

@@ -72,6 +72,18 @@ class Site:
         self._by_id[nid] = d
         return nid
 
+    def node_ids(self) -> list[str]:
+        """The ids of the nodes added so far, in order."""
+        return list(self._by_id)
+
+    def tag(self, nid: str, *tags: str) -> None:
+        """Add ``tags`` (those it lacks) to an existing node."""
+        d = self._by_id[nid]
+        have = d.setdefault("tags", [])
+        have.extend(t for t in tags if t not in have)
+        if "name" in d:  # keep the name last, as node() writes it
+            d["name"] = d.pop("name")
+
     def widen(self, nid: str, *, bay: bool = True, capacity: int | None = None) -> None:
         """Mark an existing node as wider than its roadway: tagged ``passing-bay`` (room
         for two robots, fleet.facility.blocks) and/or given a ``capacity``. Ids, kinds
