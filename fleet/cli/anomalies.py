@@ -13,7 +13,13 @@ from typing import Any
 
 import typer
 
-from fleet.cli.remote import ConnectOption, CredentialsOption, InterfaceOption, ask
+from fleet.cli.remote import (
+    ByOption,
+    ConnectOption,
+    CredentialsOption,
+    InterfaceOption,
+    ask,
+)
 
 app = typer.Typer(help="Anomalies found in inspection results: list, show, ack, resolve, "
                   "export; the limits in force.", no_args_is_help=True)
@@ -150,8 +156,7 @@ def _change(verb: str) -> Any:
     def command(
         anomaly_id: str = typer.Argument(..., metavar="ID", help="Anomaly id."),
         note: str | None = typer.Option(None, "--note", help="What you saw or did."),
-        by: str | None = typer.Option(None, "--by", help="Your name (default: env "
-                                      "FLEET_USER, else your login name)."),
+        by: str | None = ByOption,
         connect: str | None = ConnectOption,
         interface: str = InterfaceOption,
         credentials: Path | None = CredentialsOption,

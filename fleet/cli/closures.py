@@ -9,7 +9,13 @@ from typing import Any
 
 import typer
 
-from fleet.cli.remote import ConnectOption, CredentialsOption, InterfaceOption, ask
+from fleet.cli.remote import (
+    ByOption,
+    ConnectOption,
+    CredentialsOption,
+    InterfaceOption,
+    ask,
+)
 from fleet.cli.tables import print_table
 
 app = typer.Typer(help="Areas closed to unrated robots by a gas reading at or above the "
@@ -48,8 +54,7 @@ def reopen(
     closure: str = typer.Argument(..., metavar="ID", help="The closure: C-3 or 3."),
     note: str = typer.Option(..., "--note", help="Why the area is safe again (stored on "
                              "the closure and on its resolved anomaly)."),
-    by: str | None = typer.Option(None, "--by", help="Your name (default: env FLEET_USER, "
-                                  "else your login name)."),
+    by: str | None = ByOption,
     connect: str | None = ConnectOption,
     interface: str = InterfaceOption,
     credentials: Path | None = CredentialsOption,

@@ -21,6 +21,9 @@ CredentialsOption = typer.Option(
     None, "--credentials", envvar="FLEET_CREDENTIALS",
     help="Supervisor credentials for a secured manager (DIR/supervisors/NAME from `fleet "
     f"security init`; default endpoint then {DEFAULT_SECURE_CONNECT}; env FLEET_CREDENTIALS).")
+ByOption = typer.Option(None, "--by", help="Your name (default: env FLEET_USER, else your "
+                        "login name).")
+"""Who a supervisor's action is recorded as (see ``fleet.cli.anomalies.who``)."""
 
 
 def ask(connect: str | None, interface: str, verb: str, body: Any = None, *,

@@ -9,7 +9,13 @@ from typing import Any
 
 import typer
 
-from fleet.cli.remote import ConnectOption, CredentialsOption, InterfaceOption, ask
+from fleet.cli.remote import (
+    ByOption,
+    ConnectOption,
+    CredentialsOption,
+    InterfaceOption,
+    ask,
+)
 from fleet.cli.tables import print_table
 
 app = typer.Typer(help="The robots a running manager knows.", invoke_without_command=True)
@@ -70,8 +76,7 @@ def clear(
     robot: str = typer.Argument(..., metavar="M/S", help="Manufacturer/serial number."),
     note: str = typer.Option(..., "--note", help="How people recovered the robot "
                              "(recorded on the missions it blocked)."),
-    by: str | None = typer.Option(None, "--by", help="Your name (default: env FLEET_USER, "
-                                  "else your login name)."),
+    by: str | None = ByOption,
     connect: str | None = ConnectOption,
     interface: str = InterfaceOption,
     credentials: Path | None = CredentialsOption,
@@ -89,8 +94,7 @@ def reset(
     robot: str = typer.Argument(..., metavar="M/S", help="Manufacturer/serial number."),
     note: str = typer.Option(..., "--note", help="Who reset the robot at its place, and "
                              "why it is safe (stored on the lockout)."),
-    by: str | None = typer.Option(None, "--by", help="Your name (default: env FLEET_USER, "
-                                  "else your login name)."),
+    by: str | None = ByOption,
     connect: str | None = ConnectOption,
     interface: str = InterfaceOption,
     credentials: Path | None = CredentialsOption,
