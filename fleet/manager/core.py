@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +89,10 @@ class Core:
         """orderId → when the robot's first state carrying it arrived (real time)."""
         self.traffic: dict[str, Traffic] = {}
         """Traffic control per site (facility name)."""
+        self.power_off: Callable[[str, str], float | None] = lambda _mission, _node: None
+        """(mission id, node) → the methane power-off level (% CH4) of the place, put in
+        the ``inspect`` actions there (the manager sets it from its limits; None: the
+        robot's own default)."""
 
     def now(self) -> float:
         """Manager time: seconds on the manager's clock."""

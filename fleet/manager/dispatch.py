@@ -439,7 +439,8 @@ class Assignment:
 
 def assignment_for(mission_id: str, rp: RobotPlan, mission: MissionSpec, *,
                    release_ahead: int, start_node: str | None = None,
-                   battery_wh: float | None = None) -> Assignment:
+                   battery_wh: float | None = None,
+                   power_off: Callable[[str], float | None] | None = None) -> Assignment:
     """The assignment of one planned round: its node route with inspect actions.
 
     With ``battery_wh`` (the robot's usable battery, Wh: give it only for a robot that
@@ -447,6 +448,8 @@ def assignment_for(mission_id: str, rp: RobotPlan, mission: MissionSpec, *,
     action and becomes a :class:`ChargeStop` whose target is the plan's departure charge in
     percent of ``battery_wh``. Without it, or at a charger inside a comms-dead zone (where
     the robot could not be told to go on), charging stops stay plain route nodes.
+    ``power_off`` gives a point's methane power-off level, put in the ``inspect`` actions
+    that read ``ch4`` there (the robot's interlock: docs/gas-safety.md, "Lockout").
     """
     fac = mission.facility
     tasks = {t.point: t for t in mission.tasks}
@@ -471,8 +474,11 @@ def assignment_for(mission_id: str, rp: RobotPlan, mission: MissionSpec, *,
             task = tasks[stop.node]
             action_id = f"inspect-{stop.node}-{uuid.uuid4().hex[:8]}"
             inspections[action_id] = stop.node
+            level = power_off(stop.node) if power_off is not None and \
+                "ch4" in task.sensors else None
             place(inspect_action(action_id, InspectParams(
-                stop.node, tuple(sorted(task.sensors)), float(task.dwell_s))))
+                stop.node, tuple(sorted(task.sensors)), float(task.dwell_s)),
+                power_off_level=level))
         elif (stop.kind is StopKind.CHARGE and battery_wh is not None and battery_wh > 0
               and not _is_dead(fac, stop.node)):
             tag = uuid.uuid4().hex[:8]

@@ -59,7 +59,8 @@ class Dispatcher:
         cls = robot.robot_class()
         a = assignment_for(run.id, rp, spec, release_ahead=core.settings.release_ahead,
                            battery_wh=cls.battery_wh if cls is not None and
-                           supports_charging(robot.factsheet) else None)
+                           supports_charging(robot.factsheet) else None,
+                           power_off=lambda node: core.power_off(run.id, node))
         run.assign(a)
         robot.mission_id = run.id
         for p in a.points:

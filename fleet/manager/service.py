@@ -89,6 +89,7 @@ class Manager:
             mission_spec=lambda mid: getattr(self.missions.get(mid), "spec", None),
             clock=self.clock)
         """Anomaly rules, lifecycle and alerts on the results this manager stores."""
+        self.core.power_off = self._power_off
         self.closures = Closures(self.core, self.anomalies)
         """Gas closures (:mod:`fleet.manager.closures`)."""
         self.obstacles = Obstacles(self.core, self.closures)
@@ -300,6 +301,13 @@ class Manager:
         self.closures.observe(check.node, f"sensor {check.sensor_id}", r.sensor.sensor,
                               r.value, r.unit, check.levels,
                               site=self.sensors.site(check.sensor_id))
+
+    def _power_off(self, mission_id: str, node: str) -> float | None:
+        """The methane power-off level (% CH4) at ``node`` under mission ``mission_id``'s
+        limits (docs/gas-safety.md), for the ``inspect`` actions there."""
+        levels = self.anomalies.limits_for(mission_id).interlock(node, "ch4")
+        levels = levels.in_unit("%vol") if levels is not None else None
+        return None if levels is None else levels.power_off
 
     def reopen_closure(self, closure_id: int, *, by: str, note: str | None) -> ClosureRow:
         """A supervisor reopens a gas closure, its anomaly resolved

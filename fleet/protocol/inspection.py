@@ -58,14 +58,19 @@ class InspectParams:
 
 
 def inspect_action(action_id: str, params: InspectParams, *,
-                   description: str | None = None) -> Action:
-    """The order-node action ``inspect`` (blocking HARD) carrying ``params``."""
+                   description: str | None = None,
+                   power_off_level: float | None = None) -> Action:
+    """The order-node action ``inspect`` (blocking HARD) carrying ``params``; with
+    ``power_off_level``, also ``powerOffLevel``: the methane level (% CH4) at which a robot
+    not rated to stay energised locks itself out there (docs/protocol.md)."""
+    parameters: dict[str, Any] = {"inspectionPointId": params.inspection_point_id,
+                                  "sensors": list(params.sensors),
+                                  "durationSeconds": params.duration_seconds}
+    if power_off_level is not None:
+        parameters["powerOffLevel"] = power_off_level
     return Action(
         action_id=action_id, action_type=ActionType.INSPECT, blocking_type=BlockingType.HARD,
-        parameters={"inspectionPointId": params.inspection_point_id,
-                    "sensors": list(params.sensors),
-                    "durationSeconds": params.duration_seconds},
-        description=description,
+        parameters=parameters, description=description,
     )
 
 

@@ -17,7 +17,7 @@ from fleet.manager.missions import MissionRun
 from fleet.protocol.order import ActionType
 from fleet.protocol.state import METHANE_LOCKOUT, Error, ErrorLevel, State
 
-from .harness import ScriptedRobot, Site, open_site
+from .harness import TINY_MISSION, ScriptedRobot, Site, open_site
 
 
 def lockout(robot: ScriptedRobot, reached: int, node: str = "p1") -> State:
@@ -123,3 +123,20 @@ def test_the_mission_report_lists_the_lockout_until_and_after_the_reset(site: Si
     [listed] = record.lockouts
     assert (listed.open, listed.reset_by, listed.note) == (False, "ann", "reset at p1")
     assert MissionRecord.from_json(record.to_json()) == record
+
+
+def test_inspect_actions_carry_the_places_power_off_level(site: Site, tmp_path: Path) -> None:
+    """The robot's interlock level is the place's (docs/gas-safety.md): the manager puts
+    the methane power-off level of each point's location type in its ``inspect`` action,
+    here the general rule at p1 (1.5 %) and a face return at p2 (1.0 %, the mission's
+    limits say p2 is one)."""
+    mission = tmp_path / "patrol.yaml"
+    mission.write_text(TINY_MISSION.read_text().replace("../maps/tiny.yaml", str(
+        TINY_MISSION.parent.parent / "maps" / "tiny.yaml"))
+        + "limits:\n  points:\n    p2: {location: face-return}\n")
+    r1 = site.robot("r1")
+    run = site.launch(mission)
+    site.dispatched(r1, run)
+    levels = {a.parameters["inspectionPointId"]: a.parameters.get("powerOffLevel")
+              for n in r1.order.nodes for a in n.actions if a.action_type == "inspect"}
+    assert levels == {"p1": 1.5, "p2": 1.0}
