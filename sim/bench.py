@@ -172,7 +172,9 @@ def _bench_sim(work: Path, scenario: Path, *, robots: int, minutes: float, speed
             with manager.lock:
                 decisions = [d * 1e6 for t in manager.core.traffic.values()
                              for d in t.decisions]
+                cpu = [d * 1e6 for t in manager.core.traffic.values() for d in t.decisions_cpu]
             result.update(_latency("decision", decisions, unit="us"))
+            result.update(_latency("decision_cpu", cpu, unit="us"))
             if server is not None:
                 space_report = server.space.report(clock.monotonic())
     finally:

@@ -17,7 +17,8 @@ Figures per seed and as medians over the seeds: the makespan ratio (controlled o
 ghosts), standoffs, deadlocks, the world seconds robots waited for each other, inspections
 done out of the total, and the manager's reservation decision times (every
 :meth:`~fleet.manager.traffic.Traffic` extend call of the controlled run, from
-``Traffic.decisions``) at p50 and p99.
+``Traffic.decisions``) at p50 and p99, and their CPU time at p99
+(``Traffic.decisions_cpu``: on a loaded machine the wall time includes waits for a core).
 
 ``generated=True`` runs on a generated mine sized for ``robots``
 (:func:`sim.generated.generated_scenario`, in a temporary directory).
@@ -84,6 +85,8 @@ def run_once(scenario: Scenario, mode: str, *, speed: float, robots: int | None,
         manager = run.manager
         decisions = [] if manager is None else [
             d for t in manager.core.traffic.values() for d in t.decisions]
+        cpu = [] if manager is None else [
+            d for t in manager.core.traffic.values() for d in t.decisions_cpu]
         stuck = [] if final.space is None else list(final.space.stuck)
         unfinished = [] if final.mission_status == "completed" else _unfinished(run)
         lost = [] if run.embedded is None or run.mission_id is None else sorted({
@@ -91,6 +94,7 @@ def run_once(scenario: Scenario, mode: str, *, speed: float, robots: int | None,
             if e.kind == "robot_lost"})
     summary = final.to_json()
     p50, p99 = _percentile(decisions, 50), _percentile(decisions, 99)
+    cpu99 = _percentile(cpu, 99)
     return {
         "mode": mode, "seed": scenario.seed, "robots": final.robots,
         "mission_status": final.mission_status, "makespan_s": summary["makespan_s"],
@@ -103,6 +107,7 @@ def run_once(scenario: Scenario, mode: str, *, speed: float, robots: int | None,
         "decision_p50_us": None if p50 is None else round(p50 * 1e6, 1),
         "decision_p99_us": None if p99 is None else round(p99 * 1e6, 1),
         "decision_max_us": None if not decisions else round(max(decisions) * 1e6, 1),
+        "decision_cpu_p99_us": None if cpu99 is None else round(cpu99 * 1e6, 1),
         "wall_s": summary["wall_s"], "unfinished": unfinished, "robots_lost": lost,
     }
 
@@ -198,6 +203,7 @@ def summarise(runs: list[dict[str, Any]], *, scenario: str, speed: float) -> dic
                "inspections_done": c["inspections_done"],
                "inspections_total": c["inspections_total"],
                "decision_p50_us": c["decision_p50_us"], "decision_p99_us": c["decision_p99_us"],
+               "decision_cpu_p99_us": c["decision_cpu_p99_us"],
                "decisions": c["decisions"], "stuck": c["stuck"]}
         if off is not None:
             row["off_standoffs"] = off["standoffs"]
@@ -207,7 +213,7 @@ def summarise(runs: list[dict[str, Any]], *, scenario: str, speed: float) -> dic
         per_seed.append(row)
     keys = ["makespan_ratio", "makespan_s", "ghost_makespan_s", "standoffs", "deadlocks",
             "robot_wait_s", "inspections_done", "inspections_total", "decision_p50_us",
-            "decision_p99_us"]
+            "decision_p99_us", "decision_cpu_p99_us"]
     median = {k: _median([row[k] for row in per_seed]) for k in keys}
     result: dict[str, Any] = {
         "scenario": scenario, "speed": speed, "seeds": len(per_seed),

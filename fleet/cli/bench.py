@@ -228,7 +228,8 @@ def sim_(
         f"{r['inspections_done']}/{r['inspections_total']} inspections, "
         f"{r['results_stored']} results stored\n"
         f"traffic control: {r['decision_samples']} decisions, p50 "
-        f"{r['decision_p50_us']} us, p99 {r['decision_p99_us']} us\n"
+        f"{r['decision_p50_us']} us, p99 {r['decision_p99_us']} us (CPU "
+        f"{r['decision_cpu_p99_us']} us)\n"
         + ("robots pass through each other (ghosts)" if r["ghosts"] else
            f"space: {r['standoffs']} standoffs, {r['deadlocks']} deadlocks, robots waited "
            f"{r['robot_wait_s']:g} s for each other"))
@@ -303,8 +304,8 @@ def traffic(
             f"{r['inspections_done']}/{r['inspections_total']} inspections, "
             f"{r['standoffs']} standoffs, {r['deadlocks']} deadlocks, robots waited "
             f"{r['robot_wait_s']} s; decisions {r['decisions']} p50 "
-            f"{r['decision_p50_us']} us p99 {r['decision_p99_us']} us "
-            f"({r['wall_s']:.0f} s real)"
+            f"{r['decision_p50_us']} us p99 {r['decision_p99_us']} us (CPU p99 "
+            f"{r['decision_cpu_p99_us']} us) ({r['wall_s']:.0f} s real)"
             + (f"; robots declared lost: {', '.join(r['robots_lost'])} (the machine did not "
                "keep the pace: this seed is left out)" if r["robots_lost"] else ""), err=True)
         for u in r["unfinished"]:  # a run that did not complete: who is left, and why
@@ -332,13 +333,14 @@ def traffic(
                    f"{row['standoffs']} standoffs, {row['deadlocks']} deadlocks, wait "
                    f"{row['robot_wait_s']} s, {row['inspections_done']}/"
                    f"{row['inspections_total']}, decisions p50 {row['decision_p50_us']} us "
-                   f"p99 {row['decision_p99_us']} us{off}")
+                   f"p99 {row['decision_p99_us']} us (CPU {row['decision_cpu_p99_us']} us)"
+                   f"{off}")
     typer.echo(f"median: makespan ratio {m['makespan_ratio']} (controlled "
                f"{m['makespan_s']} s, ghosts {m['ghost_makespan_s']} s), "
                f"{m['standoffs']} standoffs, {m['deadlocks']} deadlocks, robots waited "
                f"{m['robot_wait_s']} s, {m['inspections_done']}/{m['inspections_total']} "
                f"inspections, decision p50 {m['decision_p50_us']} us, p99 "
-               f"{m['decision_p99_us']} us")
+               f"{m['decision_p99_us']} us (CPU {m['decision_cpu_p99_us']} us)")
     if "off_seeds_with_standoff_or_deadlock" in result:
         typer.echo(f"control off: {result['off_seeds_with_standoff_or_deadlock']} of "
                    f"{result['seeds']} seeds with a standoff or deadlock")

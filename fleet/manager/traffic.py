@@ -127,6 +127,13 @@ class Traffic:
         others (done, lost, parked) at every place they hold."""
         self._full = 0
         """Bit mask (:meth:`_bit`) of the places where :attr:`_frozen` fills the capacity."""
+        self._over = 0
+        """Bit mask of the places where :attr:`_frozen` is over the capacity (robots that
+        were there before a restart, or parked where a lost robot stands)."""
+        self._active: dict[str, _Robot] = {}
+        """The robots with a way left to drive (:attr:`_Robot.active`), so that a finishing
+        order costs what the moving robots cost, not the parked ones."""
+        self._lost: dict[str, _Robot] = {}
         self._goals: Counter[str] = Counter()
         """Active robots whose goal is each place (and not where they are frozen)."""
         self.version = 0
@@ -139,6 +146,10 @@ class Traffic:
         """The finishing order of the last decision (None: work it out again)."""
         self.decisions: deque[float] = deque(maxlen=DECISIONS_KEPT)
         """Seconds each of the latest :meth:`extend` calls took (for the benchmarks)."""
+        self.decisions_cpu: deque[float] = deque(maxlen=DECISIONS_KEPT)
+        """The same calls' CPU time in the calling thread: wall time less the time the
+        thread waited for a core or the interpreter lock, which measures the machine's
+        load more than the decision."""
 
     # -- robots -------------------------------------------------------------------------
     def follow(self, serial: str, route: Sequence[str], *, reached: int = 0,
@@ -186,6 +197,8 @@ class Traffic:
     def forget(self, serial: str) -> None:
         """Free everything ``serial`` holds (it left the site, or a supervisor cleared it)."""
         r = self._robots.pop(serial, None)
+        self._active.pop(serial, None)
+        self._lost.pop(serial, None)
         if r is not None:
             self._release(r)
             self.safety += 1
@@ -200,6 +213,7 @@ class Traffic:
         if r is None:
             return
         r.lost = True
+        self._lost[serial] = r
         r.waiting = None
         self._order = None
         self.safety += 1
@@ -231,7 +245,7 @@ class Traffic:
         next stop after it), as far as the rules allow; returns the route index granted
         (never less than before). When it stops short of ``want`` the robot is
         :meth:`waiting`, from ``now`` (manager seconds)."""
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         r = self._robots[serial]
         want = min(want, len(r.route) - 1)
         if r.granted >= want:
@@ -240,7 +254,7 @@ class Traffic:
             if r.waiting is not None and r.refused == (
                     self.safety if r.waiting.kind == "way" else self.version, r.granted):
                 break  # nothing it depends on changed since the last refusal
-            run = next(x for x in r.runs if x.end > r.granted)
+            run = r.runs[bisect.bisect_right(r.ends, r.granted)]
             why = self._grant(r, run)
             if why is not None:
                 r.refused = (self.safety if why.kind == "way" else self.version, r.granted)
@@ -250,6 +264,7 @@ class Traffic:
                 break
             self._stop_waiting(r, now)
         self.decisions.append(time.perf_counter() - t0)
+        self.decisions_cpu.append(time.thread_time() - c0)
         return r.granted
 
     def _stop_waiting(self, r: _Robot, now: float) -> None:
@@ -363,19 +378,13 @@ class Traffic:
         Place sets are bit masks."""
         cap = self.layout.capacity
         bit = self._bit
-        occ = Counter(self._frozen)
+        frozen = self._frozen
+        occ: dict[str, int] = {}  # the counts the search changed (the rest: frozen)
         dead: set[str] = set()
-        for s in self._robots.values():
-            if s.lost:
-                dead.update(s.blocks)
-        full = over = 0
-        for q, n in occ.items():
-            c = cap.get(q, 1)
-            if n >= c:
-                full |= bit(q)
-                if n > c:
-                    over |= bit(q)
-        left = [s for s in self._robots.values() if s.active and not (dead and any(
+        for s in self._lost.values():
+            dead.update(s.blocks)
+        full, over = self._full, self._over
+        left = [s for s in self._active.values() if not (dead and any(
             b in dead for run in s.runs if run.end > s.granted for b, _, _ in run.blocks))]
         wanted = twice = 0  # places some robot needs; needed by two or more
         for s in left:
@@ -388,8 +397,8 @@ class Traffic:
 
         def change(q: str, d: int) -> None:
             nonlocal full, over
-            occ[q] += d
-            n, c, b = occ[q], cap.get(q, 1), bit(q)
+            n = occ[q] = occ.get(q, frozen[q]) + d
+            c, b = cap.get(q, 1), bit(q)
             full = full | b if n >= c else full & ~b
             over = over | b if n > c else over & ~b
             if n < c and q in watchers:
@@ -414,7 +423,8 @@ class Traffic:
                 g = s.goal
                 gbit = bit(g)
                 others = twice if s.need & gbit else wanted
-                if g != s.frozen_at and occ[g] + 1 >= cap.get(g, 1) and others & gbit:
+                if g != s.frozen_at and occ.get(g, frozen[g]) + 1 >= cap.get(g, 1) \
+                        and others & gbit:
                     late.append(s)  # parking it would fill a place another needs
                     continue
             order.append(s.serial)
@@ -524,9 +534,11 @@ class Traffic:
         slots = {route[i] for i in range(r.reached, r.granted + 1)
                  if self.layout.is_place(route[i])}
         blocks: dict[str, BlockKey] = {}
-        for run in r.runs:
-            if run.end <= r.reached or run.start >= r.granted:
-                continue
+        runs = r.runs
+        for j in range(bisect.bisect_right(r.ends, r.reached), len(runs)):
+            run = runs[j]
+            if run.start >= r.granted:
+                break
             for block, key, out in run.blocks:
                 if out <= r.reached:
                     continue  # driven through already
@@ -549,8 +561,10 @@ class Traffic:
         self._slots.update(r.slots)
         if r.active:
             r.counted = ((r.frozen_at,), (r.goal,) if r.goal != r.frozen_at else ())
+            self._active[r.serial] = r
         else:
             r.counted = (tuple(r.slots), ())
+            self._active.pop(r.serial, None)
         self._count(r.counted[0], +1)
         self._goals.update(r.counted[1])
         self.version += 1
@@ -562,8 +576,9 @@ class Traffic:
         cap = self.layout.capacity
         for q in places:
             n = self._frozen[q] = self._frozen[q] + d
-            b = self._bit(q)
-            self._full = self._full | b if n >= cap.get(q, 1) else self._full & ~b
+            b, c = self._bit(q), cap.get(q, 1)
+            self._full = self._full | b if n >= c else self._full & ~b
+            self._over = self._over | b if n > c else self._over & ~b
 
     def _release(self, r: _Robot) -> None:
         self._count(r.counted[0], -1)
