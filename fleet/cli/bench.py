@@ -9,7 +9,10 @@ from typing import Any
 
 import typer
 
-app = typer.Typer(help="Benchmarks: closure, vrplib.", no_args_is_help=True)
+from fleet.errors import FleetError
+
+app = typer.Typer(help="Benchmarks: closure, vrplib, plan, dispatch, sim, ingest, traffic, "
+                  "patrol.", no_args_is_help=True)
 
 
 @app.command()
@@ -347,3 +350,60 @@ def traffic(
     if result["controlled_failures"]:
         typer.echo(f"WITH control, seeds with standoffs, deadlocks or inspections not done: "
                    f"{result['controlled_failures']}")
+
+
+@app.command()
+def patrol(
+    map_: str = typer.Argument(..., metavar="MAP", help="A map file, a sample map name "
+                               "(coal-mine), or a patrolling_sim map by path or name "
+                               "(grid: ../shared/bench/patrol/grid/grid.graph)."),
+    robots: int = typer.Option(..., "--robots", min=1, help="Robots patrolling."),
+    speed: float = typer.Option(1.0, "--speed", min=0.01, help="Their top speed, m/s."),
+    hours: float = typer.Option(2.0, "--hours", min=0.01,
+                                help="Simulated hours (no real time passes)."),
+    time_limit: float = typer.Option(10.0, "--time-limit", min=0.1,
+                                     help="Solver seconds for the closed walk, at most."),
+    seed: int = typer.Option(0, "--seed", help="Solver seed."),
+    points: bool = typer.Option(False, "--points", help="Also list every point's "
+                                "worst and average idleness."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """Plan a continuous patrol of every point of MAP (one closed walk, the robots evenly
+    spaced on it), simulate it for --hours with dwell 0, and report the worst and average
+    idleness (time between two visits of a point, in steady state) against the cyclic
+    reference L/(k v).
+
+    L is our closed walk's length; on patrolling_sim maps the reference walk L_ref of
+    their SOURCE.md is shown too, and the ratio is worst idleness over L_ref/(k v).
+    Method and definitions: docs/patrol.md.
+    """
+    from fleet.bench.patrol import bench_patrol
+
+    try:
+        r = bench_patrol(map_, robots=robots, speed=speed, hours=hours,
+                         time_limit=time_limit, seed=seed)
+    except ValueError as exc:
+        if isinstance(exc, FleetError):
+            raise  # the CLI's edge turns a map or planning problem into one line
+        raise typer.BadParameter(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(r, indent=2))
+        return
+    ref = ("" if r["reference_s"] is None else
+           f"; reference L_ref {r['reference_m']:g} m: L_ref/(k v) {r['reference_s']:g} s, "
+           f"worst/reference {r['ratio']:.3f}")
+    typer.echo(
+        f"{r['map']}: {r['points']} points, {r['robots']} robots at {r['speed']:g} m/s, "
+        f"{r['hours']:g} h simulated (steady from {r['warmup_s']:.0f} s, {r['visits']} "
+        f"visits)\n"
+        f"closed walk L {r['length_m']:g} m (planned in {r['plan_s']:.1f} s), "
+        f"L/(k v) {r['own_reference_s']:g} s\n"
+        f"idleness: worst {r['worst_idleness_s']:g} s (planned {r['planned_worst_s']:g} s), "
+        f"average {r['average_idleness_s']:g} s; worst/(L/(k v)) {r['ratio_own']:.3f}{ref}")
+    if points:
+        from fleet.cli.tables import print_table
+
+        print_table(["point", "worst_s", "average_s", "gaps"],
+                    [[p, f"{d['worst_s']:g}", f"{d['average_s']:g}", str(d["samples"])]
+                     for p, d in r["per_point"].items()],
+                    right={"worst_s", "average_s", "gaps"})

@@ -4,6 +4,12 @@ A mission (``missions/*.yaml``, documented in ``missions/README.md``) names its 
 selects inspection points by id, zone or tag, and sets the objective and battery reserve.
 :func:`load_mission` returns a :class:`MissionSpec` whose :attr:`MissionSpec.tasks` are
 resolved to one :class:`InspectionTask` per point, in a stable order.
+
+A mission is done once (``mode: once``, the default) or patrolled until stopped
+(``mode: continuous``); a continuous mission's tasks say how often their points are to be
+visited (``revisit: 30m``, read by :func:`fleet.durations.parse_duration`), and every
+task of a continuous mission has a :attr:`InspectionTask.revisit_s` (the task's, or
+:data:`DEFAULT_REVISIT_S`). :mod:`fleet.planning.patrol` plans the patrol.
 """
 
 from __future__ import annotations
@@ -16,11 +22,26 @@ from pathlib import Path
 from typing import Any
 
 from fleet import yamldoc
+from fleet.durations import parse_duration
 from fleet.errors import MapError, MissionError, Problem, line_of
 from fleet.facility import formats
 from fleet.facility.fixed_sensors import read_fixed_sensors
 from fleet.facility.model import Facility, NodeKind
 from fleet.limit_overrides import limit_problems
+
+
+DEFAULT_REVISIT_S = 3600.0
+"""The revisit target of a continuous mission's task that gives none (one hour)."""
+
+
+class Mode(StrEnum):
+    """How often a mission's points are visited."""
+
+    ONCE = "once"
+    """Every point once; the mission ends when the last inspection is done."""
+    CONTINUOUS = "continuous"
+    """A patrol: every point again and again, about as often as its task's ``revisit``
+    asks, until the mission is stopped."""
 
 
 class Objective(StrEnum):
@@ -38,6 +59,8 @@ class InspectionTask:
 
     ``window`` is ``(earliest, latest)`` start of the inspection in seconds after the
     mission starts; ``priority`` is higher for more important tasks (1 is the default).
+    ``revisit_s`` is the patrol's target for the time between two inspections of the
+    point: set on every task of a continuous mission, ``None`` on a mission done once.
     """
 
     point: str
@@ -46,6 +69,7 @@ class InspectionTask:
     priority: int = 1
     window: tuple[float, float] | None = None
     source: str = ""
+    revisit_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +100,8 @@ class MissionSpec:
     limits: Mapping[str, Any] | None = None
     """The mission's anomaly limit overrides (the ``limits:`` mapping as written, checked
     when loaded by :mod:`fleet.limit_overrides`; :mod:`fleet.anomaly.limits` applies it)."""
+    mode: Mode = Mode.ONCE
+    """Once, or a patrol until stopped (every task then has a ``revisit_s``)."""
 
     def task(self, point: str) -> InspectionTask:
         """The task at a point; ``KeyError`` naming it when the mission has none."""
@@ -86,8 +112,9 @@ class MissionSpec:
 
 
 _TOP = {"name", "map", "fleet", "objective", "battery_reserve_pct", "robots", "tasks",
-        "limits"}
-_TASK = {"name", "points", "zones", "tags", "sensors", "dwell_s", "priority", "window_s"}
+        "limits", "mode"}
+_TASK = {"name", "points", "zones", "tags", "sensors", "dwell_s", "priority", "window_s",
+         "revisit"}
 
 
 def _names(value: object) -> list[str] | None:
@@ -138,6 +165,11 @@ def mission_from_document(
         fail(doc, None, "fleet must be a file path")
 
     try:
+        mode = Mode(doc.get("mode", "once"))
+    except (ValueError, TypeError):
+        fail(doc, None, f"mode must be once or continuous, got {doc.get('mode')!r}")
+        mode = Mode.ONCE
+    try:
         objective = Objective(doc.get("objective", "makespan"))
     except ValueError:
         fail(doc, None, f"unknown objective {doc.get('objective')!r} (makespan or distance)")
@@ -167,7 +199,7 @@ def mission_from_document(
         fail(doc, None, "tasks must be a non-empty list")
         raw_tasks = []
     for i, raw in enumerate(raw_tasks):
-        for t in _read_task(raw, i, facility, fail):
+        for t in _read_task(raw, i, facility, fail, mode):
             tasks[t.point] = _merge(tasks.get(t.point), t)
     if not tasks and not problems:
         fail(doc, None, "the tasks select no inspection point")
@@ -190,12 +222,13 @@ def mission_from_document(
         robots=robots,
         fleet_path=fleet_path,
         limits=doc.get("limits"),
+        mode=mode,
     )
 
 
 def _merge(old: InspectionTask | None, new: InspectionTask) -> InspectionTask:
     """A point selected by several tasks is inspected once, for all of them: every sensor,
-    the longest dwell, the highest priority, the narrowest window."""
+    the longest dwell, the highest priority, the narrowest window, the shortest revisit."""
     if old is None:
         return new
     window = old.window or new.window
@@ -208,11 +241,13 @@ def _merge(old: InspectionTask | None, new: InspectionTask) -> InspectionTask:
         priority=max(old.priority, new.priority),
         window=window,
         source=f"{old.source}+{new.source}",
+        revisit_s=min((r for r in (old.revisit_s, new.revisit_s) if r is not None),
+                      default=None),
     )
 
 
 def _read_task(
-    raw: object, index: int, fac: Facility, fail: Any
+    raw: object, index: int, fac: Facility, fail: Any, mode: Mode = Mode.ONCE
 ) -> list[InspectionTask]:
     label = f"tasks[{index}]"
     if not isinstance(raw, Mapping):
@@ -255,6 +290,19 @@ def _read_task(
             fail(raw, label, f"window_s must be [earliest, latest] seconds, got {w!r}")
             return []
         window = (float(w[0]), float(w[1]))
+    revisit: float | None = None
+    if raw.get("revisit") is not None:
+        if mode is not Mode.CONTINUOUS:
+            fail(raw, label, "revisit is for continuous missions only (add mode: continuous "
+                 "at the top)")
+            return []
+        try:
+            revisit = parse_duration(raw["revisit"])
+        except ValueError as exc:
+            fail(raw, label, f"revisit: {exc}")
+            return []
+    elif mode is Mode.CONTINUOUS:
+        revisit = DEFAULT_REVISIT_S
 
     selected: dict[str, None] = {}
     if points == ["*"]:
@@ -283,7 +331,7 @@ def _read_task(
             fail(raw, label, f"no inspection point is tagged {tag!r}")
         selected.update(dict.fromkeys(tagged))
     return [
-        InspectionTask(p, frozenset(sensors), float(dwell), priority, window, label)
+        InspectionTask(p, frozenset(sensors), float(dwell), priority, window, label, revisit)
         for p in selected
     ]
 
