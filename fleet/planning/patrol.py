@@ -335,7 +335,7 @@ def _tour(closure: Closure, members: Sequence[str], *, time_limit: float,
     return [members[0], *(members[c + 1] for c in sol.routes[0].clients)]
 
 
-_NO_IMPROVEMENT = 20_000  # PyVRP iterations without a better tour before it stops early
+_NO_IMPROVEMENT = 2_000  # PyVRP iterations without a better tour before it stops early
 
 
 def _walk(closure: Closure, order: Sequence[str]) -> tuple[list[str], list[int]]:

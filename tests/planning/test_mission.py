@@ -1,0 +1,75 @@
+"""Mission files: ``mode: continuous`` and per-task ``revisit``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from fleet.errors import MissionError
+from fleet.planning.mission import DEFAULT_REVISIT_S, Mode, mission_from_document
+from tests.planning.factories import site
+
+FAC = site([("dock", 0, 0, "dock"), ("a", 10, 0, "inspection"), ("b", 20, 0, "inspection"),
+            ("c", 30, 0, "inspection")],
+           [("dock", "a"), ("a", "b"), ("b", "c")])
+
+
+def _doc(*tasks: dict[str, Any], **top: Any) -> dict[str, Any]:
+    return {"name": "patrol", **top,
+            "tasks": [{"sensors": ["ch4"], **t} for t in tasks]}
+
+
+def _problems(doc: dict[str, Any]) -> list[str]:
+    with pytest.raises(MissionError) as info:
+        mission_from_document(doc, file="m.yaml", facility=FAC)
+    return [str(p) for p in info.value.problems]
+
+
+def test_a_mission_is_done_once_by_default_without_revisit() -> None:
+    spec = mission_from_document(_doc({"points": ["a", "b"]}), facility=FAC)
+    assert spec.mode is Mode.ONCE
+    assert all(t.revisit_s is None for t in spec.tasks)
+
+
+def test_continuous_mission_reads_each_task_revisit() -> None:
+    spec = mission_from_document(
+        _doc({"points": ["a"], "revisit": "90s"}, {"points": ["b"], "revisit": "1h30m"},
+             mode="continuous"), facility=FAC)
+    assert spec.mode is Mode.CONTINUOUS
+    assert {t.point: t.revisit_s for t in spec.tasks} == {"a": 90.0, "b": 5400.0}
+
+
+def test_continuous_without_revisit_uses_the_default() -> None:
+    spec = mission_from_document(_doc({"points": "*"}, mode="continuous"), facility=FAC)
+    assert {t.revisit_s for t in spec.tasks} == {DEFAULT_REVISIT_S}
+    assert DEFAULT_REVISIT_S == 3600.0  # missions/README.md says one hour
+
+
+def test_a_point_of_two_tasks_keeps_the_shortest_revisit() -> None:
+    spec = mission_from_document(
+        _doc({"points": ["a", "b"], "revisit": "30m"}, {"points": ["b"], "revisit": "2h"},
+             {"points": ["c"]}, mode="continuous"), facility=FAC)
+    assert {t.point: t.revisit_s for t in spec.tasks} == {
+        "a": 1800.0, "b": 1800.0, "c": DEFAULT_REVISIT_S}
+
+
+@pytest.mark.parametrize("mode", ["forever", 3, True, ["continuous"]])
+def test_an_unknown_mode_is_one_line_naming_the_field(mode: object) -> None:
+    (line,) = _problems(_doc({"points": ["a"]}, mode=mode))
+    assert "mode must be once or continuous" in line
+
+
+@pytest.mark.parametrize("revisit", ["30", "soon", "0s", "-5m", 30, True, ["30m"], "30m1h"])
+def test_a_bad_revisit_is_one_line_naming_the_field(revisit: object) -> None:
+    (line,) = _problems(_doc({"points": ["a"], "revisit": revisit, "name": "face"},
+                             mode="continuous"))
+    assert line.startswith("m.yaml: task face: revisit: ")
+    assert "duration" in line
+
+
+def test_revisit_without_continuous_mode_is_an_error() -> None:
+    (line,) = _problems(_doc({"points": ["a"], "revisit": "30m"}))
+    assert "revisit is for continuous missions only" in line
+    (line,) = _problems(_doc({"points": ["a"], "revisit": "30m"}, mode="once"))
+    assert "mode: continuous" in line
