@@ -14,8 +14,8 @@ one-robot TSP; its tour, expanded into graph paths, is one closed walk of length
 through every point. The ``k`` robots are spaced evenly *in time* along it, one lap
 (``T``: travel plus dwell) over ``k`` apart, so every point is inspected every ``T / k``
 seconds, ``L / (k v)`` without dwell. Chevaleyre (2004) showed this cyclic strategy is
-optimal up to a small additive term (3 x the longest edge) for worst idleness, the
-reference the benchmark measures against.
+optimal for one robot and within a constant factor of the optimum for several; it is the
+reference ``fleet bench patrol`` measures against.
 
 **Different targets.** One cycle visits every point as often as the most demanding one
 needs, which wastes robots on the points that could wait. The points are grouped into
@@ -25,9 +25,10 @@ target, into at most ``k`` consecutive groups is tried: one cycle per group, rob
 allotted greedily to the group whose worst idleness over target is highest. The plan kept
 is the one with the lowest worst ratio of idleness to target over all points (≤ 1: every
 target met), fewer cycles on a tie; the single cycle is always one of the candidates, so
-the result is never worse than it by that measure. On the tests' two-cluster site, a
-short-target cluster near the dock and a far long-target one, two robots get a worst ratio
-of 0.53 instead of 1.67 with one shared cycle (tests/planning/test_patrol.py).
+the result is never worse than it by that measure. Measured on the tests' two-cluster site
+(a 20 m square by the dock wanting 60 s, a drift of points 95 to 245 m away wanting 600 s):
+two robots get a worst ratio of 0.5 on two cycles instead of 4.25 on one shared cycle,
+whose 255 s leave the near points overdue (tests/planning/test_patrol.py).
 
 **Robots joining.** Each robot drives from its start to a node of its cycle (the quickest
 way, at its own speed), waits there if early, and joins the cycle at the instant that

@@ -73,3 +73,17 @@ def test_revisit_without_continuous_mode_is_an_error() -> None:
     assert "revisit is for continuous missions only" in line
     (line,) = _problems(_doc({"points": ["a"], "revisit": "30m"}, mode="once"))
     assert "mode: continuous" in line
+
+
+def test_the_continuous_example_of_missions_readme_loads() -> None:
+    from pathlib import Path
+
+    from fleet import yamldoc
+
+    root = Path(__file__).resolve().parents[2] / "missions"
+    blocks = (root / "README.md").read_text().split("```yaml\n")[1:]
+    (example,) = [b.split("```")[0] for b in blocks if "mode: continuous" in b]
+    spec = mission_from_document(yamldoc.parse(example, error=MissionError), base=root)
+    assert spec.mode is Mode.CONTINUOUS
+    revisits = {t.source: t.revisit_s for t in spec.tasks}
+    assert revisits["task face"] == 1200.0 and revisits["task return airway"] == 7200.0
