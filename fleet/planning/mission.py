@@ -29,7 +29,6 @@ from fleet.facility.fixed_sensors import read_fixed_sensors
 from fleet.facility.model import Facility, NodeKind
 from fleet.limit_overrides import limit_problems
 
-
 DEFAULT_REVISIT_S = 3600.0
 """The revisit target of a continuous mission's task that gives none (one hour)."""
 

@@ -35,7 +35,8 @@ way, at its own speed), waits there if early, and joins the cycle at the instant
 keeps the spacing exact. The slots' phase on the cycle and which robot takes which slot
 are chosen to minimise :attr:`PatrolPlan.formation_s`, the time by which every robot is on
 its cycle (the bottleneck assignment, over candidate phases). Robots on one cycle all
-drive it at the top speed of its slowest robot, so the spacing holds.
+drive it at the top speed of its slowest robot, so the spacing holds (the allotment above
+compares cycles at the fleet's slowest speed; a faster cycle only does better).
 
 What a caller may rely on: every point is a stop of exactly one cycle; a cycle's nodes are
 a drivable closed walk (its last node is joined to its first) for ``access``; from
@@ -49,6 +50,7 @@ patrol cannot use (unknown, unreachable, too few robots), naming them.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -60,7 +62,7 @@ from fleet.errors import PlanningError
 from fleet.facility.closure import Closure, metric_closure
 from fleet.facility.model import Access, Facility
 from fleet.facility.routing import path_edges
-from fleet.planning.mission import Mode, MissionSpec
+from fleet.planning.mission import DEFAULT_REVISIT_S, MissionSpec, Mode
 from fleet.planning.patrol_phase import Reach, assign, phase, reach
 from fleet.planning.solver import Client, Depot, Problem, VehicleType, solve
 
@@ -86,7 +88,7 @@ class PatrolPoint:
     standing ``dwell_s`` seconds at each inspection."""
 
     id: str
-    revisit_s: float = 3600.0
+    revisit_s: float = DEFAULT_REVISIT_S
     dwell_s: float = 0.0
 
     def __post_init__(self) -> None:
@@ -202,7 +204,7 @@ def points_from_mission(spec: MissionSpec) -> list[PatrolPoint]:
     Raises :class:`PlanningError` for a mission done once."""
     if spec.mode is not Mode.CONTINUOUS:
         raise PlanningError(f"mission {spec.name} is not continuous (mode: {spec.mode})")
-    return [PatrolPoint(t.point, t.revisit_s or 3600.0, t.dwell_s) for t in spec.tasks]
+    return [PatrolPoint(t.point, t.revisit_s or DEFAULT_REVISIT_S, t.dwell_s) for t in spec.tasks]
 
 
 def plan_patrol(
@@ -229,7 +231,7 @@ def plan_patrol(
     if not robots:
         raise PlanningError("a patrol needs at least one robot")
     for what, names in (("point", ids), ("robot", [r.name for r in robots])):
-        seen = {n for n in names if names.count(n) > 1}
+        seen = {n for n, times in Counter(names).items() if times > 1}
         if seen:
             raise PlanningError(f"{what}s listed twice: {', '.join(sorted(seen))}")
     unknown = [n for n in [*ids, *(r.start for r in robots)] if n not in fac.nodes]

@@ -5,8 +5,9 @@ Three steps, each a function:
 
 :func:`reach`
     From a robot's start, the quickest time to every node at its own top speed (scipy's
-    Dijkstra over the edges ``access`` may drive, each timed with
-    :meth:`Facility.edge_speed`), and the path to any of them.
+    Dijkstra over the edges ``access`` may drive, the one :meth:`Facility.edge_between`
+    gives for each direction, each timed with :meth:`Facility.edge_speed`), and the path
+    to any of them.
 :func:`assign`
     Which robot goes to which cycle, given how many each cycle gets: the assignment
     (scipy's ``linear_sum_assignment``) minimising the summed time to reach each robot's
@@ -26,7 +27,7 @@ Three steps, each a function:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,19 +52,18 @@ class Reach:
 
     start: str
     node_ids: tuple[str, ...]
+    index: Mapping[str, int]
     seconds: npt.NDArray[np.float64]
     _pred: npt.NDArray[np.int32]
 
     def time_to(self, nodes: Sequence[str]) -> npt.NDArray[np.float64]:
         """Seconds to each of ``nodes``."""
-        index = {n: i for i, n in enumerate(self.node_ids)}
-        return self.seconds[[index[n] for n in nodes]]
+        return self.seconds[[self.index[n] for n in nodes]]
 
     def path(self, node: str) -> tuple[str, ...]:
         """The quickest path from the start to ``node`` (one node when it is the start);
         :class:`PlanningError` when there is none."""
-        index = {n: i for i, n in enumerate(self.node_ids)}
-        i = index[node]
+        i = self.index[node]
         if not math.isfinite(float(self.seconds[i])):
             raise PlanningError(f"no way from {self.start} to {node}")
         out = [i]
@@ -78,14 +78,11 @@ def reach(fac: Facility, start: str, speed: float, access: Access | None = None)
     ids = tuple(fac.nodes)
     index = {n: i for i, n in enumerate(ids)}
     best: dict[tuple[int, int], float] = {}
-    for e in fac.edges:
-        if not fac.traversable(e, access):
-            continue
-        t = e.length / fac.edge_speed(e, speed)
-        a, b = index[e.source], index[e.target]
-        for arc in ((a, b),) if e.one_way else ((a, b), (b, a)):
-            if t < best.get(arc, math.inf):
-                best[arc] = t
+    # the facility's directed graph: the very edge Facility.edge_between drives
+    for u, v, data in fac.graph.edges(data=True):
+        e = data["edge"]
+        if fac.traversable(e, access):
+            best[(index[u], index[v])] = e.length / fac.edge_speed(e, speed)
     n = len(ids)
     if best:
         src, dst = [a for a, _ in best], [b for _, b in best]
@@ -97,10 +94,10 @@ def reach(fac: Facility, start: str, speed: float, access: Access | None = None)
     if not fac.node_allowed(start, access):
         seconds = np.full(n, np.inf)
         seconds[index[start]] = 0.0
-        return Reach(start, ids, seconds, np.full(n, -9999, dtype=np.int32))
+        return Reach(start, ids, index, seconds, np.full(n, -9999, dtype=np.int32))
     seconds, pred = dijkstra(graph, directed=True, indices=index[start],
                              return_predecessors=True)
-    return Reach(start, ids, np.asarray(seconds, dtype=np.float64),
+    return Reach(start, ids, index, np.asarray(seconds, dtype=np.float64),
                  np.asarray(pred, dtype=np.int32))
 
 
