@@ -216,6 +216,7 @@ def plan_patrol(
     strategy: PatrolStrategy | None = None,
     time_limit: float = 10.0,
     seed: int = 0,
+    previous: PatrolPlan | None = None,
 ) -> PatrolPlan:
     """The patrol of ``points`` by ``robots`` on ``fac`` (see the module docstring).
 
@@ -224,6 +225,11 @@ def plan_patrol(
     the split (``SPLIT``: still a single cycle when there is one class or one robot);
     ``None`` takes the better. ``time_limit`` bounds the solver's seconds in all; a
     small graph's tours end well before (the search stops when it stops improving).
+
+    Re-planning when robots join or leave (lost, locked out, back from charging): pass the
+    robots as they are now (``start``: the node each is at) and the plan in force as
+    ``previous``; a cycle through the same points is then kept as it is (no new tour, the
+    robots' routes do not change, only how many share them and their spacing).
     """
     ids = [p.id for p in points]
     if not ids:
@@ -252,11 +258,12 @@ def plan_patrol(
     speed = min(r.speed for r in robots)
     groupings = _groupings(len(classes), len(robots), strategy)
     ranges = {rng for g in groupings for rng in g}
+    kept = {frozenset(c.points): list(c.points) for c in previous.cycles} if previous else {}
     tours: dict[tuple[int, int], list[str]] = {}
     for n, (lo, hi) in enumerate(sorted(ranges)):
         members = [p for c in classes[lo:hi] for p in c]
-        tours[(lo, hi)] = _tour(closure, members, time_limit=time_limit / len(ranges),
-                                seed=seed + n)
+        tours[(lo, hi)] = kept.get(frozenset(members)) or _tour(
+            closure, members, time_limit=time_limit / len(ranges), seed=seed + n)
     periods = {rng: _timed(fac, _walk(closure, tours[rng]), by_id, speed)[2]
                for rng in ranges}
     targets = [min(by_id[p].revisit_s for p in c) for c in classes]

@@ -262,3 +262,15 @@ def test_a_continuous_mission_gives_its_patrol_points() -> None:
                           replace(task("p1_0", dwell_s=0), revisit_s=DEFAULT_REVISIT_S)))
     assert points_from_mission(spec) == [PatrolPoint("p0_0", 120.0, 10.0),
                                          PatrolPoint("p1_0", DEFAULT_REVISIT_S, 0.0)]
+
+
+def test_replanning_after_a_robot_leaves_keeps_the_cycle_and_respaces() -> None:
+    fac = grid_site(3, 3)
+    points = [PatrolPoint(p, 600) for p in fac.inspection_points]
+    before = plan_patrol(fac, points, robots(3), time_limit=1)
+    # r1 is lost; the two others are wherever their approach took them
+    now = [PatrolRobot(p.robot, p.approach[-1]) for p in before.robots if p.robot != "r1"]
+    after = plan_patrol(fac, points, now, time_limit=1, previous=before)
+    check_plan(fac, after, points, now)
+    assert after.cycles[0].nodes == before.cycles[0].nodes
+    assert after.worst_s == pytest.approx(before.cycles[0].period_s / 2)
