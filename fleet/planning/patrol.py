@@ -331,9 +331,12 @@ def _allot(periods: Sequence[float], targets: Sequence[float], k: int) -> list[i
 def _tour(closure: Closure, members: Sequence[str], *, time_limit: float,
           seed: int) -> list[str]:
     """The members in the order of a short closed tour (PyVRP through the solver layer)."""
-    if len(members) <= 3:  # every order of three or fewer is the same cycle
-        return list(members)
     rows = [closure.index(p) for p in members]
+    if len(members) <= 3:  # one cycle, or two orientations (one-way edges may differ)
+        a, b, c = (rows * 3)[:3]
+        d = closure.distance
+        flip = len(members) == 3 and d[a, c] + d[c, b] + d[b, a] < d[a, b] + d[b, c] + d[c, a]
+        return [members[0], *reversed(members[1:])] if flip else list(members)
     d = closure.distance[np.ix_(rows, rows)] * _SOLVER_UNITS
     problem = Problem(distances=(d,), durations=(d,), depots=(Depot(0),),
                       clients=tuple(Client(location=i) for i in range(1, len(rows))),

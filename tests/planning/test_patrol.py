@@ -274,3 +274,18 @@ def test_replanning_after_a_robot_leaves_keeps_the_cycle_and_respaces() -> None:
     check_plan(fac, after, points, now)
     assert after.cycles[0].nodes == before.cycles[0].nodes
     assert after.worst_s == pytest.approx(before.cycles[0].period_s / 2)
+
+
+@pytest.mark.parametrize("order", [["a", "b", "c"], ["a", "c", "b"]])
+def test_one_way_corridors_are_driven_forwards_only(order: list[str]) -> None:
+    # a one-way loop a -> b -> c -> a of 30 m: against it, a tour would cost two laps
+    fac = site([("dock", 0, -10, "dock"), ("a", 0, 0, "inspection"),
+                ("b", 10, 0, "inspection"), ("c", 5, 8, "inspection")],
+               [("dock", "a"), {"from": "a", "to": "b", "length": 10, "one_way": True},
+                {"from": "b", "to": "c", "length": 10, "one_way": True},
+                {"from": "c", "to": "a", "length": 10, "one_way": True}])
+    points = [PatrolPoint(p, 600) for p in order]
+    plan = plan_patrol(fac, points, robots(2), time_limit=1)
+    check_plan(fac, plan, points, robots(2))
+    assert plan.cycles[0].length_m == pytest.approx(30.0)
+    assert plan.worst_s == pytest.approx(15.0)
