@@ -269,7 +269,7 @@ def plan_patrol(
     targets = [min(by_id[p].revisit_s for p in c) for c in classes]
 
     best: tuple[float, int, tuple[tuple[int, int], ...], list[int]] | None = None
-    considered = []
+    considered: list[tuple[str, float]] = []
     for g in groupings:
         counts = _allot([periods[r] for r in g], [targets[r[0]] for r in g], len(robots))
         ratio = max(periods[r] / (k * targets[r[0]]) for r, k in zip(g, counts, strict=True))

@@ -95,10 +95,10 @@ def reach(fac: Facility, start: str, speed: float, access: Access | None = None)
         seconds = np.full(n, np.inf)
         seconds[index[start]] = 0.0
         return Reach(start, ids, index, seconds, np.full(n, -9999, dtype=np.int32))
-    seconds, pred = dijkstra(graph, directed=True, indices=index[start],
-                             return_predecessors=True)
-    return Reach(start, ids, index, np.asarray(seconds, dtype=np.float64),
-                 np.asarray(pred, dtype=np.int32))
+    found, pred = dijkstra(graph, directed=True, indices=np.asarray([index[start]]),
+                           return_predecessors=True)
+    return Reach(start, ids, index, np.asarray(found[0], dtype=np.float64),
+                 np.asarray(pred[0], dtype=np.int32))
 
 
 def assign(cycles: Sequence[Sequence[str]], counts: Sequence[int],
@@ -116,7 +116,7 @@ def assign(cycles: Sequence[Sequence[str]], counts: Sequence[int],
     out = [0] * len(reaches)
     for r, s in zip(rows, cols, strict=True):
         if not math.isfinite(nearest[r, s]):
-            raise PlanningError(f"the robot starting at {reaches[r].start} cannot reach "
+            raise PlanningError(f"the robot starting at {reaches[int(r)].start} cannot reach "
                                 "the patrol")
         out[int(r)] = slots[int(s)]
     return out
