@@ -30,12 +30,13 @@ def main(argv: list[str]) -> int:
     for r in runs:
         ratio = r["ratio"]
         worst_ratio = max(worst_ratio, ratio or 0.0)
+        ref_s = r["reference_s"]
         print(f"| {r['map']} | {r['points']} | {r['robots']} | {r['reference_m'] or '-'} "
-              f"| {r['length_m']:.1f} | {r['reference_s'] or '-'} | {r['worst_idleness_s']:.1f} "
-              f"| {r['average_idleness_s']:.1f} | "
-              f"{'-' if ratio is None else f'{ratio:.3f}'} |")
+              f"| {r['length_m']:.2f} | {'-' if ref_s is None else f'{ref_s:.2f}'} "
+              f"| {r['worst_idleness_s']:.2f} | {r['average_idleness_s']:.2f} | "
+              f"{'-' if ratio is None else f'{ratio:.4f}'} |")
     ok = worst_ratio <= LIMIT
-    print(f"\nlargest ratio {worst_ratio:.3f}: {'within' if ok else 'ABOVE'} {LIMIT:.2f}")
+    print(f"\nlargest ratio {worst_ratio:.4f}: {'within' if ok else 'ABOVE'} {LIMIT:.2f}")
     return 0 if ok else 1
 
 

@@ -175,12 +175,13 @@ def idleness(visits: Mapping[str, Sequence[float]], formation: float,
     }
 
 
-def bench_patrol(map_: str, *, robots: int, speed: float = 1.0, hours: float = 2.0,
+def bench_patrol(map_: str, *, robots: int, speed: float = 1.0, hours: float | None = None,
                  time_limit: float = 10.0, seed: int = 0,
                  patrol_dir: Path = PATROL_DIR) -> dict[str, Any]:
     """Plan and simulate a patrol of every point of ``map_`` by ``robots`` robots of top
     speed ``speed`` starting at the map's docks and chargers (in turn; a patrolling_sim
-    map's vertex 0), for ``hours`` of simulated time.
+    map's vertex 0), for ``hours`` of simulated time (``None``: two hours, or longer when
+    that is needed for the formation and four laps of the longest cycle).
 
     Returns ``map``, ``file``, ``points``, ``robots``, ``speed``, ``hours``,
     ``plan_s`` (planning wall time), ``strategy``, ``cycles``, ``length_m`` (our closed
@@ -192,7 +193,8 @@ def bench_patrol(map_: str, *, robots: int, speed: float = 1.0, hours: float = 2
     :class:`~fleet.errors.PlanningError` when no patrol can be planned and ``ValueError``
     for bad numbers or too short a simulation.
     """
-    if robots < 1 or not (speed > 0 and math.isfinite(speed)) or not hours > 0:
+    if robots < 1 or not (speed > 0 and math.isfinite(speed)) or not (
+            hours is None or hours > 0):
         raise ValueError("robots must be >= 1, speed and hours positive")
     path = resolve_map(map_, patrol_dir=patrol_dir)
     fac = formats.load(path)
@@ -205,7 +207,9 @@ def bench_patrol(map_: str, *, robots: int, speed: float = 1.0, hours: float = 2
     t0 = time.perf_counter()
     plan = plan_patrol(fac, points, fleet, time_limit=time_limit, seed=seed)
     plan_s = time.perf_counter() - t0
-    visits = simulate(fac, plan, fleet, points, hours * 3600.0)
+    seconds = hours * 3600.0 if hours is not None else max(
+        7200.0, plan.formation_s + 4 * max(c.period_s for c in plan.cycles))
+    visits = simulate(fac, plan, fleet, points, seconds)
     idle = idleness(visits, plan.formation_s, frozenset(
         c.points[0] for c in plan.cycles if c.period_s <= 0))
 
@@ -224,7 +228,7 @@ def bench_patrol(map_: str, *, robots: int, speed: float = 1.0, hours: float = 2
         "points": len(ids),
         "robots": robots,
         "speed": speed,
-        "hours": hours,
+        "hours": round(seconds / 3600.0, 3),
         "plan_s": round(plan_s, 3),
         "strategy": str(plan.strategy),
         "cycles": len(plan.cycles),

@@ -359,8 +359,9 @@ def patrol(
                                "(grid: ../shared/bench/patrol/grid/grid.graph)."),
     robots: int = typer.Option(..., "--robots", min=1, help="Robots patrolling."),
     speed: float = typer.Option(1.0, "--speed", min=0.01, help="Their top speed, m/s."),
-    hours: float = typer.Option(2.0, "--hours", min=0.01,
-                                help="Simulated hours (no real time passes)."),
+    hours: float | None = typer.Option(
+        None, "--hours", min=0.01, help="Simulated hours, no real time passing (default: 2, "
+        "or longer when needed for the robots to form up and drive four laps)."),
     time_limit: float = typer.Option(10.0, "--time-limit", min=0.1,
                                      help="Solver seconds for the closed walk, at most."),
     seed: int = typer.Option(0, "--seed", help="Solver seed."),
