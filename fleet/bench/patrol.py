@@ -71,15 +71,17 @@ def reference_walks(source: Path) -> dict[str, float]:
 
 
 def resolve_map(name: str, *, patrol_dir: Path = PATROL_DIR) -> Path:
-    """The map file ``name`` means: an existing path, else a sample of ours, else a
-    patrolling_sim map of that name under ``patrol_dir``; :class:`MapError` otherwise."""
-    given = Path(name)
-    path = resolve(given)
-    if path.exists():
+    """The map file ``name`` means: an existing file, else a sample of ours, else a
+    patrolling_sim map of that name under ``patrol_dir``; :class:`MapError` when there is
+    none of them."""
+    path = resolve(Path(name))
+    if path.is_file():
         return path
     graph = patrol_dir / name / f"{name}.graph"
-    if graph.exists():
+    if graph.is_file():
         return graph
+    if path.exists():
+        return path  # a directory: loading it says so
     known = sorted(p.name for p in patrol_dir.iterdir() if p.is_dir()) \
         if patrol_dir.is_dir() else []
     hint = f"; patrolling_sim maps: {', '.join(known)}" if known else ""

@@ -44,7 +44,7 @@ a drivable closed walk (its last node is joined to its first) for ``access``; fr
 apart, so :attr:`PatrolPlan.worst_idleness_s` is exact for inspections at the stops
 (dwell included, passing through not counted: a robot passing a point with dwell 0 can
 only make that figure smaller). Raises :class:`PlanningError` for points or robots the
-patrol cannot use (unknown, unreachable, too few robots), naming them.
+patrol cannot use (unknown, listed twice, unreachable), naming them.
 """
 
 from __future__ import annotations
