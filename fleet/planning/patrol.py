@@ -190,6 +190,16 @@ class PatrolPlan:
         """Points whose worst idleness exceeds their target."""
         return tuple(p for p, t in self.targets_s.items() if self.worst_idleness_s[p] > t)
 
+    def route(self, robot: str) -> tuple[str, ...]:
+        """The closed route ``robot`` drives once it has joined: its cycle's nodes from its
+        join node on (after the last comes the first again); ``KeyError`` for a robot not
+        in the plan."""
+        for part in self.robots:
+            if part.robot == robot:
+                nodes = self.cycles[part.cycle].nodes
+                return nodes[part.join:] + nodes[:part.join]
+        raise KeyError(f"no robot {robot!r} in the plan")
+
     def cycle_of(self, point: str) -> PatrolCycle:
         """The cycle inspecting ``point``; ``KeyError`` when the plan has no such point."""
         for c in self.cycles:

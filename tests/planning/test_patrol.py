@@ -98,6 +98,8 @@ def check_plan(fac: Facility, plan: PatrolPlan, points: Sequence[PatrolPoint],
             assert min(abs(at - c.arrivals_s[part.join]),
                        c.period_s - abs(at - c.arrivals_s[part.join])) < 1e-6
         assert part.join_at_s <= plan.formation_s + 1e-9
+        route = plan.route(part.robot)
+        assert route[0] == c.nodes[part.join] and sorted(route) == sorted(c.nodes)
     for c in plan.cycles:  # exact spacing: offsets a whole gap apart
         offs = sorted(p.offset_s % c.period_s for p in plan.robots
                       if plan.cycles[p.cycle] is c) if c.period_s > 0 else []
@@ -204,6 +206,15 @@ def test_robots_on_one_cycle_keep_the_slowest_pace_and_join_in_formation() -> No
     assert c.period_s == pytest.approx(60 / 0.5 + 6 * 5)
     assert plan.worst_s == pytest.approx(c.period_s / 2)
     assert plan.formation_s == max(p.join_at_s for p in plan.robots)
+
+
+def test_unknown_robot_or_point_lookups_say_so() -> None:
+    fac = grid_site(2, 1)
+    plan = plan_patrol(fac, [PatrolPoint("p0_0")], robots(1), time_limit=1)
+    with pytest.raises(KeyError, match="no robot 'x'"):
+        plan.route("x")
+    with pytest.raises(KeyError, match="no cycle inspects 'p1_0'"):
+        plan.cycle_of("p1_0")
 
 
 def test_tiny_patrols_one_and_two_points() -> None:
