@@ -300,3 +300,23 @@ def test_one_way_corridors_are_driven_forwards_only(order: list[str]) -> None:
     check_plan(fac, plan, points, robots(2))
     assert plan.cycles[0].length_m == pytest.approx(30.0)
     assert plan.worst_s == pytest.approx(15.0)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cols=st.integers(2, 3), rows=st.integers(1, 3), k=st.integers(1, 4),
+       targets=st.lists(st.sampled_from([30.0, 120.0, 600.0, 3600.0]), min_size=9,
+                        max_size=9),
+       dwell=st.sampled_from([0.0, 5.0]))
+def test_the_chosen_plan_is_never_worse_than_one_cycle(
+        cols: int, rows: int, k: int, targets: list[float], dwell: float) -> None:
+    fac = grid_site(cols, rows)
+    points = [PatrolPoint(p, t, dwell) for p, t in zip(fac.inspection_points, targets,
+                                                       strict=False)]
+    fleet = robots(k)
+    single = plan_patrol(fac, points, fleet, strategy=PatrolStrategy.SINGLE, time_limit=1)
+    best = plan_patrol(fac, points, fleet, time_limit=1)
+    check_plan(fac, single, points, fleet)
+    check_plan(fac, best, points, fleet)
+    assert best.worst_ratio <= single.worst_ratio * (1 + 1e-9)
+    assert len(best.cycles) <= min(k, len(set(targets[:len(points)])))
+    assert best.worst_ratio == pytest.approx(min(r for _, r in best.considered))
