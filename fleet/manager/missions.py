@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,16 +130,10 @@ class MissionRun:
                 snapshot: dict[str, Any]) -> MissionRun:
         """Rebuild a mission a previous manager persisted; ``FleetError``-derived errors
         (map or mission problems) or ``KeyError``/``TypeError`` on a damaged snapshot."""
-        from fleet import yamldoc
-        from fleet.errors import MissionError
-        from fleet.facility import formats
         from fleet.manager.dispatch import rebuild_assignment
-        from fleet.planning.mission import mission_from_document
 
         map_doc = snapshot["map"]
-        facility = formats.parse(map_doc["text"], map_doc["suffix"], file=map_doc["name"])
-        doc = yamldoc.parse(document, file=name, error=MissionError)
-        spec = mission_from_document(doc, file=name, facility=facility)
+        spec = mission_spec(document, map_doc, name=name)
         run = cls(mission_id, name, spec, status, document=document, map_doc=dict(map_doc))
         run.pool = set(snapshot["pool"])
         run.done = dict(snapshot["done"])
@@ -149,6 +144,21 @@ class MissionRun:
                              (snapshot.get("driven_before") or {}).items()}
         run.handovers = {str(k): int(v) for k, v in (snapshot.get("handovers") or {}).items()}
         for data in snapshot["assignments"]:
-            a = rebuild_assignment(mission_id, data, facility)
+            a = rebuild_assignment(mission_id, data, spec.facility)
             run.assignments[a.serial] = a
         return run
+
+
+def mission_spec(document: str, map_doc: Mapping[str, str], *, name: str) -> MissionSpec:
+    """The mission of ``document`` (a mission file's text) on the map ``map_doc`` (its
+    file's ``name``, ``suffix`` and ``text``), as a launch, a restart and a schedule read
+    them. MapError or MissionError (with the problems) when either does not load."""
+    from fleet import yamldoc
+    from fleet.errors import MissionError
+    from fleet.facility import formats
+    from fleet.planning.mission import mission_from_document
+
+    facility = formats.parse(str(map_doc.get("text", "")), str(map_doc.get("suffix", ".yaml")),
+                             file=str(map_doc.get("name") or "map"))
+    doc = yamldoc.parse(document, file=name, error=MissionError)
+    return mission_from_document(doc, file=name, facility=facility)
