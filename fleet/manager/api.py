@@ -154,6 +154,8 @@ def serve_api(manager: Manager) -> None:
     manager.bus.serve(api_key(itf, "robots/reset"), reset)
     _serve_closures(manager)
     _serve_anomalies(manager)
+    from fleet.manager.schedule_api import serve_schedules
+    serve_schedules(manager, lambda verb: api_key(itf, verb))
 
 
 # ------------------------------------------------------------------ closures

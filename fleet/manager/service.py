@@ -48,6 +48,7 @@ from fleet.manager.obstacles import Obstacles
 from fleet.manager.planner_loop import PlannerLoop
 from fleet.manager.queries import Queries
 from fleet.manager.registry import Refusal
+from fleet.manager.scheduler import Scheduler
 from fleet.manager.sensors import FixedSensors
 from fleet.manager.stateview import StateView
 from fleet.planning.mission import MissionSpec
@@ -103,6 +104,9 @@ class Manager:
         """The site's fixed sensors: :meth:`FixedSensors.add_site`,
         :meth:`FixedSensors.add_hook` (the interlock hook)."""
         self.queries = Queries(self.core)
+        self.scheduler = Scheduler(self.core, lambda name, spec, document, map_doc:
+                                   self.launch(name, spec, document, map_doc=map_doc))
+        """Recurring missions (:mod:`fleet.manager.scheduler`)."""
         self._refusals: dict[tuple[RobotId, str], float] = {}
         self._threads: list[threading.Thread] = []
 
@@ -114,6 +118,7 @@ class Manager:
 
         self.dispatcher.restore()
         self.lockouts.restore()
+        self.scheduler.restore()
         self.closures.restore()
         self.sensors.add_hook(self._interlock_check)
         for run in list(self.missions.values()):
@@ -124,7 +129,8 @@ class Manager:
         self.sensors.start()
         serve_api(self)
         for name, target in (("planner", self.planner.run), ("liveness", self._liveness),
-                             ("ingest", self.ingestion.run), ("sensors", self.sensors.run)):
+                             ("ingest", self.ingestion.run), ("sensors", self.sensors.run),
+                             ("scheduler", self.scheduler.run)):
             t = threading.Thread(target=target, name=f"manager-{name}", daemon=True)
             t.start()
             self._threads.append(t)
@@ -135,6 +141,7 @@ class Manager:
         core = self.core
         core.stopping.set()
         core.wake.set()
+        self.scheduler.wake()
         self.ingestion.close()
         self.sensors.close()
         for t in self._threads:
