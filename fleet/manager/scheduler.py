@@ -22,9 +22,10 @@ a due time twice nor forgets one.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -260,13 +261,12 @@ class Scheduler:
                                         or row.last_mission_id})
 
     def _catch_up(self, row: ScheduleRow, rule: Recurrence, now: datetime) -> None:
-        missed = [due for due, _ in rule.runs(row.checked_until, MISSED_RECORDED + 1)
-                  if due <= now]
+        missed = list(itertools.islice(_until(rule, row.checked_until, now),
+                                       MISSED_RECORDED))
         if not missed:
             return
-        more = 0
-        if len(missed) > MISSED_RECORDED:  # count the rest without listing them
-            more = sum(1 for _ in _until(rule, missed[-1], now))
+        # after a long outage, count the rest without listing them
+        more = sum(1 for _ in _until(rule, missed[-1], now))
         events: list[ScheduleEventRow]
         if row.catch_up == "once":
             events = [self._start(row, missed[-1], now, {
@@ -327,7 +327,8 @@ def recurrence(row: ScheduleRow) -> Recurrence:
                       blackouts=tuple(Blackout.parse(b) for b in row.blackouts or []))
 
 
-def _until(rule: Recurrence, after: datetime, now: datetime) -> Any:
+def _until(rule: Recurrence, after: datetime, now: datetime) -> Iterator[datetime]:
+    """The nominal runs after ``after`` up to ``now``."""
     due = rule.due_after(after)
     while due is not None and due <= now:
         yield due
