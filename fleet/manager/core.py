@@ -182,6 +182,8 @@ class Core:
                 robot.mission_id = None
                 robot.closed_order = a.order_id  # free, whatever it still lists
             self.event(run, "robot_finished", a.serial, {})
+            if run.idleness is not None:
+                run.idleness.end(a.serial, self.clock.now().timestamp())
             freed = changed = True
         if changed:
             self.persist(run)

@@ -45,6 +45,7 @@ from fleet.manager.liveness import TICK_REAL_S, TICK_S, Liveness
 from fleet.manager.lockouts import Lockouts
 from fleet.manager.missions import MissionRun
 from fleet.manager.obstacles import Obstacles
+from fleet.manager.patrol import Idleness, continuous
 from fleet.manager.planner_loop import PlannerLoop
 from fleet.manager.queries import Queries
 from fleet.manager.registry import Refusal
@@ -246,6 +247,8 @@ class Manager:
         run = MissionRun(uuid.uuid4().hex, name, spec, document=document,
                          map_doc=dict(map_doc or {}))
         run.pool = set(run.tasks)
+        if continuous(spec):
+            run.idleness = Idleness(started=self.clock.now().timestamp())
         self.closures.add_site(spec.facility)
         # the mission's map may list fixed sensors; their problems do not stop the mission
         self.sensors.add_site(spec.facility, file=str(spec.map_path or spec.facility.name),
