@@ -20,6 +20,7 @@ builtin it refines, so callers may catch either::
      ├── AgentError                       a robot agent cannot be started or used as asked
      ├── AgentConfigError (ValueError)    a robot agent's configuration is invalid
      ├── OutboxError (OSError)            a robot's result file cannot be read or written
+     ├── ScheduleError (ValueError)       a schedule's rule is invalid, or no such schedule
      └── ActionFailed                     a robot body could not do what it was asked
           ├── MoveFailed                  move_to could not reach its target
           └── InspectionFailed            inspect could not take its readings
@@ -139,6 +140,11 @@ class AgentConfigError(FleetError, ValueError):
 
 class OutboxError(FleetError, OSError):
     """The result file cannot be read or written; the message names the file and reason."""
+
+
+class ScheduleError(FleetError, ValueError):
+    """A schedule's rule is invalid (cron expression, zone, interval, blackout, start or
+    until), or no schedule has the id asked for; the message names what and why."""
 
 
 class ActionFailed(FleetError):

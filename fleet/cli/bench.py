@@ -47,6 +47,29 @@ class _Objective(StrEnum):
 
 
 @app.command()
+def schedules(
+    count: int = typer.Option(10_000, "--count", min=1, help="Schedules."),
+    repeats: int = typer.Option(5, "--repeats", min=1, help="Timed runs (median shown)."),
+    idle: float = typer.Option(5.0, "--idle", min=0.5, help="Seconds the idle scheduler "
+                               "thread is watched."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """Time every next run of COUNT schedules, their loading by a scheduler, and the CPU
+    its thread uses while nothing is due."""
+    from fleet.bench.schedules import benchmark_schedules
+
+    r = benchmark_schedules(count=count, repeats=repeats, idle_s=idle)
+    if as_json:
+        typer.echo(json.dumps(r, indent=2))
+        return
+    typer.echo(f"{r['count']} schedules: every next run in {r['next_median_s']:.3f} s CPU "
+               f"(median of {r['repeats']}; min {r['next_min_s']:.3f}, max "
+               f"{r['next_max_s']:.3f}); loaded by a scheduler in {r['restore_s']:.2f} s; "
+               f"idle scheduler thread used {r['idle_cpu_s'] * 1000:.1f} ms CPU in "
+               f"{r['idle_s']:g} s")
+
+
+@app.command()
 def vrplib(
     files: list[Path] = typer.Argument(..., help="VRPLIB .vrp/.tsp files (TSP or CVRP)."),
     time_limit: float = typer.Option(10.0, "--time-limit", min=0.01,

@@ -74,9 +74,10 @@ def _register() -> None:
     app.add_typer(mission.app, name="mission")
     app.add_typer(robots.app, name="robots")
     app.add_typer(bench.app, name="bench")
-    from fleet.cli import anomalies, closures, report
+    from fleet.cli import anomalies, closures, report, schedule
     app.add_typer(anomalies.app, name="anomalies")
     app.add_typer(closures.app, name="closures")
+    app.add_typer(schedule.app, name="schedule")
     app.command(name="report")(report.report)
     app.add_typer(sim.app, name="sim")
     from fleet.cli import demo

@@ -93,6 +93,14 @@ def _print_status(m: dict[str, Any]) -> None:
         typer.echo(f"inspections: {ins['done']}/{ins['total']} done, {ins['failed']} failed, "
                    f"{ins['dropped']} dropped, {ins.get('blocked', 0)} blocked, "
                    f"{ins['waiting']} waiting")
+    patrol = m.get("patrol")
+    if patrol:
+        typer.echo(f"patrol: {patrol['visits']} visits; idleness worst "
+                   f"{_span(patrol['worst_s'])}, average {_span(patrol['average_s'])}"
+                   f" over {patrol['gaps']} revisits")
+        for point, late in sorted(patrol["overdue"].items()):
+            typer.echo(f"  overdue {point}: {_span(late['since_s'])} since its last "
+                       f"inspection (target {_span(late['target_s'])})")
     from fleet.cli.tables import table_lines
 
     rows = [(str(r["serial"]), "active" if r["active"] else "done/lost",
@@ -129,3 +137,13 @@ def _control(verb: str) -> Any:
 
 for _verb in ("pause", "resume", "abort"):
     app.command(_verb)(_control(_verb))
+
+
+def _span(seconds: float | None) -> str:
+    """``1h 05m``, ``12m 30s``, ``45s`` (``-`` for none)."""
+    if seconds is None:
+        return "-"
+    s = round(seconds)
+    if s >= 3600:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 60}m {s % 60:02d}s" if s >= 60 else f"{s}s"

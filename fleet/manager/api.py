@@ -47,11 +47,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from fleet import yamldoc
 from fleet.comms.bus import Request
 from fleet.errors import FleetError, MapError, MissionError
-from fleet.facility import formats
-from fleet.planning.mission import mission_from_document
+from fleet.manager.missions import mission_spec
 
 if TYPE_CHECKING:
     from fleet.manager.service import Manager
@@ -85,16 +83,11 @@ def serve_api(manager: Manager) -> None:
         text, raw_map = body.get("mission"), body.get("map")
         if not isinstance(text, str) or not isinstance(raw_map, dict):
             raise FleetError("launch needs the mission text and its map")
-        map_name = str(raw_map.get("name") or "map")
+        map_doc = map_document(raw_map)
         try:
-            facility = formats.parse(str(raw_map.get("text", "")),
-                                     str(raw_map.get("suffix", ".yaml")), file=map_name)
-            doc = yamldoc.parse(text, file=name, error=MissionError)
-            spec = mission_from_document(doc, file=name, facility=facility)
+            spec = mission_spec(text, map_doc, name=name)
         except (MapError, MissionError) as exc:
             raise FleetError("; ".join(str(p) for p in exc.problems)) from None
-        map_doc = {"name": map_name, "suffix": str(raw_map.get("suffix", ".yaml")),
-                   "text": str(raw_map.get("text", ""))}
         run = manager.launch(spec.name, spec, text, map_doc=map_doc)
         return {"mission_id": run.id, "name": run.name, "status": run.status.value}
 
@@ -161,6 +154,8 @@ def serve_api(manager: Manager) -> None:
     manager.bus.serve(api_key(itf, "robots/reset"), reset)
     _serve_closures(manager)
     _serve_anomalies(manager)
+    from fleet.manager.schedule_api import serve_schedules
+    serve_schedules(manager, lambda verb: api_key(itf, verb))
 
 
 # ------------------------------------------------------------------ closures
@@ -192,6 +187,12 @@ def _serve_closures(manager: Manager) -> None:
 
     manager.bus.serve(api_key(itf, "closures/list"), listing)
     manager.bus.serve(api_key(itf, "closures/reopen"), reopen)
+
+
+def map_document(raw: dict[str, Any]) -> dict[str, str]:
+    """A request's map (name, suffix, text), with the defaults a launch takes."""
+    return {"name": str(raw.get("name") or "map"), "suffix": str(raw.get("suffix", ".yaml")),
+            "text": str(raw.get("text", ""))}
 
 
 def closure_ref(value: object) -> int:

@@ -89,6 +89,9 @@ class Core:
         """orderId → when the robot's first state carrying it arrived (real time)."""
         self.traffic: dict[str, Traffic] = {}
         """Traffic control per site (facility name)."""
+        self.mission_ended: Callable[[MissionRun], None] = lambda _run: None
+        """Called (under the lock) when a mission reaches a terminal status (the scheduler
+        waits for that to start a queued run)."""
         self.power_off: Callable[[str, str], float | None] = lambda _mission, _node: None
         """(mission id, node) → the methane power-off level (% CH4) of the place, put in
         the ``inspect`` actions there (the manager sets it from its limits; None: the
@@ -128,6 +131,8 @@ class Core:
         if run.move(status, reason):
             self.store.set_mission_status(run.id, status.value, reason)
             log.info("mission %s is %s", run.id[:8], status.value)
+            if status.terminal:
+                self.mission_ended(run)
 
     def maybe_finish(self, run: MissionRun) -> None:
         """End ``run`` when nothing is left to do."""
@@ -177,6 +182,8 @@ class Core:
                 robot.mission_id = None
                 robot.closed_order = a.order_id  # free, whatever it still lists
             self.event(run, "robot_finished", a.serial, {})
+            if run.idleness is not None:
+                run.idleness.end(a.serial, self.clock.now().timestamp())
             freed = changed = True
         if changed:
             self.persist(run)

@@ -62,6 +62,8 @@ class Dispatcher:
                            supports_charging(robot.factsheet) else None,
                            power_off=lambda node: core.power_off(run.id, node))
         run.assign(a)
+        if run.idleness is not None:
+            run.idleness.begin(a.serial, core.clock.now().timestamp())
         robot.mission_id = run.id
         for p in a.points:
             run.pool.discard(p)
@@ -241,7 +243,9 @@ class Dispatcher:
                 continue
             a.done.add(point)
             a.left.discard(point)
-            if point not in run.done:
+            if run.idleness is not None:  # a patrol: every visit counts
+                run.idleness.visit(point, core.clock.now().timestamp())
+            if point not in run.done or run.idleness is not None:
                 run.done[point] = a.serial
                 run.pool.discard(point)
                 run.dropped.pop(point, None)

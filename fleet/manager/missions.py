@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from fleet.manager.dispatch import Assignment
 from fleet.manager.lifecycle import MissionStatus, check_transition
+from fleet.manager.patrol import Idleness, targets
 from fleet.planning.mission import MissionSpec
 
 
@@ -46,6 +48,9 @@ class MissionRun:
     driven_before: dict[str, list[str]] = field(default_factory=dict)
     """Per serial, the nodes its robot drove for earlier assignments of this mission (a
     robot that takes over after its own round gets a new assignment)."""
+    idleness: Idleness | None = None
+    """A continuous patrol's visits (:mod:`fleet.manager.patrol`); None for a mission
+    done once."""
 
     @property
     def tasks(self) -> list[str]:
@@ -75,9 +80,29 @@ class MissionRun:
         return [a for a in self.assignments.values() if a.active]
 
     def settled(self) -> bool:
-        """Whether nothing is left to do: no pool, no active assignment with work."""
+        """Whether nothing is left to do: no pool, no active assignment with work (a
+        continuous patrol is never done: it runs until stopped)."""
+        if self.idleness is not None:
+            return False
         return not self.pool and not self.blocked and not any(
             a.active and a.remaining for a in self.assignments.values())
+
+    def refill(self, now: float) -> list[str]:
+        """Put a continuous patrol's points that are due again (:meth:`Idleness.due`) back
+        into the pool, unless a robot has them now or they are blocked or dropped; those
+        points (none for a mission done once)."""
+        if self.idleness is None:
+            return []
+        busy = {p for a in self.assignments.values() if a.active for p in a.remaining}
+        out = []
+        for point, target in targets(self.spec).items():
+            if point in self.pool or point in busy or point in self.blocked \
+                    or point in self.dropped:
+                continue
+            if self.idleness.due(point, target, now):
+                self.pool.add(point)
+                out.append(point)
+        return out
 
     def outcome(self) -> MissionStatus:
         """The terminal status a settled mission ends in."""
@@ -122,6 +147,7 @@ class MissionRun:
             "dropped": self.dropped, "driven_before": self.driven_before,
             "blocked": self.blocked,
             "handovers": self.handovers,
+            "idleness": None if self.idleness is None else self.idleness.to_json(),
         }
 
     @classmethod
@@ -129,16 +155,10 @@ class MissionRun:
                 snapshot: dict[str, Any]) -> MissionRun:
         """Rebuild a mission a previous manager persisted; ``FleetError``-derived errors
         (map or mission problems) or ``KeyError``/``TypeError`` on a damaged snapshot."""
-        from fleet import yamldoc
-        from fleet.errors import MissionError
-        from fleet.facility import formats
         from fleet.manager.dispatch import rebuild_assignment
-        from fleet.planning.mission import mission_from_document
 
         map_doc = snapshot["map"]
-        facility = formats.parse(map_doc["text"], map_doc["suffix"], file=map_doc["name"])
-        doc = yamldoc.parse(document, file=name, error=MissionError)
-        spec = mission_from_document(doc, file=name, facility=facility)
+        spec = mission_spec(document, map_doc, name=name)
         run = cls(mission_id, name, spec, status, document=document, map_doc=dict(map_doc))
         run.pool = set(snapshot["pool"])
         run.done = dict(snapshot["done"])
@@ -148,7 +168,24 @@ class MissionRun:
         run.driven_before = {k: list(v) for k, v in
                              (snapshot.get("driven_before") or {}).items()}
         run.handovers = {str(k): int(v) for k, v in (snapshot.get("handovers") or {}).items()}
+        if snapshot.get("idleness"):
+            run.idleness = Idleness.from_json(snapshot["idleness"])
         for data in snapshot["assignments"]:
-            a = rebuild_assignment(mission_id, data, facility)
+            a = rebuild_assignment(mission_id, data, spec.facility)
             run.assignments[a.serial] = a
         return run
+
+
+def mission_spec(document: str, map_doc: Mapping[str, str], *, name: str) -> MissionSpec:
+    """The mission of ``document`` (a mission file's text) on the map ``map_doc`` (its
+    file's ``name``, ``suffix`` and ``text``), as a launch, a restart and a schedule read
+    them. MapError or MissionError (with the problems) when either does not load."""
+    from fleet import yamldoc
+    from fleet.errors import MissionError
+    from fleet.facility import formats
+    from fleet.planning.mission import mission_from_document
+
+    facility = formats.parse(str(map_doc.get("text", "")), str(map_doc.get("suffix", ".yaml")),
+                             file=str(map_doc.get("name") or "map"))
+    doc = yamldoc.parse(document, file=name, error=MissionError)
+    return mission_from_document(doc, file=name, facility=facility)

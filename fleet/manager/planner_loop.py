@@ -57,6 +57,10 @@ class PlannerLoop:
         """Plan every mission's pool once (planning failures become mission events)."""
         core = self.core
         with core.lock:
+            now = core.clock.now().timestamp()
+            for r in core.missions.values():
+                if r.idleness is not None and r.status in _PLANNABLE:
+                    r.refill(now)  # a patrol's points due again (fleet.manager.patrol)
             due = [r for r in core.missions.values() if r.pool and r.status in _PLANNABLE]
         for run in due:
             try:

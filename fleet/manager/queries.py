@@ -28,6 +28,7 @@ from fleet.facility import formats
 from fleet.facility.model import Facility, NodeKind
 from fleet.manager.core import Core
 from fleet.manager.missions import MissionRun, joined
+from fleet.manager.patrol import targets
 from fleet.manager.registry import RobotEntry
 
 REPORT_ROWS = 20_000
@@ -70,7 +71,11 @@ class Queries:
         core = self.core
         with core.lock:
             try:
-                status = self.mission_run(mission_id).to_json()
+                run = self.mission_run(mission_id)
+                status = run.to_json()
+                if run.idleness is not None:
+                    status["patrol"] = run.idleness.report(targets(run.spec),
+                                                           core.clock.now().timestamp())
                 for r in status["robots"]:
                     r["waiting"] = self.waiting(r["serial"]) if r["active"] else None
                 return status

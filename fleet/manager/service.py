@@ -45,9 +45,11 @@ from fleet.manager.liveness import TICK_REAL_S, TICK_S, Liveness
 from fleet.manager.lockouts import Lockouts
 from fleet.manager.missions import MissionRun
 from fleet.manager.obstacles import Obstacles
+from fleet.manager.patrol import Idleness, continuous
 from fleet.manager.planner_loop import PlannerLoop
 from fleet.manager.queries import Queries
 from fleet.manager.registry import Refusal
+from fleet.manager.scheduler import Scheduler
 from fleet.manager.sensors import FixedSensors
 from fleet.manager.stateview import StateView
 from fleet.planning.mission import MissionSpec
@@ -103,6 +105,9 @@ class Manager:
         """The site's fixed sensors: :meth:`FixedSensors.add_site`,
         :meth:`FixedSensors.add_hook` (the interlock hook)."""
         self.queries = Queries(self.core)
+        self.scheduler = Scheduler(self.core, lambda name, spec, document, map_doc:
+                                   self.launch(name, spec, document, map_doc=map_doc))
+        """Recurring missions (:mod:`fleet.manager.scheduler`)."""
         self._refusals: dict[tuple[RobotId, str], float] = {}
         self._threads: list[threading.Thread] = []
 
@@ -114,6 +119,7 @@ class Manager:
 
         self.dispatcher.restore()
         self.lockouts.restore()
+        self.scheduler.restore()
         self.closures.restore()
         self.sensors.add_hook(self._interlock_check)
         for run in list(self.missions.values()):
@@ -124,7 +130,8 @@ class Manager:
         self.sensors.start()
         serve_api(self)
         for name, target in (("planner", self.planner.run), ("liveness", self._liveness),
-                             ("ingest", self.ingestion.run), ("sensors", self.sensors.run)):
+                             ("ingest", self.ingestion.run), ("sensors", self.sensors.run),
+                             ("scheduler", self.scheduler.run)):
             t = threading.Thread(target=target, name=f"manager-{name}", daemon=True)
             t.start()
             self._threads.append(t)
@@ -135,6 +142,7 @@ class Manager:
         core = self.core
         core.stopping.set()
         core.wake.set()
+        self.scheduler.wake()
         self.ingestion.close()
         self.sensors.close()
         for t in self._threads:
@@ -239,6 +247,8 @@ class Manager:
         run = MissionRun(uuid.uuid4().hex, name, spec, document=document,
                          map_doc=dict(map_doc or {}))
         run.pool = set(run.tasks)
+        if continuous(spec):
+            run.idleness = Idleness(started=self.clock.now().timestamp())
         self.closures.add_site(spec.facility)
         # the mission's map may list fixed sensors; their problems do not stop the mission
         self.sensors.add_site(spec.facility, file=str(spec.map_path or spec.facility.name),

@@ -7,7 +7,8 @@ resolved to one :class:`InspectionTask` per point, in a stable order.
 
 A mission is done once (``mode: once``, the default) or patrolled until stopped
 (``mode: continuous``); a continuous mission's tasks say how often their points are to be
-visited (``revisit: 30m``, read by :func:`fleet.durations.parse_duration`), and every
+visited (``revisit: 30m``, read by :func:`fleet.recurrence.parse_duration`, the one
+duration reader, shared with schedules' ``--every``), and every
 task of a continuous mission has a :attr:`InspectionTask.revisit_s` (the task's, or
 :data:`DEFAULT_REVISIT_S`). :mod:`fleet.planning.patrol` plans the patrol.
 """
@@ -22,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from fleet import yamldoc
-from fleet.durations import parse_duration
 from fleet.errors import MapError, MissionError, Problem, line_of
 from fleet.facility import formats
 from fleet.facility.fixed_sensors import read_fixed_sensors
 from fleet.facility.model import Facility, NodeKind
 from fleet.limit_overrides import limit_problems
+from fleet.recurrence import parse_duration
 
 DEFAULT_REVISIT_S = 3600.0
 """The revisit target of a continuous mission's task that gives none (one hour)."""
@@ -295,10 +296,14 @@ def _read_task(
             fail(raw, label, "revisit is for continuous missions only (add mode: continuous "
                  "at the top)")
             return []
+        value = raw["revisit"]
         try:
-            revisit = parse_duration(raw["revisit"])
-        except ValueError as exc:
-            fail(raw, label, f"revisit: {exc}")
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                raise ValueError(f"revisit {value!r} is not a duration (like 90s, 20m, 2h, "
+                                 "1h30m)")
+            revisit = parse_duration(str(value), "revisit")
+        except ValueError as exc:  # ScheduleError is one too
+            fail(raw, label, str(exc))
             return []
     elif mode is Mode.CONTINUOUS:
         revisit = DEFAULT_REVISIT_S

@@ -6,11 +6,12 @@
   inspection results (idempotent per ``resultId``) and their readings, fixed-sensor
   readings (:mod:`~fleet.store.sensor_readings`), anomalies and alert deliveries
   (:mod:`~fleet.store.anomalies`), robots' lockouts and gas closures
-  (:mod:`~fleet.store.gas`).
+  (:mod:`~fleet.store.gas`), schedules and their events (:mod:`~fleet.store.schedules`).
 - :mod:`~fleet.store.tables`: the tables (:class:`MissionRow`,
   :class:`MissionEventRow`, :class:`InspectionResultRow`, :class:`ReadingRow`,
   :class:`SensorReadingRow`, :class:`AnomalyRow`, :class:`AnomalyObservationRow`,
-  :class:`AlertDeliveryRow`, :class:`LockoutRow`, :class:`ClosureRow`).
+  :class:`AlertDeliveryRow`, :class:`LockoutRow`, :class:`ClosureRow`,
+  :class:`ScheduleRow`, :class:`ScheduleEventRow`).
 - :mod:`~fleet.store.database`: engine setup (SQLite WAL, synchronous, busy timeout) and
   the translation of database errors into :class:`~fleet.errors.StoreError`.
 - :mod:`~fleet.store.schema`: Alembic revisions and the in-place upgrade.
@@ -30,6 +31,8 @@ from fleet.store.tables import (
     MissionEventRow,
     MissionRow,
     ReadingRow,
+    ScheduleEventRow,
+    ScheduleRow,
     SensorReadingRow,
 )
 
@@ -47,6 +50,8 @@ __all__ = [
     "MissionRow",
     "ReadingRow",
     "RecordedBatch",
+    "ScheduleEventRow",
+    "ScheduleRow",
     "SensorReadingRow",
     "Store",
     "StoredResult",

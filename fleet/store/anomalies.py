@@ -30,12 +30,12 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlmodel import Session, col
+from sqlmodel import col
 from sqlmodel import select as sm_select
 
 from fleet.errors import StoreError
 from fleet.store import ingest
-from fleet.store.database import transaction
+from fleet.store.database import orm_session, transaction
 from fleet.store.sensor_readings import insert_sensor_readings
 from fleet.store.tables import (
     UNCHECKED,
@@ -179,7 +179,7 @@ class AnomalyMethods:
 
     def anomaly(self, anomaly_id: int) -> AnomalyRow | None:
         """The anomaly ``anomaly_id``, or None."""
-        with self._read() as session:
+        with orm_session(self._engine, write=False) as session:
             return session.get(AnomalyRow, anomaly_id)
 
     def anomalies(self, *, status: str | Iterable[str] | None = None,
@@ -209,7 +209,7 @@ class AnomalyMethods:
         query = query.order_by(*((seen.desc(), aid.desc()) if newest_first else (seen, aid)))
         if limit is not None:
             query = query.limit(limit)
-        with self._read() as session:
+        with orm_session(self._engine, write=False) as session:
             return list(session.exec(query).all())
 
     def observations(self, anomaly_id: int | None = None, *, mission_id: str | None = None,
@@ -224,7 +224,7 @@ class AnomalyMethods:
                                col(AnomalyObservationRow.id))
         if limit is not None:
             query = query.limit(limit)
-        with self._read() as session:
+        with orm_session(self._engine, write=False) as session:
             return list(session.exec(query).all())
 
     # -- alert deliveries ------------------------------------------------------------------
@@ -240,7 +240,7 @@ class AnomalyMethods:
         query = query.order_by(col(AlertDeliveryRow.id))
         if limit is not None:
             query = query.limit(limit)
-        with self._read() as session:
+        with orm_session(self._engine, write=False) as session:
             return list(session.exec(query).all())
 
     def due_deliveries(self, now: datetime | None = None, *,
@@ -252,7 +252,7 @@ class AnomalyMethods:
                         col(AlertDeliveryRow.next_attempt_at) <= (now or utc_now()))
                  .order_by(col(AlertDeliveryRow.next_attempt_at), col(AlertDeliveryRow.id))
                  .limit(limit))
-        with self._read() as session:
+        with orm_session(self._engine, write=False) as session:
             return list(session.exec(query).all())
 
     def next_delivery_at(self) -> datetime | None:
@@ -273,7 +273,7 @@ class AnomalyMethods:
         if status not in (DELIVERY_PENDING, DELIVERY_DELIVERED, DELIVERY_FAILED):
             raise StoreError(f"unknown delivery status {status!r}")
         now = at or utc_now()
-        with self._write() as session:
+        with orm_session(self._engine, write=True) as session:
             row = session.get(AlertDeliveryRow, delivery_id)
             if row is None:
                 raise StoreError(f"no alert delivery with id {delivery_id}")
@@ -296,18 +296,7 @@ class AnomalyMethods:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with transaction(self._engine, write=False) as connection, \
-                Session(bind=connection, expire_on_commit=False) as session:
-            yield session
 
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with transaction(self._engine, write=True) as connection, \
-                Session(bind=connection, expire_on_commit=False) as session:
-            yield session
-            session.flush()
 
 
 def _values(value: str | Iterable[str]) -> list[str]:

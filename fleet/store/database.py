@@ -36,6 +36,7 @@ from typing import Any, Literal
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
+from sqlmodel import Session
 
 from fleet.errors import StoreError
 
@@ -150,6 +151,18 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
             connection.execution_options(isolation_level="REPEATABLE READ")
         with connection.begin():
             yield connection
+
+
+@contextmanager
+def orm_session(engine: Engine, *, write: bool) -> Iterator[Session]:
+    """A SQLModel session inside one :func:`transaction`; rows it returns stay readable
+    after the block (nothing expires on commit). A writing block is flushed before the
+    commit, so a constraint it breaks raises inside :func:`transaction` (StoreError)."""
+    with transaction(engine, write=write) as connection, \
+            Session(bind=connection, expire_on_commit=False) as session:
+        yield session
+        if write:
+            session.flush()
 
 
 @contextmanager

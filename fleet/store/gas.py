@@ -7,14 +7,13 @@ store's rules (one short transaction each, detached rows, StoreError on failure)
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
-from fleet.store.database import transaction
+from fleet.store.database import orm_session
 from fleet.store.tables import ClosureRow, LockoutRow
 
 
@@ -30,7 +29,7 @@ class GasMethods:
         """Store a new open lockout; the row with its id."""
         row = LockoutRow(manufacturer=manufacturer, serial=serial, node_id=node_id,
                          sensor=sensor, value=value, unit=unit, level=level, locked_at=at)
-        with self._gas_write() as session:
+        with orm_session(self._engine, write=True) as session:
             session.add(row)
             session.flush()
             session.refresh(row)
@@ -41,7 +40,7 @@ class GasMethods:
         query = select(LockoutRow).order_by(col(LockoutRow.id))
         if open_only:
             query = query.where(col(LockoutRow.reset_at).is_(None))
-        with self._gas_read() as session:
+        with orm_session(self._engine, write=False) as session:
             return list(session.exec(query).all())
 
     def reset_lockouts(self, manufacturer: str, serial: str, *, by: str, note: str,
@@ -50,7 +49,7 @@ class GasMethods:
         query = select(LockoutRow).where(LockoutRow.manufacturer == manufacturer,
                                          LockoutRow.serial == serial,
                                          col(LockoutRow.reset_at).is_(None))
-        with self._gas_write() as session:
+        with orm_session(self._engine, write=True) as session:
             rows = list(session.exec(query).all())
             for row in rows:
                 row.reset_at, row.reset_by, row.note = at, by, note
@@ -65,7 +64,7 @@ class GasMethods:
         row = ClosureRow(site=site, node_id=node_id, nodes=list(nodes), area=area,
                          source=source, sensor=sensor, value=value, unit=unit,
                          restore=restore, opened_at=at)
-        with self._gas_write() as session:
+        with orm_session(self._engine, write=True) as session:
             session.add(row)
             session.flush()
             session.refresh(row)
@@ -76,30 +75,17 @@ class GasMethods:
         query = select(ClosureRow).order_by(col(ClosureRow.id))
         if open_only:
             query = query.where(col(ClosureRow.reopened_at).is_(None))
-        with self._gas_read() as session:
+        with orm_session(self._engine, write=False) as session:
             return list(session.exec(query).all())
 
     def reopen_closure(self, closure_id: int, *, by: str, note: str | None,
                        at: datetime) -> ClosureRow | None:
         """Reopen closure ``closure_id``; the row (None when there is none; an already
         reopened one is returned unchanged)."""
-        with self._gas_write() as session:
+        with orm_session(self._engine, write=True) as session:
             row = session.get(ClosureRow, closure_id)
             if row is None or row.reopened_at is not None:
                 return row
             row.reopened_at, row.reopened_by, row.note = at, by, note
             session.add(row)
         return row
-
-    @contextmanager
-    def _gas_read(self) -> Iterator[Session]:
-        with transaction(self._engine, write=False) as connection, \
-                Session(bind=connection, expire_on_commit=False) as session:
-            yield session
-
-    @contextmanager
-    def _gas_write(self) -> Iterator[Session]:
-        with transaction(self._engine, write=True) as connection, \
-                Session(bind=connection, expire_on_commit=False) as session:
-            yield session
-            session.flush()

@@ -44,6 +44,7 @@ from fleet.store.database import (
 from fleet.store.gas import GasMethods
 from fleet.store.ingest import insert_sqlite
 from fleet.store.results import ResultLike, StoredResult, result_rows
+from fleet.store.schedules import ScheduleMethods
 from fleet.store.sensor_readings import SensorReadingMethods
 from fleet.store.tables import (
     UNCHECKED,
@@ -85,12 +86,13 @@ class RecordedBatch:
     new: list[StoredResult]
 
 
-class Store(AnomalyMethods, SensorReadingMethods, GasMethods):
+class Store(AnomalyMethods, SensorReadingMethods, GasMethods, ScheduleMethods):
     """The manager's database. Open one with :meth:`open`; close it with :meth:`close`.
 
     The anomaly and alert methods come from :class:`~fleet.store.anomalies.AnomalyMethods`,
     the fixed-sensor readings from :class:`~fleet.store.sensor_readings.SensorReadingMethods`,
-    lockouts and gas closures from :class:`~fleet.store.gas.GasMethods`.
+    lockouts and gas closures from :class:`~fleet.store.gas.GasMethods`, schedules from
+    :class:`~fleet.store.schedules.ScheduleMethods`.
     """
 
     def __init__(self, engine: Engine) -> None:

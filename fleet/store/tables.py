@@ -1,6 +1,6 @@
 """The tables of the manager's database, as SQLModel classes.
 
-Eight tables; every name below (tables, indexes, constraints) is fixed by the migrations in
+Every name below (tables, indexes, constraints) is fixed by the migrations in
 :mod:`fleet.store.migrations`, so a change here needs a new migration too (the test
 ``tests/store/test_migrations.py`` compares the two):
 
@@ -25,6 +25,9 @@ Eight tables; every name below (tables, indexes, constraints) is fixed by the mi
 ``anomaly_observations`` (:class:`AnomalyObservationRow`)
     Every reading (or robot finding, or fixed-sensor reading) that counted towards an
     anomaly, with the rule it broke.
+``schedules`` (:class:`ScheduleRow`) and ``schedule_events`` (:class:`ScheduleEventRow`)
+    Recurring missions (docs/schedules.md): the rule, the mission document as added, and
+    what the scheduler decided at each due time (launched, skipped, queued, missed, moved).
 ``alert_deliveries`` (:class:`AlertDeliveryRow`)
     Every alert to send (Zenoh or a webhook), an outbox: written in the same transaction as
     the anomaly change that raised it, then sent and retried by the alert dispatcher.
@@ -429,3 +432,63 @@ class ClosureRow(SQLModel, table=True):
     reopened_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
     reopened_by: str | None = None
     note: str | None = None
+
+
+class ScheduleRow(SQLModel, table=True):
+    """A recurring mission (docs/schedules.md): ``cron`` (5 fields) or ``every_s`` (seconds
+    of elapsed time from ``anchor``), in IANA zone ``tz``, with the ``overlap`` and
+    ``catch_up`` policies, ``blackouts`` (JSON list of ``"HH:MM-HH:MM"``), and the window
+    ``start_at`` .. ``until_at``. ``document`` and ``map_doc`` (JSON: the map file's name,
+    suffix and text) are the mission as it was added or last updated: the file on disk may
+    change. The scheduler has dealt with every due time up to ``checked_until``;
+    ``last_mission_id`` is the latest run's mission, ``queued_due`` a run waiting for it to
+    end. A removed schedule keeps its row (``removed_at``) for the history."""
+
+    __tablename__ = "schedules"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    mission_name: str
+    document: str = Field(sa_type=Text)
+    map_doc: Any = Field(default=None, sa_type=JSON_TYPE, nullable=True)
+    cron: str | None = None
+    every_s: float | None = None
+    anchor: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+    tz: str
+    overlap: str
+    catch_up: str
+    blackouts: Any = Field(default=None, sa_type=JSON_TYPE, nullable=True)
+    start_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+    until_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+    paused: bool = Field(default=False, sa_type=Boolean,
+                         sa_column_kwargs={"server_default": false()})
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
+    created_by: str | None = None
+    checked_until: datetime = Field(sa_type=UtcDateTime)
+    last_mission_id: str | None = None
+    queued_due: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+    removed_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+
+
+class ScheduleEventRow(SQLModel, table=True):
+    """What happened to schedule ``schedule_id`` at ``at``: ``kind`` (added, updated,
+    paused, resumed, removed, launched, skipped, queued, missed, moved, failed), the run's
+    nominal ``due`` instant when it concerns one, the ``mission_id`` launched, and
+    ``detail`` (JSON: the reason, who, where a blackout moved the run)."""
+
+    __tablename__ = "schedule_events"
+    __table_args__ = (
+        ForeignKeyConstraint(["schedule_id"], ["schedules.id"],
+                             name="fk_schedule_events_schedule"),
+        Index("ix_schedule_events_schedule_time", "schedule_id", "at"),
+        Index("ix_schedule_events_time", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    schedule_id: int
+    at: datetime = Field(sa_type=UtcDateTime)
+    kind: str
+    due: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+    mission_id: str | None = None
+    detail: Any = Field(default=None, sa_type=JSON_TYPE, nullable=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fleet.agent import AgentConfig, Capabilities, MoveTarget, Pose, RobotAgent
+from fleet.clock import Clock
 from fleet.comms.bus import Bus
 from fleet.comms.config import free_port, router_config, tcp_endpoint
 from fleet.facility import load
@@ -74,13 +75,17 @@ def capabilities(epl: str | Sequence[str] | None = "Gb",
 
 
 @contextmanager
-def manager_on_port(tmp: Path, **settings: object) -> Iterator[tuple[Manager, str]]:
-    """A manager with an embedded router on a free loopback port and a SQLite store."""
-    endpoint = tcp_endpoint("127.0.0.1", free_port())
+def manager_on_port(tmp: Path, *, clock: Clock | None = None, endpoint: str | None = None,
+                    **settings: object) -> Iterator[tuple[Manager, str]]:
+    """A manager with an embedded router on a free loopback port (or ``endpoint``) and a
+    SQLite store in ``tmp`` (a second manager on the same ``tmp`` finds what the first
+    stored), on ``clock`` (default: real time)."""
+    endpoint = endpoint or tcp_endpoint("127.0.0.1", free_port())
     store = Store.open(None, path=tmp / "fleet.db")
     options = {"robot_timeout": 1.5, "plan_time_limit": 1.0, **settings}
     with Bus.open(router_config([endpoint])) as bus:
-        manager = build_manager(store, bus, ManagerSettings(**options))  # type: ignore[arg-type]
+        manager = build_manager(store, bus, ManagerSettings(**options),  # type: ignore[arg-type]
+                                clock=clock)
         try:
             yield manager, endpoint
         finally:

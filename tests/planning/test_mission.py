@@ -60,11 +60,20 @@ def test_an_unknown_mode_is_one_line_naming_the_field(mode: object) -> None:
     assert "mode must be once or continuous" in line
 
 
-@pytest.mark.parametrize("revisit", ["30", "soon", "0s", "-5m", 30, True, ["30m"], "30m1h"])
+@pytest.mark.parametrize(("revisit", "seconds"), [
+    ("1d", 86_400.0), ("1h 30m", 5400.0), ("1.5h", 5400.0), (1800, 1800.0), ("45", 45.0)])
+def test_revisit_reads_like_a_schedule_interval(revisit: object, seconds: float) -> None:
+    spec = mission_from_document(_doc({"points": ["a"], "revisit": revisit},
+                                      mode="continuous"), facility=FAC)
+    assert spec.tasks[0].revisit_s == seconds
+
+
+@pytest.mark.parametrize("revisit", ["soon", "0s", "-5m", "1h1h", "nan", "inf", "5x", 0,
+                                     True, ["30m"], {"m": 30}])
 def test_a_bad_revisit_is_one_line_naming_the_field(revisit: object) -> None:
     (line,) = _problems(_doc({"points": ["a"], "revisit": revisit, "name": "face"},
                              mode="continuous"))
-    assert line.startswith("m.yaml: task face: revisit: ")
+    assert line.startswith("m.yaml: task face: revisit ")
     assert "duration" in line
 
 
@@ -87,3 +96,14 @@ def test_the_continuous_example_of_missions_readme_loads() -> None:
     assert spec.mode is Mode.CONTINUOUS
     revisits = {t.source: t.revisit_s for t in spec.tasks}
     assert revisits["task face"] == 1200.0 and revisits["task return airway"] == 7200.0
+
+
+def test_the_manager_reads_the_mode_and_targets_of_a_parsed_mission() -> None:
+    from fleet.manager.patrol import continuous, targets
+
+    spec = mission_from_document(
+        _doc({"points": ["a"], "revisit": "90s"}, {"points": ["b"]}, mode="continuous"),
+        facility=FAC)
+    assert continuous(spec)
+    assert targets(spec) == {"a": 90.0, "b": DEFAULT_REVISIT_S}
+    assert not continuous(mission_from_document(_doc({"points": ["a"]}), facility=FAC))

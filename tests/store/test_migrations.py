@@ -17,7 +17,8 @@ from fleet.store.database import database_url, make_engine, transaction
 from tests.store.factories import Database
 
 TABLES = {"missions", "mission_events", "inspection_results", "readings",
-          "anomalies", "anomaly_observations", "alert_deliveries"}
+          "anomalies", "anomaly_observations", "alert_deliveries", "sensor_readings",
+          "lockouts", "closures", "schedules", "schedule_events"}
 
 
 @pytest.fixture

@@ -1,0 +1,124 @@
+"""Continuous patrol in the manager: a mission with ``mode: continuous`` whose robots patrol
+until it is stopped, each point coming back into the pool as its revisit target nears, and
+each point's *idleness* (the time between two consecutive inspections) recorded
+(docs/schedules.md, "Continuous patrol").
+
+How the rounds are made: a continuous mission never settles; when a point is inspected
+its visit is recorded (:meth:`Idleness.visit`) and it leaves ``done``; it goes back into
+the pool (:func:`refill`) once the time left before its target runs out is shorter than
+the mission's recent round time (the rounds the planner makes take about that long to
+reach it). The planner loop then plans the pool over the robots available, as for any
+mission: charging stops, robots joining, and robots lost or locked out (their points back
+in the pool) come from the same machinery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_REVISIT_S = 3600.0
+"""The revisit target of a continuous mission's task that names none (used only when the
+mission format leaves it out)."""
+ROUNDS_KEPT = 5
+"""Recent rounds whose duration sets how early points come back into the pool."""
+
+
+@dataclass
+class PointVisits:
+    """One point's inspections: when last (epoch seconds on the manager's clock), and the
+    gaps between consecutive ones."""
+
+    last: float | None = None
+    count: int = 0
+    gaps: int = 0
+    total_gap: float = 0.0
+    worst_gap: float = 0.0
+
+
+@dataclass
+class Idleness:
+    """The visits of a continuous mission's points, and its recent round times."""
+
+    started: float
+    points: dict[str, PointVisits] = field(default_factory=dict)
+    rounds: list[float] = field(default_factory=list)
+    """Durations of the latest rounds (dispatch to the robot's end of round)."""
+    begun: dict[str, float] = field(default_factory=dict)
+    """When each robot's current round was dispatched (not persisted)."""
+
+    def visit(self, point: str, at: float) -> None:
+        """``point`` was inspected at ``at``."""
+        v = self.points.setdefault(point, PointVisits())
+        if v.last is not None and at >= v.last:
+            gap = at - v.last
+            v.gaps += 1
+            v.total_gap += gap
+            v.worst_gap = max(v.worst_gap, gap)
+        v.last = at if v.last is None else max(v.last, at)
+        v.count += 1
+
+    def begin(self, serial: str, at: float) -> None:
+        """``serial``'s round was dispatched at ``at``."""
+        self.begun[serial] = at
+
+    def end(self, serial: str, at: float) -> None:
+        """``serial``'s round is over at ``at`` (a round begun before a restart is not
+        counted)."""
+        start = self.begun.pop(serial, None)
+        if start is not None and at >= start:
+            self.rounds = [*self.rounds, at - start][-ROUNDS_KEPT:]
+
+    def lead(self, target: float) -> float:
+        """How long before its target a point comes back into the pool: the longest recent
+        round (half the target before any round ended), never more than the target."""
+        return min(target, max(self.rounds) if self.rounds else target / 2)
+
+    def due(self, point: str, target: float, now: float) -> bool:
+        """Whether ``point`` should be planned now."""
+        v = self.points.get(point)
+        last = self.started if v is None or v.last is None else v.last
+        return now >= last + target - self.lead(target)
+
+    def report(self, targets: dict[str, float], now: float) -> dict[str, Any]:
+        """What ``fleet mission status`` shows: worst and average idleness over the
+        recorded gaps (seconds), and the points overdue now against their targets (with
+        how long since their last inspection, or since the start)."""
+        gaps = sum(v.gaps for v in self.points.values())
+        total = sum(v.total_gap for v in self.points.values())
+        worst = max((v.worst_gap for v in self.points.values()), default=None)
+        overdue = {}
+        for point, target in targets.items():
+            v = self.points.get(point)
+            since = now - (self.started if v is None or v.last is None else v.last)
+            if since > target:
+                overdue[point] = {"since_s": round(since, 1), "target_s": target}
+        return {"worst_s": None if worst is None or not gaps else round(worst, 1),
+                "average_s": round(total / gaps, 1) if gaps else None,
+                "gaps": gaps, "visits": sum(v.count for v in self.points.values()),
+                "overdue": overdue}
+
+    def to_json(self) -> dict[str, Any]:
+        """For the mission's snapshot (a restarted manager goes on counting)."""
+        return {"started": self.started, "rounds": self.rounds,
+                "points": {p: [v.last, v.count, v.gaps, v.total_gap, v.worst_gap]
+                           for p, v in self.points.items()}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Idleness:
+        """The inverse of :meth:`to_json`."""
+        out = cls(float(data["started"]), rounds=[float(r) for r in data.get("rounds", [])])
+        for p, (last, count, gaps, total, worst) in data.get("points", {}).items():
+            out.points[p] = PointVisits(last, int(count), int(gaps), float(total), float(worst))
+        return out
+
+
+def continuous(spec: Any) -> bool:
+    """Whether a mission spec asks for continuous patrol."""
+    return str(getattr(spec, "mode", "once")) == "continuous"
+
+
+def targets(spec: Any) -> dict[str, float]:
+    """Each task point's revisit target (seconds) of a continuous mission."""
+    return {t.point: float(getattr(t, "revisit_s", None) or DEFAULT_REVISIT_S)
+            for t in spec.tasks}
