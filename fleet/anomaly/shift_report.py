@@ -299,7 +299,7 @@ def _availability(record: ShiftRecord, t: _Times) -> str:
         name = f"{r.manufacturer}/{r.serial}" if r.manufacturer else r.serial
         rows.append(
             f"<tr{_BAD_ROW if out else ''}><td>{_e(name)}</td>"
-            + "".join(f"<td class=\"num\">{duration(v)}</td>" for v in
+            + "".join(f"<td class=\"num\">{duration(v) if v else '—'}</td>" for v in
                       (r.busy_s, r.charging_s, r.lost_s, r.locked_out_s, r.idle_s))
             + f"<td class=\"num\">{100 * out / total:.0f} %"
             + (" (no return recorded)" if unknown else "") + "</td></tr>")
@@ -309,7 +309,8 @@ def _availability(record: ShiftRecord, t: _Times) -> str:
             + f'<div class="legend sub"><span style="background:{IDLE_COLOUR}"></span>'
             f"idle{legend}</div>"
             "<table><tr><th>Robot</th><th>Busy</th><th>Charging</th><th>Lost</th>"
-            "<th>Locked out</th><th>Idle</th><th>Out of service</th></tr>" + "".join(rows)
+            "<th>Locked out</th><th>Idle</th><th>Out of service (lost or locked out)</th>"
+            "</tr>" + "".join(rows)
             + f"</table><p class=\"sub\">Over {duration(total)} from "
             f"{_e(t.local(start))} to {_e(t.local(end))}; each second counts once, the first "
             "that holds of locked out, lost, charging, busy, else idle. Built from what the "
@@ -338,7 +339,7 @@ def _timeline(robots: Sequence[RobotAvailability], start: datetime, end: datetim
     """One bar per robot over ``[start, end]``, its recorded states coloured."""
     label_w, width, row_h, top = 170, 900, 22, 22
     span_s = (end - start).total_seconds()
-    plot = width - label_w - 10
+    plot = width - label_w - 24
     height = top + row_h * len(robots) + 6
 
     def x(moment: datetime) -> float:
