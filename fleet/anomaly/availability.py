@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import pairwise
 
 from fleet.anomaly.shift import BUSY, CHARGING, LOCKED_OUT, LOST, STATES, RobotAvailability, Span
 
@@ -135,26 +134,40 @@ def _raw_spans(facts: Sequence[Fact], end: datetime) -> dict[str, list[Span]]:
 
 def _robot(serial: str, manufacturer: str | None, raw: Sequence[Span], start: datetime,
            end: datetime) -> RobotAvailability:
-    """One robot's exclusive spans over ``[start, end)`` and the seconds of each state."""
-    clipped = [Span(s.state, max(s.start, start), min(s.end, end), s.open_ended and
-                    s.end >= end) for s in raw if s.start < end and s.end > start]
-    cuts = sorted({start, end, *(s.start for s in clipped), *(s.end for s in clipped)})
+    """One robot's exclusive spans over ``[start, end)`` and the seconds of each state (a
+    sweep over the spans' ends: the first of :data:`STATES` held wins each stretch)."""
+    marks: list[tuple[datetime, int, str, bool]] = []
+    for s in raw:
+        a, b = max(s.start, start), min(s.end, end)
+        if a < b:
+            open_ended = s.open_ended and s.end >= end
+            marks += [(a, 1, s.state, open_ended), (b, -1, s.state, open_ended)]
+    marks.sort(key=lambda m: m[0])
+    held = dict.fromkeys(STATES, 0)
+    held_open = dict.fromkeys(STATES, 0)
     merged: list[Span] = []
-    for a, b in pairwise(cuts):
-        if b <= a:
-            continue
-        holding = [s for s in clipped if s.start <= a and s.end >= b]
-        state = next((st for st in STATES if any(s.state == st for s in holding)), None)
+    i = 0
+    while i < len(marks):
+        at = marks[i][0]
+        while i < len(marks) and marks[i][0] == at:
+            _, step, state, open_ended = marks[i]
+            held[state] += step
+            held_open[state] += step if open_ended else 0
+            i += 1
+        if i == len(marks):
+            break
+        until = marks[i][0]
+        state = next((st for st in STATES if held[st] > 0), None)
         if state is None:
             continue
-        open_ended = any(s.open_ended and s.state == state for s in holding) and b == end
-        if merged and merged[-1].state == state and merged[-1].end == a:
-            merged[-1] = Span(state, merged[-1].start, b, open_ended)
+        open_ended = held_open[state] > 0 and until == end
+        if merged and merged[-1].state == state and merged[-1].end == at:
+            merged[-1] = Span(state, merged[-1].start, until, open_ended)
         else:
-            merged.append(Span(state, a, b, open_ended))
+            merged.append(Span(state, at, until, open_ended))
     seconds = dict.fromkeys(STATES, 0.0)
-    for s in merged:
-        seconds[s.state] += (s.end - s.start).total_seconds()
+    for span in merged:
+        seconds[span.state] += (span.end - span.start).total_seconds()
     total = max(0.0, (end - start).total_seconds())
     return RobotAvailability(
         serial=serial, manufacturer=manufacturer, busy_s=seconds[BUSY],

@@ -4,9 +4,12 @@ open-ended spells marked."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fleet.anomaly.availability import Fact, Lockout, availability
 from fleet.anomaly.shift import BUSY, CHARGING, LOCKED_OUT, LOST, Span
@@ -104,3 +107,29 @@ def test_an_open_lockout_from_before_the_window_is_clipped() -> None:
 def test_an_empty_window_has_no_time() -> None:
     [r1] = availability([fact(0, "dispatched")], start=T0, end=T0)
     assert (r1.busy_s, r1.idle_s, r1.spans) == (0.0, 0.0, ())
+
+
+KINDS = ["dispatched", "robot_finished", "robot_lost", "robot_back", "robot_cleared",
+         "robot_locked_out", "order_rejected", "charging", "charged", "charging_ended"]
+
+
+@given(st.lists(st.tuples(st.integers(-60, 300), st.sampled_from(KINDS),
+                          st.sampled_from(["r1", "r2"]), st.sampled_from(["m1", "m2"])),
+                max_size=40),
+       st.lists(st.tuples(st.sampled_from(["r1", "r2"]), st.integers(-60, 300),
+                          st.one_of(st.none(), st.integers(0, 120))), max_size=3),
+       st.dictionaries(st.sampled_from(["m1", "m2"]), st.integers(-60, 300)))
+def test_every_second_of_the_window_is_counted_exactly_once(
+        events: list[tuple[int, str, str, str]], locks: list[tuple[str, int, int | None]],
+        ends: dict[str, int]) -> None:
+    facts = [fact(m, kind, serial, mission) for m, kind, serial, mission in events]
+    lockouts = [Lockout(s, at(m), None if d is None else at(m + d)) for s, m, d in locks]
+    robots = availability(facts, start=T0, end=at(240), lockouts=lockouts,
+                          mission_ends={k: at(v) for k, v in ends.items()})
+    for r in robots:
+        total = r.busy_s + r.charging_s + r.lost_s + r.locked_out_s + r.idle_s
+        assert total == pytest.approx(240 * 60)
+        assert all(T0 <= s.start < s.end <= at(240) for s in r.spans)
+        assert all(a.end <= b.start for a, b in itertools.pairwise(r.spans))
+        assert sum((s.end - s.start).total_seconds() for s in r.spans) == \
+            pytest.approx(total - r.idle_s)
