@@ -100,12 +100,12 @@ def _raw_spans(facts: Sequence[Fact], end: datetime) -> dict[str, list[Span]]:
 
     for f in facts:
         if f.kind == _MISSION_END:
-            for serial in [s for s, (m, _) in rounds.items() if m == f.mission_id]:
-                end_round(serial, f.at)
+            for held_by in [s for s, (m, _) in rounds.items() if m == f.mission_id]:
+                end_round(held_by, f.at)
+            continue
+        if f.serial is None:
             continue
         serial = f.serial
-        if serial is None:
-            continue
         spans.setdefault(serial, [])
         if f.kind == "dispatched":
             end_round(serial, f.at)
@@ -157,14 +157,14 @@ def _robot(serial: str, manufacturer: str | None, raw: Sequence[Span], start: da
         if i == len(marks):
             break
         until = marks[i][0]
-        state = next((st for st in STATES if held[st] > 0), None)
-        if state is None:
+        first = next((st for st in STATES if held[st] > 0), None)
+        if first is None:
             continue
-        open_ended = held_open[state] > 0 and until == end
-        if merged and merged[-1].state == state and merged[-1].end == at:
-            merged[-1] = Span(state, merged[-1].start, until, open_ended)
+        open_ended = held_open[first] > 0 and until == end
+        if merged and merged[-1].state == first and merged[-1].end == at:
+            merged[-1] = Span(first, merged[-1].start, until, open_ended)
         else:
-            merged.append(Span(state, at, until, open_ended))
+            merged.append(Span(first, at, until, open_ended))
     seconds = dict.fromkeys(STATES, 0.0)
     for span in merged:
         seconds[span.state] += (span.end - span.start).total_seconds()

@@ -192,8 +192,7 @@ def _needs_action(anomalies: Sequence[AnomalyRecord], lockouts: Sequence[Lockout
            "</tr>" + "".join(rows) + "</table>") if rows else ""
     todo = [a for a in anomalies if a.status != "resolved"]
     if not todo:
-        return gas + ('<p class="ok">No anomaly is left unresolved.</p>' if not rows else
-                      '<p class="ok">Every anomaly is resolved.</p>')
+        return gas + '<p class="ok">No anomaly is left unresolved.</p>'
     body = "".join(
         f"<tr><td>{_badge(a.severity)}</td><td>{_e(a.inspection_point_id)}</td>"
         f"<td>{_e(a.sensor)}</td><td class=\"num\">{_value(a)}</td>"
@@ -375,7 +374,7 @@ def _ticks(start: datetime, end: datetime, t: _Times) -> list[datetime]:
     local midnight, so that there are at most about 12."""
     hours = (end - start).total_seconds() / 3600
     step = next((s for s in (1, 2, 3, 6, 12) if hours / s <= 12), 24)
-    out = []
+    out: list[datetime] = []
     moment = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     while moment <= end and len(out) < 60:
         if moment >= start:

@@ -14,7 +14,7 @@ from fleet.errors import FleetError, ScheduleError
 
 def report(
     mission_id: str | None = typer.Argument(
-        None, metavar="[MISSION_ID]", help="Mission id (or a unique prefix of 4+ "
+        None, metavar="MISSION_ID", help="Mission id (or a unique prefix of 4+ "
         "characters): that mission's report. Without it, give a window for a shift report."),
     since: str | None = typer.Option(
         None, "--since", help="Shift report from this ISO 8601 time with an offset "
@@ -77,8 +77,9 @@ def report(
     if shift is not None:
         if since is not None or until is not None:
             raise FleetError("give --shift or --since/--until, not both")
-        start, end = parse_shift(shift, place)
-        title = f"{shift.strip()} ({place.key})"
+        start, stop = parse_shift(shift, place)
+        end: datetime | None = stop
+        title: str | None = f"{shift.strip()} ({place.key})"
     else:
         assert since is not None or until is not None
         if since is None:

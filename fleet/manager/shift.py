@@ -83,7 +83,7 @@ def shift_record(store: Store, since: datetime, until: datetime, *, now: datetim
     rows = store.missions_during(since, until, finished=FINISHED)
     events = store.mission_events_of([r.id for r in rows], kinds={*EVENT_KINDS, "status"})
     ended = _ends(rows, events)
-    rows = [r for r in rows if ended.get(r.id) is None or ended[r.id] >= since]
+    rows = [r for r in rows if (stop := ended.get(r.id)) is None or stop >= since]
     specs = _specs(rows, live, notes)
 
     runs = _schedule_runs(store, since, until)
