@@ -15,7 +15,7 @@ fetch.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from fleet.anomaly.record import AnomalyRecord, ClosureRecord, LockoutRecord
@@ -38,18 +38,19 @@ from fleet.anomaly.shift import (
     LOCKED_OUT,
     LOST,
     OverduePoint,
-    RobotAvailability,
     ScheduleRun,
     ShiftMission,
     ShiftRecord,
 )
+from fleet.anomaly.timeline import (
+    IDLE_COLOUR,
+    STATE_COLOURS,
+    STATE_NAMES,
+    Times,
+    duration,
+    timeline,
+)
 from fleet.errors import FleetError
-
-STATE_COLOURS = {BUSY: "#1565c0", CHARGING: "#2e7d32", LOST: "#e65100",
-                 LOCKED_OUT: "#212121"}
-"""Colour of each recorded state on the availability timeline (idle is the grey behind)."""
-STATE_NAMES = {BUSY: "busy", CHARGING: "charging", LOST: "lost", LOCKED_OUT: "locked out"}
-IDLE_COLOUR = "#e0e0e0"
 
 RUN_KINDS = ("launched", "queued", "moved", "skipped", "missed", "failed")
 """Schedule events about a run (the others are changes to a schedule)."""
@@ -70,7 +71,7 @@ def render_shift(record: ShiftRecord, out: Path, *, tz: tzinfo = UTC,
     """Write the shift report of ``record`` to ``out``, times in ``tz`` and UTC;
     ``title`` names the window (default: its start and end). FleetError when the file
     cannot be written."""
-    t = _Times(tz)
+    t = Times(tz)
     heading = title or f"{t.local(record.since)} – {t.local(record.until)}"
     anomalies = sorted(record.anomalies, key=_worst_first)
     lockouts = sorted(record.lockouts, key=lambda r: (not r.open, r.id))
@@ -106,51 +107,11 @@ def render_shift(record: ShiftRecord, out: Path, *, tz: tzinfo = UTC,
         raise FleetError(f"cannot write {out}: {exc.strerror or exc}") from None
 
 
-class _Times:
-    """Times in the reader's zone and in UTC."""
-
-    def __init__(self, tz: tzinfo) -> None:
-        self.tz = tz
-
-    def utc_only(self, moment: datetime) -> bool:
-        return moment.astimezone(self.tz).tzname() == "UTC"
-
-    def local(self, moment: datetime | None) -> str:
-        if moment is None:
-            return "—"
-        local = moment.astimezone(self.tz)
-        return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
-
-    def both(self, moment: datetime | None) -> str:
-        """``2026-12-03 08:00:00 CET (07:00:00 UTC)``; UTC once when the zone is UTC."""
-        if moment is None:
-            return "—"
-        local, utc = moment.astimezone(self.tz), moment.astimezone(UTC)
-        if self.utc_only(moment):
-            return f"{utc:%Y-%m-%d %H:%M:%S} UTC"
-        shown = f"{utc:%H:%M:%S}" if utc.date() == local.date() else \
-            f"{utc:%Y-%m-%d %H:%M:%S}"
-        return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()} ({shown} UTC)"
-
-
-def duration(seconds: float) -> str:
-    """``7h 30m``, ``45m``, ``12s``, ``2d 3h``: the two largest units."""
-    s = round(seconds)
-    if s < 60:
-        return f"{s}s"
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= size:
-            parts.append(f"{s // size}{unit}")
-            s %= size
-    return " ".join(parts[:2])
-
-
 # ------------------------------------------------------------------ summary
 def _cards(record: ShiftRecord, anomalies: Sequence[AnomalyRecord],
            lockouts: Sequence[LockoutRecord], closures: Sequence[ClosureRecord]) -> str:
     missions = record.missions
-    runs = [r for r in record.schedule_events if r.kind in RUN_KINDS]
+    runs = run_counts(record.schedule_events)
     cards = [("Missions", str(len(missions))),
              ("Completed", str(sum(m.status == "completed" for m in missions))),
              ("Failed or aborted", str(sum(m.status in ("failed", "aborted")
@@ -161,8 +122,8 @@ def _cards(record: ShiftRecord, anomalies: Sequence[AnomalyRecord],
              ("Not resolved now", str(sum(a.status != "resolved" for a in anomalies)))]
     for label, n in (("Robots locked out", sum(r.open for r in lockouts)),
                      ("Gas closures open", sum(c.open for c in closures)),
-                     ("Schedule runs launched", sum(r.kind == "launched" for r in runs)),
-                     ("Runs skipped or missed", sum(r.kind in _BAD_RUNS for r in runs)),
+                     ("Schedule runs launched", runs["launched"]),
+                     ("Runs skipped, missed or failed", sum(runs[k] for k in _BAD_RUNS)),
                      ("Points overdue", len(record.overdue))):
         if n:
             cards.append((label, str(n)))
@@ -173,7 +134,7 @@ def _cards(record: ShiftRecord, anomalies: Sequence[AnomalyRecord],
 
 # ------------------------------------------------------------------ needs action
 def _needs_action(anomalies: Sequence[AnomalyRecord], lockouts: Sequence[LockoutRecord],
-                  closures: Sequence[ClosureRecord], t: _Times) -> str:
+                  closures: Sequence[ClosureRecord], t: Times) -> str:
     rows = [
         f'<tr><td><span class="badge" style="background:{LOCKOUT_COLOUR}">locked out</span>'
         f"</td><td>{_e(r.node_id)}</td><td>robot <b>{_e(r.manufacturer)}/{_e(r.serial)}</b>"
@@ -210,7 +171,7 @@ def _needs_action(anomalies: Sequence[AnomalyRecord], lockouts: Sequence[Lockout
 
 
 # ------------------------------------------------------------------ missions
-def _missions(record: ShiftRecord, t: _Times) -> str:
+def _missions(record: ShiftRecord, t: Times) -> str:
     if not record.missions:
         return '<p class="sub">No mission was created or running during the shift.</p>'
     rows = []
@@ -242,7 +203,7 @@ def _schedule_of(m: ShiftMission) -> str:
     return _e(f"#{m.schedule_id}" + (f" {m.schedule_name}" if m.schedule_name else ""))
 
 
-def _ended(m: ShiftMission, record: ShiftRecord, t: _Times) -> str:
+def _ended(m: ShiftMission, record: ShiftRecord, t: Times) -> str:
     if m.ended_at is None:
         return "still running"
     text = _e(t.both(m.ended_at))
@@ -259,7 +220,7 @@ def _inspections(m: ShiftMission) -> str:
 
 
 # ------------------------------------------------------------------ anomalies
-def _steps(record: ShiftRecord, t: _Times) -> str:
+def _steps(record: ShiftRecord, t: Times) -> str:
     if not record.steps:
         return '<p class="ok">No anomaly was opened, acknowledged or resolved.</p>'
     by_id = {a.id: a for a in record.anomalies}
@@ -284,7 +245,7 @@ def _steps(record: ShiftRecord, t: _Times) -> str:
 
 
 # ------------------------------------------------------------------ availability
-def _availability(record: ShiftRecord, t: _Times) -> str:
+def _availability(record: ShiftRecord, t: Times) -> str:
     start, end = record.since, record.covered_until
     if not record.robots:
         return '<p class="sub">No robot was known or recorded during the shift.</p>'
@@ -304,7 +265,7 @@ def _availability(record: ShiftRecord, t: _Times) -> str:
             + (" (no return recorded)" if unknown else "") + "</td></tr>")
     legend = "".join(f'<span style="background:{STATE_COLOURS[s]}"></span>{STATE_NAMES[s]}'
                      for s in (BUSY, CHARGING, LOST, LOCKED_OUT))
-    return (_timeline(record.robots, start, end, t)
+    return (timeline(record.robots, start, end, t)
             + f'<div class="legend sub"><span style="background:{IDLE_COLOUR}"></span>'
             f"idle{legend}</div>"
             "<table><tr><th>Robot</th><th>Busy</th><th>Charging</th><th>Lost</th>"
@@ -333,62 +294,8 @@ def _availability(record: ShiftRecord, t: _Times) -> str:
             "</li></ul>")
 
 
-def _timeline(robots: Sequence[RobotAvailability], start: datetime, end: datetime,
-              t: _Times) -> str:
-    """One bar per robot over ``[start, end]``, its recorded states coloured."""
-    label_w, width, row_h, top = 170, 900, 22, 22
-    span_s = (end - start).total_seconds()
-    plot = width - label_w - 24
-    height = top + row_h * len(robots) + 6
-
-    def x(moment: datetime) -> float:
-        return label_w + plot * (moment - start).total_seconds() / span_s
-
-    parts = [f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-             f'height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" '
-             'font-size="11">']
-    for tick in _ticks(start, end, t):
-        parts.append(f'<line x1="{x(tick):.1f}" y1="{top - 4}" x2="{x(tick):.1f}" '
-                     f'y2="{height - 6}" stroke="#bdbdbd" stroke-width="0.5"/>'
-                     f'<text x="{x(tick):.1f}" y="{top - 8}" text-anchor="middle">'
-                     f"{_e(f'{tick.astimezone(t.tz):%H:%M}')}</text>")
-    for i, r in enumerate(robots):
-        y = top + i * row_h
-        name = f"{r.manufacturer}/{r.serial}" if r.manufacturer else r.serial
-        parts.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">'
-                     f"{_e(name[:26])}</text>"
-                     f'<rect x="{label_w}" y="{y + 3}" width="{plot}" height="{row_h - 6}" '
-                     f'fill="{IDLE_COLOUR}"/>')
-        for s in r.spans:
-            x0, x1 = x(max(s.start, start)), x(min(s.end, end))
-            tip = f"{STATE_NAMES.get(s.state, s.state)} {t.local(s.start)} – {t.local(s.end)}"
-            parts.append(f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(x1 - x0, 0.5):.1f}" '
-                         f'height="{row_h - 6}" fill="{STATE_COLOURS.get(s.state, "#000")}">'
-                         f"<title>{_e(tip)}</title></rect>")
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _ticks(start: datetime, end: datetime, t: _Times) -> list[datetime]:
-    """Round local times across ``[start, end]``: every 1, 2, 3, 6 or 12 hours, or each
-    local midnight, so that there are at most about 12."""
-    hours = (end - start).total_seconds() / 3600
-    step = next((s for s in (1, 2, 3, 6, 12) if hours / s <= 12), 24)
-    out: list[datetime] = []
-    moment = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    while moment <= end and len(out) < 60:
-        if moment >= start:
-            local = moment.astimezone(t.tz)
-            if local.minute == 0 and local.hour % step == 0:
-                out.append(moment)
-        moment += timedelta(minutes=15)
-    if step == 24 and len(out) > 16:
-        out = out[::max(1, len(out) // 12)]
-    return out
-
-
 # ------------------------------------------------------------------ schedules
-def _schedule(record: ShiftRecord, t: _Times) -> str:
+def _schedule(record: ShiftRecord, t: Times) -> str:
     runs = [r for r in record.schedule_events if r.kind in RUN_KINDS]
     changes = [r for r in record.schedule_events if r.kind not in RUN_KINDS]
     statuses = {m.mission_id: m.status for m in record.missions}
@@ -397,12 +304,12 @@ def _schedule(record: ShiftRecord, t: _Times) -> str:
     else:
         rows = "".join(
             f"<tr{_BAD_ROW if r.kind in _BAD_RUNS else ''}>"
-            f"<td class=\"when\">{_e(t.both(r.due or r.at))}</td><td>{_schedule_name(r)}</td>"
+            f"<td class=\"when\">{_e(t.both(r.due)) if r.due else 'several'}</td>"
+            f"<td>{_schedule_name(r)}</td>"
             f"<td><b>{_e(r.kind)}</b></td><td>{_run_mission(r, statuses)}</td>"
-            f"<td class=\"when\">{_e(t.both(r.at))}</td><td>{_e(_detail(r))}</td></tr>"
+            f"<td class=\"when\">{_e(t.both(r.at))}</td><td>{_e(_detail(r, t))}</td></tr>"
             for r in runs)
-        counts = ", ".join(f"{n} {k}" for k in RUN_KINDS
-                           if (n := sum(r.kind == k for r in runs)))
+        counts = ", ".join(f"{n} {k}" for k, n in run_counts(runs).items() if n)
         text = (f"<p>{_e(counts)}.</p><table><tr><th>Due</th><th>Schedule</th><th>What</th>"
                 "<th>Mission</th><th>Recorded</th><th>Why</th></tr>" + rows + "</table>"
                 '<p class="sub">What the scheduler decided at each due time (table '
@@ -413,7 +320,8 @@ def _schedule(record: ShiftRecord, t: _Times) -> str:
     if changes:
         text += ("<p>Changes to schedules during the shift:</p><ul>" + "".join(
             f"<li>{_e(t.both(r.at))}: {_schedule_name(r)} {_e(r.kind)}"
-            + (f" ({_e(_detail(r))})" if _detail(r) else "") + "</li>" for r in changes)
+            + (f" ({_e(_detail(r, t))})" if _detail(r, t) else "") + "</li>"
+            for r in changes)
             + "</ul>")
     return text
 
@@ -430,17 +338,49 @@ def _run_mission(r: ScheduleRun, statuses: dict[str, str]) -> str:
     return f"<code>{_e(r.mission_id[:8])}</code>" + (f" {_e(status)}" if status else "")
 
 
-def _detail(r: ScheduleRun) -> str:
-    reason = r.reason
-    if reason:
-        return reason
-    if isinstance(r.detail, dict) and r.detail:
-        return ", ".join(f"{k}: {v}" for k, v in r.detail.items())
-    return "" if r.detail is None else str(r.detail)
+def _detail(r: ScheduleRun, t: Times) -> str:
+    """What the scheduler recorded with the event, in words (the keys of
+    :mod:`fleet.manager.scheduler`'s details; others as they are)."""
+    d = r.detail if isinstance(r.detail, dict) else {}
+    parts = [r.reason] if r.reason else []
+    if r.kind == "moved" and d.get("to"):
+        try:
+            to = t.both(datetime.fromisoformat(str(d["to"]).replace("Z", "+00:00")))
+        except ValueError:
+            to = str(d["to"])
+        blackouts = ", ".join(str(b) for b in d.get("blackouts") or ())
+        parts.append(f"starts at {to}" + (f" (blackout {blackouts})" if blackouts else ""))
+    if isinstance(d.get("late_s"), int | float):
+        parts.append(f"{d['late_s']:g} s after its time")
+    if d.get("catch_up"):
+        parts.append(f"catch-up run for {d.get('missed', '?')} missed")
+    if d.get("queued"):
+        parts.append("had waited for the previous run")
+    if d.get("more"):
+        parts.append(f"and {d['more']} more not listed")
+    if d.get("by"):
+        parts.append(f"by {d['by']}")
+    known = {"reason", "error", "why", "to", "blackouts", "late_s", "catch_up", "missed",
+             "queued", "more", "by"}
+    parts += [f"{k}: {v}" for k, v in d.items() if k not in known]
+    if not parts and r.detail is not None and not d:
+        parts.append(str(r.detail))
+    return "; ".join(parts)
+
+
+def run_counts(runs: Sequence[ScheduleRun]) -> dict[str, int]:
+    """Runs per kind of decision; a ``missed`` event that counts ``more`` runs it did not
+    list stands for them too."""
+    out = dict.fromkeys(RUN_KINDS, 0)
+    for r in runs:
+        if r.kind in out:
+            more = r.detail.get("more") if isinstance(r.detail, dict) else None
+            out[r.kind] += 1 + (more if isinstance(more, int) and r.due is None else 0)
+    return out
 
 
 # ------------------------------------------------------------------ revisit targets
-def _overdue(record: ShiftRecord, t: _Times) -> str:
+def _overdue(record: ShiftRecord, t: Times) -> str:
     if record.patrols == 0:
         return ('<p class="sub">No mission of the shift has revisit targets (a continuous '
                 "patrol's <code>revisit:</code> per task).</p>")
@@ -456,7 +396,7 @@ def _overdue(record: ShiftRecord, t: _Times) -> str:
             "last one up to the end of the shift, of the report, or of the mission.</p>")
 
 
-def _overdue_row(p: OverduePoint, t: _Times) -> str:
+def _overdue_row(p: OverduePoint, t: Times) -> str:
     begin = ("mission start " if p.since_start else "") + t.both(p.worst_from)
     finish = f"not inspected since (to {t.local(p.worst_to)})" if p.open else \
         t.both(p.worst_to)
@@ -471,7 +411,7 @@ def _overdue_row(p: OverduePoint, t: _Times) -> str:
 
 # ------------------------------------------------------------------ gas
 def _gas(lockouts: Sequence[LockoutRecord], closures: Sequence[ClosureRecord],
-         t: _Times) -> str:
+         t: Times) -> str:
     if not lockouts and not closures:
         return '<p class="ok">No robot was locked out and no area was closed.</p>'
     rows = [

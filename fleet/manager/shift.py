@@ -27,6 +27,7 @@ from fleet.errors import FleetError
 from fleet.manager.core import Core
 from fleet.manager.lifecycle import MissionStatus
 from fleet.manager.missions import mission_spec
+from fleet.manager.patrol import continuous, targets
 from fleet.planning.mission import MissionSpec
 from fleet.store import AnomalyRow, MissionEventRow, MissionRow, Store
 
@@ -188,7 +189,7 @@ def _mission(row: MissionRow, live: LiveMission | None, spec: MissionSpec | None
         created_at=row.created_at, ended_at=ended, inspections=counts, results=results,
         robots=tuple(robots), schedule_id=run.schedule_id if run is not None else None,
         schedule_name=run.schedule_name if run is not None else None,
-        continuous=str(getattr(spec, "mode", "") or "") == "continuous")
+        continuous=spec is not None and continuous(spec))
 
 
 def _stored_counts(row: MissionRow, spec: MissionSpec | None) -> InspectionCounts | None:
@@ -253,8 +254,11 @@ def _history(row: AnomalyRow) -> list[AnomalyStep]:
 
 
 def _targets(spec: MissionSpec) -> dict[str, float]:
-    """Point → revisit target in seconds, for the tasks that have one (``revisit_s``, on
-    the tasks of continuous missions)."""
+    """Point → revisit target in seconds: a continuous patrol's (its tasks' ``revisit``,
+    else :data:`fleet.manager.patrol.DEFAULT_REVISIT_S`, as the manager patrols them), or
+    the tasks of another mission that name one."""
+    if continuous(spec):
+        return targets(spec)
     out = {}
     for task in spec.tasks:
         target = getattr(task, "revisit_s", None)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from fleet.anomaly.shift import ShiftRecord
-from fleet.anomaly.shift_report import duration, render_shift
+from fleet.anomaly.shift_report import render_shift
 from fleet.errors import FleetError, ProtocolError
 from fleet.recurrence import zone
 
@@ -77,14 +77,19 @@ DATA: dict[str, Any] = {
                     "end": "2026-12-03T15:00:00Z", "open_ended": True}]},
     ],
     "schedule_events": [
+        {"id": 6, "schedule_id": 4, "kind": "moved", "at": "2026-12-03T09:00:00Z",
+         "due": "2026-12-03T08:30:00Z", "schedule_name": "belt every 2h",
+         "detail": {"to": "2026-12-03T09:00:00+00:00", "blackouts": ["09:00-10:00"]}},
         {"id": 7, "schedule_id": 4, "kind": "launched", "at": "2026-12-03T09:00:00Z",
-         "due": "2026-12-03T09:00:00Z", "mission_id": "b" * 32,
-         "schedule_name": "belt every 2h", "tz": "Europe/Berlin"},
+         "due": "2026-12-03T08:30:00Z", "mission_id": "b" * 32,
+         "schedule_name": "belt every 2h", "tz": "Europe/Berlin", "detail": {"late_s": 0.4}},
         {"id": 8, "schedule_id": 4, "kind": "skipped", "at": "2026-12-03T11:00:00Z",
          "due": "2026-12-03T11:00:00Z", "schedule_name": "belt every 2h",
          "detail": {"reason": "previous run still going"}},
         {"id": 9, "schedule_id": 4, "kind": "missed", "at": "2026-12-03T13:05:00Z",
          "due": "2026-12-03T13:00:00Z", "detail": {"reason": "the manager was down"}},
+        {"id": 11, "schedule_id": 4, "kind": "missed", "at": "2026-12-03T13:05:00Z",
+         "detail": {"reason": "the manager was down", "more": 2}},
         {"id": 10, "schedule_id": 4, "kind": "paused", "at": "2026-12-03T13:30:00Z",
          "detail": {"by": "ann"}},
     ],
@@ -147,9 +152,12 @@ def test_missions_anomalies_schedules_and_overdue_points(tmp_path: Path) -> None
     steps = page[page.index("<h2>Anomalies during"):page.index("<h2>Robots")]
     assert "1 opened, 1 acknowledged, 1 resolved." in steps
     runs = page[page.index("<h2>Schedule runs"):page.index("<h2>Points not")]
-    assert "1 launched, 1 skipped, 1 missed." in runs
+    assert "1 launched, 1 moved, 1 skipped, 4 missed." in runs
     assert "previous run still going" in runs and "the manager was down" in runs
-    assert "Changes to schedules" in runs and "paused" in runs
+    assert "starts at 2026-12-03 10:00:00 CET (09:00:00 UTC) (blackout 09:00-10:00)" in runs
+    assert "0.4 s after its time" in runs and "and 2 more not listed" in runs
+    assert "Changes to schedules" in runs and "paused (by ann)" in runs
+    assert "Runs skipped, missed or failed<b>5</b>" in page
     overdue = page[page.index("<h2>Points not"):page.index("<h2>Gas lockouts")]
     assert "p7" in overdue and "1h 30m" in overdue and "30m" in overdue
 
@@ -195,10 +203,3 @@ def test_a_malformed_answer_is_one_line(data: Any, says: str) -> None:
     with pytest.raises(ProtocolError) as caught:
         ShiftRecord.from_json(data)
     assert says in str(caught.value) and "\n" not in str(caught.value)
-
-
-@pytest.mark.parametrize(("seconds", "text"), [
-    (0, "0s"), (59.6, "1m"), (90, "1m"), (3600, "1h"), (27000, "7h 30m"),
-    (2 * 86400 + 8 * 3600 + 60, "2d 8h")])
-def test_durations_read_as_people_say_them(seconds: float, text: str) -> None:
-    assert duration(seconds) == text

@@ -15,6 +15,7 @@ import pytest
 from fleet.anomaly.record import InspectionCounts
 from fleet.anomaly.shift import LOCKED_OUT, LOST, ShiftRecord
 from fleet.errors import FleetError
+from fleet.manager.patrol import DEFAULT_REVISIT_S
 from fleet.manager.shift import LiveMission, shift_record
 from fleet.store import Store
 from tests.anomaly.factories import result
@@ -136,7 +137,8 @@ def test_points_that_waited_longer_than_their_revisit_target(shift_store: Store)
     assert r.patrols == 1
     assert next(m for m in r.missions if m.mission_id == "patrol").continuous
     by = {p.point: p for p in r.overdue}
-    assert sorted(by) == ["p2", "p3"]           # p1 every 25 min: within its 30
+    assert sorted(by) == ["p2", "p3", "p9"]     # p1 every 25 min: within its 30
+    assert by["p9"].target_s == DEFAULT_REVISIT_S  # no target: the manager's default
     p2 = by["p2"]
     assert (p2.worst_gap_s, p2.worst_from, p2.worst_to, p2.open) == (5400.0, h(0), h(1.5),
                                                                       False)
@@ -148,10 +150,20 @@ def test_points_that_waited_longer_than_their_revisit_target(shift_store: Store)
     assert by["p2"].mission_name == "patrol"
 
 
-def test_no_revisit_targets_before_the_patrol_branch(shift_store: Store) -> None:
+def test_no_revisit_targets_in_missions_done_once(shift_store: Store) -> None:
     r = record(shift_store)
     assert (r.patrols, r.overdue) == (0, ())
     assert r.notes == ()  # every stored document still loads
+    assert not any(m.continuous for m in r.missions)
+
+
+def test_a_task_that_names_a_target_outside_a_patrol_counts(shift_store: Store) -> None:
+    spec = SimpleNamespace(tasks=(PatrolTask("p1", 600.0), PatrolTask("p2", None)))
+    live = {"running": LiveMission(status="running", reason=None, spec=cast(Any, spec),
+                                   counts=InspectionCounts(done=0, total=2))}
+    r = record(shift_store, live=live)
+    assert r.patrols == 1 and [p.point for p in r.overdue] == ["p1"]
+    assert r.overdue[0].since_start and r.overdue[0].worst_from == h(5)
 
 
 def test_the_record_survives_its_json(shift_store: Store) -> None:
