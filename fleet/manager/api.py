@@ -36,6 +36,9 @@ Key space, under the site's interface (``uagv`` by default, e.g. ``site-a/uagv``
 ``{interface}/manager/anomalies/resolve`` (same)
 ``{interface}/manager/report``          body ``{"mission_id"}`` → what ``fleet report``
                                         renders (docs/anomalies.md)
+``{interface}/manager/report/shift``    body ``{"since", "until"}`` (ISO 8601; ``until``
+                                        optional, default now) → what ``fleet report
+                                        --since/--shift`` renders (docs/anomalies.md)
 ====================================  =============================================
 
 Bodies and answers are JSON; an error answer is ``{"error": "one line"}``.
@@ -262,7 +265,16 @@ def _serve_anomalies(manager: Manager) -> None:
     manager.bus.serve(api_key(itf, "anomalies/show"), show)
     manager.bus.serve(api_key(itf, "anomalies/ack"), change("ack"))
     manager.bus.serve(api_key(itf, "anomalies/resolve"), change("resolve"))
+    def shift(request: Request) -> Any:
+        body = _body(request)
+        since = _since(body.get("since"), "since")
+        if since is None:
+            raise FleetError("a shift report needs since (an ISO 8601 time)")
+        until = _since(body.get("until"), "until") or manager.clock.now()
+        return manager.queries.shift(since, until).to_json()
+
     manager.bus.serve(api_key(itf, "report"), report)
+    manager.bus.serve(api_key(itf, "report/shift"), shift)
 
 
 E = TypeVar("E", bound=StrEnum)
@@ -296,14 +308,14 @@ def _limit(value: object) -> int | None:
     return value
 
 
-def _since(value: object) -> datetime | None:
+def _since(value: object, what: str = "since") -> datetime | None:
     """An ISO 8601 time (a naive one is UTC)."""
     if value is None:
         return None
     try:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
-        raise FleetError(f"since must be an ISO 8601 time, got {value!r}") from None
+        raise FleetError(f"{what} must be an ISO 8601 time, got {value!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

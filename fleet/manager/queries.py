@@ -9,6 +9,7 @@ same way.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from fleet.anomaly.record import (
@@ -23,6 +24,7 @@ from fleet.anomaly.record import (
     ResultRecord,
     RouteRecord,
 )
+from fleet.anomaly.shift import ShiftRecord
 from fleet.errors import FleetError, MapError
 from fleet.facility import formats
 from fleet.facility.model import Facility, NodeKind
@@ -126,6 +128,15 @@ class Queries:
                                        serial=r.serial_number, measured_at=r.measured_at,
                                        readings=r.readings)
                           for r in store.results(mission_id, limit=REPORT_ROWS)))
+
+    def shift(self, since: datetime, until: datetime) -> ShiftRecord:
+        """Everything the shift report of ``[since, until)`` shows
+        (:func:`fleet.manager.shift.shift_record`); FleetError for a bad window."""
+        from fleet.manager.shift import live_view, shift_record
+
+        live, robots = live_view(self.core)
+        return shift_record(self.core.store, since, until, now=self.core.clock.now(),
+                            live=live, robots=robots)
 
     def robots(self) -> list[dict[str, Any]]:
         """Every robot heard of (``fleet robots``), with the dock it stands at."""

@@ -54,6 +54,7 @@ from fleet.store.tables import (
     ReadingRow,
     utc_now,
 )
+from fleet.store.windows import WindowMethods
 
 EVENT_CREATED = "created"
 """Event kind recorded by :meth:`Store.add_mission`; detail ``{"status": ...}``."""
@@ -86,13 +87,15 @@ class RecordedBatch:
     new: list[StoredResult]
 
 
-class Store(AnomalyMethods, SensorReadingMethods, GasMethods, ScheduleMethods):
+class Store(AnomalyMethods, SensorReadingMethods, GasMethods, ScheduleMethods,
+            WindowMethods):
     """The manager's database. Open one with :meth:`open`; close it with :meth:`close`.
 
     The anomaly and alert methods come from :class:`~fleet.store.anomalies.AnomalyMethods`,
     the fixed-sensor readings from :class:`~fleet.store.sensor_readings.SensorReadingMethods`,
     lockouts and gas closures from :class:`~fleet.store.gas.GasMethods`, schedules from
-    :class:`~fleet.store.schedules.ScheduleMethods`.
+    :class:`~fleet.store.schedules.ScheduleMethods`, reads over a window of time (the shift
+    report) from :class:`~fleet.store.windows.WindowMethods`.
     """
 
     def __init__(self, engine: Engine) -> None:
