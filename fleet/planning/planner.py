@@ -30,6 +30,9 @@ import math
 import time as clock
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
+
+import numpy as np
 
 from fleet.errors import MissionError, PlanningError, Problem
 from fleet.facility.closure import Closure, metric_closure
@@ -66,8 +69,27 @@ class _ClassView:
     def energy(self, a: str, b: str) -> float:
         return self.d(a, b) * self.cls.wh_per_metre
 
+    @cached_property
+    def _charger_rows(self) -> np.ndarray:
+        return np.array([self.closure.index(c) for c in self.chargers], dtype=np.intp)
+
     def nearest_charger_energy(self, a: str) -> float:
-        return min((self.energy(a, c) for c in self.chargers), default=math.inf)
+        """Wh to drive from ``a`` to its nearest usable charger (inf: none)."""
+        rows = self._charger_rows
+        if not len(rows):
+            return math.inf
+        c = self.closure
+        return float(c.distance[c.index(a), rows].min()) * self.cls.wh_per_metre
+
+    def from_charger_energy(self, a: str) -> float:
+        """Wh to drive to ``a`` from the charger nearest to it (inf: none). A site with
+        hundreds of docks has as many chargers: one vector minimum, not a Python loop
+        per robot and point."""
+        rows = self._charger_rows
+        if not len(rows):
+            return math.inf
+        c = self.closure
+        return float(c.distance[rows, c.index(a)].min()) * self.cls.wh_per_metre
 
 
 def plan_mission(
@@ -258,7 +280,7 @@ def _eligible_robots(
     for r in reachable:
         v, cls = views[r.robot_class.name], r.robot_class
         usable = cls.battery_wh * (1 - reserve_pct / 100.0)
-        need_from = min((v.energy(c, p) for c in v.chargers), default=math.inf)
+        need_from = v.from_charger_energy(p)
         need = need_from + task.dwell_s * cls.wh_per_second + v.nearest_charger_energy(p)
         if need <= usable:
             in_range.append(r)
