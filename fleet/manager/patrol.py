@@ -17,9 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-DEFAULT_REVISIT_S = 3600.0
-"""The revisit target of a continuous mission's task that names none (used only when the
-mission format leaves it out)."""
+from fleet.planning.mission import DEFAULT_REVISIT_S, MissionSpec, Mode
+
 ROUNDS_KEPT = 5
 """Recent rounds whose duration sets how early points come back into the pool."""
 
@@ -113,12 +112,12 @@ class Idleness:
         return out
 
 
-def continuous(spec: Any) -> bool:
+def continuous(spec: MissionSpec) -> bool:
     """Whether a mission spec asks for continuous patrol."""
-    return str(getattr(spec, "mode", "once")) == "continuous"
+    return spec.mode is Mode.CONTINUOUS
 
 
-def targets(spec: Any) -> dict[str, float]:
-    """Each task point's revisit target (seconds) of a continuous mission."""
-    return {t.point: float(getattr(t, "revisit_s", None) or DEFAULT_REVISIT_S)
-            for t in spec.tasks}
+def targets(spec: MissionSpec) -> dict[str, float]:
+    """Each task point's revisit target (seconds) of a continuous mission (the mission
+    parser gives every task of one a target: its ``revisit`` or the default)."""
+    return {t.point: t.revisit_s or DEFAULT_REVISIT_S for t in spec.tasks}

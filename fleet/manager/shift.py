@@ -254,17 +254,9 @@ def _history(row: AnomalyRow) -> list[AnomalyStep]:
 
 
 def _targets(spec: MissionSpec) -> dict[str, float]:
-    """Point → revisit target in seconds: a continuous patrol's (its tasks' ``revisit``,
-    else :data:`fleet.manager.patrol.DEFAULT_REVISIT_S`, as the manager patrols them), or
-    the tasks of another mission that name one."""
-    if continuous(spec):
-        return targets(spec)
-    out = {}
-    for task in spec.tasks:
-        target = getattr(task, "revisit_s", None)
-        if isinstance(target, int | float) and target > 0:
-            out[task.point] = float(target)
-    return out
+    """Point → revisit target in seconds of a continuous patrol (none for a mission done
+    once)."""
+    return targets(spec) if continuous(spec) else {}
 
 
 def _overdue(store: Store, targets: Mapping[str, Mapping[str, float]],
