@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import html
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -275,19 +275,29 @@ def _gas_actions(lockouts: Sequence[LockoutRecord], closures: Sequence[ClosureRe
 def _gas_table(lockouts: Sequence[LockoutRecord], closures: Sequence[ClosureRecord],
                facility: Facility) -> str:
     """Every lockout and closure of the mission: open ones first, then who ended each."""
+    return gas_table(lockouts, closures, where=lambda node, _site: _point(node, facility),
+                     when=lambda at: _e(_when(at)))
+
+
+def gas_table(lockouts: Sequence[LockoutRecord], closures: Sequence[ClosureRecord], *,
+              where: Callable[[str, str], str], when: Callable[[datetime | None], str],
+              when_class: str = "") -> str:
+    """The table of lockouts and closures (the mission report's and the shift report's):
+    ``where(node, site)`` and ``when(instant)`` give the cells' HTML."""
+    td = f'<td class="{when_class}">' if when_class else "<td>"
     rows = [
-        f"<tr><td>lockout #{_e(r.id)}</td><td>{_point(r.node_id, facility)}</td>"
+        f"<tr><td>lockout #{_e(r.id)}</td><td>{where(r.node_id, '')}</td>"
         f"<td>robot {_e(r.manufacturer)}/{_e(r.serial)}: {_lockout_reading(r)}</td>"
-        f"<td>{_e(_when(r.locked_at))}</td><td>"
+        f"{td}{when(r.locked_at)}</td><td>"
         + ("open: needs a reset" if r.open else
-           f"reset {_e(_when(r.reset_at))} by {_e(r.reset_by)}: {_e(r.note or '')}")
+           f"reset {when(r.reset_at)} by {_e(r.reset_by)}: {_e(r.note or '')}")
         + "</td></tr>" for r in lockouts]
     rows += [
-        f"<tr><td>closure C-{_e(c.id)}</td><td>{_point(c.node_id, facility)}</td>"
+        f"<tr><td>closure C-{_e(c.id)}</td><td>{where(c.node_id, c.site)}</td>"
         f"<td>{_e(c.area)} ({len(c.nodes)} nodes): {_e(c.source)} read "
-        f"{_closure_reading(c)}</td><td>{_e(_when(c.opened_at))}</td><td>"
+        f"{_closure_reading(c)}</td>{td}{when(c.opened_at)}</td><td>"
         + ("open: closed to unrated robots" if c.open else
-           f"reopened {_e(_when(c.reopened_at))} by {_e(c.reopened_by)}: {_e(c.note or '')}")
+           f"reopened {when(c.reopened_at)} by {_e(c.reopened_by)}: {_e(c.note or '')}")
         + "</td></tr>" for c in closures]
     return ("<table><tr><th>What</th><th>Where</th><th>Reading</th><th>Since</th>"
             "<th>Status</th></tr>" + "".join(rows) + "</table>")

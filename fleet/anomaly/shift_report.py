@@ -31,6 +31,7 @@ from fleet.anomaly.report import (
     _lockout_reading,
     _value,
     _worst_first,
+    gas_table,
 )
 from fleet.anomaly.shift import (
     BUSY,
@@ -414,20 +415,5 @@ def _gas(lockouts: Sequence[LockoutRecord], closures: Sequence[ClosureRecord],
          t: Times) -> str:
     if not lockouts and not closures:
         return '<p class="ok">No robot was locked out and no area was closed.</p>'
-    rows = [
-        f"<tr><td>lockout #{_e(r.id)}</td><td>{_e(r.node_id)}</td>"
-        f"<td>robot {_e(r.manufacturer)}/{_e(r.serial)}: {_lockout_reading(r)}</td>"
-        f"<td class=\"when\">{_e(t.both(r.locked_at))}</td><td>"
-        + ("open: needs a reset" if r.open else
-           f"reset {_e(t.both(r.reset_at))} by {_e(r.reset_by)}: {_e(r.note or '')}")
-        + "</td></tr>" for r in lockouts]
-    rows += [
-        f"<tr><td>closure C-{_e(c.id)}</td><td>{_e(c.node_id)} ({_e(c.site)})</td>"
-        f"<td>{_e(c.area)} ({len(c.nodes)} nodes): {_e(c.source)} read "
-        f"{_closure_reading(c)}</td><td class=\"when\">{_e(t.both(c.opened_at))}</td><td>"
-        + ("open: closed to unrated robots" if c.open else
-           f"reopened {_e(t.both(c.reopened_at))} by {_e(c.reopened_by)}: "
-           f"{_e(c.note or '')}")
-        + "</td></tr>" for c in closures]
-    return ("<table><tr><th>What</th><th>Where</th><th>Reading</th><th>Since</th>"
-            "<th>Status</th></tr>" + "".join(rows) + "</table>")
+    return gas_table(lockouts, closures, when=lambda at: _e(t.both(at)), when_class="when",
+                     where=lambda node, site: _e(node) + (f" ({_e(site)})" if site else ""))
