@@ -200,8 +200,12 @@ class Scheduler:
         with self._lock:
             self._due(now)
             self._queued(now)
-            return min((x.start for x in self._live.values()
-                        if x.start is not None and not x.row.paused), default=None)
+            wakes = [x.start for x in self._live.values()
+                     if x.start is not None and not x.row.paused]
+            # a queued run held back by a blackout starts at the window's end
+            wakes += [x.rule.shifted(now) for x in self._live.values()
+                      if x.row.queued_due is not None and not x.row.paused]
+            return min(wakes, default=None)
 
     def _track(self, row: ScheduleRow, now: datetime) -> None:
         assert row.id is not None

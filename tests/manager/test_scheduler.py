@@ -220,3 +220,18 @@ def test_the_scheduler_thread_wakes_for_the_next_run_and_for_a_stop(site: Site) 
         site.scheduler.wake()
         thread.join(5)
     assert not thread.is_alive()
+
+
+def test_a_queued_run_held_by_a_blackout_starts_at_the_window_end(site: Site) -> None:
+    sid = site.add(every="20m", tz="UTC", overlap="queue", blackouts=("06:50-06:58",))
+    site.at(minutes=20)
+    site.at(minutes=40)  # queued behind the first run
+    site.at(minutes=52)
+    site.finish(site.launched[0])  # 06:52, inside the window: the queued run waits
+    assert site.scheduler.tick() == START + timedelta(minutes=58)  # not the 07:00 run
+    assert len(site.launched) == 1
+    site.at(minutes=58)
+    assert len(site.launched) == 2
+    last = site.store.schedule_events(sid)[0]
+    assert (last.kind, last.due, last.at) == ("launched", START + timedelta(minutes=40),
+                                              START + timedelta(minutes=58))
