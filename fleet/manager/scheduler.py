@@ -272,7 +272,12 @@ class Scheduler:
         # after a long outage, count the rest without listing them
         more = sum(1 for _ in _until(rule, missed[-1], now))
         events: list[ScheduleEventRow]
-        if row.catch_up == "once":
+        going = self._going(row)
+        if row.catch_up == "once" and going is not None:  # the overlap policy still holds
+            events = [self._event(row, "skipped", missed[-1], now, {
+                "catch_up": True, "missed": len(missed) + more,
+                "reason": f"previous run still going (mission {going[:8]})"})]
+        elif row.catch_up == "once":
             events = [self._start(row, missed[-1], now, {
                 "catch_up": True, "missed": len(missed) + more})]
         else:
