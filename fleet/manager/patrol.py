@@ -114,7 +114,7 @@ class Idleness:
 
 def continuous(spec: MissionSpec) -> bool:
     """Whether a mission spec asks for continuous patrol."""
-    return spec.mode is Mode.CONTINUOUS
+    return spec.mode == Mode.CONTINUOUS
 
 
 def targets(spec: MissionSpec) -> dict[str, float]:

@@ -17,6 +17,7 @@ from fleet.anomaly.shift import LOCKED_OUT, LOST, ShiftRecord
 from fleet.errors import FleetError
 from fleet.manager.patrol import DEFAULT_REVISIT_S
 from fleet.manager.shift import LiveMission, shift_record
+from fleet.planning.mission import Mode
 from fleet.store import Store
 from tests.anomaly.factories import result
 from tests.store.conftest import db, store
@@ -55,7 +56,8 @@ def test_missions_created_in_the_window_or_running_during_it(shift_store: Store)
 def test_a_live_mission_shows_the_managers_own_progress(shift_store: Store) -> None:
     counts = InspectionCounts(done=1, total=2, waiting=1)
     live = {"running": LiveMission(status="paused", reason="by ann", counts=counts,
-                                   spec=cast(Any, SimpleNamespace(tasks=())))}
+                                   spec=cast(Any, SimpleNamespace(mode=Mode.ONCE,
+                                                                  tasks=())))}
     by = {m.mission_id: m for m in record(shift_store, live=live).missions}
     assert (by["running"].status, by["running"].reason) == ("paused", "by ann")
     assert by["running"].inspections == counts
@@ -128,7 +130,7 @@ def test_points_that_waited_longer_than_their_revisit_target(shift_store: Store)
                       at=(t - datetime(2025, 3, 1, 8, 0, tzinfo=UTC)).total_seconds())
                for p, ts in times.items() for t in ts]
     shift_store.record_results(results)
-    spec = SimpleNamespace(mode="continuous", tasks=(
+    spec = SimpleNamespace(mode=Mode.CONTINUOUS, tasks=(
         PatrolTask("p1", 1800.0), PatrolTask("p2", 1800.0), PatrolTask("p3", 3600.0),
         PatrolTask("p9", None)))
     live = {"patrol": LiveMission(status="running", reason=None, spec=cast(Any, spec),
@@ -155,15 +157,6 @@ def test_no_revisit_targets_in_missions_done_once(shift_store: Store) -> None:
     assert (r.patrols, r.overdue) == (0, ())
     assert r.notes == ()  # every stored document still loads
     assert not any(m.continuous for m in r.missions)
-
-
-def test_a_task_that_names_a_target_outside_a_patrol_counts(shift_store: Store) -> None:
-    spec = SimpleNamespace(tasks=(PatrolTask("p1", 600.0), PatrolTask("p2", None)))
-    live = {"running": LiveMission(status="running", reason=None, spec=cast(Any, spec),
-                                   counts=InspectionCounts(done=0, total=2))}
-    r = record(shift_store, live=live)
-    assert r.patrols == 1 and [p.point for p in r.overdue] == ["p1"]
-    assert r.overdue[0].since_start and r.overdue[0].worst_from == h(5)
 
 
 def test_the_record_survives_its_json(shift_store: Store) -> None:
