@@ -1,4 +1,5 @@
-"""The scheduler on a real SQLite store and a manual clock; missions are launched through a
+"""The scheduler on a real store (a SQLite file, and PostgreSQL when
+FLEET_TEST_POSTGRES_URL is set) and a manual clock; missions are launched through a
 recording stand-in for ``Manager.launch`` (the end-to-end runs are tests/e2e/test_schedules.py).
 """
 
@@ -21,7 +22,10 @@ from fleet.manager.lifecycle import MissionStatus
 from fleet.manager.missions import MissionRun
 from fleet.manager.scheduler import Scheduler
 from fleet.planning.mission import MissionSpec
-from fleet.store import Store
+from tests.store.conftest import db
+from tests.store.factories import Database
+
+__all__ = ["db"]
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 MISSION = (DATA / "missions" / "tiny_patrol.yaml").read_text(encoding="utf-8")
@@ -33,10 +37,10 @@ START = datetime(2027, 1, 4, 6, 0, tzinfo=UTC)
 class Site:
     """A core (store, manual clock) and a scheduler whose launches are recorded."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, db: Database) -> None:
+        self.db = db
         self.clock = ManualClock(date=START)
-        self.store = Store.open(None, path=path)
+        self.store = db.open()
         self.core = Core(self.store, cast(Any, None), ManagerSettings(), self.clock)
         self.launched: list[MissionRun] = []
         self.scheduler = Scheduler(self.core, self.launch)
@@ -70,8 +74,8 @@ class Site:
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    s = Site(tmp_path / "fleet.db")
+def site(db: Database) -> Iterator[Site]:
+    s = Site(db)
     yield s
     s.store.close()
 
@@ -175,7 +179,7 @@ def test_catch_up_after_a_manager_was_down(site: Site, policy: str, kinds: list[
     sid = site.add(every="20m", tz="UTC", catch_up=policy)
     site.store.close()
     # a new manager on the same database, 50 minutes later: runs at 20 and 40 were missed
-    later = Site(site.path)
+    later = Site(site.db)
     later.clock.advance(50 * 60)
     later.scheduler.restore()
     later.scheduler.tick()
@@ -185,7 +189,7 @@ def test_catch_up_after_a_manager_was_down(site: Site, policy: str, kinds: list[
         assert later.store.schedule_events(sid)[0].detail == {"catch_up": True, "missed": 2}
     assert later.scheduler.upcoming(sid) == START + timedelta(minutes=60)
     later.store.close()
-    site.store = Store.open(None, path=site.path)  # for the fixture's close
+    site.store = site.db.open()  # for the fixture's close
 
 
 def test_ten_thousand_schedules_next_runs_in_under_a_second(site: Site) -> None:
