@@ -119,17 +119,19 @@ class Core:
     def event(self, run: MissionRun, kind: str, serial: str | None,
               detail: dict[str, Any]) -> None:
         """Record a mission event (``fleet mission status``, the report)."""
-        self.store.add_event(run.id, kind, detail, robot_serial=serial)
+        # on the manager's clock, as lockouts, anomalies and schedule events are: a simulated
+        # site's shift report then lines them all up in world time
+        self.store.add_event(run.id, kind, detail, robot_serial=serial, at=self.clock.now())
 
     def persist(self, run: MissionRun) -> None:
         """Save what a restarted manager needs to pick ``run`` up."""
-        self.store.save_plan(run.id, run.snapshot())
+        self.store.save_plan(run.id, run.snapshot(), at=self.clock.now())
 
     def set_status(self, run: MissionRun, status: MissionStatus,
                    reason: str | None = None) -> None:
         """Move ``run`` to ``status`` (checked by the lifecycle table) and store it."""
         if run.move(status, reason):
-            self.store.set_mission_status(run.id, status.value, reason)
+            self.store.set_mission_status(run.id, status.value, reason, at=self.clock.now())
             log.info("mission %s is %s", run.id[:8], status.value)
             if status.terminal:
                 self.mission_ended(run)

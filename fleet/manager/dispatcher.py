@@ -269,7 +269,8 @@ class Dispatcher:
             except (FleetError, KeyError, TypeError, ValueError) as exc:
                 core.store.set_mission_status(
                     row.id, MissionStatus.FAILED.value,
-                    f"the manager restarted and could not rebuild it: {exc}")
+                    f"the manager restarted and could not rebuild it: {exc}",
+                    at=core.clock.now())
                 continue
             core.missions[run.id] = run
             t = core.traffic_of(run.spec.facility)

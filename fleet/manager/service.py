@@ -255,7 +255,7 @@ class Manager:
                               strict=False)
         with self.lock:
             self.missions[run.id] = run
-            self.store.add_mission(name, document, mission_id=run.id,
+            self.store.add_mission(name, document, mission_id=run.id, at=self.clock.now(),
                                    status=run.status.value,
                                    map_path=str(spec.map_path or spec.facility.name),
                                    objective=spec.objective.value)
