@@ -8,7 +8,7 @@ from typing import Any
 
 from fleet.manager.dispatch import Assignment
 from fleet.manager.lifecycle import MissionStatus, check_transition
-from fleet.manager.patrol import Idleness, targets
+from fleet.manager.patrol import Idleness, Laps, targets
 from fleet.planning.mission import MissionSpec
 
 
@@ -51,6 +51,12 @@ class MissionRun:
     idleness: Idleness | None = None
     """A continuous patrol's visits (:mod:`fleet.manager.patrol`); None for a mission
     done once."""
+    laps: Laps | None = None
+    """A continuous patrol's cyclic plan in force (:mod:`fleet.manager.patroller`); not
+    persisted: a restarted manager plans again."""
+    rounds_because: str | None = None
+    """Why a continuous patrol fell back to rounds (no cyclic plan could be made); None
+    while it drives laps."""
 
     @property
     def tasks(self) -> list[str]:

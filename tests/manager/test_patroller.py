@@ -1,0 +1,119 @@
+"""Laps built from a cyclic patrol plan (fleet.manager.patroller): the RobotPlan a robot of
+a continuous mission is dispatched with."""
+
+from __future__ import annotations
+
+import pytest
+
+from fleet.facility import load
+from fleet.facility.routing import path_edges
+from fleet.manager.patroller import charging_lap, lap_plan, nearest_charger, needs_charge
+from fleet.manager.registry import RobotEntry
+from fleet.planning.patrol import PatrolPlan, PatrolPoint, PatrolRobot, plan_patrol
+from fleet.planning.plan import RobotPlan, StopKind
+from fleet.planning.robots import RobotClass
+from tests.e2e.fleetkit import ROOT
+
+RING = load(ROOT / "tests" / "data" / "maps" / "ring.yaml")
+POINTS = ("r1", "r2", "r3", "r4")
+CLS = RobotClass("acme/x", speed=1.0, battery_wh=1000, wh_per_metre=0.1, wh_per_second=0.01,
+                 charge_w=500, sensors=frozenset({"ch4"}))
+DWELL = {p: 5.0 for p in POINTS}
+
+
+def ring_plan() -> PatrolPlan:
+    return plan_patrol(RING, [PatrolPoint(p, 300, 5) for p in POINTS],
+                       [PatrolRobot("A", "dock"), PatrolRobot("B", "dock2")], time_limit=0.2)
+
+
+def check_drivable(rp: RobotPlan) -> None:
+    for prev, stop in zip(rp.stops, rp.stops[1:], strict=False):
+        assert stop.path[0] == prev.node and stop.path[-1] == stop.node
+        path_edges(RING, stop.path)  # raises when a step is not an edge
+
+
+def test_first_lap_drives_the_approach_then_the_whole_cycle_back_to_the_join_node() -> None:
+    plan = ring_plan()
+    part = plan.robots[0]
+    cycle = plan.cycles[part.cycle]
+    join = cycle.nodes[part.join]
+    rp = lap_plan(plan, RobotEntry("acme", "A"), CLS, RING, start="dock", dwell=DWELL,
+                  battery_wh=1000, approach=True)
+    kinds = [s.kind for s in rp.stops]
+    assert kinds[0] is StopKind.START and rp.stops[0].node == "dock"
+    assert kinds[-1] is StopKind.RETURN and rp.stops[-1].node == join
+    assert sorted(rp.inspections) == sorted(POINTS)  # every stop of the cycle, once
+    check_drivable(rp)
+    route = rp.route
+    assert tuple(route[:len(part.approach)]) == part.approach
+    assert rp.distance_m == pytest.approx(cycle.length_m + 20 + (100 if join != "r1" else 0))
+    # the inspections come in the cycle's order, starting from the join node
+    order = list(cycle.points)
+    k = order.index(rp.inspections[0])
+    assert rp.inspections == order[k:] + order[:k]
+    assert all(s.service_s == 5.0 for s in rp.stops if s.kind is StopKind.INSPECT)
+
+
+def test_a_later_lap_starts_and_ends_at_the_join_node_and_drives_one_period() -> None:
+    plan = ring_plan()
+    part = plan.robots[1]
+    cycle = plan.cycles[part.cycle]
+    join = cycle.nodes[part.join]
+    rp = lap_plan(plan, RobotEntry("acme", "B"), CLS, RING, start=join, dwell=DWELL,
+                  battery_wh=1000, approach=False)
+    assert rp.stops[0].node == join == rp.stops[-1].node
+    assert rp.distance_m == pytest.approx(cycle.length_m)
+    assert rp.finish == pytest.approx(cycle.period_s)  # one lap: the plan's period
+    assert len(rp.inspections) == len(POINTS)
+    check_drivable(rp)
+    # the battery goes down by driving and dwelling
+    assert rp.energy_wh() == pytest.approx(400 * 0.1 + 4 * 5 * 0.01)
+
+
+def test_a_robot_off_its_planned_start_takes_the_quickest_way_to_its_join_node() -> None:
+    plan = ring_plan()
+    rp = lap_plan(plan, RobotEntry("acme", "A"), CLS, RING, start="r3", dwell=DWELL,
+                  battery_wh=1000, approach=True)
+    assert rp.stops[0].node == "r3"
+    check_drivable(rp)
+    with pytest.raises(KeyError):
+        lap_plan(plan, RobotEntry("acme", "Z"), CLS, RING, start="r3", dwell=DWELL,
+                 battery_wh=1000, approach=True)
+
+
+def test_one_point_patrol_laps_stand_at_the_point() -> None:
+    plan = plan_patrol(RING, [PatrolPoint("r2", 300, 5)], [PatrolRobot("A", "dock")],
+                       time_limit=0.2)
+    rp = lap_plan(plan, RobotEntry("acme", "A"), CLS, RING, start="r2", dwell=DWELL,
+                  battery_wh=1000, approach=False)
+    assert [s.kind for s in rp.stops] == [StopKind.START, StopKind.INSPECT, StopKind.RETURN]
+    assert rp.route == ["r2"]
+
+
+def test_charging_lap_goes_to_the_nearest_charger_fills_up_and_comes_back() -> None:
+    plan = ring_plan()
+    part = plan.robots[0]
+    join = plan.cycles[part.cycle].nodes[part.join]
+    way = nearest_charger(RING, join, CLS)
+    assert way is not None and way[-1] in ("dock", "dock2") and way[0] == join
+    rp = charging_lap(RobotEntry("acme", "A"), CLS, RING, start=join, charger=way, join=join,
+                      battery_wh=300)
+    assert [s.kind for s in rp.stops] == [StopKind.START, StopKind.CHARGE, StopKind.RETURN]
+    charge = rp.stops[1]
+    assert charge.battery_departure_wh == CLS.battery_wh  # leaves full
+    assert rp.stops[-1].node == join and rp.inspections == []
+    check_drivable(rp)
+
+
+def test_needs_charge_keeps_the_reserve_after_the_lap_and_the_way_to_a_charger() -> None:
+    plan = ring_plan()
+    part = plan.robots[1]
+    join = plan.cycles[part.cycle].nodes[part.join]
+    rp = lap_plan(plan, RobotEntry("acme", "B"), CLS, RING, start=join, dwell=DWELL,
+                  battery_wh=1000, approach=False)
+    lap = rp.energy_wh()  # 40.2 Wh
+    way_wh = (100 + 20) * 0.1 if join != "r1" else 20 * 0.1
+    reserve = 0.2 * CLS.battery_wh
+    assert not needs_charge(rp, CLS, RING, battery_wh=reserve + lap + way_wh + 1,
+                            reserve_pct=20)
+    assert needs_charge(rp, CLS, RING, battery_wh=reserve + lap + way_wh - 1, reserve_pct=20)
