@@ -135,6 +135,8 @@ class Laps:
     epoch: float
     robots: frozenset[str]
     """The robots the plan was made for (a change means re-planning)."""
+    site: frozenset[str] = frozenset()
+    """What was shut or closed on the site when planned (a change means re-planning)."""
     next_lap: dict[str, int] = field(default_factory=dict)
     """Per robot, the index of its next lap (absent: lap 0, with the approach, is next)."""
     after_charge: set[str] = field(default_factory=set)

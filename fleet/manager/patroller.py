@@ -201,11 +201,12 @@ class Patroller:
                 self.no_robots(run)
                 return None
             laps = run.laps
-            replan = laps is None or laps.robots != frozenset(members)
             site = self.obstacles.site(run.spec.facility)
+            shut = self._shut(run)
+            replan = laps is None or laps.robots != frozenset(members) or laps.site != shut
             now = core.clock.now().timestamp()
         if replan:
-            laps = self._plan(run, members, site, now)
+            laps = self._plan(run, members, site, shut, now)
             if laps is None:
                 return None
         assert laps is not None
@@ -253,19 +254,37 @@ class Patroller:
                 out[r.serial] = Member(r, cls, node, None)
         return out
 
+    def _shut(self, run: MissionRun) -> frozenset[str]:
+        """What lost robots shut and gas closures close on ``run``'s site now."""
+        fac = run.spec.facility
+        return frozenset([*(f"{a}>{b}" for a, b in self.obstacles.shut(fac)),
+                          *self.obstacles.closures.closed_nodes(fac)])
+
     def _plan(self, run: MissionRun, members: dict[str, Member], site: Facility,
-              now: float) -> Laps | None:
+              shut: frozenset[str], now: float) -> Laps | None:
         """A new cyclic plan for ``members`` (outside the lock), installed on ``run``; None
-        (and the fallback to rounds recorded) when none can be made."""
+        (and the fallback to rounds recorded) when none can be made. Points no open way
+        reaches (a lost robot or a gas closure in the way) are left out, blocked, until
+        the site changes again."""
         core = self.core
         previous = run.laps.plan if run.laps is not None else None
         classes = {m.cls.name: m.cls for m in members.values()}
         # one class: its access decides the routes; mixed classes: the site's own rules
         access = next(iter(classes.values())).access if len(classes) == 1 else None
         robots = [PatrolRobot(s, m.start, m.cls.speed) for s, m in sorted(members.items())]
+        points = points_from_mission(run.spec)
+        home = robots[0].start
+        # a point counts when the first robot can get there and back: the cycle must be
+        # one closed walk, and a robot cut off from it is named by plan_patrol
+        cut = {p.id for p in points if shut and (
+            shortest_route(site, home, p.id, access=access) is None
+            or shortest_route(site, p.id, home, access=access) is None)}
         try:
-            plan = plan_patrol(site, points_from_mission(run.spec), robots, access=access,
-                               time_limit=core.settings.plan_time_limit, previous=previous)
+            if len(cut) == len(points):
+                raise PlanningError("no open way to any point")
+            plan = plan_patrol(site, [p for p in points if p.id not in cut], robots,
+                               access=access, time_limit=core.settings.plan_time_limit,
+                               previous=previous)
         except PlanningError as exc:
             with core.lock:
                 run.laps = None
@@ -277,10 +296,11 @@ class Patroller:
         # robots still on a lap join the new plan from where that lap ends, once it does
         epoch = max([now, *(m.busy_until for m in members.values()
                             if m.busy_until is not None)])
-        laps = Laps(plan, epoch, frozenset(members))
+        laps = Laps(plan, epoch, frozenset(members), shut)
         with core.lock:
             run.laps = laps
-            run.pool.clear()  # the cycles cover every point
+            run.pool.clear()  # the cycles cover every point not blocked
+            self._block(run, cut)
             core.event(run, "patrol_planned", None, {
                 "robots": sorted(members), "strategy": plan.strategy.value,
                 "cycles": [{"points": list(c.points), "robots": list(c.robots),
@@ -288,6 +308,23 @@ class Patroller:
                 "worst_idleness_s": round(plan.worst_s, 1),
                 "formation_s": round(plan.formation_s, 1), "replan": previous is not None})
         return laps
+
+    def _block(self, run: MissionRun, cut: set[str]) -> None:
+        """Mark the points left out of the plan blocked, and those back in unblocked
+        (caller holds the lock)."""
+        core = self.core
+        why = "; ".join(sorted(set(self.obstacles.shut(run.spec.facility).values()))) or \
+            "a gas closure"
+        for point in sorted(cut - set(run.blocked)):
+            run.blocked[point] = f"no open way: {why}"
+            core.event(run, "blocked", None, {"point": point, "reason": run.blocked[point]})
+        back = sorted(p for p in run.blocked if p not in cut)
+        for point in back:
+            del run.blocked[point]
+        if back:
+            core.event(run, "unblocked", None, {"points": back, "why": "way open again"})
+        run.reason = f"{len(run.blocked)} point(s) blocked: {why}" if run.blocked else None
+        core.persist(run)
 
     # -- one robot's next lap -------------------------------------------------------------
     def _lap(self, run: MissionRun, laps: Laps, serial: str, site: Facility) -> float | None:
