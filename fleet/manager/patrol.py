@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleet.facility.model import Facility
 from fleet.planning.mission import DEFAULT_REVISIT_S, MissionSpec, Mode
 from fleet.planning.patrol import PatrolPlan
 
@@ -136,7 +137,11 @@ class Laps:
     robots: frozenset[str]
     """The robots the plan was made for (a change means re-planning)."""
     site: frozenset[str] = frozenset()
-    """What was shut or closed on the site when planned (a change means re-planning)."""
+    """Lost robots and gas closures on the site when planned (a change means re-planning:
+    not every passing robot that fills a place for a moment)."""
+    facility: Facility | None = None
+    """The site as planned on (lost robots' places shut, closures as zones): laps are
+    built on it."""
     next_lap: dict[str, int] = field(default_factory=dict)
     """Per robot, the index of its next lap (absent: lap 0, with the approach, is next)."""
     after_charge: set[str] = field(default_factory=set)

@@ -201,15 +201,17 @@ class Patroller:
                 self.no_robots(run)
                 return None
             laps = run.laps
-            site = self.obstacles.site(run.spec.facility)
-            shut = self._shut(run)
-            replan = laps is None or laps.robots != frozenset(members) or laps.site != shut
+            key = self._key(run)
+            replan = laps is None or laps.robots != frozenset(members) or laps.site != key
+            if replan:
+                site, why = self._site(run)
             now = core.clock.now().timestamp()
         if replan:
-            laps = self._plan(run, members, site, shut, now)
+            laps = self._plan(run, members, site, key, why, now)
             if laps is None:
                 return None
-        assert laps is not None
+        assert laps is not None and laps.facility is not None
+        site = laps.facility
         held: float | None = None
         for serial in sorted(members):
             with core.lock:  # one robot at a time: the manager keeps hearing its robots
@@ -254,14 +256,45 @@ class Patroller:
                 out[r.serial] = Member(r, cls, node, None)
         return out
 
-    def _shut(self, run: MissionRun) -> frozenset[str]:
-        """What lost robots shut and gas closures close on ``run``'s site now."""
+    def _key(self, run: MissionRun) -> frozenset[str]:
+        """The lost robots and gas closures of ``run``'s site now (caller holds the
+        lock)."""
         fac = run.spec.facility
-        return frozenset([*(f"{a}>{b}" for a, b in self.obstacles.shut(fac)),
-                          *self.obstacles.closures.closed_nodes(fac)])
+        t = self.core.traffic.get(fac.name)
+        lost = [f"{kind} {what} {serial}" for what, (kind, serial, gone) in
+                (t.obstacles().items() if t is not None else ()) if gone]
+        return frozenset([*lost, *(f"closed {n}"
+                                   for n in self.obstacles.closures.closed_nodes(fac))])
+
+    def _site(self, run: MissionRun) -> tuple[Facility, str]:
+        """``run``'s site with gas closures as zones and what lost robots fill shut, and
+        why (caller holds the lock). Unlike :meth:`Obstacles.site`, places that robots
+        merely pass through are not counted: a plan is for many laps."""
+        fac = run.spec.facility
+        base = self.obstacles.closures.site(fac)
+        t = self.core.traffic.get(fac.name)
+        shut: dict[tuple[str, str], str] = {}
+        layout = fac.layout
+        for what, (kind, serial, gone) in (t.obstacles().items() if t is not None else ()):
+            if not gone:
+                continue
+            if kind == "block":
+                shut.update({k: f"lost robot {serial} stands in block {what}"
+                             for k in layout.block(what).edges})
+            elif layout.capacity.get(what, 1) <= 1:
+                g = fac.graph
+                for _, _, e in [*g.in_edges(what, data="edge"), *g.out_edges(what, data="edge")]:
+                    shut[e.key] = f"lost robot {serial} fills {what}"
+        closed = self.obstacles.closures.closed_nodes(fac)
+        why = "; ".join(sorted({*shut.values(), *(f"gas closure {r.id}"
+                                                   for r in closed.values())}))
+        if not shut:
+            return base, why
+        return replace(base, edges=tuple(replace(e, closed=True) if e.key in shut else e
+                                         for e in base.edges)), why
 
     def _plan(self, run: MissionRun, members: dict[str, Member], site: Facility,
-              shut: frozenset[str], now: float) -> Laps | None:
+              key: frozenset[str], why: str, now: float) -> Laps | None:
         """A new cyclic plan for ``members`` (outside the lock), installed on ``run``; None
         (and the fallback to rounds recorded) when none can be made. Points no open way
         reaches (a lost robot or a gas closure in the way) are left out, blocked, until
@@ -276,7 +309,7 @@ class Patroller:
         home = robots[0].start
         # a point counts when the first robot can get there and back: the cycle must be
         # one closed walk, and a robot cut off from it is named by plan_patrol
-        cut = {p.id for p in points if shut and (
+        cut = {p.id for p in points if key and (
             shortest_route(site, home, p.id, access=access) is None
             or shortest_route(site, p.id, home, access=access) is None)}
         try:
@@ -296,11 +329,11 @@ class Patroller:
         # robots still on a lap join the new plan from where that lap ends, once it does
         epoch = max([now, *(m.busy_until for m in members.values()
                             if m.busy_until is not None)])
-        laps = Laps(plan, epoch, frozenset(members), shut)
+        laps = Laps(plan, epoch, frozenset(members), key, site)
         with core.lock:
             run.laps = laps
             run.pool.clear()  # the cycles cover every point not blocked
-            self._block(run, cut)
+            self._block(run, cut, why)
             core.event(run, "patrol_planned", None, {
                 "robots": sorted(members), "strategy": plan.strategy.value,
                 "cycles": [{"points": list(c.points), "robots": list(c.robots),
@@ -309,12 +342,10 @@ class Patroller:
                 "formation_s": round(plan.formation_s, 1), "replan": previous is not None})
         return laps
 
-    def _block(self, run: MissionRun, cut: set[str]) -> None:
-        """Mark the points left out of the plan blocked, and those back in unblocked
-        (caller holds the lock)."""
+    def _block(self, run: MissionRun, cut: set[str], why: str) -> None:
+        """Mark the points left out of the plan blocked (``why``), and those back in
+        unblocked (caller holds the lock)."""
         core = self.core
-        why = "; ".join(sorted(set(self.obstacles.shut(run.spec.facility).values()))) or \
-            "a gas closure"
         for point in sorted(cut - set(run.blocked)):
             run.blocked[point] = f"no open way: {why}"
             core.event(run, "blocked", None, {"point": point, "reason": run.blocked[point]})
