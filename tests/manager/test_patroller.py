@@ -3,6 +3,9 @@ a continuous mission is dispatched with."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
 from fleet.facility import load
@@ -12,7 +15,12 @@ from fleet.manager.registry import RobotEntry
 from fleet.planning.patrol import PatrolPlan, PatrolPoint, PatrolRobot, plan_patrol
 from fleet.planning.plan import RobotPlan, StopKind
 from fleet.planning.robots import RobotClass
+from fleet.protocol import examples
+from fleet.protocol.factsheet import AgvActionSpec
+from fleet.protocol.order import ActionType
 from tests.e2e.fleetkit import ROOT
+
+from .harness import ScriptedRobot, Site
 
 RING = load(ROOT / "tests" / "data" / "maps" / "ring.yaml")
 POINTS = ("r1", "r2", "r3", "r4")
@@ -117,3 +125,95 @@ def test_needs_charge_keeps_the_reserve_after_the_lap_and_the_way_to_a_charger()
     assert not needs_charge(rp, CLS, RING, battery_wh=reserve + lap + way_wh + 1,
                             reserve_pct=20)
     assert needs_charge(rp, CLS, RING, battery_wh=reserve + lap + way_wh - 1, reserve_pct=20)
+
+
+# -- in a running manager (manual clock, scripted robot) -----------------------------------
+
+PATROL = """name: Tiny face patrol
+map: {map}
+mode: continuous
+battery_reserve_pct: {reserve}
+tasks:
+  - points: [p1]
+    sensors: [ch4, o2]
+    dwell_s: 20
+    revisit: 10m
+"""
+
+
+def _mission(tmp_path: Path, reserve: float) -> Path:
+    path = tmp_path / "patrol.yaml"
+    path.write_text(PATROL.format(map=ROOT / "tests" / "data" / "maps" / "tiny.yaml",
+                                  reserve=reserve))
+    return path
+
+
+def _finish_lap(site: Site, r1: ScriptedRobot, count: int) -> None:
+    """The robot drives its lap ``count`` (1-based) to the end, every inspection stored."""
+    order = r1.wait_orders(count)[-1]
+    points = list(r1.inspect_ids())
+    r1.report(len(order.nodes) - 1)
+    for p in points:
+        r1.send(r1.result(p))
+    site.net.drain()
+
+
+def _wait_until(site: Site, r1: ScriptedRobot, t: float) -> None:
+    """Move the clock to ``t`` (manager-clock timestamp) a few seconds at a time, the robot
+    standing where its lap ended and saying so (a silent robot would be taken out)."""
+    while (now := site.clock.now().timestamp()) < t:
+        site.at(site.clock.monotonic() + min(2.0, t - now))
+        r1.report(len(r1.order.nodes) - 1)
+        site.net.drain()
+
+
+def test_laps_follow_each_other_at_their_slots(site: Site, tmp_path: Path) -> None:
+    r1 = site.robot("r1")
+    run = site.launch(_mission(tmp_path, reserve=20))
+    site.wait_until(lambda: len(site.events(run, "dispatched")) == 1)
+    assert run.laps is not None
+    period = run.laps.plan.cycles[0].period_s  # one point: the lap is its dwell
+    first = r1.orders()[0]
+    assert first.nodes[0].node_id == "dock"  # the approach, then p1
+    _finish_lap(site, r1, 1)
+    site.wait_until(lambda: bool(site.events(run, "robot_finished")))
+    # done before its slot (the clock did not move): held until then, not sent now
+    site.net.drain()
+    assert len(r1.orders()) == 1
+    slot = run.laps.slot("r1", 1)
+    _wait_until(site, r1, slot - 1)
+    assert len(r1.orders()) == 1
+    _wait_until(site, r1, slot + 0.01)
+    second = r1.wait_orders(2)[-1]
+    assert [n.node_id for n in second.nodes] == ["p1"]  # from the join node, no dock
+    assert slot == pytest.approx(run.laps.epoch + run.laps.plan.robots[0].join_at_s + period)
+
+
+@pytest.mark.parametrize("charges", [True, False], ids=["charger", "no-charging"])
+def test_a_robot_short_of_battery_is_sent_to_charge_first(site: Site, tmp_path: Path,
+                                                         charges: bool) -> None:
+    r1 = site.robot("r1")  # reports 90 % standing, 80 % on its laps
+    if charges:  # a factsheet offering startCharging / stopCharging
+        fs = examples.factsheet()
+        r1.send(replace(fs, header=r1.stamper.blank(), agv_actions=(
+            *fs.agv_actions, AgvActionSpec(ActionType.START_CHARGING.value, ("NODE",)),
+            AgvActionSpec(ActionType.STOP_CHARGING.value, ("INSTANT",)))))
+        site.net.drain()
+    run = site.launch(_mission(tmp_path, reserve=85))
+    site.wait_until(lambda: len(site.events(run, "dispatched")) == 1)
+    _finish_lap(site, r1, 1)
+    site.wait_until(lambda: bool(site.events(run, "robot_finished")))
+    assert run.laps is not None
+    _wait_until(site, r1, run.laps.slot("r1", 1) + 0.01)
+    site.wait_until(lambda: bool(site.events(run, "patrol_charging")
+                                 or site.events(run, "patrol_no_charger")))
+    a = run.assignments["r1"]  # the second lap's route (the robot's orders are parts)
+    nodes = [s.node_id for s in a.stops]
+    if charges:  # p1, the way to the dock (charging there to full), back to p1
+        assert site.events(run, "patrol_charging")[0]["charger"] == "dock"
+        assert nodes == ["p1", "a", "dock", "a", "p1"] and a.points == []
+        [charge] = a.charges
+        assert charge.node_id == "dock" and charge.target_pct == 100.0
+    else:  # a robot that cannot be told to charge patrols on, and the event says why
+        assert site.events(run, "patrol_no_charger")[0]["battery_pct"] == 80.0
+        assert nodes == ["p1"]
