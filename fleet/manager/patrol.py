@@ -148,6 +148,9 @@ class Laps:
     """Robots whose last lap was a charging lap: they take their next slot not yet past."""
     busy_until: dict[str, float] = field(default_factory=dict)
     """Per robot, when its current lap should end (to start a re-plan after it)."""
+    told: set[tuple[str, str]] = field(default_factory=set)
+    """(event kind, robot) of the problems already recorded under this plan: said once,
+    not on every look of the planner."""
 
     def slot(self, serial: str, lap: int) -> float:
         """When ``serial``'s lap ``lap`` starts at its join node."""

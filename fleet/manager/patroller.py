@@ -388,7 +388,8 @@ class Patroller:
             # a first lap is dispatched early by its approach: at its join node on time
             lead = _lead(site, part.approach, node, join, cls, approach=first)
         except PlanningError as exc:
-            core.event(run, "patrol_unreachable", serial, {"from": node, "error": str(exc)})
+            self._tell(run, laps, "patrol_unreachable", serial,
+                       {"from": node, "error": str(exc)})
             return None
         due = laps.slot(serial, n) - _travel(site, lead, cls.speed)[1]
         if due > now + 1e-6:
@@ -408,13 +409,20 @@ class Patroller:
                     "charger": way[-1], "battery_pct": robot.battery})
                 self._dispatched(run)
                 return None
-            core.event(run, "patrol_no_charger", serial, {"battery_pct": robot.battery})
+            self._tell(run, laps, "patrol_no_charger", serial, {"battery_pct": robot.battery})
         laps.after_charge.discard(serial)
         laps.next_lap[serial] = n + 1
         laps.busy_until[serial] = max(now, laps.slot(serial, n)) + rp.finish
         self.dispatcher.dispatch(run, rp, spec, robot)
         self._dispatched(run)
         return None
+
+    def _tell(self, run: MissionRun, laps: Laps, kind: str, serial: str,
+              detail: dict[str, object]) -> None:
+        """Record a robot's problem once per plan (the planner looks every second)."""
+        if (kind, serial) not in laps.told:
+            laps.told.add((kind, serial))
+            self.core.event(run, kind, serial, detail)
 
     def _dispatched(self, run: MissionRun) -> None:
         if run.status is MissionStatus.QUEUED:
