@@ -96,7 +96,8 @@ class MissionRun:
     def refill(self, now: float) -> list[str]:
         """Put a continuous patrol's points that are due again (:meth:`Idleness.due`) back
         into the pool, unless a robot has them now or they are blocked or dropped; those
-        points (none for a mission done once)."""
+        points (none for a mission done once). The planner calls it only for a patrol run
+        as rounds (:attr:`rounds_because`): laps cover every point by themselves."""
         if self.idleness is None:
             return []
         busy = {p for a in self.assignments.values() if a.active for p in a.remaining}

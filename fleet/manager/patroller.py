@@ -16,11 +16,19 @@ What a caller may rely on (:class:`Patroller`):
   the mission has no plan yet or its set of robots changed (one lost, locked out, busy
   elsewhere, or a new one online and free), passing the plan in force as ``previous`` so
   cycles through the same points are kept; robots still on a lap are planned from the node
-  their lap ends at, and the new plan's epoch is when their laps should be over.
+  their lap ends at, and the new plan's epoch is when their laps should be over. It also
+  re-plans when lost robots or gas closures on the site change: points they cut off are
+  left out of the plan and marked blocked (events ``blocked`` / ``unblocked``) until then.
+  Each plan is recorded as a ``patrol_planned`` event; it lives in memory only
+  (``MissionRun.laps``): a restarted manager plans again from where the robots stand.
 - Before a lap, a robot whose battery (its last state) cannot do the lap plus the way from
   its join node to the nearest charger while keeping the mission's reserve gets a charging
   lap instead: to the nearest reachable charger or dock, charge full, back to its join
-  node; it then takes its next slot not yet past.
+  node (event ``patrol_charging``); it then takes its next slot not yet past. A robot whose
+  factsheet offers no charging, or with no charger in reach, drives its lap
+  (``patrol_no_charger``, once per plan).
+- The points a lost or locked-out robot's lap hands back are not planned as rounds: the
+  cycles cover them (the planner loop empties such a mission's pool).
 - When no cyclic plan can be made (:class:`~fleet.errors.PlanningError`), the mission
   falls back to rounds for good (``MissionRun.rounds_because``, a ``patrol_fallback``
   event with the reason); laps and rounds never run together for one mission.
