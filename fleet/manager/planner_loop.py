@@ -74,6 +74,10 @@ class PlannerLoop:
             patrols = [r for r in core.missions.values() if r.idleness is not None
                        and r.rounds_because is None and r.status in _PLANNABLE]
             for r in core.missions.values():
+                if r.laps is not None and r.status is MissionStatus.PAUSED:
+                    # the slots run on while paused: on resuming, a fresh plan (cycles
+                    # kept) spaces the robots again instead of sending them all at once
+                    r.laps.robots = frozenset()
                 if r.idleness is not None and r.rounds_because is not None \
                         and r.status in _PLANNABLE:
                     r.refill(now)  # a patrol fallen back to rounds: points due again

@@ -18,7 +18,7 @@ from fleet.planning.robots import RobotClass
 from fleet.protocol import examples
 from fleet.protocol.factsheet import AgvActionSpec
 from fleet.protocol.order import ActionType
-from tests.e2e.fleetkit import ROOT
+from tests.e2e.fleetkit import ROOT, wait_for
 
 from .harness import ScriptedRobot, Site
 
@@ -217,3 +217,18 @@ def test_a_robot_short_of_battery_is_sent_to_charge_first(site: Site, tmp_path: 
     else:  # a robot that cannot be told to charge patrols on, and the event says why
         assert site.events(run, "patrol_no_charger")[0]["battery_pct"] == 80.0
         assert nodes == ["p1"]
+
+
+def test_a_paused_patrol_is_planned_afresh_on_resuming(site: Site, tmp_path: Path) -> None:
+    site.robot("r1")
+    run = site.launch(_mission(tmp_path, reserve=20))
+    site.wait_until(lambda: len(site.events(run, "dispatched")) == 1)
+    site.manager.control(run.id, "pause")
+    before = site.clock.monotonic()
+    site.at(before + 1.5)  # the planner looks while paused
+    assert wait_for(lambda: run.laps is not None and not run.laps.robots, timeout=10)
+    site.manager.control(run.id, "resume")
+    # its slots ran on meanwhile: a new plan (the same cycle) spaces the robots again
+    site.wait_until(lambda: len(site.events(run, "patrol_planned")) == 2)
+    again = site.events(run, "patrol_planned")[-1]
+    assert again["replan"] is True and again["cycles"][0]["points"] == ["p1"]
