@@ -8,7 +8,7 @@ from typing import Any
 
 from fleet.manager.dispatch import Assignment
 from fleet.manager.lifecycle import MissionStatus, check_transition
-from fleet.manager.patrol import Idleness, targets
+from fleet.manager.patrol import Idleness, Laps, targets
 from fleet.planning.mission import MissionSpec
 
 
@@ -51,6 +51,12 @@ class MissionRun:
     idleness: Idleness | None = None
     """A continuous patrol's visits (:mod:`fleet.manager.patrol`); None for a mission
     done once."""
+    laps: Laps | None = None
+    """A continuous patrol's cyclic plan in force (:mod:`fleet.manager.patroller`); not
+    persisted: a restarted manager plans again."""
+    rounds_because: str | None = None
+    """Why a continuous patrol fell back to rounds (no cyclic plan could be made); None
+    while it drives laps."""
 
     @property
     def tasks(self) -> list[str]:
@@ -90,7 +96,8 @@ class MissionRun:
     def refill(self, now: float) -> list[str]:
         """Put a continuous patrol's points that are due again (:meth:`Idleness.due`) back
         into the pool, unless a robot has them now or they are blocked or dropped; those
-        points (none for a mission done once)."""
+        points (none for a mission done once). The planner calls it only for a patrol run
+        as rounds (:attr:`rounds_because`): laps cover every point by themselves."""
         if self.idleness is None:
             return []
         busy = {p for a in self.assignments.values() if a.active for p in a.remaining}

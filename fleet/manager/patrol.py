@@ -1,15 +1,13 @@
 """Continuous patrol in the manager: a mission with ``mode: continuous`` whose robots patrol
-until it is stopped, each point coming back into the pool as its revisit target nears, and
-each point's *idleness* (the time between two consecutive inspections) recorded
-(docs/schedules.md, "Continuous patrol").
+until it is stopped, and each point's *idleness* (the time between two consecutive
+inspections) recorded (docs/schedules.md, "How the manager patrols").
 
-How the rounds are made: a continuous mission never settles; when a point is inspected
-its visit is recorded (:meth:`Idleness.visit`) and it leaves ``done``; it goes back into
-the pool (:func:`refill`) once the time left before its target runs out is shorter than
-the mission's recent round time (the rounds the planner makes take about that long to
-reach it). The planner loop then plans the pool over the robots available, as for any
-mission: charging stops, robots joining, and robots lost or locked out (their points back
-in the pool) come from the same machinery.
+A continuous mission never settles; every inspection is recorded (:meth:`Idleness.visit`).
+Its robots normally drive *laps* of a cyclic plan (:class:`Laps`, driven by
+:mod:`fleet.manager.patroller`). Only when no cyclic plan can be made does the mission fall
+back to *rounds*: a point goes back into the pool (:meth:`MissionRun.refill`) once the time
+left before its target runs out is shorter than the mission's recent round time, and the
+planner loop plans the pool over the robots at docks like any mission's.
 """
 
 from __future__ import annotations
@@ -17,7 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleet.facility.model import Facility
 from fleet.planning.mission import DEFAULT_REVISIT_S, MissionSpec, Mode
+from fleet.planning.patrol import PatrolPlan
 
 ROUNDS_KEPT = 5
 """Recent rounds whose duration sets how early points come back into the pool."""
@@ -121,3 +121,45 @@ def targets(spec: MissionSpec) -> dict[str, float]:
     """Each task point's revisit target (seconds) of a continuous mission (the mission
     parser gives every task of one a target: its ``revisit`` or the default)."""
     return {t.point: t.revisit_s or DEFAULT_REVISIT_S for t in spec.tasks}
+
+
+@dataclass
+class Laps:
+    """A continuous mission's cyclic plan in force, and where each robot stands in it.
+
+    Times are epoch seconds on the manager's clock. Robot ``r``'s lap ``n`` starts at its
+    join node at ``epoch + join_at_s + n * period`` (:meth:`slot`); its lap 0 also drives
+    the plan's approach. Kept in memory only: a restarted manager plans again.
+    """
+
+    plan: PatrolPlan
+    epoch: float
+    robots: frozenset[str]
+    """The robots the plan was made for (a change means re-planning)."""
+    site: frozenset[str] = frozenset()
+    """Lost robots and gas closures on the site when planned (a change means re-planning:
+    not every passing robot that fills a place for a moment)."""
+    facility: Facility | None = None
+    """The site as planned on (lost robots' places shut, closures as zones): laps are
+    built on it."""
+    next_lap: dict[str, int] = field(default_factory=dict)
+    """Per robot, the index of its next lap (absent: lap 0, with the approach, is next)."""
+    after_charge: set[str] = field(default_factory=set)
+    """Robots whose last lap was a charging lap: they take their next slot not yet past."""
+    busy_until: dict[str, float] = field(default_factory=dict)
+    """Per robot, when its current lap should end (to start a re-plan after it)."""
+    told: set[tuple[str, str]] = field(default_factory=set)
+    """(event kind, robot) of the problems already recorded under this plan: said once,
+    not on every look of the planner."""
+
+    def slot(self, serial: str, lap: int) -> float:
+        """When ``serial``'s lap ``lap`` starts at its join node."""
+        part = self.plan.robots[self.index(serial)]
+        return self.epoch + part.join_at_s + lap * self.plan.cycles[part.cycle].period_s
+
+    def index(self, serial: str) -> int:
+        """Position of ``serial`` in :attr:`PatrolPlan.robots`; ``KeyError`` if absent."""
+        for i, part in enumerate(self.plan.robots):
+            if part.robot == serial:
+                return i
+        raise KeyError(serial)

@@ -1,10 +1,16 @@
-"""The planner loop: waiting inspections planned onto the robots free at that moment.
+"""The planner loop: waiting inspections planned onto the robots free at that moment, and
+continuous missions' laps (:mod:`fleet.manager.patroller`).
 
 The planner thread wakes when a mission is launched or resumed, a robot becomes free, a
 robot is lost, or points are handed back (:attr:`~fleet.manager.core.Core.wake`), and at
 least once a second. For each mission with points in its pool it plans those points over
 the robots online, capable, idle and standing at a dock or charger, *outside* the lock
 (solving takes seconds), then dispatches each planned round whose robot is still free.
+
+A continuous mission is driven as laps of its cyclic plan; it is planned here as rounds
+(its due points refilled into the pool) only once it fell back (no cyclic plan could be
+made: ``MissionRun.rounds_because``). The loop also wakes for the earliest lap held back
+until its slot.
 
 What no robot online could ever do is dropped with the planner's reason; what a busy robot
 could do waits for it. A mission with no capable robot waits (``wait_for_robots``) or
@@ -23,6 +29,7 @@ from fleet.manager.dispatcher import Dispatcher
 from fleet.manager.lifecycle import MissionStatus, RobotStatus
 from fleet.manager.missions import MissionRun
 from fleet.manager.obstacles import Obstacles
+from fleet.manager.patroller import Patroller
 from fleet.planning.plan import DropReason
 from fleet.planning.planner import plan_mission
 
@@ -41,12 +48,18 @@ class PlannerLoop:
         self.core = core
         self.dispatcher = dispatcher
         self.obstacles = obstacles
+        self.patroller = Patroller(core, dispatcher, obstacles, self._no_robots)
+        self.held: float | None = None
+        """When the earliest lap held back is due (manager-clock timestamp), if any."""
 
     def run(self) -> None:
         """The planner thread: :meth:`plan_waiting` whenever woken, until the manager stops."""
         core = self.core
         while not core.stopping.is_set():
-            core.clock.wait(core.wake, core.clock.to_world(IDLE_LOOK_S))
+            timeout = core.clock.to_world(IDLE_LOOK_S)
+            if self.held is not None:  # a lap waits for its slot: be there on time
+                timeout = max(0.0, min(timeout, self.held - core.clock.now().timestamp()))
+            core.clock.wait(core.wake, timeout)
             core.wake.clear()
             if core.stopping.is_set():
                 return
@@ -58,10 +71,30 @@ class PlannerLoop:
         core = self.core
         with core.lock:
             now = core.clock.now().timestamp()
+            patrols = [r for r in core.missions.values() if r.idleness is not None
+                       and r.rounds_because is None and r.status in _PLANNABLE]
             for r in core.missions.values():
-                if r.idleness is not None and r.status in _PLANNABLE:
-                    r.refill(now)  # a patrol's points due again (fleet.manager.patrol)
-            due = [r for r in core.missions.values() if r.pool and r.status in _PLANNABLE]
+                if r.laps is not None and r.status is MissionStatus.PAUSED:
+                    # the slots run on while paused: on resuming, a fresh plan (cycles
+                    # kept) spaces the robots again instead of sending them all at once
+                    r.laps.robots = frozenset()
+                if r.idleness is not None and r.rounds_because is not None \
+                        and r.status in _PLANNABLE:
+                    r.refill(now)  # a patrol fallen back to rounds: points due again
+        held: list[float] = []
+        for run in patrols:
+            at = self.patroller.step(run)
+            if at is not None:
+                held.append(at)
+        self.held = min(held, default=None)
+        with core.lock:
+            for run in patrols:
+                if run.laps is not None:
+                    # the cycles cover every point: what a lost robot's lap hands back
+                    # needs no round of its own (one mechanism per mission)
+                    run.pool.clear()
+            due = [r for r in core.missions.values() if r.pool and r.status in _PLANNABLE
+                   and (r.idleness is None or r.rounds_because is not None)]
         for run in due:
             try:
                 self.plan_pool(run)

@@ -56,7 +56,11 @@ def test_a_continuous_mission_patrols_until_stopped(tmp_path: Path) -> None:
         human = runner.invoke(app, ["mission", "status", mid, "--connect", endpoint]).stdout
         assert "patrol:" in human and "idleness worst" in human
         assert runner.invoke(app, ["mission", "abort", mid, "--connect", endpoint]).exit_code == 0
-        visits = patrol["visits"]
+        # counted at the stop, not at the status above: a one-point patrol's laps are its
+        # dwell long (the robot stands at p1 inspecting), so visits go on up to the abort
+        idle = manager.missions[mid].idleness
+        assert idle is not None
+        visits = sum(v.count for v in idle.points.values())
         time.sleep(300 / SPEED)  # five world minutes after the stop: no more visits
         assert manager.missions[mid].status.value == "aborted"
         assert manager.missions[mid].idleness is not None
