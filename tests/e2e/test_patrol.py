@@ -23,6 +23,7 @@ pytestmark = pytest.mark.timeout(300)
 SPEED = 60.0
 
 
+@pytest.mark.slow  # the two-robot laps test (test_patrol_laps.py) covers this path too
 def test_a_continuous_mission_patrols_until_stopped(tmp_path: Path) -> None:
     shutil.copytree(TINY_MAP.parent, tmp_path / "maps")
     (tmp_path / "missions").mkdir()

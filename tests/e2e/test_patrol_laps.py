@@ -82,6 +82,8 @@ def test_two_robots_drive_laps_and_one_takes_over_when_the_other_stops(
         assert patrol["gaps"] >= 8
         assert patrol["worst_s"] <= 1.25 * plan.worst_s, patrol
         assert patrol["overdue"] == {}
+        human = runner.invoke(app, ["mission", "status", mid, "--connect", endpoint]).stdout
+        assert "patrol:" in human and "idleness worst" in human
         # laps, not rounds: after its first lap a robot never drove back to a dock
         for serial in ("R1", "R2"):
             with manager.lock:

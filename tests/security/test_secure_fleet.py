@@ -179,6 +179,19 @@ def test_only_a_supervisor_may_reset_or_reopen(site: tuple[Path, Manager, str],
         assert manager.closures.open() == []
 
 
+def test_only_a_supervisor_may_manage_schedules(site: tuple[Path, Manager, str]) -> None:
+    """A robot's certificate cannot add (or see) schedules; a supervisor's can."""
+    directory, manager, endpoint = site
+    args = ["schedule", "add", str(TINY_MISSION), "--every", "1h", "--tz", "UTC", "--by",
+            "ann", "--connect", endpoint, "--credentials"]
+    refused = CliRunner().invoke(app, [*args, str(directory / "robots" / "acme" / "r1")])
+    assert refused.exit_code == 2 and "refuses the credentials" in refused.stderr
+    assert manager.store.schedules() == []
+    alice = CliRunner().invoke(app, [*args, str(directory / "supervisors" / "alice")])
+    assert alice.exit_code == 0, alice.output
+    assert [s.created_by for s in manager.store.schedules()] == ["ann"]
+
+
 def test_client_without_certificate_cannot_connect(site: tuple[Path, Manager, str]) -> None:
     directory, _manager, endpoint = site
     # plain TCP to the TLS port, then TLS trusting the CA but without a client certificate
