@@ -92,6 +92,9 @@ class Lockouts:
         self._last: dict[Key, LockoutRow] = {}
         """Each robot's latest lockout (open, or reset)."""
         self._pending: list[_Alarm] = []
+        self._stranded: set[Key] = set()
+        """Robots back in service that found no open way home: tried again on their next
+        states (a robot lost in a drift, or a closure, may shut the way for a while)."""
 
     def restore(self) -> None:
         """A (re)starting manager: every robot with an open lockout is LOCKED_OUT before
@@ -126,6 +129,8 @@ class Lockouts:
                 return True
             return False
         if error is None:
+            if key in self._stranded and robot.mission_id is None:
+                self._home(robot)
             return False
         last = self._last.get(key)
         if last is not None and last.reset_at is not None and \
@@ -144,25 +149,34 @@ class Lockouts:
         core = self.core
         if self.dispatcher is None or robot.mission_id is not None:
             return
-        first = core.missions.get(self._missions.pop(robot.key, ""))
+        first = core.missions.get(self._missions.get(robot.key, ""))
         run = next((r for r in [first, *core.missions.values()] if r is not None
                     and not r.status.terminal and robot.node_in(r.spec.facility) is not None),
                    None)
         if run is None:
-            log.warning("robot %s/%s stays where it stands: no running mission on its site "
-                        "to send it home with", *robot.key)
+            self._strand(robot, "no running mission on its site to send it home with")
             return
         fac = run.spec.facility
         node = robot.node_in(fac)
         if node is None or fac.nodes[node].kind in (NodeKind.DOCK, NodeKind.CHARGER):
+            self._home_done(robot)
             return
         cls = robot.robot_class()
         path = self.obstacles.way_home(fac, node, cls.access if cls is not None else None)
         if path is None or len(path) < 2:
-            log.warning("robot %s/%s stays at %s: no way to a dock or charger", *robot.key,
-                        node)
+            self._strand(robot, f"no way from {node} to a dock or charger")
             return
+        self._home_done(robot)
         self.dispatcher.send_home(run, robot, path)
+
+    def _strand(self, robot: RobotEntry, why: str) -> None:
+        if robot.key not in self._stranded:
+            log.warning("robot %s/%s stays where it stands for now: %s", *robot.key, why)
+        self._stranded.add(robot.key)
+
+    def _home_done(self, robot: RobotEntry) -> None:
+        self._stranded.discard(robot.key)
+        self._missions.pop(robot.key, None)
 
     def _lock_out(self, robot: RobotEntry, state: StateView, error: ErrorView) -> None:
         core = self.core

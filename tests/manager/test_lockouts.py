@@ -140,3 +140,28 @@ def test_inspect_actions_carry_the_places_power_off_level(site: Site, tmp_path: 
     levels = {a.parameters["inspectionPointId"]: a.parameters.get("powerOffLevel")
               for n in r1.order.nodes for a in n.actions if a.action_type == "inspect"}
     assert levels == {"p1": 1.5, "p2": 1.0}
+
+
+def test_a_robot_back_in_service_with_no_way_home_tries_again(
+        site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reset while its way home is shut (a robot lost in a drift, say), the robot stays
+    where it stands; on a later state, the way open again, it is sent home."""
+    r1, run = locked_at_p1(site)
+    obstacles = site.manager.obstacles
+    real = obstacles.way_home
+    monkeypatch.setattr(obstacles, "way_home", lambda *_args, **_kw: None)
+    site.manager.reset_robot("", "r1", by="ann", note="gas cleared")
+    r1.report(2)
+    site.net.drain()
+    assert site.entry().status is RobotStatus.ONLINE
+    assert site.events(run, "sent_home") == []
+    r1.report(2)  # still shut: it stays
+    site.net.drain()
+    assert site.events(run, "sent_home") == []
+    monkeypatch.setattr(obstacles, "way_home", real)
+    r1.report(2)
+    site.net.drain()
+    assert site.events(run, "sent_home") == [{"from": "p1", "to": "dock"}]
+    r1.report(2)  # sent once, not on every state
+    site.net.drain()
+    assert len(site.events(run, "sent_home")) == 1
