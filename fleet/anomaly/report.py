@@ -109,12 +109,23 @@ def render_report(record: MissionRecord, out: Path, facility: Facility) -> None:
         "<h2>Every anomaly seen during this mission</h2>", _anomaly_table(anomalies, facility),
         "<h2>Readings per inspection point</h2>",
         _readings_table(record.results, record.observations, facility),
-        '<p class="sub">Severity: info (worth recording) · warning (attention soon) · alarm '
-        "(regulatory alarm level: act now) · critical (beyond the alarm level). Limits and "
-        "their sources: docs/anomalies.md, or <code>fleet anomalies limits</code>.</p>",
-        "</body></html>"]
+        severity_legend()]
+    write_page(out, parts)
+
+
+def severity_legend(more: str = "") -> str:
+    """The reports' closing paragraph: what each severity means, where limits come from."""
+    return ('<p class="sub">Severity: info (worth recording) · warning (attention soon) · '
+            "alarm (regulatory alarm level: act now) · critical (beyond the alarm level). "
+            "Limits and their sources: docs/anomalies.md, or <code>fleet anomalies "
+            f"limits</code>.{more}</p>")
+
+
+def write_page(out: Path, parts: Sequence[str]) -> None:
+    """Write an HTML page's ``parts`` (its body closed here) to ``out``; FleetError in one
+    line when it cannot be written."""
     try:
-        out.write_text("\n".join(parts), encoding="utf-8")
+        out.write_text("\n".join([*parts, "</body></html>"]), encoding="utf-8")
     except OSError as exc:
         raise FleetError(f"cannot write {out}: {exc.strerror or exc}") from None
 

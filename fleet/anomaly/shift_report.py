@@ -32,6 +32,8 @@ from fleet.anomaly.report import (
     _value,
     _worst_first,
     gas_table,
+    severity_legend,
+    write_page,
 )
 from fleet.anomaly.shift import (
     BUSY,
@@ -51,7 +53,6 @@ from fleet.anomaly.timeline import (
     duration,
     timeline,
 )
-from fleet.errors import FleetError
 
 RUN_KINDS = ("launched", "queued", "moved", "skipped", "missed", "failed")
 """Schedule events about a run (the others are changes to a schedule)."""
@@ -97,15 +98,8 @@ def render_shift(record: ShiftRecord, out: Path, *, tz: tzinfo = UTC,
         "<h2>Gas lockouts and closures during the shift</h2>", _gas(lockouts, closures, t),
         *(["<h2>Notes</h2><ul>" + "".join(f"<li>{_e(n)}</li>" for n in record.notes)
            + "</ul>"] if record.notes else []),
-        '<p class="sub">Severity: info (worth recording) · warning (attention soon) · alarm '
-        "(regulatory alarm level: act now) · critical (beyond the alarm level). Limits and "
-        "their sources: docs/anomalies.md, or <code>fleet anomalies limits</code>. A "
-        "mission's own report: <code>fleet report MISSION_ID</code>.</p>",
-        "</body></html>"]
-    try:
-        out.write_text("\n".join(parts), encoding="utf-8")
-    except OSError as exc:
-        raise FleetError(f"cannot write {out}: {exc.strerror or exc}") from None
+        severity_legend(" A mission's own report: <code>fleet report MISSION_ID</code>.")]
+    write_page(out, parts)
 
 
 # ------------------------------------------------------------------ summary

@@ -25,22 +25,29 @@ def launch(
 ) -> None:
     """Launch a mission; prints its id. The manager plans it over the capable robots
     online (or those the mission names) and dispatches the orders."""
-    from fleet.planning.mission import load_mission
-    from fleet.samples import resolve
-
-    file = resolve(file)
-    spec = load_mission(file)  # checks the file and its map here, with lines, before sending
-    if spec.map_path is None:
-        raise MissionError(Problem("mission has no map file", str(file)))
-    body = {"name": file.stem, "mission": file.read_text(encoding="utf-8"),
-            "map": {"name": str(spec.map_path), "suffix": spec.map_path.suffix,
-                    "text": spec.map_path.read_text(encoding="utf-8")}}
-    answer = ask(connect, interface, "mission/launch", body, timeout=10.0,
+    stem, body = mission_body(file)
+    answer = ask(connect, interface, "mission/launch", {**body, "name": stem}, timeout=10.0,
                  credentials=credentials)
     if as_json:
         typer.echo(json.dumps(answer, indent=2))
     else:
         typer.echo(answer["mission_id"])
+
+
+def mission_body(file: Path) -> tuple[str, dict[str, Any]]:
+    """A mission file (or sample name) and its map as the manager takes them: the file's
+    stem and ``{"mission": text, "map": {name, suffix, text}}``. The file and its map are
+    checked here first, so a bad one is reported with its lines before anything is sent."""
+    from fleet.planning.mission import load_mission
+    from fleet.samples import resolve
+
+    file = resolve(file)
+    spec = load_mission(file)
+    if spec.map_path is None:
+        raise MissionError(Problem("mission has no map file", str(file)))
+    return file.stem, {"mission": file.read_text(encoding="utf-8"),
+                       "map": {"name": str(spec.map_path), "suffix": spec.map_path.suffix,
+                               "text": spec.map_path.read_text(encoding="utf-8")}}
 
 
 @app.command("list")

@@ -16,6 +16,7 @@ from typing import Any
 import typer
 
 from fleet.cli.anomalies import who
+from fleet.cli.mission import mission_body
 from fleet.cli.remote import ByOption, ConnectOption, CredentialsOption, InterfaceOption, ask
 from fleet.cli.tables import print_table
 
@@ -28,17 +29,8 @@ JsonOption = typer.Option(False, "--json", help="Print JSON for machines.")
 
 def _mission_body(file: Path) -> dict[str, Any]:
     """The mission file and its map as the manager takes them (checked here first)."""
-    from fleet.errors import MissionError, Problem
-    from fleet.planning.mission import load_mission
-    from fleet.samples import resolve
-
-    file = resolve(file)
-    spec = load_mission(file)
-    if spec.map_path is None:
-        raise MissionError(Problem("mission has no map file", str(file)))
-    return {"mission_name": file.stem, "mission": file.read_text(encoding="utf-8"),
-            "map": {"name": str(spec.map_path), "suffix": spec.map_path.suffix,
-                    "text": spec.map_path.read_text(encoding="utf-8")}}
+    stem, body = mission_body(file)
+    return {**body, "mission_name": stem}
 
 
 @app.command()

@@ -83,10 +83,7 @@ def serve_api(manager: Manager) -> None:
     def launch(request: Request) -> Any:
         body = _body(request)
         name = str(body.get("name") or "mission")
-        text, raw_map = body.get("mission"), body.get("map")
-        if not isinstance(text, str) or not isinstance(raw_map, dict):
-            raise FleetError("launch needs the mission text and its map")
-        map_doc = map_document(raw_map)
+        text, map_doc = mission_document(body, "launch")
         try:
             spec = mission_spec(text, map_doc, name=name)
         except (MapError, MissionError) as exc:
@@ -192,10 +189,14 @@ def _serve_closures(manager: Manager) -> None:
     manager.bus.serve(api_key(itf, "closures/reopen"), reopen)
 
 
-def map_document(raw: dict[str, Any]) -> dict[str, str]:
-    """A request's map (name, suffix, text), with the defaults a launch takes."""
-    return {"name": str(raw.get("name") or "map"), "suffix": str(raw.get("suffix", ".yaml")),
-            "text": str(raw.get("text", ""))}
+def mission_document(body: dict[str, Any], verb: str) -> tuple[str, dict[str, str]]:
+    """A request's mission text and its map (name, suffix, text, with the defaults a
+    launch takes), as ``mission/launch`` and ``schedules/add`` receive them."""
+    text, raw = body.get("mission"), body.get("map")
+    if not isinstance(text, str) or not isinstance(raw, dict):
+        raise FleetError(f"{verb} needs the mission text and its map")
+    return text, {"name": str(raw.get("name") or "map"),
+                  "suffix": str(raw.get("suffix", ".yaml")), "text": str(raw.get("text", ""))}
 
 
 def closure_ref(value: object) -> int:

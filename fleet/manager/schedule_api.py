@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from fleet.comms.bus import Request
 from fleet.errors import FleetError, ScheduleError
+from fleet.manager.api import _body, _text, mission_document
 from fleet.manager.scheduler import EVENTS_SHOWN, recurrence
 from fleet.store import ScheduleEventRow, ScheduleRow
 
@@ -28,7 +29,7 @@ def serve_schedules(manager: Manager, key: Any) -> None:
 
     def add(request: Request) -> Any:
         body = _body(request)
-        doc, map_doc = _mission(body)
+        doc, map_doc = mission_document(body, "a schedule")
         row = scheduler.add(
             document=doc, map_doc=map_doc, mission_name=_str(body, "mission_name") or "mission",
             name=_str(body, "name"), cron=_str(body, "cron"), every=_str(body, "every"),
@@ -62,7 +63,7 @@ def serve_schedules(manager: Manager, key: Any) -> None:
 
     def update(request: Request) -> Any:
         body = _body(request)
-        doc, map_doc = _mission(body)
+        doc, map_doc = mission_document(body, "a schedule")
         schedule_id = schedule_ref(body.get("id"))
         row = scheduler.update(schedule_id, document=doc, map_doc=map_doc,
                                mission_name=_str(body, "mission_name") or "mission",
@@ -133,19 +134,8 @@ def _id(row: ScheduleRow) -> int:
     return row.id
 
 
-def _body(request: Request) -> dict[str, Any]:
-    if not isinstance(request.body, dict):
-        raise FleetError("the request needs a JSON object")
-    return request.body
-
-
 def _str(body: dict[str, Any], key: str) -> str | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise FleetError(f"{key} must be a string")
-    return value
+    return _text(body.get(key), key)
 
 
 def _strings(value: object, key: str) -> list[str]:
@@ -154,12 +144,3 @@ def _strings(value: object, key: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise FleetError(f"{key} must be a list of strings")
     return list(value)
-
-
-def _mission(body: dict[str, Any]) -> tuple[str, dict[str, str]]:
-    from fleet.manager.api import map_document
-
-    text, raw_map = body.get("mission"), body.get("map")
-    if not isinstance(text, str) or not isinstance(raw_map, dict):
-        raise FleetError("a schedule needs the mission text and its map")
-    return text, map_document(raw_map)
