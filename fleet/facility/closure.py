@@ -42,7 +42,20 @@ __all__ = ["Arcs", "Closure", "drivable_arcs", "metric_closure"]
 def drivable_arcs(fac: Facility, access: Access | None = None) -> Arcs:
     """The arcs a robot with ``access`` may drive, decided edge by edge with
     :meth:`Facility.traversable` and timed with :meth:`Facility.edge_speed` (top speed
-    ``access.speed``, or 1 m/s without an access)."""
+    ``access.speed``, or 1 m/s without an access). Computed once per facility and access
+    (kept in :attr:`Facility.memo`): the manager plans many missions on one site."""
+    key = ("drivable_arcs", access)
+    cached = fac.memo.get(key)
+    if isinstance(cached, Arcs):
+        return cached
+    arcs = _drivable_arcs(fac, access)
+    for array in (arcs.src, arcs.dst, arcs.length, arcs.time):
+        array.setflags(write=False)  # shared by every later caller
+    fac.memo[key] = arcs
+    return arcs
+
+
+def _drivable_arcs(fac: Facility, access: Access | None) -> Arcs:
     ids = tuple(fac.nodes)
     index = {nid: i for i, nid in enumerate(ids)}
     speed = access.speed if access is not None else 1.0

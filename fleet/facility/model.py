@@ -12,7 +12,7 @@ metres per second.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -291,6 +291,13 @@ class Facility:
 
         return TrafficLayout.of(self)
 
+    @cached_property
+    def memo(self) -> dict[Hashable, Any]:
+        """Data other modules derive from this facility once and keep with it (a Facility
+        never changes once built; a changed site is a new Facility): for example the
+        drivable arcs per robot access (:func:`fleet.facility.closure.drivable_arcs`)."""
+        return {}
+
     def zone(self, zone_id: str) -> Zone:
         """The zone with this id; raises ``KeyError`` naming it when unknown."""
         for z in self.zones:
@@ -308,12 +315,32 @@ class Facility:
 
     def zones_at(self, node_id: str) -> list[Zone]:
         """Zones that contain the node (boundary included), on the node's level."""
-        node = self.node(node_id)
-        entry = self._zone_index.get(node.level)
-        if entry is None:
-            return []
-        tree, zones = entry
-        return [zones[i] for i in tree.query(node.point, predicate="intersects")]
+        self.node(node_id)  # MapError for an unknown node
+        return list(self._node_zones.get(node_id, ()))
+
+    @cached_property
+    def _node_zones(self) -> dict[str, tuple[Zone, ...]]:
+        # One vectorised STRtree query per level: the planner, the verifier and the
+        # dispatcher ask for thousands of nodes per plan (a query each cost a large site's
+        # manager a tenth of its planning time).
+        import shapely
+
+        result: dict[str, tuple[Zone, ...]] = {}
+        per_level: dict[str, list[Node]] = {}
+        for n in self.nodes.values():
+            per_level.setdefault(n.level, []).append(n)
+        for lvl, (tree, zones) in self._zone_index.items():
+            nodes = per_level.get(lvl, [])
+            if not nodes:
+                continue
+            points = shapely.points([(n.x, n.y) for n in nodes])
+            hits = tree.query(points, predicate="intersects")
+            found: dict[int, list[int]] = {}
+            for g, z in zip(hits[0].tolist(), hits[1].tolist(), strict=True):
+                found.setdefault(g, []).append(z)
+            for g, zs in found.items():
+                result[nodes[g].id] = tuple(zones[z] for z in sorted(zs))  # file order
+        return result
 
     @cached_property
     def _edge_zones(self) -> dict[tuple[str, str], tuple[Zone, ...]]:

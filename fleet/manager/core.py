@@ -41,7 +41,13 @@ class ManagerSettings:
 
     interface: str = "uagv"
     release_ahead: int = 6
-    """Nodes released ahead of a robot (VDA 5050 base); the rest is horizon."""
+    """Nodes released ahead of a robot (VDA 5050 base)."""
+    horizon_ahead: int | None = 30
+    """Unreleased route nodes sent beyond the base (VDA 5050 horizon), moving on with it;
+    None sends the whole rest of the round. A robot reports every node and edge of its
+    order in each state, so a round of a thousand nodes sent whole makes every state a
+    few hundred kB: bounded, the manager handles a thousand robots' states a second and
+    the radio carries a tenth (docs/benchmarks.md, "Simulator")."""
     robot_timeout: float = 3.0
     """A robot silent this long (outside dead zones) is declared lost; raised to
     :func:`fleet.clock.silence_timeout` by :func:`~fleet.manager.build_manager`."""

@@ -153,6 +153,8 @@ class Assignment:
     legs: list[RouteLeg]
     inspections: dict[str, str]
     release_ahead: int
+    horizon: int | None = None
+    """Route nodes sent as horizon beyond the base (None: the whole rest of the round)."""
     base_end: int = 0
     update_id: int = 0
     reached: int = 0
@@ -209,7 +211,14 @@ class Assignment:
         self.base_end = end if limit is None else limit(end)
         self.update_id = 0
         return route_order(header, self.order_id, self.stops, self.legs,
-                           base_end=self.base_end)
+                           base_end=self.base_end, end=self.horizon_end)
+
+    @property
+    def horizon_end(self) -> int:
+        """The last route node an order sent now carries: :attr:`horizon` nodes past the
+        base, or the last node."""
+        last = len(self.stops) - 1
+        return last if self.horizon is None else min(last, self.base_end + self.horizon)
 
     def on_state(self, state: StateView) -> bool:
         """Fold a state of this order into the progress; True when anything changed."""
@@ -325,7 +334,7 @@ class Assignment:
         start, self.base_end = self.base_end, end
         self.update_id += 1
         return route_order(header, self.order_id, self.stops, self.legs,
-                           base_end=self.base_end, start=start,
+                           base_end=self.base_end, start=start, end=self.horizon_end,
                            order_update_id=self.update_id)
 
     def on_charging(self, state: StateView, now: float) -> ChargingNews:
@@ -438,7 +447,8 @@ class Assignment:
 
 
 def assignment_for(mission_id: str, rp: RobotPlan, mission: MissionSpec, *,
-                   release_ahead: int, start_node: str | None = None,
+                   release_ahead: int, horizon: int | None = None,
+                   start_node: str | None = None,
                    battery_wh: float | None = None,
                    power_off: Callable[[str], float | None] | None = None) -> Assignment:
     """The assignment of one planned round: its node route with inspect actions.
@@ -499,7 +509,7 @@ def assignment_for(mission_id: str, rp: RobotPlan, mission: MissionSpec, *,
         mission_id=mission_id, manufacturer=rp.manufacturer, serial=rp.serial,
         order_id=f"{mission_id[:8]}-{rp.serial}-{uuid.uuid4().hex[:6]}",
         stops=stops, legs=legs, inspections=inspections, release_ahead=release_ahead,
-        dead=_dead_nodes(fac, stops), charges=charges)
+        horizon=horizon, dead=_dead_nodes(fac, stops), charges=charges)
 
 
 def rebuild_assignment(mission_id: str, data: dict[str, Any], fac: Facility) -> Assignment:
@@ -512,6 +522,8 @@ def rebuild_assignment(mission_id: str, data: dict[str, Any], fac: Facility) -> 
         mission_id=mission_id, manufacturer=data["manufacturer"], serial=data["serial"],
         order_id=data["order_id"], stops=stops, legs=legs,
         inspections=dict(data["inspections"]), release_ahead=int(data["release_ahead"]),
+        # snapshots written before the horizon was bounded sent the whole round
+        horizon=None if data.get("horizon") is None else int(data["horizon"]),
         base_end=int(data["base_end"]), update_id=int(data["update_id"]),
         reached=int(data["reached"]), done=set(data["done"]), failed=set(data["failed"]),
         active=bool(data["active"]), dead=_dead_nodes(fac, stops),

@@ -58,6 +58,7 @@ class Dispatcher:
         core = self.core
         cls = robot.robot_class()
         a = assignment_for(run.id, rp, spec, release_ahead=core.settings.release_ahead,
+                           horizon=core.settings.horizon_ahead,
                            battery_wh=cls.battery_wh if cls is not None and
                            supports_charging(robot.factsheet) else None,
                            power_off=lambda node: core.power_off(run.id, node))

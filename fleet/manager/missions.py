@@ -144,6 +144,7 @@ class MissionRun:
                  "stops": [{"node": s.node_id, "actions": [x.to_json() for x in s.actions]}
                            for s in a.stops],
                  "inspections": a.inspections, "release_ahead": a.release_ahead,
+                 "horizon": a.horizon,
                  "base_end": a.base_end, "update_id": a.update_id,
                  "done": sorted(a.done), "failed": sorted(a.failed), "active": a.active,
                  "reached": a.reached, "charges": [c.to_json() for c in a.charges],

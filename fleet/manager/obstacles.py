@@ -298,7 +298,8 @@ class Obstacles:
         a.update_id += 1
         core.send(a.manufacturer, a.serial, route_order(
             Header(a.manufacturer, a.serial), a.order_id, a.stops, a.legs,
-            base_end=a.base_end, start=a.base_end, order_update_id=a.update_id))
+            base_end=a.base_end, start=a.base_end, end=a.horizon_end,
+            order_update_id=a.update_id))
         core.event(run, "rerouted", a.serial, {"reason": reason, "blocked": blocked,
                                                "route": [s.node_id for s in a.stops]})
         if t is not None:

@@ -309,27 +309,30 @@ def route_order(
     *,
     base_end: int,
     start: int = 0,
+    end: int | None = None,
     order_update_id: int = 0,
 ) -> Order:
-    """The order (update) for a whole route ``stops`` joined by ``legs``.
+    """The order (update) for a route ``stops`` joined by ``legs``.
 
     Stop ``i`` always gets ``sequenceId`` ``2*i`` and leg ``i`` (between stops ``i`` and
     ``i+1``) ``2*i+1``, so every update of the same route agrees with the last. The message
-    holds stops ``start..`` (``start`` is 0 for the first order and the last base stop
-    already sent for an update); stops up to ``base_end`` (inclusive) are released.
+    holds stops ``start..end`` (``start`` is 0 for the first order and the last base stop
+    already sent for an update; ``end`` defaults to the last stop, and an earlier one sends
+    only that much of the horizon); stops up to ``base_end`` (inclusive) are released.
     """
     if len(legs) != len(stops) - 1:
         raise ProtocolError(f"{len(stops)} stops need {len(stops) - 1} legs, got {len(legs)}")
-    if not 0 <= start <= base_end < len(stops):
-        raise ProtocolError(
-            f"need 0 <= start ({start}) <= base_end ({base_end}) < stops ({len(stops)})")
+    last = len(stops) - 1 if end is None else end
+    if not 0 <= start <= base_end <= last < len(stops):
+        raise ProtocolError(f"need 0 <= start ({start}) <= base_end ({base_end}) <= end "
+                            f"({last}) < stops ({len(stops)})")
     nodes = tuple(
-        Node(s.node_id, 2 * i, i <= base_end, s.actions, s.position)
-        for i, s in enumerate(stops) if i >= start)
+        Node(stops[i].node_id, 2 * i, i <= base_end, stops[i].actions, stops[i].position)
+        for i in range(start, last + 1))
     edges = tuple(
-        Edge(leg.edge_id, 2 * i + 1, i + 1 <= base_end, stops[i].node_id, stops[i + 1].node_id,
-             length=leg.length, max_speed=leg.max_speed)
-        for i, leg in enumerate(legs) if i >= start)
+        Edge(legs[i].edge_id, 2 * i + 1, i + 1 <= base_end, stops[i].node_id,
+             stops[i + 1].node_id, length=legs[i].length, max_speed=legs[i].max_speed)
+        for i in range(start, last))
     return Order(header, order_id, order_update_id, nodes, edges)
 
 

@@ -12,7 +12,7 @@ from fleet.protocol.state import ActionState, ActionStatus, BatteryState, NodeSt
 from ..planning.factories import fleet, mission, robot_class, site, task
 
 
-def _assignment(release_ahead: int = 2):  # type: ignore[no-untyped-def]
+def _assignment(release_ahead: int = 2, horizon: int | None = None):  # type: ignore[no-untyped-def]
     fac = site(
         [("D", 0, 0, "dock"), ("A", 10, 0, "waypoint"), ("B", 20, 0, "waypoint"),
          ("P", 30, 0, "inspection"), ("C", 40, 0, "waypoint"), ("Q", 50, 0, "inspection")],
@@ -20,7 +20,8 @@ def _assignment(release_ahead: int = 2):  # type: ignore[no-untyped-def]
     )
     m = mission(fac, task("P"), task("Q"))
     plan = plan_mission(m, fleet(("r1", robot_class(), "D")), time_limit=1.0)
-    return assignment_for("m" * 32, plan.robots[0], m, release_ahead=release_ahead)
+    return assignment_for("m" * 32, plan.robots[0], m, release_ahead=release_ahead,
+                          horizon=horizon)
 
 
 def _state(a, reached: int, finished: tuple[str, ...] = ()) -> StateView:  # type: ignore[no-untyped-def]
@@ -54,6 +55,35 @@ def test_base_is_released_in_steps_and_orders_are_schema_valid() -> None:
     encode(update)
     assert update.nodes[0].node_id == "B" and update.nodes[0].sequence_id == 4
     assert a.base_end == 3
+
+
+def test_a_bounded_horizon_moves_on_with_the_base() -> None:
+    a = _assignment(release_ahead=2, horizon=3)
+    header = Header("test", "r1", 0, "2026-01-01T00:00:00.000Z")
+    first = a.first_order(header)
+    encode(first)
+    # base D..B (sequence 0..4), then three horizon nodes: no more of the round
+    assert [(n.node_id, n.sequence_id, n.released) for n in first.nodes] == [
+        ("D", 0, True), ("A", 2, True), ("B", 4, True),
+        ("P", 6, False), ("C", 8, False), ("Q", 10, False)]
+    assert [e.sequence_id for e in first.edges] == [1, 3, 5, 7, 9]
+    assert [x.action_type for x in first.nodes[3].actions] == ["inspect"]
+    a.on_state(_state(a, 1))
+    update = a.next_update(header)
+    assert update is not None
+    encode(update)
+    # stitched at the last base node sent (B), base now to P, horizon three past it
+    assert [(n.node_id, n.sequence_id, n.released) for n in update.nodes] == [
+        ("B", 4, True), ("P", 6, True), ("C", 8, False), ("Q", 10, False), ("C", 12, False)]
+    a.on_state(_state(a, 8))
+    tail = a.next_update(header)
+    assert tail is not None and tail.nodes[-1].sequence_id == 2 * (len(a.stops) - 1)
+
+
+def test_the_whole_round_is_the_horizon_when_unbounded() -> None:
+    a = _assignment(release_ahead=2, horizon=None)
+    first = a.first_order(Header("test", "r1", 0, "2026-01-01T00:00:00.000Z"))
+    assert len(first.nodes) == len(a.stops)
 
 
 def test_progress_and_finish() -> None:
