@@ -26,6 +26,8 @@ def serve(
                                   help="VDA 5050 interface name of the site."),
     release_ahead: int = typer.Option(6, "--release-ahead", min=1,
                                       help="Nodes released ahead of a robot (base)."),
+    horizon_ahead: int = typer.Option(30, "--horizon-ahead", min=0,
+                                      help="Unreleased nodes sent past the base (horizon)."),
     robot_timeout: float = typer.Option(3.0, "--robot-timeout", min=0.1,
                                         help="Seconds of silence before a robot is lost."),
     plan_time_limit: float = typer.Option(5.0, "--plan-time-limit", min=0.5,
@@ -84,6 +86,7 @@ def serve(
     # build_manager keeps the silence timeout above what the machine can honour on a
     # faster world (fleet.clock.silence_timeout)
     settings = ManagerSettings(interface=interface, release_ahead=release_ahead,
+                               horizon_ahead=horizon_ahead,
                                robot_timeout=robot_timeout, plan_time_limit=plan_time_limit,
                                wait_for_robots=wait)
     clock = SystemClock() if speed == 1 else ScaledClock(speed)

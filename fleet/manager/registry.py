@@ -145,6 +145,10 @@ class Registry:
 
     def __init__(self) -> None:
         self._robots: dict[tuple[str, str], RobotEntry] = {}
+        # a thousand robots' states, sweeps and plans look robots up by serial and walk
+        # them in order many times a second: both are kept, not searched and sorted
+        self._by_serial: dict[str, RobotEntry] = {}
+        self._sorted: list[RobotEntry] | None = None
 
     def entry(self, manufacturer: str, serial: str) -> RobotEntry:
         """The robot's entry, created on first mention."""
@@ -152,15 +156,19 @@ class Registry:
         robot = self._robots.get(key)
         if robot is None:
             robot = self._robots[key] = RobotEntry(manufacturer, serial)
+            self._by_serial.setdefault(serial, robot)
+            self._sorted = None
         return robot
 
     def find(self, serial: str) -> RobotEntry | None:
         """The robot with this serial (serials are unique within a site)."""
-        return next((r for r in self._robots.values() if r.serial == serial), None)
+        return self._by_serial.get(serial)
 
     def all(self) -> list[RobotEntry]:
         """Every robot, sorted by manufacturer and serial."""
-        return sorted(self._robots.values(), key=lambda r: r.key)
+        if self._sorted is None:
+            self._sorted = sorted(self._robots.values(), key=lambda r: r.key)
+        return list(self._sorted)
 
     def available_fleet(self, facility: Facility) -> Fleet:
         """The robots a new plan may use: online, with capabilities, not busy, standing

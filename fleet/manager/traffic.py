@@ -88,8 +88,8 @@ class _Robot:
     counted: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
     """What this robot adds to the frozen and goal counts (see :meth:`Traffic._hold`)."""
     refused: tuple[int, int] | None = None
-    """(version, grant) of the last refusal: asked again with nothing changed, the answer
-    is the same."""
+    """(stamp, grant) of the last refusal (:meth:`Traffic._stamp_of` its :attr:`waiting`):
+    asked again with nothing it waits for changed, the answer is the same."""
     need: int = 0
     """Bit mask of the places still to reach beyond the grant (:meth:`Traffic._bit`)."""
     suffix: list[int] = field(default_factory=list)
@@ -118,7 +118,8 @@ class Traffic:
     def __init__(self, layout: TrafficLayout) -> None:
         self.layout = layout
         self._robots: dict[str, _Robot] = {}
-        self._slots: Counter[str] = Counter()
+        self._in: dict[str, set[str]] = defaultdict(set)
+        """The robots holding a slot of each place."""
         self._holders: dict[str, dict[str, BlockKey]] = defaultdict(dict)
         self._ended: list[tuple[str, Wait, float]] = []
         self._bits: dict[str, int] = {}
@@ -136,8 +137,11 @@ class Traffic:
         self._lost: dict[str, _Robot] = {}
         self._goals: Counter[str] = Counter()
         """Active robots whose goal is each place (and not where they are frozen)."""
-        self.version = 0
-        """Bumped by every change of what a robot holds."""
+        self._stamps: Counter[tuple[str, str]] = Counter()
+        """Bumped for a place (``("place", id)``) or block (``("block", id)``) whenever
+        who holds it changes: a robot refused for want of it is asked again only then (a
+        thousand robots waiting, each asking again on every change anywhere, cost the
+        manager a fifth of a core)."""
         self.safety = 0
         """Bumped by every change the finishing orders depend on (where robots are frozen,
         what they still need, who is active)."""
@@ -251,13 +255,12 @@ class Traffic:
         if r.granted >= want:
             self._stop_waiting(r, now)
         while r.granted < want:
-            if r.waiting is not None and r.refused == (
-                    self.safety if r.waiting.kind == "way" else self.version, r.granted):
-                break  # nothing it depends on changed since the last refusal
+            if r.waiting is not None and r.refused == (self._stamp_of(r.waiting), r.granted):
+                break  # nothing it waits for changed since the last refusal
             run = r.runs[bisect.bisect_right(r.ends, r.granted)]
             why = self._grant(r, run)
             if why is not None:
-                r.refused = (self.safety if why.kind == "way" else self.version, r.granted)
+                r.refused = (self._stamp_of(why), r.granted)
                 if r.waiting is None or r.waiting != why:
                     r.waiting_since = now if r.waiting is None else r.waiting_since
                     r.waiting = why
@@ -278,10 +281,9 @@ class Traffic:
             if others and (key[0] == key[1] or any(k != key for k in others.values())):
                 return Wait("block", block, tuple(sorted(others)))
         for place in run.places:
-            if place not in r.slots and self._slots[place] >= self.layout.capacity[place]:
-                holders = tuple(sorted(s.serial for s in self._robots.values()
-                                       if place in s.slots and s is not r))
-                return Wait("place", place, holders)
+            held = self._in.get(place, ())
+            if place not in r.slots and len(held) >= self.layout.capacity[place]:
+                return Wait("place", place, tuple(sorted(held)))
         old = r.granted
         if self._harmless(r, run):
             r.granted = run.end
@@ -303,6 +305,11 @@ class Traffic:
         r.granted = old
         self._rehold(r)
         return Wait("way", r.route[run.end], tuple(sorted(set(witness) - set(order))))
+
+    def _stamp_of(self, why: Wait) -> int:
+        """What a refusal for ``why`` depends on: the finishing orders for a ``way``, else
+        who holds the place or block waited for."""
+        return self.safety if why.kind == "way" else self._stamps[why.kind, why.what]
 
     def _harmless(self, r: _Robot, run: _Run) -> bool:
         """Whether granting ``run`` certainly keeps every finishing order valid: frozen at
@@ -482,7 +489,7 @@ class Traffic:
 
     def occupancy(self, place: str) -> int:
         """Slots held at ``place``."""
-        return self._slots[place]
+        return len(self._in.get(place, ()))
 
     def obstacles(self) -> dict[str, tuple[str, str, bool]]:
         """What robots that will not move on hold: block or place id → (``block`` or
@@ -558,7 +565,9 @@ class Traffic:
             r.need = r.suffix[bisect.bisect_right(r.ends, r.granted)]
         r.slots = frozenset(slots)
         r.blocks = blocks
-        self._slots.update(r.slots)
+        for p in r.slots:
+            self._in[p].add(r.serial)
+            self._stamps["place", p] += 1
         if r.active:
             r.counted = ((r.frozen_at,), (r.goal,) if r.goal != r.frozen_at else ())
             self._active[r.serial] = r
@@ -567,9 +576,9 @@ class Traffic:
             self._active.pop(r.serial, None)
         self._count(r.counted[0], +1)
         self._goals.update(r.counted[1])
-        self.version += 1
         for b, k in blocks.items():
             self._holders[b][r.serial] = k
+            self._stamps["block", b] += 1
 
     def _count(self, places: Iterable[str], d: int) -> None:
         """Count ``d`` more robots frozen at each of ``places``, keeping :attr:`_full`."""
@@ -584,13 +593,15 @@ class Traffic:
         self._count(r.counted[0], -1)
         self._goals.subtract(r.counted[1])
         r.counted = ((), ())
-        self.version += 1
-        self._slots.subtract(r.slots)
         for p in r.slots:
-            if self._slots[p] <= 0:
-                del self._slots[p]
+            held = self._in[p]
+            held.discard(r.serial)
+            if not held:
+                del self._in[p]
+            self._stamps["place", p] += 1
         for b in r.blocks:
             self._holders[b].pop(r.serial, None)
+            self._stamps["block", b] += 1
         r.slots, r.blocks = frozenset(), {}
 
     def _rehold(self, r: _Robot) -> None:
