@@ -59,7 +59,7 @@ from fleet.protocol.order import NodePosition, RouteStop, route_order
 from sim.errors import ScenarioError
 from sim.generated import generated_scenario
 from sim.link import LinkModel
-from sim.processes import FleetProcess
+from sim.processes import FleetProcess, GcPauses
 from sim.robots import FleetOptions, robots_of, starts_of
 from sim.runner import EmbeddedManager, manager_settings, state_interval_for
 from sim.scenario import Scenario, load_scenario
@@ -71,6 +71,10 @@ DEFAULT_SCENARIO = "coal-mine-baseline"
 
 TICKERS = 2
 """State threads of the fleet process."""
+
+STALL_SAMPLE_S = 0.05
+"""Real seconds between two looks at the manager's count of states handled (the longest
+stall figure is good to this)."""
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -240,6 +244,20 @@ class _Bench:
         self.probes: list[float] = []
         self._stop = threading.Event()
         self._prober: threading.Thread | None = None
+        self.gc = GcPauses()
+        self.declared0 = manager.liveness.declared
+        self.stall = 0.0
+        """The longest real time in which the manager handled no state (sampled)."""
+        self._watcher = threading.Thread(target=self._watch, name="bench-stall", daemon=True)
+        self._watcher.start()
+
+    def _watch(self) -> None:
+        last, since = self.manager.states_handled, time.monotonic()
+        while not self._stop.wait(STALL_SAMPLE_S):
+            now, handled = time.monotonic(), self.manager.states_handled
+            if handled != last:
+                last, since = handled, now
+            self.stall = max(self.stall, now - since)
 
     def step(self) -> None:
         """Notice when planning is over: the steady window and the probes start."""
@@ -255,8 +273,10 @@ class _Bench:
             self._prober.start()
 
     def stop_probing(self) -> None:
-        """End the probes (the one under way is given up)."""
+        """End the probes (the one under way is given up) and the watching."""
         self._stop.set()
+        self.gc.close()
+        self._watcher.join(5)
         if self._prober is not None:
             self._prober.join(15)
 
@@ -319,6 +339,9 @@ class _Bench:
             "planning_s": None if self.steady is None else round(self.steady[0] - self.wall0, 1),
             "missions": len(self.runs), "robots_dispatched": dispatched,
             "robots_lost": lost,
+            "loss_declarations": self.manager.liveness.declared - self.declared0,
+            "manager_longest_stall_s": round(self.stall, 2),
+            "manager_gc_worst_pause_s": round(self.gc.worst, 3),
             "inspections_done": done, "inspections_total": total,
             **_latency("mission_dispatch", missions), **_latency("dispatch", probes),
         }

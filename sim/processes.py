@@ -389,7 +389,7 @@ def run_child(spec_path: Path) -> None:
     space = SpaceClient(spec.space) if spec.space is not None else None
     fleet = SimFleet(spec.scenario, spec.robots, connect=spec.connect, clock=clock,
                      options=spec.options, starts=spec.starts, space=space)
-    pauses = _GcPauses()
+    pauses = GcPauses()
     # hundreds of threads each taking the GIL briefly (a publish, a wake-up) wait up to the
     # switch interval behind a busy one: a shorter interval keeps their latency down
     sys.setswitchinterval(SWITCH_INTERVAL_S)
@@ -415,13 +415,19 @@ def run_child(spec_path: Path) -> None:
     print(STATS + json.dumps(stats), flush=True)
 
 
-class _GcPauses:
-    """The longest garbage collection pause of this process, in seconds."""
+class GcPauses:
+    """The longest garbage collection pause of this process, in seconds, from creation
+    until :meth:`close`."""
 
     def __init__(self) -> None:
         self.worst = 0.0
         self._start = 0.0
         gc.callbacks.append(self._on_gc)
+
+    def close(self) -> None:
+        """Stop watching."""
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
 
     def _on_gc(self, phase: str, info: dict[str, int]) -> None:
         now = time.perf_counter()

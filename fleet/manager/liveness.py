@@ -56,6 +56,8 @@ class Liveness:
     def __init__(self, core: Core, obstacles: Obstacles) -> None:
         self.core = core
         self.obstacles = obstacles
+        self.declared = 0
+        """Times a robot was declared lost (each loss counts, a robot back counts again)."""
 
     def heard(self, robot: RobotEntry) -> None:
         """``robot`` said something valid now (caller holds the lock)."""
@@ -148,6 +150,7 @@ class Liveness:
         robot.move(status)
         if was_lost:
             return
+        self.declared += 1
         (log.info if status is RobotStatus.OFFLINE else log.warning)(
             "robot %s/%s lost: %s", robot.manufacturer, robot.serial, why)
         run = core.missions.get(robot.mission_id or "")
