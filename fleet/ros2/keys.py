@@ -121,7 +121,7 @@ def data_key(
     stripped = fully_qualified(name).strip("/")
     if Profile(profile) is Profile.ROS2DDS:
         return stripped
-    return f"{domain}/{stripped}/{dds_type(typename)}/{type_hash or TYPE_HASH_NOT_SUPPORTED}"
+    return f"{domain}/{stripped}/{dds_type(typename)}/{TYPE_HASH_NOT_SUPPORTED if type_hash is None else type_hash}"
 
 
 def topic_key(
@@ -263,7 +263,11 @@ class Entity:
         parts += [
             _mangle(self.topic, _SLASH, "topic"),
             _mangle(self.type_name, _SLASH, "type"),
-            _mangle(self.type_hash or TYPE_HASH_NOT_SUPPORTED, _SLASH, "type hash"),
+            _mangle(
+                TYPE_HASH_NOT_SUPPORTED if self.type_hash is None else self.type_hash,
+                _SLASH,
+                "type hash",
+            ),
             (self.qos or ZenohQos()).encode(),
         ]
         return "/".join(parts)
