@@ -13,8 +13,9 @@ A caller may rely on:
   :class:`fleet.errors.ProtocolError` with a one-line reason, never another exception;
 * messages being rosbags dataclasses: fields as attributes, numeric arrays and sequences
   as numpy arrays, other arrays and sequences as lists, nested messages as instances.
-  :func:`message` builds one with ROS defaults (zeros, ``""``, empty sequences) for the
-  fields not given.
+  :func:`message` builds one with zero values (0, ``""``, empty sequences) for the fields
+  not given. These are not the ``.msg`` default values, which rosbags does not keep:
+  ``geometry_msgs/Quaternion.w`` is 0 here and 1 in rclpy.
 """
 
 from __future__ import annotations
@@ -136,9 +137,10 @@ def _default(distro: Distro, desc: FieldDesc) -> Any:
 
 
 def message(distro: Distro | str, typename: str, **fields: Any) -> Any:
-    """A message of ``typename`` with ``fields`` and ROS defaults for the rest (numbers 0,
-    bool False, strings empty, nested messages defaulted, fixed arrays of that many
-    defaults, sequences empty). Raises ProtocolError for an unknown type or field name."""
+    """A message of ``typename`` with ``fields`` and zero values for the rest (numbers 0,
+    bool False, strings empty, nested messages zeroed, fixed arrays of that many zeros,
+    sequences empty; not the ``.msg`` defaults). Raises ProtocolError for an unknown type
+    or field name."""
     distro = _check_type(distro, typename)
     _, defs = typestore(distro).fielddefs[typename]
     names = {name for name, _ in defs}
