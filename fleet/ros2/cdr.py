@@ -21,7 +21,7 @@ A caller may rely on:
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from rosbags.interfaces import Nodetype
@@ -122,15 +122,17 @@ def message_class(distro: Distro | str, typename: str) -> type[Any]:
 
 
 def _default(distro: Distro, desc: FieldDesc) -> Any:
-    kind, rest = desc
+    # rosbags' FieldDesc is a union of differently shaped tuples; walk it untyped.
+    kind, rest = desc[0], cast("Any", desc[1])
     if kind == Nodetype.NAME:
         return message(distro, str(rest))
     if kind == Nodetype.BASE:
-        base = rest[0]
-        return "" if base in ("string", "wstring") else False if base == "bool" else 0.0 if (
-            base.startswith("float")) else 0
+        base = str(rest[0])
+        if base in ("string", "wstring"):
+            return ""
+        return False if base == "bool" else 0.0 if base.startswith("float") else 0
     element, size = rest
-    count = size if kind == Nodetype.ARRAY else 0
+    count = int(size) if kind == Nodetype.ARRAY else 0
     if element[0] == Nodetype.BASE and element[1][0] in _DTYPES:
         return np.zeros(count, dtype=_DTYPES[element[1][0]])
     return [_default(distro, element) for _ in range(count)]

@@ -108,8 +108,9 @@ SERVICES = {
     "example_interfaces/srv/AddTwoInts": _ADD_TWO_INTS,
 }
 
-# rosidl splits .srv/.action files on lines that are exactly '---'
-# (rosidl_adapter/parser.py, SERVICE_REQUEST_RESPONSE_SEPARATOR / ACTION_REQUEST_RESPONSE_SEPARATOR).
+# rosidl splits .srv/.action files on lines equal to '---' (rosidl_adapter/parser.py,
+# SERVICE_REQUEST_RESPONSE_SEPARATOR and ACTION_REQUEST_RESPONSE_SEPARATOR); we also allow
+# trailing blanks, which editors leave and rosidl would reject.
 _SEPARATOR = re.compile(r"^---[ \t]*$", re.MULTILINE)
 
 _UUID = "unique_identifier_msgs/msg/UUID"

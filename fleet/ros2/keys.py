@@ -121,7 +121,8 @@ def data_key(
     stripped = fully_qualified(name).strip("/")
     if Profile(profile) is Profile.ROS2DDS:
         return stripped
-    return f"{domain}/{stripped}/{dds_type(typename)}/{TYPE_HASH_NOT_SUPPORTED if type_hash is None else type_hash}"
+    hash_chunk = TYPE_HASH_NOT_SUPPORTED if type_hash is None else type_hash
+    return f"{domain}/{stripped}/{dds_type(typename)}/{hash_chunk}"
 
 
 def topic_key(
