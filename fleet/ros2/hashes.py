@@ -23,7 +23,7 @@ describe services or actions at all.
 
 A caller may rely on :func:`type_hash` being deterministic and equal to the hash in the
 official generator's JSON for the same definitions (golden and oracle tests check it).
-Humble has no type hashes on the wire: :func:`wire_hash` gives None there and
+Humble has no type hashes (REP-2011 starts with Iron): :func:`wire_hash` gives None there and
 :mod:`fleet.ros2.keys` writes rmw_zenoh's ``TypeHashNotSupported``.
 """
 
@@ -151,13 +151,20 @@ def type_description(distro: Distro | str, typename: str) -> dict[str, Any]:
     }
 
 
-@functools.cache
 def type_hash(distro: Distro | str, typename: str) -> str:
     """``RIHS01_<sha256 hex>`` of ``typename`` (a message, service or action, e.g.
     ``std_msgs/msg/String``, ``action_msgs/srv/CancelGoal``,
-    ``nav2_msgs/action/NavigateToPose_SendGoal``) under ``distro``'s definitions. Computed
-    for Humble too, though Humble robots neither compute nor send it.
-    Raises KeyError for an unknown type."""
+    ``nav2_msgs/action/NavigateToPose_SendGoal``) under ``distro``'s definitions.
+    Raises KeyError for an unknown type, ValueError for Humble: type hashes (REP-2011)
+    start with Iron, and Humble's services have no event message to describe."""
+    distro = Distro(distro)
+    if distro is Distro.HUMBLE:
+        raise ValueError("ROS 2 Humble has no type hashes; see wire_hash")
+    return _hash(distro, typename)
+
+
+@functools.cache
+def _hash(distro: Distro, typename: str) -> str:
     text = json.dumps(
         type_description(distro, typename),
         ensure_ascii=True,

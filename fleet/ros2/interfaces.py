@@ -20,7 +20,8 @@ What rosbags lacks, and this module adds:
   ``<pkg>/<msg|srv|action>/<Name>`` spelling:
 
   - service ``pkg/srv/X``: ``X_Request``, ``X_Response``, ``X_Event``
-    {info: service_msgs/ServiceEventInfo, request: X_Request[<=1], response: X_Response[<=1]};
+    {info: service_msgs/ServiceEventInfo, request: X_Request[<=1], response: X_Response[<=1]}
+    (no ``_Event`` in Humble, which predates service introspection);
   - action ``pkg/action/A``: ``A_Goal``, ``A_Result``, ``A_Feedback``;
     ``A_SendGoal_Request`` {goal_id: unique_identifier_msgs/UUID, goal: A_Goal},
     ``A_SendGoal_Response`` {accepted: bool, stamp: builtin_interfaces/Time},
@@ -149,15 +150,17 @@ def _split(text: str, parts: int, typename: str) -> list[str]:
     return sections
 
 
-def service_types(typename: str, text: str) -> Typesdict:
+def service_types(typename: str, text: str, *, events: bool = True) -> Typesdict:
     """The message types of the service ``typename`` (``pkg/srv/Name``) from its ``.srv``
-    text: ``Name_Request``, ``Name_Response`` and ``Name_Event``, as rosidl generates them."""
+    text: ``Name_Request``, ``Name_Response`` and, with ``events`` (Iron on: Humble has
+    no service introspection, no service_msgs), ``Name_Event``, as rosidl generates them."""
     package = typename.split("/", 1)[0]
     request, response = _split(text, 2, typename)
     types: Typesdict = {}
     types |= _parse_section(request, package, f"{typename}_Request")
     types |= _parse_section(response, package, f"{typename}_Response")
-    types |= _event(typename)
+    if events:
+        types |= _event(typename)
     return types
 
 
@@ -170,10 +173,11 @@ def _event(service: str) -> Typesdict:
     return {f"{service}_Event": ([], fields)}
 
 
-def action_types(typename: str, text: str) -> Typesdict:
+def action_types(typename: str, text: str, *, events: bool = True) -> Typesdict:
     """The message types of the action ``typename`` (``pkg/action/Name``) from its
     ``.action`` text: goal, result and feedback, the send_goal and get_result services'
-    request, response and event, and the feedback message, as rosidl generates them."""
+    request, response and (with ``events``) event, and the feedback message, as rosidl
+    generates them."""
     package = typename.split("/", 1)[0]
     goal, result, feedback = _split(text, 3, typename)
     types: Typesdict = {}
@@ -189,13 +193,15 @@ def action_types(typename: str, text: str) -> Typesdict:
         [],
         [("accepted", (Nodetype.BASE, ("bool", 0))), ("stamp", _name(_TIME))],
     )
-    types |= _event(send_goal)
+    if events:
+        types |= _event(send_goal)
     types[f"{get_result}_Request"] = ([], [("goal_id", _name(_UUID))])
     types[f"{get_result}_Response"] = (
         [],
         [("status", (Nodetype.BASE, ("int8", 0))), ("result", _name(f"{typename}_Result"))],
     )
-    types |= _event(get_result)
+    if events:
+        types |= _event(get_result)
     types[f"{typename}_FeedbackMessage"] = (
         [],
         [("goal_id", _name(_UUID)), ("feedback", _name(f"{typename}_Feedback"))],
@@ -208,12 +214,16 @@ def _vendored(distro: Distro, filename: str) -> str:
     return (folder / filename).read_text(encoding="utf-8")
 
 
-@functools.cache
 def typestore(distro: Distro | str) -> Typestore:
     """The rosbags type store of ``distro``: its core packages plus nav2_msgs' actions
     (:data:`ACTIONS`) and the services in :data:`SERVICES`. Built once per distro and
     shared: callers must not register into it. Raises ValueError for an unknown distro."""
-    distro = Distro(distro)
+    # Normalised first: the cache would tell 'jazzy' and Distro.JAZZY apart.
+    return _build(Distro(distro))
+
+
+@functools.cache
+def _build(distro: Distro) -> Typestore:
     store = get_typestore(_STORES[distro])
     extra: Typesdict = {}
     if distro is Distro.KILTED:
@@ -221,10 +231,13 @@ def typestore(distro: Distro | str) -> Typestore:
         extra |= get_types_from_msg(
             _vendored(distro, "WaypointStatus.msg"), "nav2_msgs/msg/WaypointStatus"
         )
+    # Service event messages (and service_msgs) exist from Iron on.
+    events = distro is not Distro.HUMBLE
     for action in ACTIONS:
-        extra |= action_types(action, _vendored(distro, action.rsplit("/", 1)[1] + ".action"))
+        text = _vendored(distro, action.rsplit("/", 1)[1] + ".action")
+        extra |= action_types(action, text, events=events)
     for service, text in SERVICES.items():
-        extra |= service_types(service, text)
+        extra |= service_types(service, text, events=events)
     store.register(extra)
     return store
 

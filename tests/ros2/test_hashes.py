@@ -46,7 +46,11 @@ def test_char_hashes_as_uint8_where_rosbags_does_not() -> None:
 
 def test_humble_has_no_wire_hash() -> None:
     assert wire_hash(Distro.HUMBLE, "std_msgs/msg/String") is None
-    assert type_hash(Distro.HUMBLE, "std_msgs/msg/String").startswith("RIHS01_")
+    with pytest.raises(ValueError, match="Humble"):
+        type_hash(Distro.HUMBLE, "std_msgs/msg/String")
+    # Humble services have no event message (service introspection came with Iron).
+    assert "action_msgs/srv/CancelGoal_Event" not in typestore("humble").fielddefs
+    assert "nav2_msgs/action/NavigateToPose_SendGoal_Event" not in typestore("humble").fielddefs
 
 
 def test_nav2_results_differ_by_distro() -> None:

@@ -105,3 +105,45 @@ def test_hashes_match_generated_json() -> None:
                 wrong.append(name)
     assert not sorted(set(wrong))
     assert checked > 200
+
+
+# The vendored nav2 actions whose dependencies have Jazzy wheels (Humble has no hashes;
+# Kilted's NavigateThroughPoses needs nav_msgs/Goals and nav2_msgs/WaypointStatus, which
+# have none).
+GENERATED = [
+    ("jazzy", "NavigateToPose"),
+    ("jazzy", "NavigateThroughPoses"),
+    ("kilted", "NavigateToPose"),
+]
+
+
+@pytest.mark.parametrize(("distro", "action"), GENERATED)
+def test_nav2_hashes_match_official_generator(distro: str, action: str, tmp_path: Path) -> None:
+    """Run ROS's own rosidl_adapter and rosidl_generator_type_description (shipped with the
+    oracle wheels) on the vendored .action file and compare every hash it writes."""
+    adapter = pytest.importorskip("rosidl_adapter.action")
+    generator = pytest.importorskip("rosidl_generator_type_description")
+    source = Path(__file__).parents[2] / "fleet" / "ros2" / "nav2_msgs" / distro
+    package = tmp_path / "nav2_msgs"
+    (package / "action").mkdir(parents=True)
+    text = (source / f"{action}.action").read_text()
+    (package / "action" / f"{action}.action").write_text(text)
+    idl = tmp_path / "idl"
+    adapter.convert_action_to_idl(package, "nav2_msgs", Path(f"action/{action}.action"),
+                                  idl / "action")
+    includes = ["std_msgs", "geometry_msgs", "builtin_interfaces", "unique_identifier_msgs",
+                "service_msgs", "action_msgs"]
+    args = tmp_path / "args.json"
+    args.write_text(json.dumps({
+        "package_name": "nav2_msgs",
+        "output_dir": str(tmp_path / "out"),
+        "idl_tuples": [f"{idl}:action/{action}.idl"],
+        "include_paths": [f"{name}:{_share() / name}" for name in includes],
+    }))
+    hashes = {
+        entry["type_name"]: entry["hash_string"]
+        for path in generator.generate_type_hash(str(args))
+        for entry in json.loads(Path(path).read_text())["type_hashes"]
+    }
+    assert f"nav2_msgs/action/{action}_SendGoal" in hashes
+    assert {name: type_hash(distro, name) for name in hashes} == hashes
