@@ -12,12 +12,15 @@ What rosbags lacks, and this module adds:
   there; they differ by distro: Humble's result is ``std_msgs/Empty``, Jazzy and Kilted
   return ``error_code``/``error_msg``, Kilted's NavigateThroughPoses takes
   ``nav_msgs/Goals`` and reports ``nav2_msgs/WaypointStatus``).
-* services and actions at all: rosbags' type stores hold messages only, and its ``.msg``
-  parser (``rosbags.typesys.get_types_from_msg``) reads one message, forces the type name
-  under ``<pkg>/msg/`` unless it is under ``msg`` or ``action``, and has no ``---`` section
-  handling. So we split ``.srv``/``.action`` text ourselves and name the parts as rosidl
-  does (``rosidl_parser/definition.py``, classes ``Service`` and ``Action``), in rosbags'
-  ``<pkg>/<msg|srv|action>/<Name>`` spelling:
+* services and actions at all (rosbags 0.11.9): its type stores hold messages only; its
+  ``.msg`` parser (``rosbags.typesys.get_types_from_msg``) reads one message, forces the
+  type name under ``<pkg>/msg/`` unless it is under ``msg`` or ``action``, and has no
+  ``---`` section handling; its IDL parser (``get_types_from_idl``) names structs by their
+  modules (``module example_interfaces { module srv { struct AddTwoInts_Request``  gives
+  ``example_interfaces/srv/AddTwoInts_Request``) but nothing generates the wrapper types of
+  a ``.srv`` or ``.action``. So we split ``.srv``/``.action`` text ourselves and name the
+  parts as rosidl does (``rosidl_parser/definition.py``, classes ``Service`` and ``Action``)
+  in that same ``<pkg>/<msg|srv|action>/<Name>`` spelling:
 
   - service ``pkg/srv/X``: ``X_Request``, ``X_Response``, ``X_Event``
     {info: service_msgs/ServiceEventInfo, request: X_Request[<=1], response: X_Response[<=1]}
