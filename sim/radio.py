@@ -179,8 +179,10 @@ class Radio:
         """In coverage, and the shared transport reaches a router."""
         return self.link.connected and not self.cut_off and self.reach.get()
 
-    def publish(self, key: str, payload: bytes) -> None:
-        """Send ``payload`` over the link (silence when out of coverage or cut off)."""
+    def publish(self, key: str, payload: bytes, *, attachment: bytes | None = None,
+                json: bool = True) -> None:
+        """Send ``payload`` over the link (silence when out of coverage or cut off); a
+        simulated VDA 5050 robot sends JSON without attachments (both ignored here)."""
         if self.cut_off:
             return
         self._transmit(self.clock.monotonic(), lambda: self._up(key, payload), Direction.UP,
@@ -242,13 +244,16 @@ class Radio:
         """The shared transport's, or none out of coverage."""
         return self.inner.tokens(key_expr, timeout=timeout) if self.reachable() else []
 
-    def serve(self, key_expr: str, handler: QueryHandler) -> Handle:
+    def serve(self, key_expr: str, handler: QueryHandler, *, complete: bool = False) -> Handle:
         """The shared transport's (a robot serves no queries; here for the contract)."""
-        return self.inner.serve(key_expr, handler)
+        return self.inner.serve(key_expr, handler, complete=complete)
 
-    def query(self, key: str, payload: bytes | None, *, timeout: float) -> list[Answer]:
+    def query(self, key: str, payload: bytes | None, *, timeout: float,
+              attachment: bytes | None = None, complete: bool = False,
+              json: bool = True) -> list[Answer]:
         """The shared transport's, or no answer out of coverage."""
-        return self.inner.query(key, payload, timeout=timeout) if self.reachable() else []
+        return self.inner.query(key, payload, timeout=timeout, attachment=attachment,
+                                complete=complete, json=json) if self.reachable() else []
 
     def _transmit(self, now: float, deliver: Callable[[], None], direction: Direction,
                   reliable: bool) -> None:

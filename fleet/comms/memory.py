@@ -193,7 +193,8 @@ class MemoryTransport:
                     if entries is net._tokens and self._reachable:
                         net._token_changed(entry, False)
 
-    def publish(self, key: str, payload: bytes) -> None:
+    def publish(self, key: str, payload: bytes, *, attachment: bytes | None = None,
+                json: bool = True) -> None:
         self._check()
         if self._reachable:
             self.network._put(self, key, bytes(payload))
@@ -224,10 +225,12 @@ class MemoryTransport:
         self._check()
         return self.network._present(key_expr) if self._reachable else []
 
-    def serve(self, key_expr: str, handler: QueryHandler) -> Handle:
+    def serve(self, key_expr: str, handler: QueryHandler, *, complete: bool = False) -> Handle:
         return self._declare(self.network._queryables, _Entry(self, key_expr, handler))
 
-    def query(self, key: str, payload: bytes | None, *, timeout: float) -> list[Answer]:
+    def query(self, key: str, payload: bytes | None, *, timeout: float,
+              attachment: bytes | None = None, complete: bool = False,
+              json: bool = True) -> list[Answer]:
         self._check()
         if not self._reachable:
             return []
@@ -240,7 +243,7 @@ class MemoryTransport:
         for q in handlers:
             assert q.callback is not None
             try:
-                answers.append(cast(Answer, q.callback(Query(path, params, payload))))
+                answers.append(cast(Answer, q.callback(Query(path, params, payload, attachment))))
             # as a Zenoh queryable would: the caller gets an error answer, the bug is logged
             except Exception:
                 logger.exception("query handler for %s failed", path)

@@ -70,6 +70,8 @@ class Query:
     """Selector parameters (``key?a=1;b=2``)."""
     payload: bytes | None
     """The query's payload, None when it carried none."""
+    attachment: bytes | None = None
+    """The query's attachment (ROS 2 over rmw_zenoh: sequence number and GID), if any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,10 @@ class Answer:
 
     payload: bytes
     error: bool = False
+    attachment: bytes | None = None
+    """Sent with the answer (rmw_zenoh service replies echo the request's)."""
+    json: bool = True
+    """Whether the payload is JSON (labelled so on Zenoh); False for CDR and other bytes."""
 
 
 SampleCallback = Callable[[str, bytes], object]
@@ -98,8 +104,10 @@ class Transport(Protocol):
         """True once :meth:`close` has run."""
         ...
 
-    def publish(self, key: str, payload: bytes) -> None:
-        """Put ``payload`` (JSON) on ``key``."""
+    def publish(self, key: str, payload: bytes, *, attachment: bytes | None = None,
+                json: bool = True) -> None:
+        """Put ``payload`` on ``key``, labelled JSON unless ``json`` is False (CDR), with
+        ``attachment`` if given."""
         ...
 
     def publisher(self, key: str) -> Publisher:
@@ -126,12 +134,17 @@ class Transport(Protocol):
         """Keys of the tokens matching ``key_expr`` present now (waits <= ``timeout``)."""
         ...
 
-    def serve(self, key_expr: str, handler: QueryHandler) -> Handle:
-        """Answer queries on ``key_expr`` with ``handler``."""
+    def serve(self, key_expr: str, handler: QueryHandler, *, complete: bool = False) -> Handle:
+        """Answer queries on ``key_expr`` with ``handler``; ``complete`` declares that it
+        answers for the whole of ``key_expr`` (a ROS 2 service server does)."""
         ...
 
-    def query(self, key: str, payload: bytes | None, *, timeout: float) -> list[Answer]:
-        """Ask ``key``; the answers received within ``timeout`` seconds."""
+    def query(self, key: str, payload: bytes | None, *, timeout: float,
+              attachment: bytes | None = None, complete: bool = False,
+              json: bool = True) -> list[Answer]:
+        """Ask ``key``; the answers received within ``timeout`` seconds. ``complete`` asks
+        only complete queryables, every one of them, answers not merged (a ROS 2 service
+        call); ``json`` False sends the payload unlabelled (CDR)."""
         ...
 
     def reachable(self) -> bool:

@@ -109,9 +109,11 @@ class ZenohTransport:
             self._entities.append(kept)
         return kept
 
-    def publish(self, key: str, payload: bytes) -> None:
+    def publish(self, key: str, payload: bytes, *, attachment: bytes | None = None,
+                json: bool = True) -> None:
         try:
-            self._session.put(key, payload, encoding=JSON)
+            self._session.put(key, payload, encoding=JSON if json else None,
+                              attachment=attachment)
         except zenoh.ZError as exc:
             raise TransportError(f"cannot publish on {key}: {exc}") from None
 
@@ -168,14 +170,15 @@ class ZenohTransport:
         except zenoh.ZError as exc:
             raise TransportError(f"cannot list tokens {key_expr}: {exc}") from None
 
-    def serve(self, key_expr: str, handler: QueryHandler) -> Handle:
+    def serve(self, key_expr: str, handler: QueryHandler, *, complete: bool = False) -> Handle:
         def on_query(query: zenoh.Query) -> None:
             with query:
-                payload = query.payload
+                payload, attachment = query.payload, query.attachment
                 # the stub types __iter__ as returning a list; it yields (key, value) pairs
                 pairs: Any = query.parameters
                 request = Query(str(query.key_expr), {str(k): str(v) for k, v in pairs},
-                                payload.to_bytes() if payload else None)
+                                payload.to_bytes() if payload else None,
+                                attachment.to_bytes() if attachment is not None else None)
                 try:
                     answer = handler(request)
                 # the handler runs on a Zenoh thread: log the bug, answer the caller
@@ -183,24 +186,35 @@ class ZenohTransport:
                     logger.exception("query handler for %s failed", request.key)
                     answer = Answer(b'{"error": "internal error answering %s"}'
                                     % request.key.encode(), error=True)
+                encoding = JSON if answer.json else None
                 if answer.error:
-                    query.reply_err(answer.payload, encoding=JSON)
+                    query.reply_err(answer.payload, encoding=encoding)
                 else:
-                    query.reply(query.key_expr, answer.payload, encoding=JSON)
+                    query.reply(query.key_expr, answer.payload, encoding=encoding,
+                                attachment=answer.attachment)
 
         try:
-            return self._keep(self._session.declare_queryable(key_expr, on_query))
+            return self._keep(self._session.declare_queryable(key_expr, on_query,
+                                                              complete=complete))
         except zenoh.ZError as exc:
             raise TransportError(f"cannot serve {key_expr}: {exc}") from None
 
-    def query(self, key: str, payload: bytes | None, *, timeout: float) -> list[Answer]:
+    def query(self, key: str, payload: bytes | None, *, timeout: float,
+              attachment: bytes | None = None, complete: bool = False,
+              json: bool = True) -> list[Answer]:
+        # a ROS 2 service call (rmw_zenoh): every complete server, nothing merged
+        how: dict[str, Any] = {"target": zenoh.QueryTarget.ALL_COMPLETE,
+                               "consolidation": zenoh.ConsolidationMode.NONE} if complete else {}
         try:
             replies = self._session.get(key, payload=payload,
-                                        encoding=JSON if payload else None, timeout=timeout)
+                                        encoding=JSON if payload and json else None,
+                                        timeout=timeout, attachment=attachment, **how)
             answers = []
             for reply in replies:
                 if reply.ok is not None:
-                    answers.append(Answer(reply.ok.payload.to_bytes()))
+                    extra = reply.ok.attachment
+                    answers.append(Answer(reply.ok.payload.to_bytes(), attachment=None
+                                          if extra is None else extra.to_bytes(), json=json))
                 elif reply.err is not None:
                     answers.append(Answer(reply.err.payload.to_bytes(), error=True))
             return answers

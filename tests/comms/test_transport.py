@@ -174,3 +174,32 @@ def test_memory_party_cut_off_neither_sends_nor_receives() -> None:
     network.drain()
     assert seen == [True, False, True] and got == ["k/unheard", "k/back"]
     network.close()
+
+
+def test_a_ros2_service_call_carries_attachments_both_ways(net: Net) -> None:
+    """What a ROS 2 service call over rmw_zenoh needs: a complete queryable, a query to
+    complete ones only, CDR bytes unlabelled, and the attachment echoed in the reply."""
+    def handler(query: Query) -> Answer:
+        assert query.payload is not None and query.attachment is not None
+        return Answer(query.payload[::-1], attachment=query.attachment, json=False)
+
+    net.a.serve("0/add/srv/RIHS01_x", handler, complete=True)
+    net.settle()
+    cdr, tag = b"\x00\x01\x00\x00\x05\x00\x00\x00", bytes(range(33))
+    answers = net.b.query("0/add/srv/RIHS01_x", cdr, timeout=2.0, attachment=tag,
+                          complete=True, json=False)
+    assert [(a.payload, a.attachment, a.error) for a in answers] == [(cdr[::-1], tag, False)]
+
+
+def test_a_put_with_an_attachment_and_no_json_label_is_delivered(net: Net) -> None:
+    got: list[tuple[str, bytes]] = []
+
+    def on_sample(key: str, payload: bytes) -> None:
+        got.append((key, payload))
+        net.notify()
+
+    net.b.subscribe("0/chatter/**", on_sample)
+    net.settle()
+    net.a.publish("0/chatter/T/RIHS01_x", b"\x00\x01\x00\x00", attachment=bytes(33),
+                  json=False)
+    assert net.wait_for(lambda: got == [("0/chatter/T/RIHS01_x", b"\x00\x01\x00\x00")])
