@@ -56,6 +56,9 @@ def serve(
         [], "--map", help="Site map whose fixed sensors (site.meta.sensors) the manager "
         "listens to on {interface}/sensors/* (repeatable; the maps of launched missions "
         "are added too)."),
+    robots_file: Path | None = typer.Option(
+        None, "--robots", help="ROS 2 robots to drive (Nav2 over Zenoh: rmw_zenoh or "
+        "zenoh-bridge-ros2dds) and how to reach each (docs/ros2.md)."),
 ) -> None:
     """Run the manager until SIGINT/SIGTERM: embedded router (or --connect), robot
     registry, mission planning and dispatch, liveness, results stored and acknowledged."""
@@ -65,10 +68,15 @@ def serve(
     from fleet.comms.config import client_config, router_config
     from fleet.facility import formats
     from fleet.manager import ManagerSettings, build_manager
+    from fleet.manager.links import RobotLink, VdaZenohLink
     from fleet.store import Store
 
     alerts = alert_settings(webhooks, webhook_secret_env, alert_min_severity)
     sites = [(formats.load(m), str(m)) for m in maps]
+    ros2 = None
+    if robots_file is not None:
+        from fleet.manager.ros2_robots import load_robots
+        ros2 = load_robots(robots_file)  # MissionError (one line per problem) before serving
 
     if secure is not None:
         from fleet.security.configs import secure_client_config, secure_router_config
@@ -95,8 +103,13 @@ def serve(
         signal.signal(sig, lambda *_: stop.set())
     store = Store.open(db)
     with Bus.open(config) as bus:
+        links: list[RobotLink] = []
+        if ros2:
+            from fleet.manager.ros2_link import Ros2Link
+            links = [VdaZenohLink(bus, interface), Ros2Link(ros2, clock=clock,
+                                                            interface=interface)]
         manager = build_manager(store, bus, settings, clock=clock, alerts=alerts,
-                                start=False)
+                                start=False, links=links)
         try:
             for site, file in sites:
                 manager.sensors.add_site(site, file=file)
