@@ -67,6 +67,7 @@ from fleet.errors import ProtocolError
 from fleet.ros2.cdr import HEADER, deserialize, message, serialize
 from fleet.ros2.interfaces import Distro
 from fleet.ros2.keys import CANCEL_GOAL_TYPE, Profile
+from sim import nav2_msgs as msgs
 from sim.nav2_goals import (
     NAVIGATE_THROUGH_POSES,
     NAVIGATE_TO_POSE,
@@ -74,11 +75,6 @@ from sim.nav2_goals import (
     GoalState,
     GoalTable,
     Pose2D,
-    goal_poses,
-    pose_stamped,
-    quaternion,
-    stamp_of,
-    time_msg,
 )
 from sim.nav2_wire import Entities, Stream
 
@@ -90,10 +86,6 @@ log = logging.getLogger(__name__)
 ACTIONS = {"navigate_to_pose": NAVIGATE_TO_POSE, "navigate_through_poses": NAVIGATE_THROUGH_POSES}
 SENSOR_TYPES = ("std_msgs/msg/Float32", "sensor_msgs/msg/Temperature")
 _GARBAGE = HEADER + b"\xff\xff\xff"  # too short for any message the robot publishes
-# amcl's default initial covariance (nav2_amcl: initial_cov_xx/yy 0.25, aa (pi/12)^2)
-_COVARIANCE = np.zeros(36)
-_COVARIANCE[0] = _COVARIANCE[7] = 0.25
-_COVARIANCE[35] = (math.pi / 12) ** 2
 
 
 @dataclass(frozen=True)
@@ -255,7 +247,7 @@ class SimNav2Robot:
     # --- publishing -------------------------------------------------------------------
 
     def _now_ns(self) -> int:
-        return stamp_of(self.clock.now())
+        return msgs.stamp_of(self.clock.now())
 
     def _put(self, stream: Stream, payload: bytes) -> None:
         # under self._lock: sequence numbers are per publisher and must not interleave
@@ -268,33 +260,14 @@ class SimNav2Robot:
     def _send(self, stream: Stream, msg: Any) -> None:
         self._put(stream, serialize(self.distro, stream.type_name, msg))
 
-    def _header(self, stamp_ns: int, frame: str) -> Any:
-        return message(self.distro, "std_msgs/msg/Header", stamp=time_msg(self.distro, stamp_ns),
-                       frame_id=frame)
-
     def _publish_pose(self, stamp_ns: int) -> None:
-        d, p = self.distro, self._pose
-        stamped = pose_stamped(d, p, stamp_ns)
-        with_cov = message(d, "geometry_msgs/msg/PoseWithCovariance", pose=stamped.pose,
-                           covariance=_COVARIANCE.copy())
-        self._send(self._streams["amcl_pose"], message(
-            d, "geometry_msgs/msg/PoseWithCovarianceStamped", header=stamped.header,
-            pose=with_cov))
-        transform = message(d, "geometry_msgs/msg/Transform", translation=message(
-            d, "geometry_msgs/msg/Vector3", x=p.x, y=p.y), rotation=quaternion(d, p.yaw))
-        tf = message(d, "geometry_msgs/msg/TransformStamped",
-                     header=self._header(stamp_ns, "map"), child_frame_id="base_link",
-                     transform=transform)
-        self._send(self._streams["tf"], message(d, "tf2_msgs/msg/TFMessage", transforms=[tf]))
+        self._send(self._streams["amcl_pose"], msgs.amcl_pose(self.distro, self._pose, stamp_ns))
+        self._send(self._streams["tf"], msgs.tf_message(self.distro, self._pose, stamp_ns))
 
     def _publish_battery(self, stamp_ns: int) -> None:
-        if self._battery is None:
-            return
-        fraction = max(0.0, min(1.0, self._battery / 100))
-        self._send(self._streams["battery_state"], message(
-            self.distro, "sensor_msgs/msg/BatteryState", header=self._header(stamp_ns, ""),
-            voltage=22.0 + 3.2 * fraction, percentage=fraction, present=True,
-            power_supply_status=2))  # POWER_SUPPLY_STATUS_DISCHARGING: no charging modelled
+        if self._battery is not None:
+            self._send(self._streams["battery_state"],
+                       msgs.battery_state(self.distro, self._battery, stamp_ns))
 
     def _publish_sensors(self, stamp_ns: int) -> None:
         for spec in self.sensors.values():
@@ -304,49 +277,18 @@ class SimNav2Robot:
             except Exception:
                 log.exception("sensor %s failed at %s", spec.topic, self._pose)
                 continue
-            if spec.ros_type == "std_msgs/msg/Float32":
-                msg = message(self.distro, spec.ros_type, data=value)
-            else:
-                msg = message(self.distro, spec.ros_type, temperature=value,
-                              header=self._header(stamp_ns, "base_link"))
-            self._send(self._streams[spec.topic], msg)
+            self._send(self._streams[spec.topic],
+                       msgs.sensor_reading(self.distro, spec.ros_type, value, stamp_ns))
 
     def _publish_status(self, action: str) -> None:
-        d = self.distro
-        statuses = [message(d, "action_msgs/msg/GoalStatus", status=int(g.state),
-                            goal_info=self._goal_info(g))
-                    for g in self._goals.goals.values() if g.action == action]
+        goals = [g for g in self._goals.goals.values() if g.action == action]
         self._send(self._streams[f"{action}/_action/status"],
-                   message(d, "action_msgs/msg/GoalStatusArray", status_list=statuses))
-
-    def _goal_info(self, goal: Goal) -> Any:
-        uuid = message(self.distro, "unique_identifier_msgs/msg/UUID",
-                       uuid=np.frombuffer(goal.goal_id, dtype=np.uint8).copy())
-        return message(self.distro, "action_msgs/msg/GoalInfo", goal_id=uuid,
-                       stamp=time_msg(self.distro, goal.accepted_ns))
+                   msgs.status_array(self.distro, goals))
 
     def _publish_feedback(self, goal: Goal, stamp_ns: int) -> None:
-        d, action_type = self.distro, ACTIONS[goal.action]
-        remaining = self._remaining(goal)
-        fields: dict[str, Any] = {
-            "current_pose": pose_stamped(d, self._pose, stamp_ns),
-            "navigation_time": _duration(d, self.clock.monotonic() - goal.started),
-            "estimated_time_remaining": _duration(d, remaining / self.speed),
-            "distance_remaining": remaining,
-        }
-        if action_type == NAVIGATE_THROUGH_POSES:
-            fields["number_of_poses_remaining"] = len(goal.poses) - goal.target
-        feedback = message(d, f"{action_type}_Feedback", **fields)
-        uuid = self._goal_info(goal).goal_id
-        self._send(self._streams[f"{goal.action}/_action/feedback"], message(
-            d, f"{action_type}_FeedbackMessage", goal_id=uuid, feedback=feedback))
-
-    def _remaining(self, goal: Goal) -> float:
-        here, total = self._pose, 0.0
-        for target in goal.poses[goal.target:]:
-            total += math.hypot(target.x - here.x, target.y - here.y)
-            here = target
-        return total
+        self._send(self._streams[f"{goal.action}/_action/feedback"], msgs.feedback_message(
+            self.distro, ACTIONS[goal.action], goal, self._pose, stamp_ns,
+            self.clock.monotonic() - goal.started, self.speed))
 
     # --- driving ----------------------------------------------------------------------
 
@@ -453,15 +395,15 @@ class SimNav2Robot:
             now_ns = self._now_ns()
             accepted = not self.reject_goals and goal_id not in self._goals.goals
             if accepted:
-                goal = Goal(goal_id, action, goal_poses(self.distro, action_type, request.goal),
-                            now_ns, self.clock.monotonic())
+                poses = msgs.goal_poses(self.distro, action_type, request.goal)
+                goal = Goal(goal_id, action, poses, now_ns, self.clock.monotonic())
                 changed = self._goals.accept(goal)
                 for name in dict.fromkeys(g.action for g in changed):
                     self._publish_status(name)
                 self._changed.notify_all()
                 self._wake.set()
         return message(self.distro, f"{action_type}_SendGoal_Response", accepted=accepted,
-                       stamp=time_msg(self.distro, now_ns))
+                       stamp=msgs.time_msg(self.distro, now_ns))
 
     def _cancel_goal(self, action: str, request: Any) -> Any:
         info = request.goal_info
@@ -472,7 +414,7 @@ class SimNav2Robot:
             if goals:
                 self._publish_status(action)
                 self._wake.set()
-            infos = [self._goal_info(g) for g in goals]
+            infos = [msgs.goal_info(self.distro, g) for g in goals]
         return message(self.distro, "action_msgs/srv/CancelGoal_Response",
                        return_code=int(code), goals_canceling=infos)
 
@@ -482,20 +424,10 @@ class SimNav2Robot:
         with self._changed:
             goal = self._goals.goals.get(goal_id)
             if goal is None or goal.action != action:
-                return message(self.distro, f"{action_type}_GetResult_Response", status=0)
+                return msgs.result_response(self.distro, action_type, None)
             self._changed.wait_for(lambda: goal.state.terminal or self._stop.is_set(),
                                    timeout=self.result_wait_s)
             if not goal.state.terminal:
                 raise _NoAnswer("goal still running" if not self._stop.is_set()
                                 else "the robot is shutting down")
-            fields: dict[str, Any] = {}
-            if self.distro is not Distro.HUMBLE:  # Humble's results are std_msgs/Empty
-                fields = {"error_code": goal.error_code, "error_msg": goal.error_msg}
-            result = message(self.distro, f"{action_type}_Result", **fields)
-            return message(self.distro, f"{action_type}_GetResult_Response",
-                           status=int(goal.state), result=result)
-
-
-def _duration(distro: Distro, seconds: float) -> Any:
-    sec, nanosec = divmod(round(max(0.0, seconds) * 1e9), 1_000_000_000)
-    return message(distro, "builtin_interfaces/msg/Duration", sec=sec, nanosec=nanosec)
+            return msgs.result_response(self.distro, action_type, goal)

@@ -1,6 +1,6 @@
-"""The goal bookkeeping of a simulated Nav2 robot: action goals, their states, cancelling,
-and the ROS 2 messages the action services exchange (no network here; :mod:`sim.nav2`
-puts it on Zenoh).
+"""The goal bookkeeping of a simulated Nav2 robot: action goals, their states, preemption
+and cancelling (no network and no messages here: :mod:`sim.nav2_msgs` builds those,
+:mod:`sim.nav2` puts them on Zenoh).
 
 Semantics follow the real stack:
 
@@ -25,14 +25,8 @@ kept for ``keep_terminal`` goals so that get_result and status still know them.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from enum import IntEnum
-from typing import Any
-
-from fleet.ros2.cdr import message
-from fleet.ros2.interfaces import Distro
 
 __all__ = [
     "NAVIGATE_THROUGH_POSES",
@@ -42,18 +36,11 @@ __all__ = [
     "GoalState",
     "GoalTable",
     "Pose2D",
-    "goal_poses",
-    "pose_stamped",
-    "quaternion",
-    "stamp_of",
-    "time_msg",
-    "yaw_of",
 ]
 
 NAVIGATE_TO_POSE = "nav2_msgs/action/NavigateToPose"
 NAVIGATE_THROUGH_POSES = "nav2_msgs/action/NavigateThroughPoses"
 _ZERO_ID = bytes(16)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class GoalState(IntEnum):
@@ -180,54 +167,3 @@ class GoalTable:
         terminal = [k for k, g in self.goals.items() if g.state.terminal]
         for key in terminal[: max(0, len(terminal) - self.keep_terminal)]:
             del self.goals[key]
-
-
-# --- messages -------------------------------------------------------------------------
-
-
-def time_msg(distro: Distro, ns: int) -> Any:
-    """builtin_interfaces/msg/Time of ``ns`` nanoseconds since the epoch."""
-    sec, nanosec = divmod(ns, 1_000_000_000)
-    return message(distro, "builtin_interfaces/msg/Time", sec=sec, nanosec=nanosec)
-
-
-def stamp_of(when: datetime) -> int:
-    """Nanoseconds since the epoch of an aware datetime (header stamps)."""
-    # exact integer arithmetic: a float of today's epoch nanoseconds loses the last digits
-    return (when - _EPOCH) // timedelta(microseconds=1) * 1000
-
-
-def quaternion(distro: Distro, yaw: float) -> Any:
-    """geometry_msgs/msg/Quaternion of a rotation by ``yaw`` about z."""
-    return message(distro, "geometry_msgs/msg/Quaternion",
-                   z=math.sin(yaw / 2), w=math.cos(yaw / 2))
-
-
-def yaw_of(q: Any) -> float:
-    """The rotation about z of a geometry_msgs/msg/Quaternion (yaw of the ZYX angles)."""
-    x, y, z, w = float(q.x), float(q.y), float(q.z), float(q.w)
-    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
-
-
-def pose_stamped(distro: Distro, pose: Pose2D, stamp_ns: int, frame: str = "map") -> Any:
-    """geometry_msgs/msg/PoseStamped of ``pose`` in ``frame``."""
-    header = message(distro, "std_msgs/msg/Header", stamp=time_msg(distro, stamp_ns),
-                     frame_id=frame)
-    point = message(distro, "geometry_msgs/msg/Point", x=pose.x, y=pose.y)
-    inner = message(distro, "geometry_msgs/msg/Pose", position=point,
-                    orientation=quaternion(distro, pose.yaw))
-    return message(distro, "geometry_msgs/msg/PoseStamped", header=header, pose=inner)
-
-
-def _pose2d(stamped: Any) -> Pose2D:
-    p = stamped.pose
-    return Pose2D(float(p.position.x), float(p.position.y), yaw_of(p.orientation))
-
-
-def goal_poses(distro: Distro, action: str, goal: Any) -> list[Pose2D]:
-    """The poses a ``*_Goal`` message asks for, in order (frames are taken as ``map``).
-    Kilted's NavigateThroughPoses holds them in a ``nav_msgs/Goals``."""
-    if action == NAVIGATE_TO_POSE:
-        return [_pose2d(goal.pose)]
-    poses = goal.poses.goals if distro is Distro.KILTED else goal.poses
-    return [_pose2d(p) for p in poses]

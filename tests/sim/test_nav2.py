@@ -40,7 +40,8 @@ from fleet.ros2.keys import (
     topic_key,
 )
 from sim.nav2 import SensorSpec, SimNav2Robot
-from sim.nav2_goals import NAVIGATE_THROUGH_POSES, NAVIGATE_TO_POSE, GoalState, Pose2D, pose_stamped
+from sim.nav2_goals import NAVIGATE_THROUGH_POSES, NAVIGATE_TO_POSE, GoalState, Pose2D
+from sim.nav2_msgs import pose_stamped
 from sim.nav2_wire import gid_of
 
 pytestmark = pytest.mark.timeout(60)
@@ -239,8 +240,8 @@ def test_rmw_zenoh_tokens_name_the_node_and_every_entity(make_rig: Callable[...,
         entity = by_topic[topic]
         assert (entity.kind, entity.type_name) == (kind, dds_type(typename))
         assert entity.type_hash == wire_hash(Distro.JAZZY, typename)
-    assert by_topic[f"{NS}/{THROUGH}/_action/status"].qos is not None
-    assert by_topic[f"{NS}/{THROUGH}/_action/status"].qos.depth == 1
+    status_qos = by_topic[f"{NS}/{THROUGH}/_action/status"].qos
+    assert status_qos is not None and status_qos.depth == 1
     assert len({e.eid for e in entities}) == len(entities)
 
 
