@@ -130,6 +130,9 @@ class SimNav2Robot:
         self.result_wait_s = result_wait_s
         self.drain_per_m = drain_per_m
         self.sensors = dict(sensors or {})
+        topics = [spec.topic for spec in self.sensors.values()]
+        if len(set(topics)) != len(topics) or {"amcl_pose", "tf", "battery_state"} & set(topics):
+            raise ValueError(f"sensor topics must be distinct and not the robot's own: {topics}")
         self._periods = {"pose": 1 / pose_hz, "battery": 1 / battery_hz, "sensor": 1 / sensor_hz}
         # a Zenoh id is hex without a leading 0 (zenoh-protocol ZenohIdProto::from_str)
         zid = secrets.token_hex(16)
@@ -193,13 +196,16 @@ class SimNav2Robot:
         return streams
 
     def start(self) -> Self:
-        """Open the router session, declare tokens and servers, start driving."""
+        """Open the router session, declare servers then tokens, start driving. A robot
+        starts once (RuntimeError after); NotReachable when ``listen`` cannot be bound."""
+        if self._thread is not None or self._stop.is_set():
+            raise RuntimeError(f"simulated Nav2 robot {self.name} was already started")
         config = router_config([self.listen])
         config.insert_json5("id", json.dumps(self.zid))
         transport = ZenohTransport.open(config)
         self._transport = transport
-        for token in self._entities.tokens():
-            transport.declare_token(token)
+        # servers before tokens, as rmw_zenoh declares them (rmw_service_data.cpp): a client
+        # that sees the token can call at once
         for action, action_type in ACTIONS.items():
             keys = self._entities.action(action, action_type)
             for key, service_type, handle in (
@@ -208,6 +214,8 @@ class SimNav2Robot:
                     (keys.get_result, f"{action_type}_GetResult", self._get_result)):
                 transport.serve(key, self._service(service_type, partial(handle, action)),
                                 complete=True)
+        for token in self._entities.tokens():
+            transport.declare_token(token)
         self._thread = threading.Thread(target=self._run, name=f"nav2-{self.name}", daemon=True)
         self._thread.start()
         return self
@@ -221,7 +229,8 @@ class SimNav2Robot:
             self._changed.notify_all()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5.0)
-        transport, self._transport = self._transport, None
+        with self._lock:  # handlers publish under the lock; closing must wait for them
+            transport, self._transport = self._transport, None
         if transport is not None:
             transport.close()
 

@@ -455,3 +455,33 @@ def test_kilted_through_poses_goal_succeeds(make_rig: Callable[..., Rig]) -> Non
     rig = make_rig(Profile.RMW_ZENOH, Distro.KILTED)
     goal_id, accepted = rig.send_goal(THROUGH, [Pose2D(2.0, 2.0), Pose2D(2.0, 3.0)])
     assert accepted and rig.result(THROUGH, goal_id) == GoalState.SUCCEEDED
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_robot_in_the_root_namespace(profile: Profile) -> None:
+    endpoint = tcp_endpoint("127.0.0.1", free_port())
+    with SimNav2Robot("nav2", "/", profile, Distro.JAZZY, listen=endpoint,
+                      clock=ScaledClock(50.0), battery=None) as robot:
+        rig = Rig(robot, ZenohTransport.open(client_config([endpoint])))
+        try:
+            key = topic_key(profile, Distro.JAZZY, "amcl_pose", POSE_T)
+            assert key.startswith("0/amcl_pose/" if profile is Profile.RMW_ZENOH else "amcl_pose")
+            poses = rig.listen(key)
+            tokens = tokens_of(rig, len(robot.tokens()))
+            if profile is Profile.RMW_ZENOH:
+                assert {Entity.parse(t).namespace for t in tokens} == {"/"}
+                assert not any("battery_state" in t for t in tokens)
+            else:
+                assert "amcl_pose" in {BridgeEntity.parse(t).key for t in tokens}
+            assert rig.wait_for(lambda: len(poses) >= 1)
+        finally:
+            rig.client.close()
+
+
+def test_sensor_topics_must_not_clash() -> None:
+    spec = SensorSpec("tf", "std_msgs/msg/Float32", field_value)
+    with pytest.raises(ValueError, match="sensor topics"):
+        SimNav2Robot("r", "/", Profile.ROS2DDS, Distro.JAZZY, listen="tcp/127.0.0.1:1",
+                     clock=ScaledClock(1.0), sensors={"x": spec})
+    with pytest.raises(ValueError, match="sensor type"):
+        SensorSpec("co2", "std_msgs/msg/Float64", field_value)
