@@ -11,9 +11,13 @@ it behaves, for the parts a fleet manager uses, as a ROS 2 Nav2 robot does with 
   ``battery_hz``, each sensor of ``sensors`` at ``sensor_hz``; header stamps are
   ``clock.now()``;
 * the actions ``navigate_to_pose`` and ``navigate_through_poses`` (nav2_msgs, the distro's
-  definitions): ``send_goal``, ``get_result``, ``cancel_goal`` as complete queryables on the
-  exact service keys, ``feedback`` and ``status`` as topics; goal semantics in
-  :mod:`sim.nav2_goals`;
+  definitions): ``send_goal``, ``get_result``, ``cancel_goal`` as queryables on the exact
+  service keys, ``feedback`` and ``status`` as topics; goal semantics in
+  :mod:`sim.nav2_goals`, messages in :mod:`sim.nav2_msgs`, keys and tokens in
+  :mod:`sim.nav2_wire`. The queryables are *complete* under rmw_zenoh (its clients ask
+  ALL_COMPLETE) and not complete under ros2dds, as the bridge declares them
+  (zenoh-plugin-ros2dds ``route_service_srv.rs``: ``declare_queryable`` without
+  ``complete``), so a complete-only query gets no answer from a bridged robot;
 * liveliness tokens: rmw_zenoh (ros2/rmw_zenoh ``liveliness_utils.cpp``): an NN token for
   the node and one per entity, MP per publisher and SS per service server; an action is
   declared as rcl_action does (``rcl_action_server_init``: the send_goal, cancel_goal and
@@ -24,13 +28,13 @@ it behaves, for the parts a fleet manager uses, as a ROS 2 Nav2 robot does with 
 rmw_zenoh specifics: every sample carries the 33-byte :class:`~fleet.ros2.attachment.
 Attachment`: a sequence number counted from 1 per publisher, the source timestamp
 (``clock.now()`` in ns, so it agrees with header stamps under a ScaledClock) and the
-publisher's GID, which we take as the first 16 bytes of the sha256 of the entity's
-liveliness token (rmw_zenoh derives its GIDs from the entity too; only uniqueness and
-stability matter to a peer). A service reply echoes the request's sequence number and GID
-with the server's timestamp. A request without a valid attachment, or whose CDR does not
-parse, gets an error reply (a real server drops it and the caller times out; an error reply
-ends the test sooner and says why). Node id 0, entity ids from 1 in declaration order (one
-counter per context, as rmw_zenoh's). The zid in the tokens is the router session's own
+publisher's GID (:func:`sim.nav2_wire.gid_of`: derived from the entity's token, see
+there). A service reply echoes the request's sequence number and GID with the server's
+timestamp. A request without a valid attachment, or whose CDR does not parse, gets an error
+reply (a real server drops it and the caller times out; an error reply ends the test sooner
+and says why). Node id 0, entity ids from 1 in declaration order (our choice: rmw_zenoh
+numbers nodes and entities from one counter per context, so real ids depend on the
+process). The zid in the tokens is the router session's own
 (set in its configuration); a real robot's nodes have their own sessions behind its router.
 
 Simplifications a caller should know: one node (``name``) owns every entity (a real Nav2
@@ -208,12 +212,13 @@ class SimNav2Robot:
         # that sees the token can call at once
         for action, action_type in ACTIONS.items():
             keys = self._entities.action(action, action_type)
+            complete = self.profile is Profile.RMW_ZENOH
             for key, service_type, handle in (
                     (keys.send_goal, f"{action_type}_SendGoal", self._send_goal),
                     (keys.cancel_goal, CANCEL_GOAL_TYPE, self._cancel_goal),
                     (keys.get_result, f"{action_type}_GetResult", self._get_result)):
                 transport.serve(key, self._service(service_type, partial(handle, action)),
-                                complete=True)
+                                complete=complete)
         for token in self._entities.tokens():
             transport.declare_token(token)
         self._thread = threading.Thread(target=self._run, name=f"nav2-{self.name}", daemon=True)

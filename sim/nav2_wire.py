@@ -17,8 +17,10 @@ durability 0 volatile / 1 transient local, history 0 keep last) and, from Iron o
 data ``typehash=<RIHS01>;`` that rmw_cyclonedds sets; AS per action server, whose
 sub-topics and services get no tokens of their own.
 
-GIDs (rmw_zenoh only): the first 16 bytes of the sha256 of the entity's token: stable,
-unique per entity, and derivable by a test from the token it sees.
+GIDs (rmw_zenoh only): rmw_zenoh hashes the entity's liveliness token with XXH3-128 and
+stores the low then the high 64 bits (``Entity::Entity``); we take the first 16 bytes of
+the token's sha256 instead (no xxhash dependency for a simulator): just as stable, unique
+per entity and derivable from the token, but not byte-equal to what rmw_zenoh would send.
 
 A caller may rely on :meth:`Entities.tokens` listing every token in declaration order and
 on :meth:`Stream.attachment` numbering samples from 1 (None for ros2dds). Not thread-safe:

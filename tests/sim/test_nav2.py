@@ -107,8 +107,9 @@ class Rig:
             self._sequence += 1
             attachment = Attachment(self._sequence, 1, b"C" * 16).encode()
         payload = serialize(self.distro, f"{service_type}_Request", request)
+        # rmw_zenoh clients ask complete queryables only; the bridge's are not complete
         answers = self.client.query(key, payload, timeout=10.0, attachment=attachment,
-                                    complete=True, json=False)
+                                    complete=self.profile is Profile.RMW_ZENOH, json=False)
         assert len(answers) == 1 and not answers[0].error, answers
         if attachment is not None:
             echoed = Attachment.decode(answers[0].attachment or b"")
@@ -485,3 +486,13 @@ def test_sensor_topics_must_not_clash() -> None:
                      clock=ScaledClock(1.0), sensors={"x": spec})
     with pytest.raises(ValueError, match="sensor type"):
         SensorSpec("co2", "std_msgs/msg/Float64", field_value)
+
+
+def test_a_bridged_robot_does_not_answer_complete_only_queries(
+        make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(Profile.ROS2DDS)
+    request = message(rig.distro, f"{NAVIGATE_THROUGH_POSES}_GetResult_Request")
+    payload = serialize(rig.distro, f"{NAVIGATE_THROUGH_POSES}_GetResult_Request", request)
+    key = rig.keys(THROUGH).get_result
+    assert rig.client.query(key, payload, timeout=0.5, complete=True, json=False) == []
+    assert len(rig.client.query(key, payload, timeout=5.0, json=False)) == 1
