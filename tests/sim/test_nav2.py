@@ -177,13 +177,14 @@ def make_rig() -> Iterator[Callable[..., Rig]]:
 
     def make(profile: Profile, distro: Distro = Distro.JAZZY, **options: Any) -> Rig:
         endpoint = tcp_endpoint("127.0.0.1", free_port())
-        robot = SimNav2Robot(
-            "nav2_1", NS, profile, distro, listen=endpoint, clock=ScaledClock(50.0),
-            pose=(1.0, 2.0, 0.0), speed=1.0, battery=80.0, drain_per_m=0.5,
-            sensors={"co2": SensorSpec("co2", "std_msgs/msg/Float32", field_value),
-                     "temp": SensorSpec("temperature", "sensor_msgs/msg/Temperature",
-                                        field_value)},
-            **options).start()
+        settings: dict[str, Any] = {
+            "pose": (1.0, 2.0, 0.0), "speed": 1.0, "battery": 80.0, "drain_per_m": 0.5,
+            "sensors": {"co2": SensorSpec("co2", "std_msgs/msg/Float32", field_value),
+                        "temp": SensorSpec("temperature", "sensor_msgs/msg/Temperature",
+                                           field_value)},
+        } | options
+        robot = SimNav2Robot("nav2_1", NS, profile, distro, listen=endpoint,
+                             clock=ScaledClock(50.0), **settings).start()
         rig = Rig(robot, ZenohTransport.open(client_config([endpoint])))
         made.append(rig)
         for action in ACTION_TYPES:
@@ -496,3 +497,33 @@ def test_a_bridged_robot_does_not_answer_complete_only_queries(
     key = rig.keys(THROUGH).get_result
     assert rig.client.query(key, payload, timeout=0.5, complete=True, json=False) == []
     assert len(rig.client.query(key, payload, timeout=5.0, json=False)) == 1
+
+
+def test_get_result_waits_at_most_result_wait_s(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(Profile.RMW_ZENOH, result_wait_s=0.2)
+    goal_id, _ = rig.send_goal(THROUGH, [Pose2D(500.0, 2.0)])
+    request = message(rig.distro, f"{NAVIGATE_THROUGH_POSES}_GetResult_Request",
+                      goal_id=rig.uuid_msg(goal_id))
+    answers = rig.client.query(
+        rig.keys(THROUGH).get_result,
+        serialize(rig.distro, f"{NAVIGATE_THROUGH_POSES}_GetResult_Request", request),
+        timeout=5.0, attachment=Attachment(99, 1, b"C" * 16).encode(), complete=True,
+        json=False)
+    assert [(a.error, a.payload) for a in answers] == [(True, b"goal still running")]
+
+
+def test_an_empty_battery_aborts_the_goal(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(Profile.ROS2DDS, battery=1.0, drain_per_m=1.0)
+    goal_id, accepted = rig.send_goal(THROUGH, [Pose2D(11.0, 2.0)])
+    assert accepted and rig.result(THROUGH, goal_id) == GoalState.ABORTED
+    assert rig.robot.battery == 0.0 and 1.9 <= rig.robot.pose.x < 11.0
+
+
+def test_requests_without_an_attachment_get_an_error_on_rmw_zenoh(
+        make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(Profile.RMW_ZENOH)
+    request = message(rig.distro, f"{NAVIGATE_THROUGH_POSES}_GetResult_Request")
+    payload = serialize(rig.distro, f"{NAVIGATE_THROUGH_POSES}_GetResult_Request", request)
+    [answer] = rig.client.query(rig.keys(THROUGH).get_result, payload, timeout=5.0,
+                                complete=True, json=False)
+    assert answer.error and b"attachment" in answer.payload
