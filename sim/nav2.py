@@ -38,12 +38,14 @@ process). The zid in the tokens is the router session's own
 (set in its configuration); a real robot's nodes have their own sessions behind its router.
 
 Simplifications a caller should know: one node (``name``) owns every entity (a real Nav2
-splits them over amcl, bt_navigator, ...); the status topic is TRANSIENT_LOCAL in its token
-QoS but is a plain publication (no advanced publisher cache), so a late subscriber sees the
-status at the next change only; a get_result handler blocks on a Zenoh thread until the
-goal ends, for at most ``result_wait_s`` real seconds, then answers with an error reply
-(rclcpp_action defers the response indefinitely); an unknown goal gets status UNKNOWN at
-once, as rclcpp_action answers.
+splits them over amcl, bt_navigator, ...); ``amcl_pose`` and the action status are
+TRANSIENT_LOCAL in their token QoS but plain publications (no advanced publisher cache, which
+the transport seam does not offer), so a late subscriber sees the status at its next change
+only; the battery only drains (no charging) and a goal is ABORTED when it is empty; a
+get_result handler blocks on a Zenoh thread until the goal ends, for at most
+``result_wait_s`` real seconds, then answers with an error reply (rclcpp_action defers the
+response indefinitely); an unknown goal gets status UNKNOWN at once, as rclcpp_action
+answers.
 
 Threads: one driving thread moves the robot on ``clock`` time (``clock.wait`` on an event,
 no busy loop) and publishes; query handlers run on Zenoh's threads; one lock guards all
@@ -113,9 +115,12 @@ class _NoAnswer(Exception):
 class SimNav2Robot:
     """A Nav2 robot on rmw_zenoh or behind zenoh-bridge-ros2dds (see the module docstring).
 
-    ``pose`` is ``(x, y, yaw)`` in the robot's map frame; ``battery`` the start charge in
-    percent (None: no battery_state topic), ``drain_per_m`` percent per metre driven.
-    Thread-safe; a context manager (``start()`` on enter, ``close()`` on exit).
+    ``pose`` is ``(x, y, yaw)`` in the robot's map frame; ``speed`` m/s along straight
+    lines; ``battery`` the start charge in percent (None: no battery_state topic),
+    ``drain_per_m`` percent per metre driven; ``sensors`` maps labels to sensor topics;
+    rates are per second of ``clock``; ``reject_goals`` (may be changed at any time) makes
+    send_goal answer accepted=false; ``result_wait_s`` bounds a blocked get_result (real
+    seconds). Thread-safe; a context manager (``start()`` on enter, ``close()`` on exit).
     """
 
     def __init__(self, name: str, namespace: str, profile: Profile, distro: Distro, *,
