@@ -338,7 +338,8 @@ class SimNav2Robot:
             if stream == "pose" and self._goals.active is not None:
                 self._publish_feedback(self._goals.active, stamp_ns)
             # a late thread skips missed periods instead of bursting to catch up
-            due[stream] = max(due[stream] + self._periods[stream], now)
+            period = self._periods[stream]
+            due[stream] = due[stream] + period if due[stream] + period > now else now + period
 
     def _drive(self, dt: float) -> None:
         goal = self._goals.active
