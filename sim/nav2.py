@@ -39,13 +39,14 @@ process). The zid in the tokens is the router session's own
 
 Simplifications a caller should know: one node (``name``) owns every entity (a real Nav2
 splits them over amcl, bt_navigator, ...); ``amcl_pose`` and the action status are
-TRANSIENT_LOCAL in their token QoS but plain publications (no advanced publisher cache, which
-the transport seam does not offer), so a late subscriber sees the status at its next change
-only; the battery only drains (no charging) and a goal is ABORTED when it is empty; a
-get_result handler blocks on a Zenoh thread until the goal ends, for at most
-``result_wait_s`` real seconds, then answers with an error reply (rclcpp_action defers the
-response indefinitely); an unknown goal gets status UNKNOWN at once, as rclcpp_action
-answers.
+TRANSIENT_LOCAL in their token QoS but plain publications: rmw_zenoh publishes such topics
+from a zenoh-ext advanced publisher with a cache, publisher detection (its own ``@adv/...``
+tokens) and sample-miss heartbeats (``rmw_publisher_data.cpp``), none of which the transport
+seam offers, so a late subscriber sees the status at its next change only; the battery only
+drains (no charging) and a goal is ABORTED when it is empty; a get_result handler blocks
+on a Zenoh thread until the goal ends, for at most ``result_wait_s`` real seconds, then
+answers with an error reply (rclcpp_action defers the response indefinitely); an unknown
+goal gets status UNKNOWN at once, as rclcpp_action answers.
 
 Threads: one driving thread moves the robot on ``clock`` time (``clock.wait`` on an event,
 no busy loop) and publishes; query handlers run on Zenoh's threads; one lock guards all
