@@ -73,6 +73,12 @@ SENSOR_TYPES = {"std_msgs/msg/Float32": "data", "sensor_msgs/msg/Temperature": "
 SUCCEEDED, CANCELED, ABORTED = 4, 5, 6
 _TERMINAL = {SUCCEEDED: "succeeded", CANCELED: "cancelled", ABORTED: "aborted"}
 
+ARRIVED_M = 0.05
+"""How near the goal a pose shows the robot once Nav2 says it succeeded (its goal checker's
+tolerance is larger; ours waits for the pose that comes with the stop)."""
+SETTLE_S = 1.0
+"""Real seconds :meth:`Nav2Body.move_to` waits for that pose (a robot whose goal checker
+stops further away goes on with the pose it has)."""
 SERVICE_TIMEOUT_S = 5.0
 """Real seconds a goal request or cancel waits for the robot's answer."""
 
@@ -342,6 +348,7 @@ class Nav2Body:
                         0.5)
                     status = self._status.get(goal, 0)
                 if status == SUCCEEDED:
+                    self._settle(target.x, target.y)
                     return True
                 if status in _TERMINAL:
                     raise MoveFailed(f"Nav2 goal to {target.node_id} {_TERMINAL[status]}")
@@ -351,6 +358,13 @@ class Nav2Body:
         finally:
             with self._lock:
                 self._status.pop(goal, None)
+
+    def _settle(self, x: float, y: float) -> None:
+        """Wait briefly for a pose at ``(x, y)``: the goal's result can come before the
+        pose sample that shows the robot there, and the agent reports where it stands."""
+        with self._lock:
+            self._lock.wait_for(lambda: self._pose is not None and math.hypot(
+                self._pose[0] - x, self._pose[1] - y) <= ARRIVED_M, SETTLE_S)
 
     def _call(self, key: str, typename: str, request: Any) -> Any:
         """One service call (rmw_zenoh: complete servers only, with our attachment)."""
