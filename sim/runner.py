@@ -45,7 +45,7 @@ import math
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,9 +59,14 @@ from fleet.errors import FleetError, MissionError, NotReachable, TransportError
 from fleet.facility.model import Facility
 from fleet.manager import Manager, ManagerSettings, build_manager
 from fleet.manager.api import api_key
+from fleet.manager.links import RobotLink, VdaZenohLink
+from fleet.manager.ros2_link import Ros2Link
+from fleet.manager.ros2_robots import Ros2Robot
 from fleet.planning.mission import MissionSpec
 from fleet.protocol.inspection import InspectionResult
 from fleet.protocol.keys import DEFAULT_INTERFACE, ParsedKey, Topic, subscription_key
+from fleet.ros2.interfaces import Distro
+from fleet.ros2.keys import Profile
 from fleet.store import Store
 from sim.body import BodyParams, alarm
 from sim.errors import ScenarioError
@@ -69,6 +74,7 @@ from sim.fixed_sensors import DEFAULT_PERIOD_S, FixedSensorFeed, feed_for
 from sim.processes import FleetProcess, ProcessFleet
 from sim.progress import HighReading, Progress, stalled
 from sim.robots import FleetOptions, SimFleet, robots_of, starts_of
+from sim.ros2_fleet import Ros2Fleet
 from sim.scenario import Scenario, SupervisorAction, SupervisorVerb
 from sim.space import Space, SpaceParams, SpaceReport
 from sim.space_server import SpaceProxy, SpaceServer
@@ -160,6 +166,12 @@ class RunOptions:
     manager: dict[str, Any] = field(default_factory=dict)
     space: SpaceParams = field(default_factory=SpaceParams)
     sensor_period_s: float | None = DEFAULT_PERIOD_S
+    ros2: int = 0
+    """How many of the robots (the last ones) run as simulated Nav2 robots on Zenoh
+    (:mod:`sim.ros2_fleet`), driven through the manager's ROS 2 link; they are not
+    placed in the physical space (the others still are)."""
+    ros2_profile: str = "rmw_zenoh"
+    ros2_distro: str = "jazzy"
 
     def __post_init__(self) -> None:
         if not (isinstance(self.speed, int | float) and math.isfinite(self.speed)
@@ -203,12 +215,18 @@ class EmbeddedManager:
     context manager."""
 
     def __init__(self, workdir: Path, settings: ManagerSettings, clock: Clock, *,
-                 sites: tuple[Facility, ...] = ()) -> None:
+                 sites: tuple[Facility, ...] = (), ros2: Sequence[Ros2Robot] = (),
+                 state_interval: float = 1.0) -> None:
         self.endpoint = tcp_endpoint("127.0.0.1", free_port())
         self.store = Store.open(None, path=workdir / "fleet.db")
         self.bus = Bus.open(router_config([self.endpoint]))
+        links: list[RobotLink] = []
+        if ros2:  # the VDA 5050 robots on the bus, and the ROS 2 ones through their link
+            links = [VdaZenohLink(self.bus, settings.interface),
+                     Ros2Link(ros2, clock=clock, interface=settings.interface,
+                              state_interval=state_interval, results=workdir / "ros2")]
         self.manager: Manager = build_manager(self.store, self.bus, settings, clock=clock,
-                                              sites=sites)
+                                              sites=sites, links=links)
         self._closed = False
 
     def __enter__(self) -> Self:
@@ -244,9 +262,16 @@ class SimRun:
             prefix="fleet-sim-")
         self.workdir = workdir if workdir is not None else Path(self._tmp.name)  # type: ignore[union-attr]
         self.robots = robots_of(scenario, self.options.robots)
+        split = len(self.robots) - self.options.ros2
+        self.vda = self.robots[:split]
+        """The robots that run the SDK agent (the others are Nav2 robots)."""
         self.origin = time.monotonic()
         self.start_date = datetime.now(UTC)
         self.clock = ScaledClock(self.options.speed, origin=self.origin, start=self.start_date)
+        self.ros2: Ros2Fleet | None = None if len(self.vda) == len(self.robots) else Ros2Fleet(
+            scenario, self.robots[len(self.vda):], clock=self.clock,
+            profile=Profile(self.options.ros2_profile),
+            distro=Distro(self.options.ros2_distro))
         self.embedded: EmbeddedManager | None = None
         self.fleet: SimFleet | ProcessFleet | FleetProcess | None = None
         self.observer: Bus | None = None
@@ -301,12 +326,19 @@ class SimRun:
         self.workdir.mkdir(parents=True, exist_ok=True)
         try:
             self._make_space()
+            if self.ros2 is not None:
+                if o.connect:
+                    raise ScenarioError("simulated ROS 2 robots need the run's own manager "
+                                        "(its ROS 2 link drives them), not --connect")
+                self.ros2.start()
             if not o.connect:
                 settings = manager_settings(
                     o.speed, state_interval=o.interval, interface=o.interface,
                     plan_time_limit=o.plan_time_limit, **o.manager)
-                self.embedded = EmbeddedManager(self.workdir, settings, self.clock,
-                                                sites=(self.scenario.facility,))
+                self.embedded = EmbeddedManager(
+                    self.workdir, settings, self.clock, sites=(self.scenario.facility,),
+                    ros2=self.ros2.specs if self.ros2 is not None else (),
+                    state_interval=o.interval)
             endpoints = [self.endpoint] if self.embedded is not None else list(o.connect)
             self.observer = Bus.open(client_config(endpoints))
             self.observer.subscribe(subscription_key(o.interface, Topic.INSPECTION),
@@ -315,21 +347,21 @@ class SimRun:
                                          results_dir=self.workdir / "results", body=o.body,
                                          tickers=o.tickers)
             address = None if self.space_server is None else self.space_server.address
-            if o.separate(len(self.robots)):
-                self.fleet = FleetProcess(self.scenario, self.robots, connect=endpoints,
+            if o.separate(len(self.vda)):
+                self.fleet = FleetProcess(self.scenario, self.vda, connect=endpoints,
                                           clock=self.clock, workdir=self.workdir / "fleet",
                                           options=fleet_options, origin=self.origin,
                                           start=self.start_date, starts=self.starts,
                                           space=address)
             elif o.processes:
-                self.fleet = ProcessFleet(self.scenario, self.robots, connect=endpoints,
+                self.fleet = ProcessFleet(self.scenario, self.vda, connect=endpoints,
                                           clock=self.clock, workdir=self.workdir / "procs",
                                           options=fleet_options, origin=self.origin,
                                           start=self.start_date, starts=self.starts,
                                           space=address)
             else:
                 assert not isinstance(self.space, SpaceProxy)
-                self.fleet = SimFleet(self.scenario, self.robots, connect=endpoints,
+                self.fleet = SimFleet(self.scenario, self.vda, connect=endpoints,
                                       clock=self.clock, options=fleet_options,
                                       starts=self.starts, space=self.space)
             self.fleet.start()
@@ -360,6 +392,8 @@ class SimRun:
             self.embedded.close()
         if self.fleet is not None:
             self.fleet.stop()
+        if self.ros2 is not None:
+            self.ros2.stop()
         if self.space_server is not None:
             self.space_server.stop()
             self.space_server = None
@@ -376,8 +410,8 @@ class SimRun:
         if params.ghosts:
             return
         facility = self.scenario.facility
-        self.starts = starts_of(self.scenario, self.robots)
-        if self.options.separate(len(self.robots)) or self.options.processes:
+        self.starts = starts_of(self.scenario, self.vda)
+        if self.options.separate(len(self.vda)) or self.options.processes:
             self.space_server = SpaceServer(facility, params, self.workdir / "space")
             self.space_server.start()
             self.space = self.space_server.space

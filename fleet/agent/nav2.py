@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleet.clock import Clock
+from fleet.clock import Clock, silence_timeout
 from fleet.comms.transport import Handle, Transport
 from fleet.errors import InspectionFailed, MoveFailed, ProtocolError, TransportError
 from fleet.protocol.inspection import Finding, Reading
@@ -147,6 +147,8 @@ class Nav2Body:
         self.config = config
         self.transport = transport
         self.clock = clock
+        self.pose_timeout = silence_timeout(config.pose_timeout, clock)
+        """The pose timeout in clock seconds, no shorter than a fast world allows."""
         c = config
         self._keys = action_keys(c.profile, c.distro, "navigate_to_pose", NAVIGATE,
                                  namespace=c.namespace, domain=c.domain)
@@ -321,7 +323,7 @@ class Nav2Body:
         :meth:`check` found it) and its pose heard within the pose timeout."""
         with self._lock:
             return self._present and \
-                self.clock.monotonic() - self._pose_at <= self.config.pose_timeout
+                self.clock.monotonic() - self._pose_at <= self.pose_timeout
 
     def heard(self, timeout: float) -> bool:
         """Wait up to ``timeout`` real seconds for a first pose; whether one came."""

@@ -11,10 +11,11 @@ threads all take it, never for long; planning itself runs outside it).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +87,7 @@ class Core:
         self.registry = Registry()
         self.missions: dict[str, MissionRun] = {}
         self.lock = threading.RLock()
+        self._deferred: dict[str, MissionRun] | None = None
         self.wake = threading.Event()
         """Set to make the planner look at the waiting work now."""
         self.stopping = threading.Event()
@@ -130,8 +132,28 @@ class Core:
         self.store.add_event(run.id, kind, detail, robot_serial=serial, at=self.clock.now())
 
     def persist(self, run: MissionRun) -> None:
-        """Save what a restarted manager needs to pick ``run`` up."""
+        """Save what a restarted manager needs to pick ``run`` up (inside
+        :meth:`persisting_once`: once, when it ends)."""
+        if self._deferred is not None:
+            self._deferred[run.id] = run
+            return
         self.store.save_plan(run.id, run.snapshot(), at=self.clock.now())
+
+    @contextlib.contextmanager
+    def persisting_once(self) -> Iterator[None]:
+        """Within it, each mission :meth:`persist` is asked for is saved once, at the end
+        (caller holds the lock throughout): a liveness check that loses many robots of one
+        mission wrote its whole plan once per robot, holding the lock for seconds."""
+        if self._deferred is not None:  # nested: the outer one saves
+            yield
+            return
+        self._deferred = {}
+        try:
+            yield
+        finally:
+            runs, self._deferred = self._deferred, None
+            for run in runs.values():
+                self.persist(run)
 
     def set_status(self, run: MissionRun, status: MissionStatus,
                    reason: str | None = None) -> None:

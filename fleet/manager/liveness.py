@@ -5,7 +5,10 @@ SILENT when nothing was heard for :attr:`~fleet.manager.core.ManagerSettings.rob
 (or its presence went), and is declared lost (CONNECTION_BROKEN) when the silence outlasts
 the timeout plus its *allowance*: the expected time to cross the comms-dead zones ahead of
 it on its route, times the margin, so that a robot driving through a 5G dead zone is not
-given up. A robot that says OFFLINE is lost at once. A lost robot's remaining inspections
+given up. When nothing at all was heard from any robot for a timeout, the silence says
+more about the manager (a stall, a backlog of states) or its network than about the
+robots: with :data:`FLEET_SILENCE_MIN` or more robots listened to, losses then wait
+:data:`FLEET_SILENCE_FACTOR` times longer. A robot that says OFFLINE is lost at once. A lost robot's remaining inspections
 go back to its mission's pool for the planner to hand to others; when it comes back, its
 stale order is cancelled. Status changes follow the table in
 :mod:`fleet.manager.lifecycle`.
@@ -43,6 +46,13 @@ def _between_nodes(robot: RobotEntry, fac: Facility) -> bool:
     node = fac.nodes[state.last_node_id]
     return math.dist((pos.x, pos.y), (node.x, node.y)) > AT_NODE_M
 
+FLEET_SILENCE_FACTOR = 3.0
+"""When no robot at all was heard for a timeout, a silent robot is lost only after this
+many times its usual limit (see :meth:`Liveness.check`)."""
+FLEET_SILENCE_MIN = 3
+"""Robots online (or silent) for the rule above: one or two robots falling silent
+together may well be the robots."""
+
 TICK_S = 0.2
 """Clock seconds between two looks at the robots' silence (plus :data:`TICK_REAL_S`): the
 manager's liveness thread calls :meth:`Liveness.check` this often."""
@@ -58,10 +68,12 @@ class Liveness:
         self.obstacles = obstacles
         self.declared = 0
         """Times a robot was declared lost (each loss counts, a robot back counts again)."""
+        self.last_any = -math.inf
+        """Manager time anything valid was last heard from any robot."""
 
     def heard(self, robot: RobotEntry) -> None:
         """``robot`` said something valid now (caller holds the lock)."""
-        robot.last_heard = self.core.now()
+        robot.last_heard = self.last_any = self.core.now()
         if robot.status is RobotStatus.LOCKED_OUT:
             return  # only a recorded reset brings it back (fleet.manager.lockouts)
         if robot.status is not RobotStatus.ONLINE:
@@ -96,14 +108,24 @@ class Liveness:
         """Look at every robot's silence now; True when a robot was declared lost."""
         core = self.core
         lost = False
-        with core.lock:
+        with core.lock, core.persisting_once():
             now = core.now()
-            for robot in core.registry.all():
+            timeout = core.settings.robot_timeout
+            # Nobody at all heard for a timeout: the manager itself stalled (or its
+            # network), more likely than every robot failing at once; a robot is then lost
+            # only after FLEET_SILENCE_FACTOR times its limit (a backlog of states, handled
+            # when the manager catches up, would show it was there all along).
+            robots = core.registry.all()
+            listened = sum(1 for r in robots if r.status in (RobotStatus.ONLINE,
+                                                             RobotStatus.SILENT))
+            factor = FLEET_SILENCE_FACTOR if (now - self.last_any > timeout
+                                              and listened >= FLEET_SILENCE_MIN) else 1.0
+            for robot in robots:
                 if robot.status not in (RobotStatus.ONLINE, RobotStatus.SILENT) \
                         or robot.last_heard == -math.inf:
                     continue  # lost already, or known only from refused messages
                 silent = now - robot.last_heard
-                limit = core.settings.robot_timeout + self.allowance(robot)
+                limit = (timeout + self.allowance(robot)) * factor
                 if silent > limit:
                     self.lose(robot, RobotStatus.CONNECTION_BROKEN, f"silent for {silent:.1f} s")
                     lost = True

@@ -159,3 +159,33 @@ def test_a_lost_robot_that_comes_back_has_its_stale_order_cancelled(site: Site) 
     [cancel] = [a for m in r1.instants() for a in m.actions]
     assert cancel.action_type == ActionType.CANCEL_ORDER.value
     assert site.events(run, "robot_back") == [{"order_cancelled": r1.order.order_id}]
+
+
+def test_a_whole_fleet_silent_at_once_is_lost_only_after_three_times_the_limit(
+        site: Site) -> None:
+    """Nobody heard for a timeout: the manager (or its network) stalled, more likely than
+    three robots failing together; losses wait FLEET_SILENCE_FACTOR (3) times longer."""
+    for serial in ("r1", "r2", "r3"):
+        site.robot(serial)
+    entries = [site.entry(s) for s in ("r1", "r2", "r3")]
+    site.at(TIMEOUT + EPS)
+    site.check()
+    assert all(e.status is RobotStatus.SILENT for e in entries)
+    site.at(3 * TIMEOUT - EPS)
+    site.check()
+    assert all(e.status is RobotStatus.SILENT for e in entries)
+    site.at(3 * TIMEOUT + EPS)
+    site.check()
+    assert all(e.status is RobotStatus.CONNECTION_BROKEN for e in entries)
+
+
+def test_one_robot_silent_while_the_others_talk_is_lost_at_the_limit(site: Site) -> None:
+    _, r2, r3 = (site.robot(s) for s in ("r1", "r2", "r3"))
+    site.at(TIMEOUT - 1.0)
+    r2.idle()
+    r3.idle()
+    site.net.drain()
+    site.at(TIMEOUT + EPS)
+    site.check()
+    assert site.entry("r1").status is RobotStatus.CONNECTION_BROKEN
+    assert site.entry("r2").status is RobotStatus.ONLINE

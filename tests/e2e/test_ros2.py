@@ -1,0 +1,77 @@
+"""ROS 2 robots in the fleet, end to end on loopback: the coal-mine gas patrol on three
+simulated VDA 5050 robots and two simulated Nav2 robots (sim.nav2) that the manager drives
+through its ROS 2 link (fleet.manager.ros2_link), for both ways a ROS 2 robot appears on
+Zenoh (rmw_zenoh, zenoh-bridge-ros2dds)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from fleet import samples
+from sim.runner import SimRun
+from sim.scenario import load_scenario
+
+pytestmark = pytest.mark.timeout(240)
+
+SPEED = 100.0
+
+
+def _run(sim_run: Callable[..., SimRun], profile: str) -> SimRun:
+    # the fleet's five robots; the last two (rail inspector RS-02, Ma crawler IS-01) are
+    # Nav2 robots: IS-01 is the only one rated for the Ma-only seals
+    return sim_run(load_scenario(samples.path("coal-mine-baseline")), speed=SPEED, robots=5,
+                   ros2=2, ros2_profile=profile, dwell_s=20.0, plan_time_limit=1.0)
+
+
+def _status(run: SimRun) -> dict[str, Any]:
+    return run.ask("mission/status", {"mission_id": run.mission_id})  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("profile", ["rmw_zenoh", "ros2dds"])
+def test_a_mission_on_vda5050_and_nav2_robots_completes(
+        sim_run: Callable[..., SimRun], profile: str) -> None:
+    run = _run(sim_run, profile)
+    nav2 = {r.serial for r in run.robots[3:]}
+    progress = run.run(timeout=180)
+    assert progress.finished, progress
+    status = _status(run)
+    assert status["status"] == "completed", status
+    total = status["inspections"]["total"]
+    assert status["inspections"]["done"] == total > 0
+    # every point's result stored once, from both kinds of robot
+    assert run.embedded is not None
+    assert run.embedded.store.count_results(run.mission_id) == total
+    by = Counter(status["done"].values())
+    assert set(by) & nav2, f"no point done by a Nav2 robot: {by}"
+    assert set(by) - nav2, f"no point done by a VDA 5050 robot: {by}"
+
+
+def test_a_killed_nav2_robot_s_points_are_taken_over(sim_run: Callable[..., SimRun]) -> None:
+    run = _run(sim_run, "rmw_zenoh")
+    doomed = run.robots[3].serial  # RS-02: another rail inspector can take its points
+    assert run.ros2 is not None
+
+    def moving() -> bool:
+        return any(r["serial"] == doomed and r["reached"] >= 2
+                   for r in _status(run)["robots"])
+
+    end = time.monotonic() + 60
+    while not moving():
+        assert time.monotonic() < end, "the Nav2 robot never got going"
+        time.sleep(0.1)
+    run.ros2.kill(doomed)
+    progress = run.run(timeout=180)
+    assert progress.finished, progress
+    status = _status(run)
+    robots = {r["serial"]: r["status"] for r in run.ask("robots")}
+    assert robots[doomed] == "connection_broken"
+    assert status["status"] == "completed", status
+    assert status["inspections"]["done"] == status["inspections"]["total"]
+    assert run.embedded is not None and run.mission_id is not None
+    events = run.embedded.store.events(run.mission_id)
+    assert any(e.kind == "robot_lost" and e.robot_serial == doomed for e in events)
