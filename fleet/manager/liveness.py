@@ -8,9 +8,9 @@ it on its route, times the margin, so that a robot driving through a 5G dead zon
 given up. When nothing at all was heard from any robot for a timeout, the silence says
 more about the manager (a stall, a backlog of states) or its network than about the
 robots: with :data:`FLEET_SILENCE_MIN` or more robots listened to, losses then wait
-:data:`FLEET_SILENCE_FACTOR` times longer. A robot that says OFFLINE is lost at once. A lost robot's remaining inspections
-go back to its mission's pool for the planner to hand to others; when it comes back, its
-stale order is cancelled. Status changes follow the table in
+:data:`FLEET_SILENCE_FACTOR` times longer. A robot that says OFFLINE is lost at once.
+A lost robot's remaining inspections go back to its mission's pool for the planner to
+hand to others; when it comes back, its stale order is cancelled. Status changes follow the table in
 :mod:`fleet.manager.lifecycle`.
 """
 
