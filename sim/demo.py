@@ -68,6 +68,10 @@ of the mine; the demo then clears it, as a supervisor would with ``fleet robots 
 """Real seconds between two looks at the manager."""
 
 
+ROS2_ROBOTS = 2
+"""Robots of the demo run as simulated Nav2 robots with ``--ros2`` (the last ones)."""
+
+
 @dataclass(frozen=True)
 class DemoOptions:
     """How to run the demo. ``robots`` None: :data:`DEFAULT_ROBOTS` of the site.
@@ -84,6 +88,9 @@ class DemoOptions:
     timeout_s: float = 240.0
     plan_time_limit: float = 1.5
     out: Path = Path("fleet-demo")
+    ros2: str | None = None
+    """Run two of the robots as simulated Nav2 robots over Zenoh with this profile
+    (``rmw_zenoh`` or ``ros2dds``), driven through the manager's ROS 2 link."""
 
 
 @dataclass(frozen=True)
@@ -231,7 +238,9 @@ class Demo:
         # killed at the moment it is the busiest (a shared fleet process only runs the
         # kills scheduled before it starts)
         run_options = RunOptions(speed=o.speed, robots=robots, fleet_process=False,
-                                 plan_time_limit=o.plan_time_limit)
+                                 plan_time_limit=o.plan_time_limit,
+                                 ros2=ROS2_ROBOTS if o.ros2 else 0,
+                                 ros2_profile=o.ros2 or "rmw_zenoh")
         started = time.monotonic()
         with SimRun(self.scenario, run_options) as sim:
             self._interlock = InterlockWatch(sim)
@@ -264,7 +273,7 @@ class Demo:
                                    list(self.events)))
             if sim.settled(status):
                 break
-            if sim.fleet is not None and not sim.fleet.alive() and \
+            if sim.fleet is not None and not sim.alive() and \
                     all(r["status"] in LOST for r in robots):
                 self._event(sim, "mission", "no robot is left: the mission waits for one "
                             "to come back or join")
@@ -333,7 +342,7 @@ class Demo:
         others can take over; the busiest of all when none can be spared."""
         if sim.fleet is None:
             return
-        alive = set(sim.fleet.alive())
+        alive = set(sim.alive())
         busy = [(len(a.get("remaining") or ()), serial) for serial, a in assignments.items()
                 if a.get("active") and serial in alive]
         if not busy:
@@ -342,7 +351,7 @@ class Demo:
             sim, s, assignments[s].get("remaining") or (), alive)]
         _, victim = max(spare or busy)
         self._killed = True
-        sim.fleet.kill(victim)
+        sim.kill(victim)
         self._event(sim, "fault", f"{victim} dies: its link drops without a goodbye")
 
     def _replaceable(self, sim: SimRun, serial: str, points: Sequence[str],

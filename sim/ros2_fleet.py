@@ -39,6 +39,7 @@ class Ros2Fleet:
         self.clock = clock
         self.world = World(scenario.facility, scenario)
         self.robots: dict[str, SimNav2Robot] = {}
+        self._dead: set[str] = set()
         self.specs: list[Ros2Robot] = []
         fac = scenario.facility
 
@@ -85,6 +86,11 @@ class Ros2Fleet:
     def kill(self, serial: str) -> None:
         """The robot vanishes (its tokens go, it stops publishing)."""
         self.robots[serial].kill()
+        self._dead.add(serial)
+
+    def alive(self) -> list[str]:
+        """Serial numbers of the robots not killed."""
+        return [s for s in self.robots if s not in self._dead]
 
     def stop(self) -> None:
         for r in self.robots.values():

@@ -420,6 +420,18 @@ class SimRun:
         self.space.place(self.starts, self.clock.monotonic(),
                          source=str(self.scenario.path or self.scenario.name))
 
+    def alive(self) -> list[str]:
+        """Serial numbers of the simulated robots running now, of both kinds."""
+        fleet = [] if self.fleet is None else list(self.fleet.alive())
+        return fleet + ([] if self.ros2 is None else self.ros2.alive())
+
+    def kill(self, serial: str) -> None:
+        """Kill a simulated robot now, whichever kind it is (it dies without a word)."""
+        if self.ros2 is not None and serial in self.ros2.robots:
+            self.ros2.kill(serial)
+        elif self.fleet is not None:
+            self.fleet.kill(serial)
+
     def space_report(self) -> SpaceReport | None:
         """The space's figures now (None with ghosts)."""
         return None if self.space is None else self.space.report(self.clock.monotonic())

@@ -27,6 +27,10 @@ LOCKOUT = "lockout"
 ``lockout:SERIAL``, its point the node, ``detail`` names robot, sensor and reading."""
 CLOSURE = "closure"
 """Rule name of a gas closure (docs/gas-safety.md): sensor ``closure:ID``."""
+REFUSED = "refused"
+"""Rule name of a robot the manager cannot drive (a ROS 2 robot of another distribution,
+without Nav2, or out of reach: docs/ros2.md): sensor ``refused:SERIAL``, its point the
+robot's dock (or ``-``), ``detail`` names the robot and the reason."""
 
 
 
@@ -57,7 +61,7 @@ class Verdict:
             text = (self.detail or {}).get("description") or ""
             return f"robot finding {self.sensor[len(FINDING_PREFIX):]}: {text} " \
                    f"({self.severity.value})".replace(":  (", ": (")
-        if self.rule in (LOCKOUT, CLOSURE):
+        if self.rule in (LOCKOUT, CLOSURE, REFUSED):
             return str((self.detail or {}).get("description") or self.sensor)
         if self.rule == RATE:
             d = self.detail or {}

@@ -41,6 +41,11 @@ def demo(
     out: Path = typer.Option(Path("fleet-demo"), "-o", "--out",
                              help="Directory for the report, the picture and summary.json."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    ros2: bool = typer.Option(False, "--ros2", help="Two of the robots are simulated ROS 2 "
+                              "Nav2 robots, driven over Zenoh with nothing of ours on them "
+                              "(docs/ros2.md)."),
+    ros2_profile: str = typer.Option("rmw_zenoh", "--ros2-profile",
+                                     help="rmw_zenoh, or ros2dds (zenoh-bridge-ros2dds)."),
 ) -> None:
     """Run the manager, a simulated mixed fleet and a patrol with a seeded leak and a
     robot that dies mid-mission; show it live; summarise and write the report.
@@ -64,8 +69,12 @@ def demo(
     except OSError as exc:
         raise typer.BadParameter(f"cannot write to {out}: {exc.strerror or exc}",
                                  param_hint="--out") from None
+    if ros2_profile not in ("rmw_zenoh", "ros2dds"):
+        raise typer.BadParameter(f"{ros2_profile!r} is not a profile; choose rmw_zenoh or "
+                                 "ros2dds", param_hint="--ros2-profile")
     runner = Demo(DemoOptions(site=site, robots=robots, speed=speed, fail_at_s=fail_at,
-                              timeout_s=timeout, out=out))
+                              timeout_s=timeout, out=out,
+                              ros2=ros2_profile if ros2 else None))
     log_path = _log_to_file(out / "demo.log")
     console = Console(stderr=as_json)
     console.print(f"[bold]fleet demo[/]: {runner.scenario.name} - {runner.scenario.description}")

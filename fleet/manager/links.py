@@ -40,6 +40,12 @@ from fleet.protocol.state import Connection
 log = logging.getLogger(__name__)
 
 
+REFUSED_ROBOT_TOPIC = "robot"
+"""The topic a link names in :meth:`LinkEvents.on_refused` when it refuses a whole robot
+(it cannot drive it at all: another ROS 2 distribution, no Nav2, out of reach), not one
+message: the manager raises an anomaly so that a supervisor is alerted."""
+
+
 class RobotId(NamedTuple):
     """A robot's identity across every kind of link: VDA 5050's manufacturer and serial."""
 

@@ -42,7 +42,7 @@ from fleet.comms.memory import MemoryNetwork, MemoryTransport
 from fleet.comms.transport import Transport
 from fleet.comms.zenoh_transport import ZenohTransport
 from fleet.errors import TransportError
-from fleet.manager.links import LinkEvents, RobotId, VdaZenohLink
+from fleet.manager.links import REFUSED_ROBOT_TOPIC, LinkEvents, RobotId, VdaZenohLink
 from fleet.manager.ros2_robots import Ros2Robot
 from fleet.protocol.header import Message
 
@@ -52,8 +52,6 @@ RETRY_S = 5.0
 """Real seconds between two attempts to reach or accept a robot."""
 WATCH_S = 0.2
 """Real seconds between two looks at a running robot's liveness."""
-TOPIC = "ros2"
-"""The topic named when a ROS 2 robot is refused (``fleet robots show``)."""
 
 
 def open_client(config: Nav2Config) -> Transport:
@@ -81,7 +79,7 @@ class _Keeper:
         if reason != self._said and self.link.events is not None:
             self._said = reason
             log.warning("ROS 2 robot %s: %s", self.id, reason)
-            self.link.events.on_refused(self.id, TOPIC, reason)
+            self.link.events.on_refused(self.id, REFUSED_ROBOT_TOPIC, reason)
 
     def _run(self) -> None:
         stop = self.link.stopping

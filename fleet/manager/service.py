@@ -31,6 +31,7 @@ from dataclasses import replace
 from fleet.anomaly.alerts import AlertSettings
 from fleet.anomaly.fixed_sensors import InterlockCheck, InterlockHook
 from fleet.anomaly.log import AnomalyLog
+from fleet.anomaly.rules import REFUSED, Verdict
 from fleet.clock import Clock, SystemClock, silence_timeout
 from fleet.comms.bus import Bus
 from fleet.errors import FleetError
@@ -40,7 +41,7 @@ from fleet.manager.core import Core, ManagerSettings
 from fleet.manager.dispatcher import Dispatcher
 from fleet.manager.ingestion import Ingestion
 from fleet.manager.lifecycle import MissionStatus
-from fleet.manager.links import Links, RobotId, RobotLink, VdaZenohLink
+from fleet.manager.links import REFUSED_ROBOT_TOPIC, Links, RobotId, RobotLink, VdaZenohLink
 from fleet.manager.liveness import TICK_REAL_S, TICK_S, Liveness
 from fleet.manager.lockouts import Lockouts
 from fleet.manager.missions import MissionRun
@@ -58,6 +59,7 @@ from fleet.protocol.header import utc_timestamp
 from fleet.protocol.inspection import InspectionResult
 from fleet.protocol.order import ActionType
 from fleet.protocol.state import Connection
+from fleet.sensors import Severity
 from fleet.store import ClosureRow, Store
 
 log = logging.getLogger(__name__)
@@ -235,6 +237,21 @@ class Manager:
                 return
             self._refusals[key] = now
         log.warning("refused a message of %s on %s: %s", robot, topic, reason)
+        if topic == REFUSED_ROBOT_TOPIC:
+            self._alert_refused(robot, reason)
+
+    def _alert_refused(self, robot: RobotId, reason: str) -> None:
+        """A robot the link cannot drive at all (not one bad message): an anomaly, so that
+        a supervisor is alerted (webhooks, ``fleet anomalies``) with the reason."""
+        verdict = Verdict(f"{REFUSED}:{robot.serial}", Severity.WARNING, REFUSED, None, None,
+                          None, detail={"description": f"robot {robot} refused: {reason}",
+                                        "robot": str(robot), "reason": reason})
+        try:
+            self.anomalies.raise_event(verdict, "-", measured_at=self.clock.now(),
+                                       manufacturer=robot.manufacturer,
+                                       serial_number=robot.serial)
+        except FleetError as exc:  # the refusal is shown per robot either way
+            log.error("could not raise the anomaly of refused robot %s: %s", robot, exc)
 
     # -- missions -----------------------------------------------------------------------
     def launch(self, name: str, spec: MissionSpec, document: str, *,
