@@ -18,7 +18,7 @@ from sim.scenario import load_scenario
 
 pytestmark = pytest.mark.timeout(240)
 
-SPEED = 100.0
+SPEED = 200.0
 
 
 def _run(sim_run: Callable[..., SimRun], profile: str) -> SimRun:
