@@ -316,6 +316,7 @@ class _Window:
         if self._prober.is_alive():
             self._prober.join(PROBE_WAIT_S + 5.0)
         end = self._counts()
+        self.robots.ask("resume")  # not silent while the manager stops: none declared lost
         n = len(self.link.keepers)
         start = self._start
         sent_by = {t: end["report"]["published"].get(t, 0)
