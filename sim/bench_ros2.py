@@ -55,11 +55,13 @@ from typing import Any
 from fleet.agent.nav2 import MapFrame, Nav2Config, SensorTopic
 from fleet.clock import SystemClock
 from fleet.comms import free_port, tcp_endpoint
+from fleet.errors import NotReachable
 from fleet.facility.model import Facility
 from fleet.manager.lifecycle import RobotStatus
 from fleet.manager.ros2_link import Ros2Link
 from fleet.manager.ros2_robots import Ros2Robot
 from fleet.manager.service import Manager
+from fleet.planning.robots import Robot
 from fleet.protocol.header import Header
 from fleet.protocol.keys import Topic, subscription_key
 from fleet.protocol.order import NodePosition, RouteLeg, RouteStop, route_order
@@ -90,6 +92,8 @@ STATE_INTERVAL_S = 1.0
 """Seconds between two periodic VDA 5050 states of a hosted agent."""
 READY_TIMEOUT_S = 120.0
 """Real seconds the robots' process may take to start its robots."""
+PORT_ATTEMPTS = 5
+"""Ports tried for a robot's router (one found free may be taken before it is bound)."""
 PROBE_WAIT_S = 10.0
 """Real seconds a probe waits for the manager to see its order in a state."""
 
@@ -100,7 +104,6 @@ class _RobotSpec:
 
     serial: str
     namespace: str
-    listen: str
     x: float
     y: float
     speed: float
@@ -119,20 +122,34 @@ def _report(sims: Mapping[str, SimNav2Robot]) -> dict[str, Any]:
             "goals": {serial: [t for t, _ in s.goal_requests] for serial, s in sims.items()}}
 
 
+def _start(r: _RobotSpec, profile: str, distro: str) -> SimNav2Robot:
+    """Start one robot on a free loopback port (another, should the port be taken since
+    it was found free)."""
+    for attempt in range(PORT_ATTEMPTS):
+        sim = SimNav2Robot(
+            "nav2", r.namespace, Profile(profile), Distro(distro),
+            listen=tcp_endpoint("127.0.0.1", free_port()), clock=SystemClock(),
+            pose=(r.x, r.y, 0.0), speed=r.speed,
+            sensors={"ch4": SensorSpec(SENSOR_TOPIC, FLOAT32, _methane)},
+            pose_hz=POSE_HZ, battery_hz=BATTERY_HZ, sensor_hz=SENSOR_HZ)
+        try:
+            return sim.start()
+        except NotReachable:
+            if attempt == PORT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _robots_main(conn: Connection, robots: Sequence[_RobotSpec], profile: str,
                  distro: str) -> None:
-    """The robots' process: start them, report, then answer ``pause``, ``resume``,
-    ``report`` and ``stop`` with a report each (counts, goal request times, CPU)."""
-    clock = SystemClock()
-    sims = {r.serial: SimNav2Robot(
-        "nav2", r.namespace, Profile(profile), Distro(distro), listen=r.listen, clock=clock,
-        pose=(r.x, r.y, 0.0), speed=r.speed,
-        sensors={"ch4": SensorSpec(SENSOR_TOPIC, FLOAT32, _methane)},
-        pose_hz=POSE_HZ, battery_hz=BATTERY_HZ, sensor_hz=SENSOR_HZ) for r in robots}
+    """The robots' process: start them, report (with each robot's router endpoint under
+    ``listen``), then answer ``pause``, ``resume``, ``report`` and ``stop`` with a report
+    each (counts, goal request times, CPU)."""
+    sims: dict[str, SimNav2Robot] = {}
     try:
-        for s in sims.values():
-            s.start()
-        conn.send(_report(sims))
+        for r in robots:
+            sims[r.serial] = _start(r, profile, distro)
+        conn.send({**_report(sims), "listen": {k: s.listen for k, s in sims.items()}})
         while True:
             try:
                 command = conn.recv()
@@ -167,7 +184,10 @@ class _Robots:
     def _answer(self, timeout: float) -> dict[str, Any]:
         if not self.conn.poll(timeout):
             raise TimeoutError(f"the robots' process did not answer in {timeout:g} s")
-        answer: dict[str, Any] = self.conn.recv()
+        try:
+            answer: dict[str, Any] = self.conn.recv()
+        except EOFError:
+            raise RuntimeError("the robots' process ended (its error is above)") from None
         return answer
 
     def ask(self, command: str) -> dict[str, Any]:
@@ -209,32 +229,35 @@ def bench_ros2(*, robots: int = 100, seconds: float = 60.0, profile: str = "rmw_
         return _bench(Path(tmp), robots, seconds, prof, dist, probes, progress)
 
 
-def _specs(fac: Facility, fleet: Sequence[Any], profile: Profile, distro: Distro
-           ) -> tuple[list[_RobotSpec], list[Ros2Robot]]:
-    sims, specs = [], []
-    for robot in fleet:
-        dock = fac.node(robot.dock)
-        endpoint = tcp_endpoint("127.0.0.1", free_port())
-        namespace = "/" + robot.serial.lower().replace("-", "_")
-        sims.append(_RobotSpec(robot.serial, namespace, endpoint, dock.x, dock.y,
-                               robot.robot_class.speed))
-        specs.append(Ros2Robot(robot, Nav2Config(
-            profile, distro, (endpoint,), namespace=namespace,
-            map_frame=MapFrame(0.0, 0.0, 0.0, dock.level),
-            sensors=(SensorTopic("ch4", SENSOR_TOPIC, FLOAT32, "%vol"),))))
-    return sims, specs
+def _namespace(robot: Robot) -> str:
+    return "/" + robot.serial.lower().replace("-", "_")
+
+
+def _sims(fac: Facility, fleet: Sequence[Robot]) -> list[_RobotSpec]:
+    return [_RobotSpec(r.serial, _namespace(r), fac.node(r.dock).x, fac.node(r.dock).y,
+                       r.robot_class.speed) for r in fleet]
+
+
+def _specs(fac: Facility, fleet: Sequence[Robot], listen: Mapping[str, str],
+           profile: Profile, distro: Distro) -> list[Ros2Robot]:
+    """What the manager's robots file would say of the robots (routers at ``listen``)."""
+    return [Ros2Robot(r, Nav2Config(
+        profile, distro, (listen[r.serial],), namespace=_namespace(r),
+        map_frame=MapFrame(0.0, 0.0, 0.0, fac.node(r.dock).level),
+        sensors=(SensorTopic("ch4", SENSOR_TOPIC, FLOAT32, "%vol"),))) for r in fleet]
 
 
 def _bench(work: Path, count: int, seconds: float, profile: Profile, distro: Distro,
            probes: int, progress: Callable[[float], None] | None) -> dict[str, Any]:
     sc = load_scenario(generated_scenario(work / "site", count))
     fac = sc.facility
-    sims, specs = _specs(fac, robots_of(sc, count), profile, distro)
+    fleet = robots_of(sc, count)
     t0 = time.monotonic()
-    child = _Robots(sims, profile, distro)
+    child = _Robots(_sims(fac, fleet), profile, distro)
     robots_up = time.monotonic() - t0
     result: dict[str, Any] = {}
     try:
+        specs = _specs(fac, fleet, child.ready["listen"], profile, distro)
         clock = SystemClock()
         settings = manager_settings(1.0, state_interval=STATE_INTERVAL_S)
         with EmbeddedManager(work, settings, clock, ros2=specs,
