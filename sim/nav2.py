@@ -60,6 +60,8 @@ import logging
 import math
 import secrets
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -159,6 +161,20 @@ class SimNav2Robot:
         self._entities = Entities(self.profile, self.distro, self.domain, self.zid,
                                   self.namespace, self.name)
         self._streams = self._declare_streams()
+        self._topics = {stream.key: name for name, stream in self._streams.items()}
+        self.published: Counter[str] = Counter()
+        """Samples published so far per topic (``amcl_pose``, ``tf``, ``battery_state``,
+        each sensor topic, the actions' ``feedback`` and ``status``), garbage included;
+        read it under no lock (counts only grow)."""
+        self.goal_requests: list[tuple[float, str]] = []
+        """``(time.monotonic(), action)`` of every send_goal request that reached the
+        robot, in arrival order, before it is answered (accepted or not): when a goal
+        arrived, for a benchmark's order-to-goal latency (system-wide on Linux)."""
+        self.paused = False
+        """While True the driving thread publishes nothing periodic (pose, tf, battery,
+        sensors, feedback) and skips those periods; goals still move. A benchmark pauses to
+        count samples sent and received with none in flight; a pause longer than the
+        manager's pose timeout takes the robot off the air."""
 
     # --- what a test may look at ------------------------------------------------------
 
@@ -276,6 +292,7 @@ class SimNav2Robot:
             return
         attachment = stream.attachment(self._now_ns())
         transport.publish(stream.key, payload, attachment=attachment, json=False)
+        self.published[self._topics[stream.key]] += 1
 
     def _send(self, stream: Stream, msg: Any) -> None:
         self._put(stream, serialize(self.distro, stream.type_name, msg))
@@ -335,9 +352,10 @@ class SimNav2Robot:
         for stream, publish in publishers.items():
             if now < due[stream]:
                 continue
-            publish(stamp_ns)
-            if stream == "pose" and self._goals.active is not None:
-                self._publish_feedback(self._goals.active, stamp_ns)
+            if not self.paused:
+                publish(stamp_ns)
+                if stream == "pose" and self._goals.active is not None:
+                    self._publish_feedback(self._goals.active, stamp_ns)
             # a late thread skips missed periods instead of bursting to catch up
             period = self._periods[stream]
             due[stream] = due[stream] + period if due[stream] + period > now else now + period
@@ -411,6 +429,7 @@ class SimNav2Robot:
         action_type = ACTIONS[action]
         goal_id = bytes(np.asarray(request.goal_id.uuid, dtype=np.uint8))
         with self._changed:
+            self.goal_requests.append((time.monotonic(), action))
             if self._stop.is_set():
                 raise _NoAnswer("the robot is shutting down")
             now_ns = self._now_ns()

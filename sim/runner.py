@@ -221,10 +221,12 @@ class EmbeddedManager:
         self.store = Store.open(None, path=workdir / "fleet.db")
         self.bus = Bus.open(router_config([self.endpoint]))
         links: list[RobotLink] = []
+        self.ros2_link: Ros2Link | None = None
+        """The link of the ROS 2 robots (None without any)."""
         if ros2:  # the VDA 5050 robots on the bus, and the ROS 2 ones through their link
-            links = [VdaZenohLink(self.bus, settings.interface),
-                     Ros2Link(ros2, clock=clock, interface=settings.interface,
-                              state_interval=state_interval, results=workdir / "ros2")]
+            self.ros2_link = Ros2Link(ros2, clock=clock, interface=settings.interface,
+                                      state_interval=state_interval, results=workdir / "ros2")
+            links = [VdaZenohLink(self.bus, settings.interface), self.ros2_link]
         self.manager: Manager = build_manager(self.store, self.bus, settings, clock=clock,
                                               sites=sites, links=links)
         self._closed = False

@@ -36,6 +36,7 @@ import math
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,6 +168,9 @@ class Nav2Body:
         self._present = True
         self.malformed = 0
         """Samples from the robot that were not the CDR they should be (dropped)."""
+        self.received: Counter[str] = Counter()
+        """Well-formed samples taken per topic (``amcl_pose``, ``battery_state``, each
+        sensor's topic as configured); counts only grow, malformed ones are not counted."""
 
     # -- discovery ------------------------------------------------------------------------
     def check(self) -> str | None:
@@ -272,13 +276,18 @@ class Nav2Body:
         p, q = msg.pose.pose.position, msg.pose.pose.orientation
         yaw = math.atan2(2 * (q.w * q.z + q.x * q.y), 1 - 2 * (q.y * q.y + q.z * q.z))
         with self._lock:
+            self.received["amcl_pose"] += 1
             self._pose = self.config.map_frame.to_site(float(p.x), float(p.y), yaw)
             self._pose_at = self.clock.monotonic()
             self._lock.notify_all()
 
     def _on_battery(self, _key: str, payload: bytes) -> None:
         msg = self._decode(BATTERY_TYPE, payload)
-        if msg is None or not math.isfinite(msg.percentage):
+        if msg is None:
+            return
+        with self._lock:
+            self.received["battery_state"] += 1
+        if not math.isfinite(msg.percentage):
             return
         charging = int(msg.power_supply_status) == 1  # POWER_SUPPLY_STATUS_CHARGING
         with self._lock:
@@ -293,6 +302,7 @@ class Nav2Body:
             return
         value = float(getattr(msg, SENSOR_TYPES[sensor.type]))
         with self._lock:
+            self.received[sensor.topic] += 1
             if self._samples is not None and math.isfinite(value):
                 self._samples.setdefault(sensor.sensor, []).append(value)
 

@@ -11,8 +11,8 @@ import typer
 
 from fleet.errors import FleetError
 
-app = typer.Typer(help="Benchmarks: closure, vrplib, plan, dispatch, sim, ingest, traffic, "
-                  "patrol.", no_args_is_help=True)
+app = typer.Typer(help="Benchmarks: closure, vrplib, plan, dispatch, sim, ros2, ingest, "
+                  "traffic, patrol.", no_args_is_help=True)
 
 
 @app.command()
@@ -259,6 +259,52 @@ def sim_(
         + ("robots pass through each other (ghosts)" if r["ghosts"] else
            f"space: {r['standoffs']} standoffs, {r['deadlocks']} deadlocks, robots waited "
            f"{r['robot_wait_s']:g} s for each other"))
+
+
+class _Profile(StrEnum):
+    RMW_ZENOH = "rmw_zenoh"
+    ROS2DDS = "ros2dds"
+
+
+@app.command("ros2")
+def ros2_(
+    robots: int = typer.Option(100, "--robots", min=1, help="Simulated Nav2 robots."),
+    seconds: float = typer.Option(60.0, "--seconds", min=1.0,
+                                  help="Real seconds measured once every robot joined."),
+    profile: _Profile = typer.Option(_Profile.RMW_ZENOH, "--profile",
+                                     help="How the robots appear on Zenoh."),
+    probes: int = typer.Option(100, "--probes", min=0,
+                               help="Most order-to-goal probes (one at a time)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """Simulated Nav2 robots (pose 10 Hz, battery 1 Hz, a sensor 2 Hz, in a process of
+    their own) driven through the manager's ROS 2 link: whether the manager keeps up
+    (samples and states received = sent), order-to-goal latency (p50/p99) and CPU per
+    robot."""
+    from sim.bench_ros2 import bench_ros2
+
+    r = bench_ros2(robots=robots, seconds=seconds, profile=profile.value, probes=probes)
+    if as_json:
+        typer.echo(json.dumps(r, indent=2))
+        return
+
+    def same(ok: bool) -> str:
+        return "kept up" if ok else "FELL BEHIND"
+
+    typer.echo(
+        f"{r['robots']} Nav2 robots ({profile.value}), {r['wall_s']:.0f} s measured "
+        f"(+{r['startup_s']:.0f} s to join)\n"
+        f"samples: {r['samples_received']:,} received of {r['samples_sent']:,} sent "
+        f"({r['samples_per_s']:,}/s): {same(r['samples_keep_up'])}\n"
+        f"VDA 5050 states: {r['states_handled']:,} handled of {r['states_sent']:,} sent "
+        f"({r['states_per_s']:g}/s): {same(r['states_keep_up'])}; "
+        f"{r['robots_lost']} robots lost\n"
+        f"order to goal ({r['order_to_goal_samples']} probes, "
+        f"{r['probes_without_goal']} without a goal): p50 {r['order_to_goal_p50_ms']} ms, "
+        f"p99 {r['order_to_goal_p99_ms']} ms, max {r['order_to_goal_max_ms']} ms\n"
+        f"CPU: manager {r['manager_cpu_pct']:g} % of a core "
+        f"({r['manager_cpu_pct_per_robot']:g} % per robot), robots' process "
+        f"{r['robots_cpu_pct']:g} % ({r['robots_cpu_pct_per_robot']:g} % per robot)")
 
 
 @app.command()

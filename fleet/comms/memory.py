@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import cast
+from typing import TypeVar, cast
 from urllib.parse import parse_qsl
 
 import zenoh
@@ -41,6 +41,8 @@ from fleet.comms.transport import (
 from fleet.errors import TransportError
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=65536)
@@ -115,6 +117,17 @@ class MemoryNetwork:
         with self._idle:
             if not self._idle.wait_for(lambda: self._pending == 0, timeout):
                 raise TransportError(f"memory network still busy after {timeout:g} s")
+
+    def when_idle(self, read: Callable[[], T], timeout: float = 10.0) -> T:
+        """``read()``, called at a moment when nothing is queued or being delivered; no
+        delivery starts and nothing can be sent while it runs (so ``read`` must not send
+        on this network). A benchmark reads what senders and receivers counted, with
+        nothing in flight. TransportError when the network is not idle within ``timeout``
+        real seconds."""
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._pending == 0, timeout):
+                raise TransportError(f"memory network still busy after {timeout:g} s")
+            return read()
 
     def close(self) -> None:
         """Stop the delivery thread (after what is queued)."""

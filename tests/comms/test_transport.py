@@ -176,6 +176,30 @@ def test_memory_party_cut_off_neither_sends_nor_receives() -> None:
     network.close()
 
 
+def test_memory_when_idle_reads_with_nothing_in_flight() -> None:
+    network = MemoryNetwork()
+    a, b = network.transport(), network.transport()
+    got: list[str] = []
+    release = threading.Event()
+
+    def slow(key: str, _p: bytes) -> None:
+        if key == "k/slow":
+            release.wait(5)
+        got.append(key)
+
+    b.subscribe("k/*", slow)
+    for i in range(50):
+        a.publish(f"k/{i}", b"{}")
+    # every sample queued before is delivered when read() runs
+    assert network.when_idle(lambda: len(got)) == 50
+    a.publish("k/slow", b"{}")
+    with pytest.raises(TransportError):
+        network.when_idle(lambda: len(got), timeout=0.1)
+    release.set()
+    assert network.when_idle(lambda: got[-1]) == "k/slow"
+    network.close()
+
+
 def test_a_ros2_service_call_carries_attachments_both_ways(net: Net) -> None:
     """What a ROS 2 service call over rmw_zenoh needs: a complete queryable, a query to
     complete ones only, CDR bytes unlabelled, and the attachment echoed in the reply."""
