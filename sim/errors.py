@@ -3,7 +3,8 @@
     fleet.errors.FleetError
      ├── fleet.errors.ProblemsError
      │    └── ScenarioError (ValueError)   a scenario file is invalid
-     └── ChildFailed                       a robot process did not start
+     ├── ChildFailed                       a robot process did not start
+     └── NoAnswer                          a simulated Nav2 robot refuses a request
 
 Only :mod:`sim` (and the CLI, which runs it) raises or names them.
 """
@@ -24,3 +25,8 @@ class ScenarioError(ProblemsError, ValueError):
 
 class ChildFailed(FleetError):
     """A robot process did not start."""
+
+
+class NoAnswer(FleetError):
+    """A request a simulated Nav2 robot will not answer normally (a missing attachment,
+    CDR that does not parse): it becomes an error reply (:mod:`sim.nav2`)."""

@@ -77,6 +77,7 @@ from fleet.ros2.cdr import HEADER, deserialize, message, serialize
 from fleet.ros2.interfaces import Distro
 from fleet.ros2.keys import CANCEL_GOAL_TYPE, Profile
 from sim import nav2_msgs as msgs
+from sim.errors import NoAnswer
 from sim.nav2_goals import (
     NAVIGATE_THROUGH_POSES,
     NAVIGATE_TO_POSE,
@@ -109,10 +110,6 @@ class SensorSpec:
     def __post_init__(self) -> None:
         if self.ros_type not in SENSOR_TYPES:
             raise ValueError(f"sensor type must be one of {SENSOR_TYPES}, not {self.ros_type}")
-
-
-class _NoAnswer(Exception):
-    """A request the server will not answer normally (becomes an error reply)."""
 
 
 class SimNav2Robot:
@@ -412,10 +409,10 @@ class SimNav2Robot:
                 request_attachment = self._entities.request_attachment(query.attachment) \
                     if rmw_zenoh else None
                 if query.payload is None:
-                    raise _NoAnswer("a service request needs a CDR payload")
+                    raise NoAnswer("a service request needs a CDR payload")
                 request = deserialize(self.distro, f"{service_type}_Request", query.payload)
                 response = handle(request)
-            except (ProtocolError, _NoAnswer) as exc:
+            except (ProtocolError, NoAnswer) as exc:
                 return Answer(str(exc).encode(), error=True, json=False)
             reply_attachment = None
             if request_attachment is not None:
@@ -431,7 +428,7 @@ class SimNav2Robot:
         with self._changed:
             self.goal_requests.append((time.monotonic(), action))
             if self._stop.is_set():
-                raise _NoAnswer("the robot is shutting down")
+                raise NoAnswer("the robot is shutting down")
             now_ns = self._now_ns()
             accepted = not self.reject_goals and goal_id not in self._goals.goals
             if accepted:
@@ -468,6 +465,6 @@ class SimNav2Robot:
             self._changed.wait_for(lambda: goal.state.terminal or self._stop.is_set(),
                                    timeout=self.result_wait_s)
             if not goal.state.terminal:
-                raise _NoAnswer("goal still running" if not self._stop.is_set()
+                raise NoAnswer("goal still running" if not self._stop.is_set()
                                 else "the robot is shutting down")
             return msgs.result_response(self.distro, action_type, goal)
