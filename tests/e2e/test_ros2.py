@@ -51,6 +51,7 @@ def test_a_mission_on_vda5050_and_nav2_robots_completes(
     assert set(by) - nav2, f"no point done by a VDA 5050 robot: {by}"
 
 
+@pytest.mark.slow  # about a minute: the default suite stays under 15 minutes (-m slow)
 def test_a_killed_nav2_robot_s_points_are_taken_over(sim_run: Callable[..., SimRun]) -> None:
     run = _run(sim_run, "rmw_zenoh")
     doomed = run.robots[3].serial  # RS-02: another rail inspector can take its points
