@@ -151,6 +151,7 @@ class Obstacles:
         hearing its robots; a robot whose order moved on meanwhile is looked at again."""
         core = self.core
         with core.lock:
+            self._vacated()
             jobs = self._jobs()
         if not jobs:
             return
@@ -207,6 +208,34 @@ class Obstacles:
                     jobs[run.id, a.serial] = self._job(run, a, site, reason, shorter=False)
         self._around = False
         return list(jobs.values())
+
+    def _vacated(self) -> None:
+        """Points blocked only by robots that no longer stand in the way go back to the
+        pool (caller holds the lock). An idle robot parked in a block (one back from a
+        lockout, say) shuts it only while it stands there: once it has driven home, what
+        it blocked is planned again without a supervisor (a lost robot stays in the way
+        until cleared, :meth:`clear`)."""
+        for run in list(self.core.missions.values()):
+            if run.status.terminal or not run.blocked:
+                continue
+            now = set(self.shut(run.spec.facility).values())
+            freed = []
+            for point, why in run.blocked.items():
+                causes = why.removeprefix("no open way: ").split("; ")
+                if why.startswith("no open way: ") and all(
+                        " robot " in c and "(closure C-" not in c for c in causes) \
+                        and not now.intersection(causes):
+                    freed.append(point)
+            if not freed:
+                continue
+            for point in freed:
+                run.pool.add(point)
+                del run.blocked[point]
+            run.reason = None
+            self.core.event(run, "unblocked", None, {"points": sorted(freed),
+                                                     "why": "the robots in the way left"})
+            self.core.persist(run)
+            self.core.wake.set()
 
     def _closures_changed(self, run: MissionRun, jobs: dict[tuple[str, str], _Job]) -> None:
         """The gas closures of ``run``'s site changed: each working robot not allowed in a
