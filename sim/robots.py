@@ -87,12 +87,7 @@ def agent_config(robot: Robot, options: FleetOptions, *, node: str | None = None
                  ) -> AgentConfig:
     """The agent configuration of a simulated ``robot``: its class becomes its factsheet;
     ``node`` is where it stands when the agent starts."""
-    cls = robot.robot_class
-    caps = Capabilities(tuple(sorted(cls.sensors)), tuple(sorted(cls.ratings)),
-                        battery_wh=cls.battery_wh, wh_per_metre=cls.wh_per_metre,
-                        wh_per_second=cls.wh_per_second, charge_w=cls.charge_w,
-                        speed_max=cls.speed, series_name=cls.name,
-                        capabilities=tuple(sorted(cls.capabilities)))
+    caps = Capabilities.of_class(robot.robot_class)
     store = None
     if options.results_dir is not None:
         store = options.results_dir / f"{robot.manufacturer}_{robot.serial}.jsonl"

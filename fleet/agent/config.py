@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fleet.errors import AgentConfigError as AgentConfigError  # re-exported
 from fleet.errors import ProtocolError
@@ -28,6 +29,9 @@ from fleet.protocol.factsheet import (
 )
 from fleet.protocol.header import Header
 from fleet.protocol.keys import DEFAULT_INTERFACE, check_chunk, check_interface
+
+if TYPE_CHECKING:
+    from fleet.planning.robots import RobotClass
 
 STATE_REQUEST_SPEC = AgvActionSpec("stateRequest", ("INSTANT",))
 START_PAUSE_SPEC = AgvActionSpec("startPause", ("INSTANT",))
@@ -88,6 +92,16 @@ class Capabilities:
             _number(getattr(self, name), name)
         if not isinstance(self.series_name, str) or not self.series_name:
             raise AgentConfigError("series_name must be a non-empty string")
+
+    @classmethod
+    def of_class(cls, robot_class: RobotClass) -> Capabilities:
+        """The capabilities a robot of planning class ``robot_class`` states (its
+        factsheet then gives the manager back that class)."""
+        c = robot_class
+        return cls(tuple(sorted(c.sensors)), tuple(sorted(c.ratings)),
+                   battery_wh=c.battery_wh, wh_per_metre=c.wh_per_metre,
+                   wh_per_second=c.wh_per_second, charge_w=c.charge_w, speed_max=c.speed,
+                   series_name=c.name, capabilities=tuple(sorted(c.capabilities)))
 
     def inspection(self) -> InspectionCapabilities:
         """The factsheet's ``inspection`` object."""

@@ -226,16 +226,18 @@ class Obstacles:
                         " robot " in c and "(closure C-" not in c for c in causes) \
                         and not now.intersection(causes):
                     freed.append(point)
-            if not freed:
-                continue
-            for point in freed:
-                run.pool.add(point)
-                del run.blocked[point]
-            run.reason = None
-            self.core.event(run, "unblocked", None, {"points": sorted(freed),
-                                                     "why": "the robots in the way left"})
-            self.core.persist(run)
-            self.core.wake.set()
+            if freed:
+                self._unblock(run, freed, "the robots in the way left")
+                self.core.wake.set()
+
+    def _unblock(self, run: MissionRun, points: list[str], why: str) -> None:
+        """``points`` leave ``run``'s blocked ones for its pool (caller holds the lock)."""
+        for point in points:
+            run.pool.add(point)
+            del run.blocked[point]
+        run.reason = None
+        self.core.event(run, "unblocked", None, {"points": sorted(points), "why": why})
+        self.core.persist(run)
 
     def _closures_changed(self, run: MissionRun, jobs: dict[tuple[str, str], _Job]) -> None:
         """The gas closures of ``run``'s site changed: each working robot not allowed in a
@@ -248,13 +250,7 @@ class Obstacles:
         reopened = [p for p, why in run.blocked.items()
                     if "(closure C-" in why and not any(r in why for r in open_reasons)]
         if reopened:
-            for p in reopened:
-                run.pool.add(p)
-                del run.blocked[p]
-            run.reason = None
-            self.core.event(run, "unblocked", None, {"points": sorted(reopened),
-                                                     "why": "gas closure reopened"})
-            self.core.persist(run)
+            self._unblock(run, reopened, "gas closure reopened")
             self._shorter.add(run.id)
         for a in run.active():
             robot = self.core.registry.find(a.serial)

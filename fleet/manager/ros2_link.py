@@ -160,12 +160,8 @@ class Ros2Link:
 
     def agent_config(self, spec: Ros2Robot) -> AgentConfig:
         """The hosted agent's configuration: the robot's class becomes its factsheet."""
-        r, cls = spec.robot, spec.robot.robot_class
-        caps = Capabilities(tuple(sorted(cls.sensors)), tuple(sorted(cls.ratings)),
-                            battery_wh=cls.battery_wh, wh_per_metre=cls.wh_per_metre,
-                            wh_per_second=cls.wh_per_second, charge_w=cls.charge_w,
-                            speed_max=cls.speed, series_name=cls.name,
-                            capabilities=tuple(sorted(cls.capabilities)))
+        r = spec.robot
+        caps = Capabilities.of_class(r.robot_class)
         store = None if self.results is None else \
             self.results / f"{r.manufacturer}_{r.serial}.jsonl"
         interval = self.state_interval
