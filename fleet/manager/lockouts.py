@@ -162,7 +162,8 @@ class Lockouts:
             self._home_done(robot)
             return
         cls = robot.robot_class()
-        path = self.obstacles.way_home(fac, node, cls.access if cls is not None else None)
+        path = self.obstacles.way_home(fac, node, cls.access if cls is not None else None,
+                                       robot.serial)
         if path is None or len(path) < 2:
             self._strand(robot, f"no way from {node} to a dock or charger")
             return

@@ -80,14 +80,17 @@ class Obstacles:
         self._shorter: set[str] = set()
         """Missions whose robots may take a shorter way (a lost robot was cleared)."""
 
-    def shut(self, fac: Facility) -> dict[tuple[str, str], str]:
-        """Edge key → why it is shut, for the lost robots on ``fac``'s site."""
+    def shut(self, fac: Facility, *, but: str | None = None) -> dict[tuple[str, str], str]:
+        """Edge key → why it is shut, for the lost (and idle, parked in a block) robots on
+        ``fac``'s site, except robot ``but``: a robot is no obstacle to its own way."""
         t = self.core.traffic.get(fac.name)
         if t is None:
             return {}
         out: dict[tuple[str, str], str] = {}
         layout = fac.layout
         for what, (kind, serial, lost) in t.obstacles().items():
+            if serial == but:
+                continue
             who = f"{'lost' if lost else 'idle'} robot {serial}"
             if kind == "block":
                 for key in layout.block(what).edges:
@@ -99,10 +102,12 @@ class Obstacles:
                     out[e.key] = f"{who} fills {what}"
         return out
 
-    def site(self, fac: Facility, *, closures: bool = True) -> Facility:
+    def site(self, fac: Facility, *, closures: bool = True, but: str | None = None
+             ) -> Facility:
         """``fac`` with its gas closures as zones (unless ``closures`` is false) and the
-        shut edges closed (``fac`` itself when nothing is closed or shut)."""
-        shut = self.shut(fac)
+        edges :meth:`shut` (but for robot ``but``) closed (``fac`` itself when nothing is
+        closed or shut)."""
+        shut = self.shut(fac, but=but)
         base = self.closures.site(fac) if closures else fac
         if not shut:
             return base
@@ -115,13 +120,17 @@ class Obstacles:
             found = self._sites[key] = replace(base, edges=edges)
         return found
 
-    def way_home(self, fac: Facility, node: str, access: Access | None) -> list[str] | None:
-        """The shortest way for a robot with ``access`` standing at ``node`` to the nearest
-        dock of ``fac`` it may use (a charger when no dock is reachable: chargers often
-        stand in drifts others drive through), leaving any gas closure it stands in first
-        (:func:`way_out`); None when there is none (caller holds the lock)."""
-        site = self.site(fac)
-        out = way_out(site, self._graph(self.site(fac, closures=False), access), node, access)
+    def way_home(self, fac: Facility, node: str, access: Access | None,
+                 serial: str) -> list[str] | None:
+        """The shortest way for robot ``serial`` with ``access`` standing at ``node`` to the
+        nearest dock of ``fac`` it may use (a charger when no dock is reachable: chargers
+        often stand in drifts others drive through), leaving any gas closure it stands in
+        first (:func:`way_out`); None when there is none (caller holds the lock). What the
+        robot itself holds does not shut its way (an idle robot parked in a single-lane
+        drift shuts the drift to the others)."""
+        site = self.site(fac, but=serial)
+        out = way_out(site, self._graph(self.site(fac, closures=False, but=serial), access),
+                      node, access)
         if out is None:
             return None
         g = self._graph(site, access)

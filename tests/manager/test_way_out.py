@@ -46,11 +46,12 @@ MA = Access(frozenset({Epl.MA}))
 GC = Access(frozenset({Epl.GC}))
 
 
-def drift(names: Sequence[str]) -> Facility:
-    """The coal mine with the nodes ``names`` of :data:`DRIFT`, each joined to the next."""
+def drift(names: Sequence[str], *, single_lane: bool = False) -> Facility:
+    """The coal mine with the nodes ``names`` of :data:`DRIFT`, each joined to the next
+    (by single-lane edges when ``single_lane``: A, B, C and E then lie inside one block)."""
     nodes = {n: Node(n, x, 0.0, level="L1", kind=kind) for n, x, kind in DRIFT if n in names}
     ordered = [n for n, _, _ in DRIFT if n in names]
-    edges = tuple(Edge(a, b, nodes[b].x - nodes[a].x)
+    edges = tuple(Edge(a, b, nodes[b].x - nodes[a].x, single_lane=single_lane)
                   for a, b in itertools.pairwise(ordered))
     return Facility("drift", {"L1": Level("L1")}, nodes, edges, kind=SiteKind.COAL_MINE)
 
@@ -122,12 +123,32 @@ def test_way_out(store: Store, names: Sequence[str], access: Access, node: str,
 def test_way_home(store: Store, names: Sequence[str], access: Access, node: str,
                   expected: list[str] | None) -> None:
     fac = drift(names)
-    assert closed_at_b(store, fac).way_home(fac, node, access) == expected
+    assert closed_at_b(store, fac).way_home(fac, node, access, "R1") == expected
 
 
 def test_way_home_without_a_closure_is_the_way_to_the_nearest_dock(store: Store) -> None:
     fac = drift(WHOLE)
     core = Core(store, NoLink(), ManagerSettings(), ManualClock(0.0))
     obstacles = Obstacles(core)
-    assert obstacles.way_home(fac, "B", MB) == ["B", "A", "D1"]
-    assert obstacles.way_home(fac, "E", MB) == ["E", "K", "D2"]  # 70 m, D1 is 130 m
+    assert obstacles.way_home(fac, "B", MB, "R1") == ["B", "A", "D1"]
+    assert obstacles.way_home(fac, "E", MB, "R1") == ["E", "K", "D2"]  # 70 m, D1 is 130 m
+
+
+def test_a_robot_parked_in_a_drift_shuts_it_to_the_others_but_not_to_itself(
+        store: Store) -> None:
+    """A robot back in service from a lockout stands idle where it stopped, inside the
+    single-lane drift: the others may not drive through it, but its own way home starts
+    there (it was once stranded there, and with it every point the drift reaches)."""
+    fac = drift(WHOLE, single_lane=True)
+    core = Core(store, NoLink(), ManagerSettings(), ManualClock(0.0))
+    obstacles = Obstacles(core)
+    traffic = core.traffic_of(fac)
+    assert traffic is not None
+    traffic.park("R1", "B")
+    shut = obstacles.shut(fac)
+    assert shut and all("idle robot R1" in why for why in shut.values())
+    assert obstacles.shut(fac, but="R1") == {}
+    assert obstacles.way_home(fac, "B", MB, "R1") == ["B", "A", "D1"]
+    # any other robot finds the drift from D1 to the charger K shut
+    assert obstacles.way_home(fac, "K", MB, "R2") == ["K", "D2"]
+    assert obstacles.way_home(fac, "C", MB, "R2") is None
