@@ -42,8 +42,10 @@ splits them over amcl, bt_navigator, ...); ``amcl_pose`` and the action status a
 TRANSIENT_LOCAL in their token QoS but plain publications: rmw_zenoh publishes such topics
 from a zenoh-ext advanced publisher with a cache, publisher detection (its own ``@adv/...``
 tokens) and sample-miss heartbeats (``rmw_publisher_data.cpp``), none of which the transport
-seam offers, so a late subscriber sees the status at its next change only; the battery only
-drains (no charging) and a goal is ABORTED when it is empty; a get_result handler blocks
+seam offers, so a late subscriber sees the status at its next change only; the battery
+drains as it drives, a goal is ABORTED when it is empty, and it charges (``CHARGING``) only
+while it stands with no goal on one of its ``docks`` (a charging dock the robot backs onto
+itself, as opennav_docking's are: the fleet manager never asks); a get_result handler blocks
 on a Zenoh thread until the goal ends, for at most ``result_wait_s`` real seconds, then
 answers with an error reply (rclcpp_action defers the response indefinitely); an unknown
 goal gets status UNKNOWN at once, as rclcpp_action answers.
@@ -62,7 +64,7 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from types import TracebackType
@@ -95,6 +97,8 @@ log = logging.getLogger(__name__)
 #: The robot's action servers: ROS name -> nav2_msgs action type.
 ACTIONS = {"navigate_to_pose": NAVIGATE_TO_POSE, "navigate_through_poses": NAVIGATE_THROUGH_POSES}
 SENSOR_TYPES = ("std_msgs/msg/Float32", "sensor_msgs/msg/Temperature")
+DOCKED_M = 0.5
+"""How near a dock's position the robot stands on it (it ends a goal there exactly)."""
 _GARBAGE = HEADER + b"\xff\xff\xff"  # too short for any message the robot publishes
 
 
@@ -117,7 +121,8 @@ class SimNav2Robot:
 
     ``pose`` is ``(x, y, yaw)`` in the robot's map frame; ``speed`` m/s along straight
     lines; ``battery`` the start charge in percent (None: no battery_state topic),
-    ``drain_per_m`` percent per metre driven; ``sensors`` maps labels to sensor topics;
+    ``drain_per_m`` percent per metre driven, ``charge_per_s`` percent per second on one of
+    its ``docks`` (map-frame ``(x, y)``); ``sensors`` maps labels to sensor topics;
     rates are per second of ``clock``; ``reject_goals`` (may be changed at any time) makes
     send_goal answer accepted=false; ``result_wait_s`` bounds a blocked get_result (real
     seconds). Thread-safe; a context manager (``start()`` on enter, ``close()`` on exit).
@@ -127,6 +132,7 @@ class SimNav2Robot:
                  listen: str, clock: Clock, domain: int = 0,
                  pose: tuple[float, float, float] = (0.0, 0.0, 0.0), speed: float = 0.5,
                  battery: float | None = 100.0, drain_per_m: float = 0.1,
+                 docks: Sequence[tuple[float, float]] = (), charge_per_s: float = 0.0,
                  sensors: Mapping[str, SensorSpec] | None = None, pose_hz: float = 10.0,
                  battery_hz: float = 1.0, sensor_hz: float = 2.0, reject_goals: bool = False,
                  result_wait_s: float = 30.0) -> None:
@@ -138,6 +144,8 @@ class SimNav2Robot:
         self.reject_goals = reject_goals
         self.result_wait_s = result_wait_s
         self.drain_per_m = drain_per_m
+        self.docks, self.charge_per_s = tuple(docks), charge_per_s
+        self._charging = False
         self.sensors = dict(sensors or {})
         topics = [spec.topic for spec in self.sensors.values()]
         if len(set(topics)) != len(topics) or {"amcl_pose", "tf", "battery_state"} & set(topics):
@@ -301,7 +309,8 @@ class SimNav2Robot:
     def _publish_battery(self, stamp_ns: int) -> None:
         if self._battery is not None:
             self._send(self._streams["battery_state"],
-                       msgs.battery_state(self.distro, self._battery, stamp_ns))
+                       msgs.battery_state(self.distro, self._battery, stamp_ns,
+                                          charging=self._charging))
 
     def _publish_sensors(self, stamp_ns: int) -> None:
         for spec in self.sensors.values():
@@ -359,7 +368,9 @@ class SimNav2Robot:
 
     def _drive(self, dt: float) -> None:
         goal = self._goals.active
+        self._charging = False
         if goal is None:
+            self._dock(dt)
             return
         if goal.state is GoalState.CANCELING:
             self._end(goal, GoalState.CANCELED)
@@ -392,6 +403,15 @@ class SimNav2Robot:
             self._battery = max(0.0, self._battery - moved * self.drain_per_m)
         if goal.target >= len(goal.poses):
             self._end(goal, GoalState.SUCCEEDED)
+
+    def _dock(self, dt: float) -> None:
+        """Standing on a charging dock with no goal: the battery fills."""
+        p, level = self._pose, self._battery
+        if level is None or level >= 100.0 or self.charge_per_s <= 0 or not any(
+                math.hypot(x - p.x, y - p.y) <= DOCKED_M for x, y in self.docks):
+            return
+        self._charging = True
+        self._battery = min(100.0, level + max(0.0, dt) * self.charge_per_s)
 
     def _end(self, goal: Goal, state: GoalState) -> None:
         self._goals.finish(goal, state)

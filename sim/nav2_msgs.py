@@ -48,6 +48,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _COVARIANCE = np.zeros(36)
 _COVARIANCE[0] = _COVARIANCE[7] = 0.25
 _COVARIANCE[35] = (math.pi / 12) ** 2
+_CHARGING = 1  # sensor_msgs/BatteryState POWER_SUPPLY_STATUS_CHARGING
 _DISCHARGING = 2  # sensor_msgs/BatteryState POWER_SUPPLY_STATUS_DISCHARGING
 
 
@@ -131,12 +132,14 @@ def tf_message(distro: Distro, pose: Pose2D, stamp_ns: int) -> Any:
     return message(distro, "tf2_msgs/msg/TFMessage", transforms=[stamped])
 
 
-def battery_state(distro: Distro, percent: float, stamp_ns: int) -> Any:
-    """sensor_msgs/msg/BatteryState at ``percent`` charge (percentage is 0..1 in ROS)."""
+def battery_state(distro: Distro, percent: float, stamp_ns: int, *,
+                  charging: bool = False) -> Any:
+    """sensor_msgs/msg/BatteryState at ``percent`` charge (percentage is 0..1 in ROS),
+    CHARGING or DISCHARGING."""
     fraction = max(0.0, min(1.0, percent / 100))
     return message(distro, "sensor_msgs/msg/BatteryState", header=header(distro, stamp_ns, ""),
                    voltage=22.0 + 3.2 * fraction, percentage=fraction, present=True,
-                   power_supply_status=_DISCHARGING)
+                   power_supply_status=_CHARGING if charging else _DISCHARGING)
 
 
 def sensor_reading(distro: Distro, ros_type: str, value: float, stamp_ns: int) -> Any:

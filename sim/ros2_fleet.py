@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from fleet.agent.nav2 import MapFrame, Nav2Config, SensorTopic
 from fleet.clock import Clock
 from fleet.comms import free_port, tcp_endpoint
+from fleet.facility.model import NodeKind
 from fleet.manager.ros2_robots import Ros2Robot
 from fleet.planning.robots import Robot
 from fleet.ros2.interfaces import Distro
@@ -49,6 +50,9 @@ class Ros2Fleet:
 
         for robot in robots:
             dock, cls = fac.node(robot.dock), robot.robot_class
+            # every dock and charger of its level is a charging dock it may stand on
+            docks = [(n.x, n.y) for n in fac.nodes.values() if n.level == dock.level
+                     and n.kind in (NodeKind.DOCK, NodeKind.CHARGER)]
             endpoint = tcp_endpoint("127.0.0.1", free_port())
             namespace = "/" + robot.serial.lower().replace("-", "_")
             sensors = sorted(robot.robot_class.sensors)
@@ -58,7 +62,8 @@ class Ros2Fleet:
             self.robots[robot.serial] = SimNav2Robot(
                 "nav2", namespace, profile, distro, listen=endpoint, clock=clock,
                 pose=(dock.x, dock.y, 0.0), speed=robot.robot_class.speed,
-                drain_per_m=100.0 * cls.wh_per_metre / cls.battery_wh,
+                drain_per_m=100.0 * cls.wh_per_metre / cls.battery_wh, docks=docks,
+                charge_per_s=100.0 * cls.charge_w / 3600.0 / cls.battery_wh,
                 sensors=sim_sensors, pose_hz=rate(10.0), battery_hz=rate(1.0),
                 sensor_hz=rate(2.0))
             link = Nav2Config(

@@ -37,6 +37,7 @@ from fleet.protocol.codec import from_bytes
 from fleet.protocol.inspection import is_inspect, read_inspect_action
 from fleet.protocol.order import Action, BlockingType, Edge, Node, Order
 from fleet.protocol.state import (
+    MOVE_ERROR,
     ActionState,
     ActionStatus,
     EdgeState,
@@ -56,8 +57,6 @@ NO_ROUTE_ERROR = "noRouteError"
 """A new order whose first node is not where the robot stands."""
 NO_ORDER_TO_CANCEL = "noOrderToCancel"
 """A cancelOrder without a running order."""
-MOVE_ERROR = "moveError"
-"""The body could not reach a node; the robot waits for an update or a cancelOrder."""
 
 MAX_ERRORS = 20
 """Errors kept at most (the oldest go first), so a flood of bad orders stays bounded."""

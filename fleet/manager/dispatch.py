@@ -127,13 +127,9 @@ class ChargingNews:
 
 
 def supports_charging(factsheet: Factsheet | None) -> bool:
-    """Whether a robot's factsheet offers ``startCharging`` as a node action and
-    ``stopCharging`` as an instant action (what a charging stop needs)."""
-    if factsheet is None:
-        return False
-    scopes = {a.action_type: set(a.scopes) for a in factsheet.agv_actions}
-    return ("NODE" in scopes.get(ActionType.START_CHARGING.value, set())
-            and "INSTANT" in scopes.get(ActionType.STOP_CHARGING.value, set()))
+    """Whether a robot's factsheet offers what a charging stop needs
+    (:attr:`Factsheet.charges_on_order`); False without one."""
+    return factsheet is not None and factsheet.charges_on_order
 
 
 @dataclass

@@ -30,12 +30,13 @@ from fleet.manager.lifecycle import MissionStatus
 from fleet.manager.liveness import Liveness
 from fleet.manager.missions import MissionRun
 from fleet.manager.registry import RobotEntry
-from fleet.manager.stateview import StateView
+from fleet.manager.stateview import ErrorView, StateView
 from fleet.manager.traffic import Traffic
 from fleet.planning.mission import MissionSpec
 from fleet.planning.plan import RobotPlan, Stop, StopKind
 from fleet.protocol.header import Header
-from fleet.protocol.order import InstantActions
+from fleet.protocol.order import ActionType, InstantActions
+from fleet.protocol.state import MOVE_ERROR, ActionStatus
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,11 @@ class Dispatcher:
             core.release(run, a, robot, to_pool=True)
             self._park(a.serial, a.stops[a.reached].node_id)
             return True
+        stuck = next((e for e in state.errors if e.error_type == MOVE_ERROR
+                      and e.references.get("orderId") == a.order_id), None)
+        if stuck is not None and state.order_id == a.order_id:
+            self._stuck(run, a, robot, state, stuck)
+            return True
         before = len(a.failed)
         was = a.reached
         moved = a.on_state(state)
@@ -158,6 +164,36 @@ class Dispatcher:
         # a charging phase that moved is persisted, so a restarted manager resumes it
         return core.settle(run, a, robot, changed=before != len(a.failed) or bool(left) or (
             news is not None and news.changed))
+
+    def _stuck(self, run: MissionRun, a: Assignment, robot: RobotEntry, state: StateView,
+               error: ErrorView) -> None:
+        """The robot could not reach a node of its order (its drive failed, a Nav2 goal was
+        aborted) and stands waiting (caller holds the lock). Left so, the mission would
+        wait for it for ever: it is told to cancel, and the points it had left go back to
+        be planned, each at most ``max_handovers`` times (:meth:`Core.hand_back`), so a
+        robot that fails the same way again does not loop. A point whose inspect action
+        FINISHED keeps waiting for its result, which the robot resends until it is
+        acknowledged (:meth:`committed` takes it from a released round too)."""
+        core = self.core
+        node = error.references.get("nodeId") or "?"
+        why = f"{robot.serial} could not reach {node}: {error.description or 'moveError'}"
+        log.warning("robot %s/%s stuck: %s", robot.manufacturer, robot.serial, why)
+        core.event(run, "robot_stuck", robot.serial, {"node": node,
+                                                      "error": error.description or ""})
+        core.instant(a.manufacturer, a.serial, ActionType.CANCEL_ORDER)
+        statuses = {x.action_id: x.status for x in state.action_states}
+        finished = {p for aid, p in a.inspections.items()
+                    if statuses.get(aid) is ActionStatus.FINISHED or p in a.reported}
+        for point in a.remaining:
+            if point not in run.done and point not in finished:
+                a.left.add(point)
+                core.hand_back(run, a, point, why)
+        robot.closed_order = a.order_id
+        core.release(run, a, robot, to_pool=False)
+        if state.last_node_id:
+            self._park(a.serial, state.last_node_id)
+        # standing idle inside a single-lane block, it shuts the block: others go round
+        self.liveness.obstacles.around()
 
     def _grace(self) -> float:
         # a fast world still gives a result in flight a real moment to be committed

@@ -189,5 +189,7 @@ class Registry:
             classes[cls.name] = cls
             level = r.battery  # percent, as its state reports it
             robots.append(Robot(r.manufacturer, r.serial, cls, node.id, None if level is None
-                                else cls.battery_wh * level / 100.0))
+                                else cls.battery_wh * level / 100.0,
+                                charges=r.factsheet is not None
+                                and r.factsheet.charges_on_order))
         return Fleet(tuple(robots), classes)

@@ -279,14 +279,21 @@ def _eligible_robots(
     in_range = []
     for r in reachable:
         v, cls = views[r.robot_class.name], r.robot_class
-        usable = cls.battery_wh * (1 - reserve_pct / 100.0)
-        need_from = v.from_charger_energy(p)
-        need = need_from + task.dwell_s * cls.wh_per_second + v.nearest_charger_energy(p)
-        if need <= usable:
+        reserve = cls.battery_wh * reserve_pct / 100.0
+        dwell = task.dwell_s * cls.wh_per_second
+        if r.charges:  # a round trip between chargers on one full charge
+            need = v.from_charger_energy(p) + dwell + v.nearest_charger_energy(p)
+            fits = need <= cls.battery_wh - reserve
+        else:  # there and home on what it has now
+            fits = v.energy(r.dock, p) + dwell + v.energy(p, r.dock) <= r.start_wh - reserve
+        if fits:
             in_range.append(r)
     if not in_range:
         return [], Unassigned(p, DropReason.BATTERY,
-                              "a round trip from the nearest charger exceeds one charge")
+                              "a round trip from the nearest charger exceeds one charge"
+                              if any(r.charges for r in reachable) else
+                              "the capable robots have too little charge left to get there "
+                              "and home")
     if task.window is None:
         return in_range, Unassigned(p, DropReason.WINDOW)
     timely = [r for r in in_range
@@ -321,13 +328,19 @@ def _drive(
         home = i == len(targets) - 1
         task = None if home else tasks[target]
         dwell_e = 0.0 if task is None else task.dwell_s * cls.wh_per_second
-        after = 0.0 if home else view.nearest_charger_energy(target)
+        # after the task: to a charger, or home for a robot that cannot be sent to charge
+        after = 0.0 if home else view.nearest_charger_energy(target) if robot.charges \
+            else view.energy(target, robot.dock)
 
         def need(at: str, target: str = target, dwell_e: float = dwell_e,
                  after: float = after) -> float:
             return view.energy(at, target) + dwell_e + after
 
-        if battery - need(here) < reserve - eps:
+        if not robot.charges:
+            # no charging stop: a task only if it can still get home with the reserve kept
+            # (so home always can)
+            reachable = battery - need(here) >= reserve - eps
+        elif battery - need(here) < reserve - eps:
             hops = _charging_hops(view, here, battery, target, dwell_e + after, reserve)
             if hops is None:
                 reachable = False
@@ -361,7 +374,9 @@ def _drive(
                     f"robot {robot.serial}: cannot get back to its dock {robot.dock} "
                     f"from {here} on the charge it can get")
             dropped.append(Unassigned(target, DropReason.BATTERY,
-                                      f"out of reach of {robot.serial} between chargers"))
+                                      f"out of reach of {robot.serial} between chargers"
+                                      if robot.charges else f"out of reach of {robot.serial} "
+                                      "on the charge it has (it cannot be sent to charge)"))
             continue
         stop = _leg(StopKind.RETURN if home else StopKind.INSPECT, here, target, now,
                     battery, view)

@@ -77,6 +77,11 @@ class Robot:
     """Energy in its battery as the round starts (Wh); None: full (a fleet file's robot).
     The manager plans live robots with what their state reports, so a second round does
     not start on paper with a battery the first one emptied."""
+    charges: bool = True
+    """Whether the robot can be sent to charge on its round (its factsheet offers
+    ``startCharging``). A robot that cannot (a ROS 2 robot driven through Nav2 goals, say)
+    gets no charging stops: its round fits the charge it starts with, less the reserve,
+    and ends at its dock, where it charges on its own if it can."""
 
     @property
     def start_wh(self) -> float:

@@ -52,9 +52,15 @@ def solve_rounds(
     docks = list(dict.fromkeys(r.dock for r in robots))
     depots = tuple(Depot(first.index(d), name=d) for d in docks)
     vehicle_index = {r.serial: k for k, r in enumerate(robots)}
+    reserve = mission.battery_reserve_pct / 100.0
     vehicle_types = tuple(
         VehicleType(count=1, start_depot=docks.index(r.dock),
-                    profile=class_names.index(r.robot_class.name), name=r.serial)
+                    profile=class_names.index(r.robot_class.name), name=r.serial,
+                    # a robot that cannot be sent to charge drives on what it has, less the
+                    # reserve (dwell energy is checked on the round driven on paper)
+                    max_distance=math.inf if r.charges or not r.robot_class.wh_per_metre
+                    else max(0.0, r.start_wh - reserve * r.robot_class.battery_wh)
+                    / r.robot_class.wh_per_metre)
         for r in robots
     )
     tasks = {t.point: t for t in mission.tasks}

@@ -6,7 +6,8 @@ exist in that direction, are open, avoid no-go zones and every zone the robot ma
 enter, on a site whose explosion group admits the robot at all), that each inspection is
 done by a robot carrying the task's sensors, for at least its dwell time and inside its
 time window, that times follow from the edges' lengths and speeds, that the battery never
-falls below the reserve along the way and charges only at chargers, that every task is
+falls below the reserve along the way and charges only at chargers (never for a robot that
+cannot be sent to charge), that every task is
 either served once or listed as unassigned, and the objective value. :func:`verify_plan`
 raises :class:`PlanningError` when anything is off.
 """
@@ -167,6 +168,8 @@ def _check_round(
                 violations.append(f"{where}: {stop.node} already inspected by {served[stop.node]}")
             served.setdefault(stop.node, rp.serial)
         elif stop.kind is StopKind.CHARGE:
+            if not robot.charges:
+                violations.append(f"{where}: {rp.serial} cannot be sent to charge")
             if fac.nodes.get(stop.node) is None or fac.nodes[stop.node].kind not in (
                 NodeKind.CHARGER, NodeKind.DOCK
             ):

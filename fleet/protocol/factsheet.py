@@ -236,6 +236,14 @@ class Factsheet:
         """True when the factsheet lists ``action_type`` among its actions."""
         return any(a.action_type == action_type for a in self.agv_actions)
 
+    @property
+    def charges_on_order(self) -> bool:
+        """Whether the robot offers ``startCharging`` as a node action and ``stopCharging``
+        as an instant action: what a charging stop on its round needs."""
+        scopes = {a.action_type: set(a.scopes) for a in self.agv_actions}
+        return ("NODE" in scopes.get("startCharging", set())
+                and "INSTANT" in scopes.get("stopCharging", set()))
+
     def to_json(self) -> JsonDict:
         d = self.header.to_json()
         d["typeSpecification"] = self.type_specification.to_json()

@@ -68,6 +68,11 @@ class ErrorLevel(StrEnum):
     """The robot cannot go on without help."""
 
 
+MOVE_ERROR = "moveError"
+"""Error type (level WARNING) of a robot that could not reach a node of its order (its
+drive failed, a Nav2 goal was aborted or rejected): it stands and waits for an order update
+or a ``cancelOrder``. Its ``errorReferences``: ``orderId``, ``nodeId``."""
+
 METHANE_LOCKOUT = "methaneLockout"
 """Error type (level FATAL) of a robot that measured methane (or flammable gas) at or above
 its location's power-off level and is not rated to stay energised there: it stopped, its

@@ -60,6 +60,7 @@ from fleet.protocol.state import (
     Connection,
     ConnectionState,
     EdgeState,
+    Error,
     NodeState,
     State,
 )
@@ -270,11 +271,11 @@ class ScriptedRobot:
         n = self.facility.node(node_id)
         return AgvPosition(n.x, n.y, 0.0, n.level)
 
-    def report(self, reached: int, statuses: Mapping[str, ActionStatus] | None = None
-               ) -> State:
+    def report(self, reached: int, statuses: Mapping[str, ActionStatus] | None = None,
+               errors: tuple[Error, ...] = ()) -> State:
         """Publish the state of having reached route index ``reached`` of the current
         order: nodes and edges beyond it pending, inspect actions FINISHED up to it and
-        WAITING beyond, except as ``statuses`` (by point) says."""
+        WAITING beyond, except as ``statuses`` (by point) says; with ``errors``."""
         nodes, edges, released = self.route()
         seq = 2 * reached
         ids = self.inspect_ids()
@@ -297,7 +298,8 @@ class ScriptedRobot:
                               for n in nodes if n.sequence_id > seq),
             edge_states=tuple(EdgeState(e.edge_id, e.sequence_id, released[e.sequence_id])
                               for e in edges if e.sequence_id > seq),
-            action_states=tuple(actions), agv_position=self._position(last.node_id))
+            action_states=tuple(actions), agv_position=self._position(last.node_id),
+            errors=errors)
         self.send(state)
         return state
 

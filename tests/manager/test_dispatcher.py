@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from fleet.manager import MissionStatus
 from fleet.protocol.inspection import is_inspect, read_inspect_action
-from fleet.protocol.state import ActionStatus
+from fleet.protocol.order import ActionType
+from fleet.protocol.state import MOVE_ERROR, ActionStatus, Error, ErrorLevel
 
 from .harness import Site
 
@@ -115,3 +116,38 @@ def test_a_finished_inspection_whose_result_never_comes_is_handed_back_after_the
     site.wait_until(lambda: not run.pool)
     assert run.assignments["r1"].order_id == second.order_id
     assert run.handovers == {"p1": 1, "p2": 1}
+
+
+def test_a_robot_that_cannot_reach_a_node_is_told_to_cancel_and_its_points_go_to_others(
+        site: Site) -> None:
+    """A moveError for the robot's order (a Nav2 goal aborted: battery empty, no path):
+    it would stand and wait for ever. It is told to cancel, and what it had left goes to
+    the robot free at the dock."""
+    r1 = site.robot("r1")
+    run = site.launch()
+    order = site.dispatched(r1, run)
+    r2 = site.robot("r2")
+    r1.report(2)  # p1 done, its result stored
+    r1.send(r1.result("p1"))
+    site.net.drain()
+    site.wait_until(lambda: "p1" in run.done)
+    error = Error(MOVE_ERROR, ErrorLevel.WARNING, "cannot reach 'top': Nav2 goal to top "
+                  "aborted", references={"orderId": order.order_id, "nodeId": "top"})
+    r1.report(2, errors=(error,))
+    site.net.drain()
+    [stuck] = site.events(run, "robot_stuck")
+    assert stuck == {"node": "top", "error": "cannot reach 'top': Nav2 goal to top aborted"}
+    cancels = [a for i in r1.instants() for a in i.actions
+               if a.action_type == ActionType.CANCEL_ORDER.value]
+    assert len(cancels) == 1
+    [left] = site.events(run, "inspection_left")
+    assert left["point"] == "p2" and "r1 could not reach top" in left["why"]
+    assert not run.assignments["r1"].active and site.entry("r1").mission_id is None
+    second = r2.wait_orders(1)[0]
+    assert second.order_id != order.order_id
+    site.wait_until(lambda: "r2" in run.assignments and not run.pool)
+    assert run.assignments["r2"].points == ["p2"]
+    # the error again in its next state changes nothing
+    r1.report(2, errors=(error,))
+    site.net.drain()
+    assert len(site.events(run, "robot_stuck")) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from fleet.errors import MissionError
@@ -118,6 +120,47 @@ def test_charging_stops_keep_the_battery_above_the_reserve() -> None:
     charging = [s for s in rp.stops if s.kind is StopKind.CHARGE]
     assert all(s.node == "C" and s.service_s > 0 for s in charging)
     assert check_plan(plan, m, fleet(("r1", small, "D"))).ok
+
+
+def _two_points() -> Facility:
+    """Dock D and charger C together at 0 m, point P1 at 200 m and P2 at 1000 m."""
+    return site(
+        [("D", 0, 0, "dock"), ("C", 0, 10, "charger"), ("P1", 200, 0, "inspection"),
+         ("P2", 1000, 0, "inspection")],
+        [("D", "C"), ("D", "P1"), ("P1", "P2")],
+    )
+
+
+def test_a_robot_that_cannot_be_sent_to_charge_gets_only_what_its_charge_reaches() -> None:
+    """A ROS 2 robot (no startCharging) with 600 of 1200 Wh, 10 % reserve, 0.5 Wh/m: P1
+    (400 m there and back) fits, P2 (2000 m) does not. Where a robot that can charge would
+    be planned a charging stop, it gets none; P2 goes to the other robot, or is left with
+    the reason when there is none."""
+    fac = _two_points()
+    cls = robot_class("rail", battery_wh=1200, wh_per_metre=0.5, charge_w=1000)
+    m = mission(fac, task("P1"), task("P2"), reserve_pct=10)
+    nav2 = Robot("test", "nav2", cls, "D", 600.0, charges=False)
+    alone = Fleet((nav2,), {cls.name: cls})
+    plan = plan_mission(m, alone, time_limit=LIMIT)
+    (rp,) = plan.robots
+    assert rp.inspections == ["P1"] and rp.charging_stops == 0
+    (left,) = plan.unassigned
+    assert (left.point, left.reason) == ("P2", DropReason.BATTERY)
+    assert "too little charge" in left.detail
+    assert all(s.battery_arrival_wh >= 120 - 1e-6 for s in rp.stops)
+    assert check_plan(plan, m, alone).ok
+    # the same robot able to charge would do both, charging on the way
+    able = Fleet((replace(nav2, charges=True),), {cls.name: cls})
+    (rp,) = plan_mission(m, able, time_limit=LIMIT).robots
+    assert sorted(rp.inspections) == ["P1", "P2"] and rp.charging_stops >= 1
+    # with a robot that can charge beside it, everything is done, and P2 by that one
+    both = Fleet((nav2, Robot("test", "vda", cls, "D", 600.0)), {cls.name: cls})
+    plan = plan_mission(m, both, time_limit=LIMIT)
+    assert not plan.unassigned
+    done = {p: r.serial for r in plan.robots for p in r.inspections}
+    assert done["P2"] == "vda"
+    assert all(r.charging_stops == 0 for r in plan.robots if r.serial == "nav2")
+    assert check_plan(plan, m, both).ok
 
 
 @pytest.mark.parametrize(("level_pct", "charges"), [(100, 0), (60, 1), (None, 0)])

@@ -153,3 +153,18 @@ def test_verify_plan_raises_with_reasons(good: tuple[Plan, MissionSpec, Fleet]) 
     blind = fleet(("r1", replace(CLASS, sensors=frozenset()), "D"))
     with pytest.raises(PlanningError, match=r"plan failed verification: .*lacks sensors"):
         verify_plan(plan, m, blind)
+
+
+def test_a_charging_stop_for_a_robot_that_cannot_be_sent_to_charge() -> None:
+    """A plan made for a robot that can charge is refused for the same robot when it
+    cannot be sent to charge (no startCharging: a ROS 2 robot)."""
+    fac = site([("D", 0, 0, "dock"), ("C", 500, 0, "charger"), ("P", 1000, 0, "inspection")],
+               [("D", "C"), ("C", "P")])
+    small = robot_class("small", battery_wh=700, wh_per_metre=0.5, charge_w=1000)
+    m = mission(fac, task("P"), reserve_pct=20)
+    f = fleet(("r1", small, "D"))
+    plan = plan_mission(m, f, time_limit=1.0)
+    assert plan.robots[0].charging_stops >= 1 and check_plan(plan, m, f).ok
+    (r1,) = f.robots
+    cannot = Fleet((replace(r1, charges=False),), f.classes)
+    assert "r1 cannot be sent to charge" in _violations(plan, m, cannot)

@@ -360,6 +360,30 @@ def test_a_goal_through_three_poses_succeeds_there(
     assert 0 < first.feedback.distance_remaining <= 8.0
 
 
+def test_it_charges_standing_on_a_dock_and_not_while_driving_or_elsewhere(
+        make_rig: Callable[..., Rig]) -> None:
+    """A dock at (3, 2): the robot drives 2 m to it (80 % - 1 %), then charges there at
+    2 %/s, saying CHARGING in battery_state, up to 100 %; standing elsewhere it does not."""
+    rig = make_rig(Profile.RMW_ZENOH, docks=[(3.0, 2.0)], charge_per_s=2.0)
+    battery = rig.listen(rig.topic("battery_state", BATTERY_T))
+    rig.settle()
+    assert rig.wait_for(lambda: bool(battery))
+    first = deserialize(rig.distro, BATTERY_T, battery[-1])
+    assert first.power_supply_status == 2  # DISCHARGING: it stands at (1, 2), off the dock
+    assert rig.robot.battery == pytest.approx(80.0, abs=0.01)
+    goal_id, accepted = rig.send_goal(THROUGH, [Pose2D(3.0, 2.0)])
+    assert accepted and rig.result(THROUGH, goal_id) == GoalState.SUCCEEDED
+
+    def charging() -> bool:
+        last = deserialize(rig.distro, BATTERY_T, battery[-1])
+        return int(last.power_supply_status) == 1 and last.percentage > 0.80
+
+    assert rig.wait_for(charging)
+    assert rig.wait_for(lambda: rig.robot.battery == 100.0)
+    assert rig.wait_for(lambda: int(deserialize(rig.distro, BATTERY_T, battery[-1])
+                                    .power_supply_status) == 2), "full: no longer charging"
+
+
 @pytest.mark.parametrize("profile", PROFILES)
 def test_a_new_goal_preempts_the_running_one(
         make_rig: Callable[..., Rig], profile: Profile) -> None:
