@@ -28,8 +28,9 @@ answers travel from the router to the CLI), and subscriptions to the anomaly ale
 these: alerts and the feed name anomalies and robots across the site. The manager's
 certificate may do everything on ``I/**``: that subject matters only when the manager runs
 as a client of a separate router carrying this configuration; the embedded manager's own
-session is inside the router, where no access control applies (Zenoh filters the messages of remote sessions, at their link;
-tests/security shows the embedded manager working without that subject).
+session is inside the router, where no access control applies (Zenoh filters the messages
+of remote sessions, at their link; tests/security shows the embedded manager working
+without that subject).
 """
 
 from __future__ import annotations
