@@ -101,12 +101,16 @@ class LiveFeed:
         self._blocks: dict[str, dict[str, Block]] = {}
         self._lock = threading.Lock()
         self._full_at = 0.0
+        self.ticks = 0
+        """Messages built so far (:meth:`tick`), and the real seconds they took."""
+        self.tick_seconds = 0.0
         self.core.on_event = self._on_event
 
     # -- what changed -------------------------------------------------------------------
     def tick(self, *, full: bool = False) -> dict[str, Any]:
         """The next message: what changed since the last one (everything when ``full``);
         it becomes what the next one is compared with."""
+        started = time.perf_counter()
         current = self._current()
         with self._lock:
             self._seq += 1
@@ -125,6 +129,8 @@ class LiveFeed:
                 if full or self._sent.get(section, {}).get("list") != current[section]:
                     message[section] = current[section]
                     self._sent[section] = {"list": current[section]}
+            self.ticks += 1
+            self.tick_seconds += time.perf_counter() - started
         return message
 
     def snapshot(self) -> dict[str, Any]:
