@@ -45,38 +45,56 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def bench_dispatch(*, agents: int = 100, rounds: int = 5, states: int = 20_000,
-                   robots: int = 50, rate: float = 5000.0, seconds: float = 10.0
-                   ) -> dict[str, Any]:
+                   robots: int = 50, rate: float = 5000.0, seconds: float = 10.0,
+                   live: bool = False) -> dict[str, Any]:
     """Run the three measurements; returns milliseconds and messages per second.
 
     ``manager_states_per_s`` is the most the manager took while a publisher on the same
     cores sent as fast as it could; ``sustained_*`` is a publisher offering ``rate`` states
     a second for ``seconds`` (as a fleet does: robots are not on the manager's machine,
     and a flat-out publisher takes the CPU it measures) and what the manager handled.
+
+    With ``live``, the manager's live feed runs (fleet.manager.live, every 0.5 s) and a
+    fourth process subscribes to it as a dashboard does; the agents then report a battery
+    charge that changes all the time, so every robot's record goes out in every message
+    (the feed's worst case). Without, the feed is off.
     """
     endpoint = tcp_endpoint("127.0.0.1", free_port())
     with tempfile.TemporaryDirectory() as tmp, Store.open(None, path=Path(tmp) / "b.db") as store, \
             Bus.open(router_config([endpoint])) as bus:
-        manager = build_manager(store, bus, ManagerSettings(robot_timeout=30.0))
+        manager = build_manager(store, bus, ManagerSettings(
+            robot_timeout=30.0, live_interval=0.5 if live else 0.0))
         helper = subprocess.Popen([sys.executable, "-m", "fleet.bench.dispatch", "agents",
-                                   endpoint, str(agents)], stdout=subprocess.PIPE, text=True)
+                                   endpoint, str(agents), "moving" if live else "still"],
+                                  stdout=subprocess.PIPE, text=True)
+        watcher = subprocess.Popen([sys.executable, "-m", "fleet.bench.dispatch", "watch",
+                                    endpoint], stdout=subprocess.PIPE, text=True) \
+            if live else None
         try:
             _wait(lambda: sum(1 for r in manager.registry.all() if r.state is not None)
                   >= agents, 60, "agents did not come up")
+            live_at = (manager.live.ticks, manager.live.tick_seconds)
             latencies = _latencies(manager, agents, rounds)
+            ticks = manager.live.ticks - live_at[0]
+            tick_s = manager.live.tick_seconds - live_at[1]
             helper.terminate()
             helper.wait(30)
+            heard = _stop_watcher(watcher)
             ingest = _ingest(manager, endpoint, states, robots, 0.0)
             sustained = _ingest(manager, endpoint, round(rate * seconds), robots, rate)
         finally:
             helper.terminate()
             helper.wait(30)
+            _stop_watcher(watcher)
             manager.stop()
     return {
         "agents": agents, "rounds": rounds, "samples": len(latencies),
         "order_to_state_p50_ms": round(statistics.median(latencies), 2),
         "order_to_state_p99_ms": round(_percentile(latencies, 99), 2),
         "order_to_state_max_ms": round(max(latencies), 2),
+        "live": live,
+        **({"live_ticks": ticks, "live_tick_ms_mean": round(1000 * tick_s / max(ticks, 1), 2),
+            **heard} if live else {}),
         **ingest,
         "sustained_offered_per_s": round(rate),
         "sustained_seconds": seconds,
@@ -85,6 +103,15 @@ def bench_dispatch(*, agents: int = 100, rounds: int = 5, states: int = 20_000,
         "sustained_handled_per_s": sustained["manager_states_per_s"],
         "sustained_manager_cpu_share": sustained["manager_cpu_share"],
     }
+
+
+def _stop_watcher(watcher: subprocess.Popen[str] | None) -> dict[str, Any]:
+    """Stop the live-feed subscriber; what it heard (messages, robot records, kB/s)."""
+    if watcher is None or watcher.poll() is not None:
+        return {}
+    watcher.terminate()
+    out, _ = watcher.communicate(timeout=30)
+    return json.loads(out) if out.strip() else {}
 
 
 def _wait(predicate: Any, timeout: float, what: str) -> None:
@@ -155,7 +182,7 @@ def _ingest(manager: Manager, endpoint: str, states: int, robots: int, offered: 
             "manager_cpu_share": round(cpu / max(marks[-1][0] - marks[0][0], 1e-9), 2)}
 
 
-def _agents_main(endpoint: str, count: int) -> None:
+def _agents_main(endpoint: str, count: int, moving: bool) -> None:
     from fleet.agent import AgentConfig, Capabilities, Pose, RobotAgent, Ticker
 
     class Still:
@@ -163,7 +190,9 @@ def _agents_main(endpoint: str, count: int) -> None:
             return Pose(0.0, 0.0, 0.0, "L1")
 
         def battery(self) -> tuple[float, bool]:
-            return (90.0, False)
+            # "moving": a new figure in every state, so each robot's live record changes
+            # (a moved robot would not be where its orders start)
+            return (50.0 + time.time() % 40.0 if moving else 90.0, False)
 
         def move_to(self, target: Any, cancel: threading.Event) -> bool:
             return True
@@ -214,8 +243,44 @@ def _blast_main(endpoint: str, count: int, robots: int, offered: float) -> None:
     print(json.dumps({"t0": w0, "t1": w1}))
 
 
+def _watch_main(endpoint: str) -> None:
+    """Subscribe to the live feed as a dashboard does until SIGTERM; print what came."""
+    import signal
+
+    from fleet.manager.live import live_key
+
+    count = {"live_messages": 0, "live_robot_records": 0, "live_bytes": 0, "live_events": 0}
+    lock = threading.Lock()
+
+    def on_live(_key: str, payload: bytes) -> None:
+        message = json.loads(payload)
+        with lock:
+            count["live_messages"] += 1
+            count["live_robot_records"] += len(message["robots"])
+            count["live_bytes"] += len(payload)
+
+    def on_event(_key: str, _payload: bytes) -> None:
+        with lock:
+            count["live_events"] += 1
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with Bus.open(client_config([endpoint])) as bus:
+        bus.request(live_key("uagv", "snapshot"), timeout=10.0)
+        bus.subscribe_raw(live_key("uagv"), on_live)
+        bus.subscribe_raw(live_key("uagv", "events"), on_event)
+        t0 = time.monotonic()
+        stop.wait()
+        span = time.monotonic() - t0
+    with lock:
+        print(json.dumps({**count, "live_kb_per_s": round(count["live_bytes"] / 1000 / span, 1),
+                          "live_messages_per_s": round(count["live_messages"] / span, 2)}))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "agents":
-        _agents_main(sys.argv[2], int(sys.argv[3]))
+        _agents_main(sys.argv[2], int(sys.argv[3]), sys.argv[4] == "moving")
+    elif sys.argv[1] == "watch":
+        _watch_main(sys.argv[2])
     elif sys.argv[1] == "blast":
         _blast_main(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))

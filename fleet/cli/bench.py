@@ -183,6 +183,9 @@ def dispatch(
                                help="States per second offered for the sustained figure."),
     seconds: float = typer.Option(10.0, "--seconds", min=1.0,
                                   help="How long the sustained offer lasts."),
+    live: bool = typer.Option(False, "--live/--no-live",
+                              help="Run the live feed with a subscriber attached, as a "
+                              "dashboard is (every robot's record changing all the time)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
     """Order-to-state latency (p50/p99) with AGENTS agents, and the manager's state
@@ -190,7 +193,7 @@ def dispatch(
     from fleet.bench.dispatch import bench_dispatch
 
     result = bench_dispatch(agents=agents, rounds=rounds, states=states, rate=rate,
-                            seconds=seconds)
+                            seconds=seconds, live=live)
     if as_json:
         typer.echo(json.dumps(result, indent=2))
     else:
@@ -202,6 +205,11 @@ def dispatch(
             f"({result['states_handled']}/{result['states_sent']}) flat out, and "
             f"{result['sustained_handled_per_s']:,} states/s of "
             f"{result['sustained_offered_per_s']:,} offered for {result['sustained_seconds']:g} s")
+        if live:
+            typer.echo(f"live feed: {result.get('live_messages_per_s')} messages/s, "
+                       f"{result.get('live_kb_per_s')} kB/s, "
+                       f"{result.get('live_robot_records')} robot records heard; "
+                       f"a message took {result['live_tick_ms_mean']} ms to build")
 
 
 @app.command("sim")

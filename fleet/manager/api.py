@@ -36,6 +36,12 @@ Key space, under the site's interface (``uagv`` by default, e.g. ``site-a/uagv``
 ``{interface}/manager/anomalies/resolve`` (same)
 ``{interface}/manager/report``          body ``{"mission_id"}`` → what ``fleet report``
                                         renders (docs/anomalies.md)
+``{interface}/manager/live/snapshot``  → the dashboards' live state, whole
+                                        (docs/dashboard.md, :mod:`fleet.manager.live`)
+``{interface}/manager/sites``           → ``[site map, ...]``: levels, nodes, edges
+``{interface}/manager/trend``           body ``{"point", "sensor", "since"}`` →
+                                        ``{"readings": [[time, value], ...], "limits",
+                                        "unit"}``
 ``{interface}/manager/report/shift``    body ``{"since", "until"}`` (ISO 8601; ``until``
                                         optional, default now) → what ``fleet report
                                         --since/--shift`` renders (docs/anomalies.md)
@@ -154,8 +160,33 @@ def serve_api(manager: Manager) -> None:
     manager.bus.serve(api_key(itf, "robots/reset"), reset)
     _serve_closures(manager)
     _serve_anomalies(manager)
+    _serve_live(manager)
     from fleet.manager.schedule_api import serve_schedules
     serve_schedules(manager, lambda verb: api_key(itf, verb))
+
+
+# ------------------------------------------------------------------ live (dashboards)
+def _serve_live(manager: Manager) -> None:
+    """What dashboards ask (:mod:`fleet.manager.live`): the whole live state, the site
+    maps, and a point's trend."""
+    from fleet.manager.live import site_json, trend
+
+    itf = manager.settings.interface
+
+    def trend_of(request: Request) -> Any:
+        body = _body(request)
+        point, sensor = _text(body.get("point"), "point"), _text(body.get("sensor"), "sensor")
+        if not point or not sensor:
+            raise FleetError("a trend needs a point and a sensor")
+        since = _since(body.get("since"))
+        if since is None:
+            raise FleetError("a trend needs since (an ISO 8601 time)")
+        return trend(manager, point, sensor, since)
+
+    manager.bus.serve(api_key(itf, "live/snapshot"), lambda _r: manager.live.snapshot())
+    manager.bus.serve(api_key(itf, "sites"),
+                      lambda _r: [site_json(f) for f in manager.closures.sites()])
+    manager.bus.serve(api_key(itf, "trend"), trend_of)
 
 
 # ------------------------------------------------------------------ closures

@@ -119,6 +119,11 @@ class Closures:
         with self.core.lock:
             self._open = {r.id: r for r in rows if r.id is not None}
 
+    def sites(self) -> list[Facility]:
+        """Every site the manager knows (missions' and fixed sensors'), by name."""
+        with self.core.lock:
+            return [self._sites[name] for name in sorted(self._sites)]
+
     def open(self, site: str | None = None) -> list[ClosureRow]:
         """The open closures (of ``site``), oldest first."""
         with self.core.lock:

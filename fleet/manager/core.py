@@ -17,6 +17,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fleet.clock import Clock
@@ -73,6 +74,9 @@ class ManagerSettings:
     ingest_batch: int = 500
     ingest_wait: float = 0.02
     """Real seconds the ingest thread gathers a batch of results before committing."""
+    live_interval: float = 0.5
+    """Real seconds between messages of the live feed (:mod:`fleet.manager.live`, what
+    dashboards show); 0 switches the feed off."""
 
 
 class Core:
@@ -101,6 +105,9 @@ class Core:
         """Called (under the lock) when a mission reaches a terminal status (the scheduler
         waits for that to start a queued run)."""
         self.power_off: Callable[[str, str], float | None] = lambda _mission, _node: None
+        self.on_event: Callable[[str, str, str | None, dict[str, Any], datetime], None] = \
+            lambda _mission, _kind, _serial, _detail, _at: None
+        """Told each mission event as it is recorded (the live feed); must be quick."""
         """(mission id, node) → the methane power-off level (% CH4) of the place, put in
         the ``inspect`` actions there (the manager sets it from its limits; None: the
         robot's own default)."""
@@ -129,7 +136,9 @@ class Core:
         """Record a mission event (``fleet mission status``, the report)."""
         # on the manager's clock, as lockouts, anomalies and schedule events are: a simulated
         # site's shift report then lines them all up in world time
-        self.store.add_event(run.id, kind, detail, robot_serial=serial, at=self.clock.now())
+        at = self.clock.now()
+        self.store.add_event(run.id, kind, detail, robot_serial=serial, at=at)
+        self.on_event(run.id, kind, serial, detail, at)
 
     def persist(self, run: MissionRun) -> None:
         """Save what a restarted manager needs to pick ``run`` up (inside

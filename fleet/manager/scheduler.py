@@ -145,6 +145,14 @@ class Scheduler:
             live = self._live.get(schedule_id)
             return None if live is None or live.row.paused else live.start
 
+    def upcoming_runs(self) -> list[tuple[ScheduleRow, datetime]]:
+        """Each running (not paused) schedule with when its next run starts, soonest
+        first."""
+        with self._lock:
+            runs = [(x.row, x.start) for x in self._live.values()
+                    if not x.row.paused and x.start is not None]
+        return sorted(runs, key=lambda r: (r[1], r[0].id or 0))
+
     def _change(self, schedule_id: int, kind: str, by: str | None,
                 changes: dict[str, Any]) -> ScheduleRow:
         now = self.core.clock.now()

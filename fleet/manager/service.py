@@ -42,6 +42,7 @@ from fleet.manager.dispatcher import Dispatcher
 from fleet.manager.ingestion import Ingestion
 from fleet.manager.lifecycle import MissionStatus
 from fleet.manager.links import REFUSED_ROBOT_TOPIC, Links, RobotId, RobotLink, VdaZenohLink
+from fleet.manager.live import LiveFeed
 from fleet.manager.liveness import TICK_REAL_S, TICK_S, Liveness
 from fleet.manager.lockouts import Lockouts
 from fleet.manager.missions import MissionRun
@@ -110,6 +111,8 @@ class Manager:
         self.scheduler = Scheduler(self.core, lambda name, spec, document, map_doc:
                                    self.launch(name, spec, document, map_doc=map_doc))
         """Recurring missions (:mod:`fleet.manager.scheduler`)."""
+        self.live = LiveFeed(self, bus.publish_raw)
+        """The live feed for dashboards (:mod:`fleet.manager.live`)."""
         self._refusals: dict[tuple[RobotId, str], float] = {}
         self._threads: list[threading.Thread] = []
 
@@ -131,9 +134,12 @@ class Manager:
         self.anomalies.start()  # checks results a killed predecessor left unchecked
         self.sensors.start()
         serve_api(self)
-        for name, target in (("planner", self.planner.run), ("liveness", self._liveness),
-                             ("ingest", self.ingestion.run), ("sensors", self.sensors.run),
-                             ("scheduler", self.scheduler.run)):
+        threads = [("planner", self.planner.run), ("liveness", self._liveness),
+                   ("ingest", self.ingestion.run), ("sensors", self.sensors.run),
+                   ("scheduler", self.scheduler.run)]
+        if self.settings.live_interval > 0:
+            threads.append(("live", self.live.run))
+        for name, target in threads:
             t = threading.Thread(target=target, name=f"manager-{name}", daemon=True)
             t.start()
             self._threads.append(t)

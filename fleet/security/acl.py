@@ -22,13 +22,15 @@ robot hears its own three manager topics and nothing of any other robot (nor its
 reports echoed back, which the agent skips anyway).
 
 Supervisors: ``query`` ingress and ``reply`` egress on ``I/manager/**`` (the API's
-answers travel from the router to the CLI), and a subscription to the anomaly alerts
-``I/manager/alerts`` (``declare_subscriber`` ingress, ``put`` egress). Robots get none of
-these: alerts name anomalies across the site. The manager's certificate may do everything on
-``I/**``: that subject matters only when the manager runs as a client of a separate router
-carrying this configuration; the embedded manager's own session is inside the router, where
-no access control applies (Zenoh filters the messages of remote sessions, at their link;
-tests/security shows the embedded manager working without that subject).
+answers travel from the router to the CLI), and subscriptions to the anomaly alerts
+``I/manager/alerts`` and to the dashboards' live feed ``I/manager/live`` and
+``I/manager/live/**`` (``declare_subscriber`` ingress, ``put`` egress). Robots get none of
+these: alerts and the feed name anomalies and robots across the site. The manager's
+certificate may do everything on ``I/**``: that subject matters only when the manager runs
+as a client of a separate router carrying this configuration; the embedded manager's own
+session is inside the router, where no access control applies (Zenoh filters the messages
+of remote sessions, at their link; tests/security shows the embedded manager working
+without that subject).
 """
 
 from __future__ import annotations
@@ -76,12 +78,14 @@ def access_control(interface: str, *, robots: Iterable[Holder],
     sup = [h.cn for h in supervisors]
     if sup:
         api = f"{interface}/manager/**"
-        alerts = f"{interface}/manager/alerts"
+        # the anomaly alerts, and the live feed of dashboards (fleet.manager.live)
+        feeds = [f"{interface}/manager/alerts", f"{interface}/manager/live",
+                 f"{interface}/manager/live/**"]
         rules.extend([_rule("supervisor query", ["query"], "ingress", [api]),
                       _rule("supervisor reply", ["reply"], "egress", [api]),
                       _rule("supervisor alerts subscribe", ["declare_subscriber"], "ingress",
-                            [alerts]),
-                      _rule("supervisor alerts", ["put"], "egress", [alerts])])
+                            feeds),
+                      _rule("supervisor alerts", ["put"], "egress", feeds)])
         subjects.append({"id": "supervisors", "cert_common_names": sup})
         policies.append({"id": "policy supervisors", "subjects": ["supervisors"],
                          "rules": ["supervisor query", "supervisor reply",

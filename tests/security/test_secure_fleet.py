@@ -303,3 +303,32 @@ def test_a_supervisor_hears_the_alerts_and_a_robot_does_not(
         assert wait_for(lambda: heard["alice"] == [b'{"anomaly": 1}'], 10)
         time.sleep(0.5)
     assert heard["r1"] == []
+
+
+def test_a_supervisor_hears_the_live_feed_and_a_robot_does_not(
+        site: tuple[Path, Manager, str]) -> None:
+    """The dashboards' feed (fleet.manager.live) names every robot and anomaly of the site:
+    a supervisor's session subscribes to it and asks for the whole state; a robot's
+    subscription gets nothing, and its query no answer."""
+    directory, _manager, endpoint = site
+    heard: dict[str, list[str]] = {"alice": [], "r1": []}
+    lock = threading.Lock()
+
+    def on_robot(sample: zenoh.Sample) -> None:
+        with lock:
+            heard["r1"].append(str(sample.key_expr))
+
+    alice = secure_client_config(directory / "supervisors" / "alice", [endpoint])
+    with Bus.open(alice) as sup, _robot_session(directory, "acme/r1") as r1:
+        sup.subscribe_raw("uagv/manager/live/**",
+                          lambda key, _payload: heard["alice"].append(key))
+        sup.subscribe_raw("uagv/manager/live", lambda key, _payload: heard["alice"].append(key))
+        r1.declare_subscriber("uagv/manager/live", on_robot)
+        r1.declare_subscriber("uagv/manager/live/**", on_robot)
+        assert wait_for(lambda: "uagv/manager/live" in heard["alice"], 10)
+        snapshot = sup.request("uagv/manager/live/snapshot", timeout=5.0)
+        assert snapshot["full"] is True and snapshot["v"] == 1
+        replies = list(r1.get("uagv/manager/live/snapshot", timeout=2.0))
+        assert not [r for r in replies if r.ok is not None]
+        time.sleep(1.0)  # two more ticks of the feed
+    assert heard["r1"] == []
