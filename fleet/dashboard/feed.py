@@ -141,6 +141,13 @@ class Feed:
             if listener in self._listeners:
                 self._listeners.remove(listener)
 
+    def end_streams(self) -> None:
+        """End every listener's stream (``("closed", None)``): a server shutting down lets
+        its pages go instead of cutting them off."""
+        with self._lock:
+            self._emit("closed", None)
+            self._listeners.clear()
+
     def _emit(self, kind: str, data: Any) -> None:
         # under self._lock: the order of items is the order of changes
         for listener in list(self._listeners):

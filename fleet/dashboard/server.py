@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -93,6 +94,20 @@ class PeerCertH11(H11Protocol):
         self.app = with_cn
 
 
+class Server(uvicorn.Server):
+    """uvicorn's server, ending the pages' event streams before it shuts down (else it
+    waits for them, then cancels them with a traceback in the log)."""
+
+    def __init__(self, config: uvicorn.Config, feed: Feed) -> None:
+        super().__init__(config)
+        self.feed = feed
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.feed.end_streams()
+        await asyncio.sleep(0.05)  # the streams' last items go out
+        await super().shutdown(sockets)
+
+
 def _common_name(peer: dict[str, Any]) -> str | None:
     for rdn in peer.get("subject", ()):
         for key, value in rdn:
@@ -137,6 +152,6 @@ def serve(options: Options, opener: Callable[[], Bus], interface: str, *, where:
     announce(f"dashboard of the manager at {where} on {scheme}://{host}:{options.port}/")
     feed.start()
     try:
-        uvicorn.Server(server_config).run()
+        Server(server_config, feed).run()
     finally:
         feed.close()

@@ -102,21 +102,27 @@ function renderRobotPanel() {
     el("li", {}, `${fmtTime(e.at).slice(11)} ${e.kind}`)));
 }
 
+// The manager's anomaly records (fleet.anomaly.export): where, what and when.
+const pointOf = (a) => a.inspection_point_id || a.point || a.node || "";
+const raisedAt = (a) => String(a.first_seen || a.raised_at || "");
+
+// Worst first, then newest first.
 function sortedAnomalies() {
   return Object.values(state.anomalies).sort((a, b) =>
     (SEVERITY_RANK[a.severity] ?? 9) - (SEVERITY_RANK[b.severity] ?? 9)
-    || String(b.raised_at || "").localeCompare(String(a.raised_at || "")) || b.id - a.id);
+    || raisedAt(b).localeCompare(raisedAt(a)) || b.id - a.id);
 }
 
 function renderAnomalies() {
   const list = sortedAnomalies();
+  map.setOverlay("anomalies", list);
   $("anomaly-count").textContent = `(${list.length})`;
   $("anomalies").replaceChildren(...list.slice(0, LISTED).map((a) => {
-    const where = a.point || a.inspection_point_id || a.node || "";
-    const value = typeof a.value === "number" ? `${a.value.toPrecision(4)} ${a.unit || ""}` : "";
+    const where = pointOf(a), peak = a.peak ?? a.value;
+    const value = typeof peak === "number" ? `${peak.toPrecision(4)} ${a.unit || ""}` : "";
     const li = el("li", { "data-anomaly": a.id, class: a.id === selectedAnomaly ? "selected" : "" },
       el("span", { class: `sev ${a.severity}` }, a.severity), ` #${a.id} ${a.status} `,
-      `${where} ${a.sensor || ""} ${value} ${a.rule || ""} · ${fmtTime(a.raised_at)}`);
+      `${where} ${a.sensor || ""} ${value} ${a.rule || ""} · ${fmtTime(a.last_seen || raisedAt(a))}`);
     li.addEventListener("click", () => selectAnomaly(a.id));
     return li;
   }));
@@ -126,15 +132,16 @@ function renderAnomalies() {
 function selectAnomaly(id) {
   selectedAnomaly = id;
   const a = id == null ? null : state.anomalies[id];
-  $("anomaly-selected").textContent = a ? `#${a.id} ${a.severity} ${a.sensor || ""} at ${a.point || a.node || "?"} (${a.status})`
+  $("anomaly-selected").textContent = a ? `#${a.id} ${a.severity} ${a.sensor || ""} at ${pointOf(a) || "?"} (${a.status})`
     : "Select an anomaly to act on it.";
   $("ack").disabled = !a || a.status !== "open";
   $("resolve").disabled = !a;
   for (const li of $("anomalies").children) {
     li.classList.toggle("selected", String(li.dataset.anomaly) === String(id));
   }
-  if (a && (a.point || a.inspection_point_id) && a.sensor) {
-    $("trend-point").value = a.point || a.inspection_point_id; $("trend-sensor").value = a.sensor;
+  // a reading's anomaly shows its point's trend (lockouts and closures have no sensor there)
+  if (a && pointOf(a) && a.sensor && !a.sensor.includes(":")) {
+    $("trend-point").value = pointOf(a); $("trend-sensor").value = a.sensor;
     loadTrend();
   }
 }
@@ -271,6 +278,11 @@ window.dashboard = Object.freeze({
     const [x, y] = markerPosition(m, performance.now());
     return { serial, x, y, activity: m.robot.activity, level: m.robot.level };
   }),
+  // where a marker is drawn on the map, in CSS pixels from the canvas's top left corner
+  screen: (serial) => {
+    const m = map.markers.get(serial), dpr = window.devicePixelRatio || 1;
+    return m && m.sx != null ? [m.sx / dpr, m.sy / dpr] : null;
+  },
   connected: () => state.connected,
   error: () => state.error,
   anomalies: () => sortedAnomalies().map((a) => ({ id: a.id, status: a.status, severity: a.severity })),

@@ -8,6 +8,8 @@ const ACTIVITY_COLOURS = {
   working: "#2e7d32", waiting: "#f9a825", charging: "#1565c0", idle: "#9e9e9e",
   lost: "#d32f2f", locked_out: "#6a1b9a", offline: "#37474f",
 };
+const SEVERITY_COLOURS = { critical: "#7b1fa2", alarm: "#c62828", warning: "#ef6c00",
+  info: "#546e7a" };
 const GLIDE_MS = 600;  // a little over the manager's 0.5 s period: markers never stop
 const LABELS_UP_TO = 150;  // robots on a level beyond which labels would be noise
 
@@ -20,7 +22,7 @@ class SiteMap {
     this.levels = [];    // [{key, site, level, name, nodes, edges, bounds}]
     this.level = null;
     this.markers = new Map();  // serial -> {x0, y0, x1, y1, t0, robot}
-    this.overlay = { lockouts: [], closures: [], blocks: [] };
+    this.overlay = { lockouts: [], closures: [], blocks: [], anomalies: [] };
     this.dirty = true;
     this.selected = null;
     window.addEventListener("resize", () => { this.dirty = true; });
@@ -131,6 +133,12 @@ class SiteMap {
       ctx.fillStyle = closed.has(n.id) ? "#c62828"
         : n.kind === "dock" || n.kind === "charger" ? "#1565c0" : "#78909c";
       ctx.fill();
+    }
+    for (const a of this.overlay.anomalies) {  // open anomalies: a triangle where seen
+      if (a.x == null || a.y == null || (a.level && lv.level && a.level !== lv.level)) continue;
+      const [x, y] = toScreen(a.x, a.y);
+      ctx.beginPath(); ctx.moveTo(x, y - 9); ctx.lineTo(x + 8, y + 6); ctx.lineTo(x - 8, y + 6);
+      ctx.closePath(); ctx.fillStyle = SEVERITY_COLOURS[a.severity] || "#ef6c00"; ctx.fill();
     }
     ctx.strokeStyle = "#6a1b9a"; ctx.lineWidth = 3;
     for (const l of this.overlay.lockouts) {
