@@ -1,0 +1,90 @@
+"""The dashboard on a secured site: HTTPS with a certificate from the site's authority
+(`fleet security init`), browsers' client certificates required; a request without one is
+refused at the handshake, a robot's certificate is refused (403), a supervisor's admitted
+and its actions recorded under the supervisor's name."""
+
+from __future__ import annotations
+
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from fleet.cli.main import app as cli
+from fleet.comms import Bus, MemoryNetwork, free_port
+from fleet.dashboard.feed import Feed
+from fleet.dashboard.server import Options, Server, config
+from tests.dashboard.fakes import ITF, FakeManager, anomaly, robot
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    d = tmp_path / "sec"
+    result = CliRunner().invoke(cli, ["security", "init", str(d), "--robot", "acme/r1",
+                                      "--supervisor", "alice"])
+    assert result.exit_code == 0, result.output
+    return d
+
+
+@pytest.fixture
+def dashboard(site: Path) -> Iterator[tuple[str, FakeManager]]:
+    network = MemoryNetwork()
+    manager = FakeManager(network)
+    manager.publish(robots=[robot("r1")], anomalies=[anomaly(7)])
+    feed = Feed(lambda: Bus(network.transport()), ITF, where="memory")
+    feed.step()
+    port = free_port()
+    # the manager's certificate: issued by the site's authority for localhost/127.0.0.1
+    options = Options(host="127.0.0.1", port=port, tls_cert=site / "manager" / "cert.pem",
+                      tls_key=site / "manager" / "key.pem", client_ca=site / "ca" / "cert.pem")
+    server = Server(config(options, feed), feed)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"https://127.0.0.1:{port}", manager
+    server.should_exit = True
+    thread.join(timeout=10)
+    feed.close()
+    network.close()
+
+
+def client(site: Path, holder: Path | None) -> httpx.Client:
+    context = ssl.create_default_context(cafile=str(site / "ca" / "cert.pem"))
+    if holder is not None:
+        context.load_cert_chain(holder / "cert.pem", holder / "key.pem")
+    return httpx.Client(verify=context, timeout=5)
+
+
+def test_only_supervisors_certificates_are_admitted(
+        site: Path, dashboard: tuple[str, FakeManager]) -> None:
+    url, manager = dashboard
+    # refused in the TLS handshake (with TLS 1.3 the client sees the server hang up)
+    with client(site, None) as anonymous, pytest.raises(httpx.TransportError):
+        anonymous.get(f"{url}/api/state")
+    with client(site, site / "robots" / "acme" / "r1") as as_robot:
+        answer = as_robot.get(f"{url}/api/state")
+        assert answer.status_code == 403 and "robot's certificate" in answer.text
+        refused = as_robot.post(f"{url}/api/anomalies/7/ack", json={"note": "x"})
+        assert refused.status_code == 403 and "\n" not in refused.text
+    with client(site, site / "supervisors" / "alice") as alice:
+        assert alice.get(f"{url}/api/whoami").json() == {"supervisor": "alice"}
+        assert alice.get(f"{url}/").status_code == 200
+        answer = alice.post(f"{url}/api/anomalies/7/ack", json={"note": "on my way"})
+        assert answer.status_code == 200, answer.text
+    assert manager.actions == [("ack", {"id": 7, "by": "alice", "note": "on my way"})]
+
+
+def test_a_public_binding_with_tls_and_client_certificates_is_accepted(site: Path) -> None:
+    feed = Feed(lambda: Bus(MemoryNetwork().transport()), ITF, where="memory")
+    options = Options(host="0.0.0.0", port=8443, tls_cert=site / "manager" / "cert.pem",
+                      tls_key=site / "manager" / "key.pem", client_ca=site / "ca" / "cert.pem")
+    assert config(options, feed).ssl_cert_reqs == ssl.CERT_REQUIRED
