@@ -99,18 +99,21 @@ class Access:
     """Whether the TLS layer requires client certificates from the site's authority."""
     tokens: dict[str, str] = field(default_factory=dict)
     """``{token: supervisor name}``."""
+    revoked: frozenset[int] = frozenset()
+    """Serial numbers of revoked certificates (the site's ``crl.pem``), refused."""
 
     @property
     def authenticated(self) -> bool:
         """Whether requests must prove who they come from."""
         return self.client_certs or bool(self.tokens)
 
-    def supervisor(self, *, cert_cn: str | None, token: str | None) -> str | None:
+    def supervisor(self, *, cert_cn: str | None, token: str | None,
+                   cert_serial: int | None = None) -> str | None:
         """The supervisor a request comes from, or None when it proves none (no credentials,
-        an unknown token, a certificate that is not a supervisor's)."""
+        an unknown token, a certificate that is not a supervisor's or is revoked)."""
         if not self.authenticated:
             return self.local_name
-        if cert_cn is not None:
+        if cert_cn is not None and cert_serial not in self.revoked:
             name = name_of_cn(cert_cn)
             if name is not None:
                 return name
@@ -120,8 +123,11 @@ class Access:
                     return name
         return None
 
-    def refusal(self, *, cert_cn: str | None, token: str | None) -> str:
+    def refusal(self, *, cert_cn: str | None, token: str | None,
+                cert_serial: int | None = None) -> str:
         """One line saying why a request without a supervisor is refused."""
+        if cert_serial is not None and cert_serial in self.revoked:
+            return "this certificate is revoked"
         if cert_cn is not None and name_of_cn(cert_cn) is None:
             holder = "a robot's" if cert_cn.startswith("robot/") else f"{cert_cn!r}'s"
             return f"{holder} certificate may not use the dashboard (supervisors only)"

@@ -73,10 +73,14 @@ def _line(status: int, text: str) -> PlainTextResponse:
     return PlainTextResponse(text.splitlines()[0] if text else "error", status_code=status)
 
 
-def _cert_cn(request: Request) -> str | None:
+def _cert(request: Request) -> dict[str, Any]:
+    """The client certificate's common name and serial number, as the server put them in
+    the scope (``cert_cn``, ``cert_serial``; None without a certificate)."""
     tls = request.scope.get("extensions", {}).get("tls", {})
-    cn = tls.get("client_cn") if isinstance(tls, dict) else None
-    return cn if isinstance(cn, str) else None
+    tls = tls if isinstance(tls, dict) else {}
+    cn, serial = tls.get("client_cn"), tls.get("client_serial")
+    return {"cert_cn": cn if isinstance(cn, str) else None,
+            "cert_serial": serial if isinstance(serial, int) else None}
 
 
 def _token(request: Request) -> str | None:
@@ -93,10 +97,10 @@ def create_app(feed: Feed, access: Access, *, secure_cookie: bool = False) -> AS
 
     def guarded(handler: Callable[[Request, str], Awaitable[Response]]) -> Handler:
         async def endpoint(request: Request) -> Response:
-            cn, token = _cert_cn(request), _token(request)
-            name = access.supervisor(cert_cn=cn, token=token)
+            cert, token = _cert(request), _token(request)
+            name = access.supervisor(token=token, **cert)
             if name is None and access.authenticated:
-                return _line(403, access.refusal(cert_cn=cn, token=token))
+                return _line(403, access.refusal(token=token, **cert))
             return await handler(request, name or "")
         return endpoint
 
@@ -226,9 +230,9 @@ class _Guard:
                 return
             if path.startswith("/static/") and self.access.authenticated:
                 request = Request(scope)
-                cn, token = _cert_cn(request), _token(request)
-                if self.access.supervisor(cert_cn=cn, token=token) is None:
-                    await _line(403, self.access.refusal(cert_cn=cn, token=token))(
+                cert, token = _cert(request), _token(request)
+                if self.access.supervisor(token=token, **cert) is None:
+                    await _line(403, self.access.refusal(token=token, **cert))(
                         scope, receive, send)
                     return
         await self.app(scope, receive, send)

@@ -28,6 +28,7 @@ from fleet.dashboard.access import Access, check_binding, read_tokens
 from fleet.dashboard.app import create_app
 from fleet.dashboard.feed import Feed
 from fleet.errors import SecurityError, UsageError
+from fleet.security.pki import revoked_serials
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +61,15 @@ class Options:
         return self.tls_cert is not None
 
     def access(self) -> Access:
-        """The authentication these options configure (reads the tokens file)."""
+        """The authentication these options configure (reads the tokens file, and the
+        revocation list of the security directory ``--client-ca`` is in, when there is
+        one: ``DIR/crl.pem`` beside ``DIR/ca/cert.pem``)."""
         tokens = read_tokens(self.tokens) if self.tokens is not None else {}
+        revoked: set[int] = set()
+        if self.client_ca is not None:
+            revoked = revoked_serials(self.client_ca.resolve().parent.parent)
         return Access(local_name=self.local_name, client_certs=self.client_ca is not None,
-                      tokens=tokens)
+                      tokens=tokens, revoked=frozenset(revoked))
 
 
 def parse_http(text: str) -> tuple[str, int]:
@@ -82,13 +88,18 @@ class PeerCertH11(H11Protocol):
         super().connection_made(transport)
         peer = transport.get_extra_info("peercert")
         cn = _common_name(peer) if isinstance(peer, dict) else None
-        if cn is None:
+        if cn is None or not isinstance(peer, dict):
             return
+        try:
+            serial: int | None = int(str(peer.get("serialNumber")), 16)
+        except ValueError:
+            serial = None
         inner = self.app
 
         async def with_cn(scope: Any, receive: Any, send: Any) -> None:
             extensions = dict(scope.get("extensions") or {})
-            extensions["tls"] = {**extensions.get("tls", {}), "client_cn": cn}
+            extensions["tls"] = {**extensions.get("tls", {}), "client_cn": cn,
+                                 "client_serial": serial}
             await inner({**scope, "extensions": extensions}, receive, send)
 
         self.app = with_cn

@@ -1,6 +1,7 @@
 """The dashboard on a secured site: HTTPS with a certificate from the site's authority
 (`fleet security init`), browsers' client certificates required; a request without one is
-refused at the handshake, a robot's certificate is refused (403), a supervisor's admitted
+refused at the handshake, a robot's certificate and a revoked supervisor's are refused
+(403), a supervisor's admitted
 and its actions recorded under the supervisor's name."""
 
 from __future__ import annotations
@@ -28,8 +29,13 @@ pytestmark = pytest.mark.timeout(60)
 def site(tmp_path: Path) -> Path:
     d = tmp_path / "sec"
     result = CliRunner().invoke(cli, ["security", "init", str(d), "--robot", "acme/r1",
-                                      "--supervisor", "alice"])
+                                      "--supervisor", "alice", "--supervisor", "bob"])
     assert result.exit_code == 0, result.output
+    # bob leaves: his certificate is revoked, but he kept a copy of his key
+    kept = (d / "supervisors" / "bob" / "key.pem").read_bytes()
+    result = CliRunner().invoke(cli, ["security", "revoke", str(d), "--supervisor", "bob"])
+    assert result.exit_code == 0, result.output
+    (d / "supervisors" / "bob" / "key.pem").write_bytes(kept)
     return d
 
 
@@ -75,6 +81,9 @@ def test_only_supervisors_certificates_are_admitted(
         assert answer.status_code == 403 and "robot's certificate" in answer.text
         refused = as_robot.post(f"{url}/api/anomalies/7/ack", json={"note": "x"})
         assert refused.status_code == 403 and "\n" not in refused.text
+    with client(site, site / "supervisors" / "bob") as bob:
+        answer = bob.get(f"{url}/api/state")
+        assert (answer.status_code, answer.text) == (403, "this certificate is revoked")
     with client(site, site / "supervisors" / "alice") as alice:
         assert alice.get(f"{url}/api/whoami").json() == {"supervisor": "alice"}
         assert alice.get(f"{url}/").status_code == 200
