@@ -246,6 +246,7 @@ class Feed:
             return
         with self._lock:
             self._live.apply(answer)
+            # what came while the snapshot was asked and is newer than it, in order
             later = sorted((m for m in self._buffer if m["seq"] > (self._live.seq or 0)),
                            key=lambda m: int(m["seq"]))
             self._buffer.clear()

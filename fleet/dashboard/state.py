@@ -29,7 +29,7 @@ class Applied(Enum):
     MERGED = "merged"
     """The message was applied; the state is at its ``seq``."""
     STALE = "stale"
-    """The message is not newer than the state (a late or repeated one): ignored."""
+    """The message repeats the last one applied (or has no ``seq``): ignored."""
     GAP = "gap"
     """A delta that does not follow the state (none yet, or messages missing): not applied;
     the caller needs a full message (a snapshot) first."""
@@ -59,20 +59,19 @@ class LiveState:
     def apply(self, message: dict[str, Any]) -> Applied:
         """Apply one live message (already decoded JSON). A full message always applies
         (it replaces everything); a delta applies only when its ``seq`` is one more than
-        the state's."""
+        the state's. A delta with a lower ``seq`` is a GAP too: messages arrive in order
+        from one manager, so it comes from a manager that restarted (counting anew)."""
         seq = message.get("seq")
         if not isinstance(seq, int) or isinstance(seq, bool):
             return Applied.STALE
         if message.get("full"):
-            if self.seq is not None and seq < self.seq:
-                return Applied.STALE
             self.robots.clear()
             self.missions.clear()
             self.anomalies.clear()
             self.lists = {name: [] for name in LISTS}
-        elif self.seq is None or seq > self.seq + 1:
+        elif self.seq is None or seq > self.seq + 1 or seq < self.seq:
             return Applied.GAP
-        elif seq <= self.seq:
+        elif seq == self.seq:
             return Applied.STALE
         self._merge(message)
         self.seq = seq

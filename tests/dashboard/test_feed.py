@@ -177,9 +177,30 @@ def test_live_state_rules() -> None:
     assert live.apply({"seq": 5, "full": False}) is Applied.GAP
     assert live.apply({"seq": 5, "full": True, "robots": [robot("a")]}) is Applied.MERGED
     assert live.apply({"seq": 5, "full": False}) is Applied.STALE
-    assert live.apply({"seq": 4, "full": True}) is Applied.STALE
     assert live.apply({"seq": "x"}) is Applied.STALE
     assert live.apply({"seq": 6, "robots": [robot("b")]}) is Applied.MERGED
     assert set(live.robots) == {"a", "b"}
     assert live.apply({"seq": 6, "full": True, "robots": []}) is Applied.MERGED
     assert live.robots == {}
+    # a manager that restarted counts from the start again: a gap, then its snapshot
+    assert live.apply({"seq": 2, "robots": [robot("c")]}) is Applied.GAP
+    assert live.apply({"seq": 1, "full": True, "robots": [robot("c")]}) is Applied.MERGED
+    assert set(live.robots) == {"c"} and live.seq == 1
+
+
+def test_a_restarted_manager_is_followed_from_its_new_count(network: MemoryNetwork,
+                                                            clock: Clock) -> None:
+    manager = FakeManager(network)
+    for n in range(5):
+        manager.publish(robots=[robot(f"r{n}")])
+    feed = make_feed(network, clock)
+    feed.step()
+    assert feed.state()["seq"] == 5
+    manager.bus.close()
+    again = FakeManager(network)  # a new manager process: seq starts again, one robot left
+    again.publish(robots=[robot("r0")])
+    again.publish(robots=[robot("r0", x=9.0)])
+    feed.step()
+    state = feed.state()
+    assert again.snapshots == 1 and state["seq"] == again.seq
+    assert set(state["robots"]) == {"r0"} and state["robots"]["r0"]["x"] == 9.0
