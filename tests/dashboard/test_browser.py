@@ -168,3 +168,60 @@ def test_the_dashboard_follows_a_simulated_run(sim_run: Callable[..., SimRun],
         assert not [e for e in logs if e.get("level") == "SEVERE"], logs
     finally:
         stop()
+
+
+def test_a_thousand_robots_stay_smooth(browser: Any) -> None:
+    """A thousand robots all moving, every one in each 0.5 s message: every marker is
+    drawn, the page keeps its frame rate, and no DOM element exists per robot."""
+    import math
+    import random
+
+    from fleet.comms import MemoryNetwork
+    from tests.dashboard.fakes import FakeManager, robot
+
+    network = MemoryNetwork()
+    manager = FakeManager(network)
+    rng = random.Random(1)
+    robots = [robot(f"R{n:04d}", x=rng.uniform(0, 10), y=rng.uniform(-3, 3))
+              for n in range(1000)]
+    manager.publish(robots=robots)
+    feed = Feed(lambda: Bus(network.transport()), "uagv", where="memory")
+    port = free_port()
+    server = Server(config(Options(port=port, local_name=SUPERVISOR), feed), feed)
+    feed.start()
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    stop = threading.Event()
+
+    def move() -> None:
+        tick = 0
+        while not stop.wait(0.5):
+            tick += 1
+            manager.publish(robots=[{**r, "x": r["x"] + math.sin(tick + i) * 0.3,
+                                     "activity": ("working", "waiting", "idle")[(tick + i) % 3]}
+                                    for i, r in enumerate(robots)])
+
+    mover = threading.Thread(target=move, daemon=True)
+    mover.start()
+    try:
+        wait(lambda: server.started, 10, "the dashboard did not start")
+        browser.get(f"http://127.0.0.1:{port}/")
+        wait(lambda: browser.execute_script(
+            "return window.dashboard && window.dashboard.markers().length") == 1000, 20,
+            "not every robot has a marker")
+        fps = browser.execute_async_script("""
+            const done = arguments[0]; let frames = 0; const t0 = performance.now();
+            function count() { frames++; if (performance.now() - t0 < 3000)
+              requestAnimationFrame(count); else done(frames / 3); }
+            requestAnimationFrame(count);""")
+        print(f"{fps:.1f} frames per second with a thousand robots")
+        assert fps >= 15, f"{fps:.1f} frames per second with a thousand robots"
+        elements = browser.execute_script("return document.getElementsByTagName('*').length")
+        assert elements < 300, f"{elements} DOM elements: one per robot?"
+    finally:
+        stop.set()
+        mover.join(timeout=5)
+        server.should_exit = True
+        thread.join(timeout=10)
+        feed.close()
+        network.close()
