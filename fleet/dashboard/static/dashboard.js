@@ -225,6 +225,11 @@ function drawTrend(t) {
   ctx.setLineDash([]); ctx.strokeStyle = "#1565c0"; ctx.lineWidth = 1.5; ctx.beginPath();
   pts.forEach(([x, y], i) => (i ? ctx.lineTo(sx(x), sy(y)) : ctx.moveTo(sx(x), sy(y))));
   ctx.stroke();
+  if (pts.length <= 200) {  // few readings: each one marked (one alone makes no line)
+    ctx.fillStyle = "#1565c0"; ctx.beginPath();
+    for (const [x, y] of pts) { ctx.moveTo(sx(x) + 2.5, sy(y)); ctx.arc(sx(x), sy(y), 2.5, 0, 7); }
+    ctx.fill();
+  }
 }
 
 // -- frames --------------------------------------------------------------------------
