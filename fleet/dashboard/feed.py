@@ -31,7 +31,7 @@ from typing import Any
 
 from fleet.comms.bus import Bus
 from fleet.dashboard.state import Applied, LiveState
-from fleet.errors import FleetError, NotReachable
+from fleet.errors import FleetError, NotReachable, TransportError
 from fleet.manager.api import api_key
 
 logger = logging.getLogger(__name__)
@@ -171,7 +171,8 @@ class Feed:
         try:
             return bus.request(api_key(self.interface, verb), body,
                                timeout=timeout or self._timeout)
-        except NotReachable:
+        # a session closed under the request (the manager went away) is no answer either
+        except TransportError:
             raise NotReachable(self._unreachable()) from None
 
     def _unreachable(self) -> str:

@@ -160,9 +160,27 @@ def serve(options: Options, opener: Callable[[], Bus], interface: str, *, where:
         raise SecurityError(f"cannot use the TLS certificate or key: {exc}") from None
     scheme = "https" if options.tls else "http"
     host = f"[{options.host}]" if ":" in options.host else options.host
+    sock = bind(options.host, options.port)
     announce(f"dashboard of the manager at {where} on {scheme}://{host}:{options.port}/")
     feed.start()
     try:
-        Server(server_config, feed).run()
+        Server(server_config, feed).run(sockets=[sock])
     finally:
         feed.close()
+        sock.close()
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port``; UsageError (one line) when that address cannot
+    be had (in use, not this machine's). Bound here rather than by uvicorn, which would
+    log the error and leave the process."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"cannot serve the dashboard on {host}:{port}: "
+                         f"{exc.strerror or exc}") from None
+    return sock

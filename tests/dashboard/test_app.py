@@ -156,3 +156,16 @@ def test_tokens_files(tmp_path: Path) -> None:
         good.write_text(text)
         with pytest.raises(SecurityError, match=reason):
             read_tokens(good)
+
+
+def test_an_address_in_use_is_one_line() -> None:
+    from fleet.dashboard.server import bind
+
+    taken = bind("127.0.0.1", 0)
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        with pytest.raises(UsageError, match=f"cannot serve the dashboard on 127.0.0.1:{port}"):
+            bind("127.0.0.1", port)
+    finally:
+        taken.close()
