@@ -26,6 +26,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,6 +61,9 @@ WINDOWS = {"shift": timedelta(hours=8), "day": timedelta(days=1), "week": timede
 
 KEEPALIVE_S = 15.0
 """Seconds of quiet after which the stream sends a comment (keeps proxies from closing)."""
+
+SITES_KEPT_S = 30.0
+"""Seconds the manager's site maps are kept before they are asked again."""
 
 MAX_NOTE = 2000
 """Longest note accepted from the page (characters)."""
@@ -121,14 +125,19 @@ def create_app(feed: Feed, access: Access, *, secure_cookie: bool = False) -> AS
         return await run_in_threadpool(feed.ask, verb, body)
 
     async def sites(_request: Request, _who: str) -> Response:
-        if "sites" not in sites_cache:
+        # maps change rarely but do change (a mission on a new site): kept a little while
+        cached = sites_cache.get("sites")
+        if cached is None or time.monotonic() - cached[0] > SITES_KEPT_S:
             try:
-                sites_cache["sites"] = await ask("sites", None)
+                answer = await ask("sites", None)
             except NotReachable as exc:
                 return _line(503, str(exc))
             except FleetError as exc:
                 return _line(502, f"the manager refused the site maps: {exc}")
-        return JSONResponse(sites_cache["sites"])
+            cached = (time.monotonic(), answer)
+            if answer:
+                sites_cache["sites"] = cached
+        return JSONResponse(cached[1])
 
     async def stream(request: Request, _who: str) -> Response:
         listener = feed.listen(asyncio.get_running_loop())

@@ -38,6 +38,13 @@ function applyDelta(m) {
   const now = performance.now();
   state.seq = m.seq;
   for (const r of m.robots || []) { state.robots[r.serial] = r; map.update(r, now); }
+  // a robot on a site the page has no map of: the maps are asked again (once per name)
+  const unmapped = (m.robots || []).filter((r) => r.site && !sitesAskedFor.has(r.site)
+    && !map.sites.some((s) => s.name === r.site));
+  if (unmapped.length) {
+    for (const r of unmapped) sitesAskedFor.add(r.site);
+    sitesLoaded = false; loadSites();
+  }
   for (const s of m.gone || []) { delete state.robots[s]; delete state.events[s]; map.remove(s); }
   if ((m.robots || []).length || (m.gone || []).length) dirty.add("robots");
   for (const x of m.missions || []) state.missions[x.mission_id] = x;
@@ -266,15 +273,21 @@ async function start() {
 
 // The site maps, asked once the manager is connected (again after a failed try).
 let sitesLoaded = false, sitesAsked = false;
+const sitesAskedFor = new Set();
 async function loadSites() {
   if (sitesLoaded || sitesAsked || !state.connected) return;
   sitesAsked = true;
   const res = await fetch("/api/sites").catch(() => null);
   sitesAsked = false;
   if (!res || !res.ok) return;
-  map.setSites(await res.json());
+  const sites = await res.json();
+  if (!sites.length) return;  // no site known yet: asked again when a robot names one
+  const level = map.level && map.level.key;
+  map.setSites(sites);
+  if (level) map.setLevel(level);
   sitesLoaded = true;
   $("level").replaceChildren(...map.levels.map((l) => el("option", { value: l.key }, l.name)));
+  if (map.level) $("level").value = map.level.key;
 }
 
 // Read-only hook for tests and tools: where each marker is drawn now and what it shows.
