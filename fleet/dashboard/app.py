@@ -91,7 +91,10 @@ def _token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None
-    return request.cookies.get(COOKIE) or request.query_params.get("token") or None
+    if request.url.path == "/" and request.query_params.get("token"):
+        # only the page takes a token in its address, once, to turn it into the cookie
+        return request.query_params["token"]
+    return request.cookies.get(COOKIE) or None
 
 
 def create_app(feed: Feed, access: Access, *, secure_cookie: bool = False) -> ASGIApp:

@@ -116,6 +116,9 @@ def test_tokens_admit_supervisors_only(network: MemoryNetwork, manager: FakeMana
     login = client.get(f"/?token={TOKEN}", follow_redirects=False)
     assert login.status_code == 303 and "httponly" in login.headers["set-cookie"].lower()
     assert client.get("/api/whoami").json() == {"supervisor": "grace"}
+    # an API address never takes a token (it would end up in logs and histories)
+    client.cookies.clear()
+    assert client.get(f"/api/state?token={TOKEN}").status_code == 403
 
 
 def test_certificate_names() -> None:
