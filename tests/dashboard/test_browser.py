@@ -56,18 +56,15 @@ def browser() -> Iterator[Any]:
     driver.quit()
 
 
-def serve_dashboard(endpoint: str) -> tuple[str, Callable[[], None]]:
-    """A dashboard on a free loopback port for the manager at ``endpoint``; its URL and
+def serve_dashboard(feed: Feed) -> tuple[str, Callable[[], None]]:
+    """A dashboard on a free loopback port serving ``feed`` (started here); its URL and
     what stops it."""
-    feed = Feed(lambda: Bus.open(client_config([endpoint])), "uagv", where=endpoint)
     port = free_port()
     server = Server(config(Options(port=port, local_name=SUPERVISOR), feed), feed)
     feed.start()
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait(lambda: server.started, 10, "the dashboard did not start")
 
     def stop() -> None:
         server.should_exit = True
@@ -104,7 +101,8 @@ def test_the_dashboard_follows_a_simulated_run(sim_run: Callable[..., SimRun],
     scenario = replace(load_scenario(LEAK), faults=())  # the test kills a robot itself
     run = sim_run(scenario, speed=60.0)
     assert run.embedded is not None
-    url, stop = serve_dashboard(run.endpoint)
+    url, stop = serve_dashboard(Feed(lambda: Bus.open(client_config([run.endpoint])), "uagv",
+                                     where=run.endpoint))
     try:
         browser.get(url)
 
@@ -188,12 +186,8 @@ def test_a_thousand_robots_stay_smooth(browser: Any) -> None:
     robots = [robot(f"R{n:04d}", x=rng.uniform(0, 10), y=rng.uniform(-3, 3))
               for n in range(1000)]
     manager.publish(robots=robots)
-    feed = Feed(lambda: Bus(network.transport()), "uagv", where="memory")
-    port = free_port()
-    server = Server(config(Options(port=port, local_name=SUPERVISOR), feed), feed)
-    feed.start()
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    url, stop_dashboard = serve_dashboard(
+        Feed(lambda: Bus(network.transport()), "uagv", where="memory"))
     stop = threading.Event()
 
     def move() -> None:
@@ -207,8 +201,7 @@ def test_a_thousand_robots_stay_smooth(browser: Any) -> None:
     mover = threading.Thread(target=move, daemon=True)
     mover.start()
     try:
-        wait(lambda: server.started, 10, "the dashboard did not start")
-        browser.get(f"http://127.0.0.1:{port}/")
+        browser.get(url)
         wait(lambda: browser.execute_script(
             "return window.dashboard && window.dashboard.markers().length") == 1000, 20,
             "not every robot has a marker")
@@ -223,7 +216,32 @@ def test_a_thousand_robots_stay_smooth(browser: Any) -> None:
     finally:
         stop.set()
         mover.join(timeout=5)
-        server.should_exit = True
-        thread.join(timeout=10)
-        feed.close()
+        stop_dashboard()
+        network.close()
+
+
+def test_the_page_says_when_the_manager_is_not_reachable_and_recovers(browser: Any) -> None:
+    from fleet.comms import MemoryNetwork
+    from tests.dashboard.fakes import FakeManager, robot
+
+    network = MemoryNetwork()
+    url, stop = serve_dashboard(
+        Feed(lambda: Bus(network.transport()), "uagv", where="tcp/10.0.0.5:7447"))
+    try:
+        browser.get(url)
+
+        def status() -> str:
+            text: str = browser.find_element("id", "status").text
+            return text
+
+        wait(lambda: status().startswith("manager not reachable at tcp/10.0.0.5:7447"), 10,
+             f"the page says {status()!r}")
+        manager = FakeManager(network)  # the manager comes (back)
+        manager.publish(robots=[robot("r1")])
+        wait(lambda: status() == "live", 10, f"the page says {status()!r}")
+        wait(lambda: browser.execute_script("return window.dashboard.markers().length") == 1,
+             10, "no marker for the manager's robot")
+        assert "Traceback" not in browser.page_source
+    finally:
+        stop()
         network.close()
