@@ -8,6 +8,8 @@ Skips when selenium, Chromium or chromedriver is missing (.ci/chromium.sh instal
 from __future__ import annotations
 
 import json
+import math
+import random
 import shutil
 import threading
 import time
@@ -20,12 +22,13 @@ from typing import Any
 
 import pytest
 
-from fleet.comms import Bus, client_config, free_port
+from fleet.comms import Bus, MemoryNetwork, client_config, free_port
 from fleet.dashboard.feed import Feed
 from fleet.dashboard.server import Options, Server, config
 from fleet.protocol.keys import Topic, topic_key
 from sim.runner import SimRun
 from sim.scenario import load_scenario
+from tests.dashboard.fakes import FakeManager, robot
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -174,12 +177,6 @@ def test_the_dashboard_follows_a_simulated_run(sim_run: Callable[..., SimRun],
 def test_a_thousand_robots_stay_smooth(browser: Any) -> None:
     """A thousand robots all moving, every one in each 0.5 s message: every marker is
     drawn, the page keeps its frame rate, and no DOM element exists per robot."""
-    import math
-    import random
-
-    from fleet.comms import MemoryNetwork
-    from tests.dashboard.fakes import FakeManager, robot
-
     network = MemoryNetwork()
     manager = FakeManager(network)
     rng = random.Random(1)
@@ -221,9 +218,6 @@ def test_a_thousand_robots_stay_smooth(browser: Any) -> None:
 
 
 def test_the_page_says_when_the_manager_is_not_reachable_and_recovers(browser: Any) -> None:
-    from fleet.comms import MemoryNetwork
-    from tests.dashboard.fakes import FakeManager, robot
-
     network = MemoryNetwork()
     url, stop = serve_dashboard(
         Feed(lambda: Bus(network.transport()), "uagv", where="tcp/10.0.0.5:7447"))
