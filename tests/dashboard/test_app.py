@@ -49,6 +49,7 @@ def client(network: MemoryNetwork, manager: FakeManager) -> TestClient:
 def test_the_page_and_its_files_are_served(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200 and "<canvas id=\"map\"" in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
     for name in ("dashboard.js", "map.js", "dashboard.css"):
         assert client.get(f"/static/{name}").status_code == 200
 
