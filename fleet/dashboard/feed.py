@@ -246,6 +246,9 @@ class Feed:
                              "(is it older than the dashboard?)")
             return
         with self._lock:
+            if (not self._need_snapshot and self._live.seq is not None
+                    and answer.get("seq", 0) < self._live.seq):
+                return  # a full message on the feed overtook the snapshot: it is older
             self._live.apply(answer)
             # what came while the snapshot was asked and is newer than it, in order
             later = sorted((m for m in self._buffer if m["seq"] > (self._live.seq or 0)),
