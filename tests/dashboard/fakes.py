@@ -9,6 +9,7 @@ from typing import Any
 
 from fleet.comms import Bus, MemoryNetwork
 from fleet.comms.bus import Request
+from fleet.dashboard.state import LISTS
 from fleet.errors import FleetError
 from fleet.manager.api import api_key
 
@@ -44,6 +45,8 @@ class FakeManager:
         self.seq = 0
         self.robots: dict[str, dict[str, Any]] = {}
         self.anomalies: dict[int, dict[str, Any]] = {}
+        self.missions: dict[str, dict[str, Any]] = {}
+        self.lists: dict[str, list[Any]] = {k: [] for k in LISTS}
         self.snapshots = 0
         self.actions: list[tuple[str, dict[str, Any]]] = []
         self.bus.serve(api_key(ITF, "live/snapshot"), self._snapshot)
@@ -54,9 +57,10 @@ class FakeManager:
 
     def full(self) -> dict[str, Any]:
         return {"v": 1, "seq": self.seq, "at": "2026-01-01T08:00:00+00:00", "full": True,
-                "robots": list(self.robots.values()), "gone": [], "missions": [],
+                "robots": list(self.robots.values()), "gone": [],
+                "missions": list(self.missions.values()),
                 "anomalies": list(self.anomalies.values()), "anomalies_closed": [],
-                "lockouts": [], "closures": [], "blocks": [], "schedules": []}
+                **self.lists}
 
     def _snapshot(self, _request: Request) -> Any:
         self.snapshots += 1
@@ -90,6 +94,11 @@ class FakeManager:
             self.anomalies[a["id"]] = a
         for anomaly_id in parts.get("anomalies_closed", []):
             self.anomalies.pop(anomaly_id, None)
+        for m in parts.get("missions", []):
+            self.missions[m["mission_id"]] = m
+        for name in LISTS:
+            if name in parts:
+                self.lists[name] = parts[name]
         message = self.full() if full else {"v": 1, "seq": self.seq,
                                             "at": "2026-01-01T08:00:01+00:00", "full": False,
                                             **parts}

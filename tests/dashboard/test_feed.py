@@ -92,6 +92,18 @@ def test_complete_lists_are_kept_until_the_next_one(network: MemoryNetwork,
     assert feed.state()["blocks"] == []
 
 
+def test_a_snapshot_carries_missions_and_lists(network: MemoryNetwork, clock: Clock) -> None:
+    manager = FakeManager(network)
+    mission = {"mission_id": "m1", "name": "patrol", "status": "running", "site": "mine",
+               "done": 3, "total": 9, "robots": ["r1"]}
+    run = {"name": "night", "next_run": "2026-01-01T22:00:00+00:00", "mission": "patrol"}
+    manager.publish(missions=[mission], schedules=[run])
+    feed = make_feed(network, clock)
+    feed.step()
+    state = feed.state()
+    assert state["missions"] == {"m1": mission} and state["schedules"] == [run]
+
+
 def test_events_are_kept_per_robot_and_bounded(network: MemoryNetwork,
                                                clock: Clock) -> None:
     manager = FakeManager(network)

@@ -23,6 +23,8 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
+function plural(n, noun) { return `${n} ${noun}${n === 1 ? "" : "s"}`; }
+
 function fmtTime(iso) { return iso ? String(iso).replace("T", " ").slice(0, 19) : "-"; }
 
 // -- the stream ----------------------------------------------------------------------
@@ -179,7 +181,7 @@ function renderMissions() {
     const pct = m.total ? Math.round((100 * m.done) / m.total) : 0;
     const bar = el("div", { class: "bar" }, el("span")); bar.firstChild.style.width = `${pct}%`;
     return el("li", { "data-mission": m.mission_id },
-      `${m.name} · ${m.status} · ${m.done}/${m.total} · ${(m.robots || []).length} robots`, bar);
+      `${m.name} · ${m.status} · ${m.done}/${m.total} · ${plural((m.robots || []).length, "robot")}`, bar);
   }));
 }
 
