@@ -101,6 +101,9 @@ def high_methane(serial: str, point: str) -> dict[str, Any]:
 
 def test_the_dashboard_follows_a_simulated_run(sim_run: Callable[..., SimRun],
                                                browser: Any) -> None:
+    from selenium.webdriver import ActionChains
+    from selenium.webdriver.support.ui import Select
+
     scenario = replace(load_scenario(LEAK), faults=())  # the test kills a robot itself
     run = sim_run(scenario, speed=60.0)
     assert run.embedded is not None
@@ -155,17 +158,21 @@ def test_the_dashboard_follows_a_simulated_run(sim_run: Callable[..., SimRun],
         assert row is not None and row.status == "acknowledged"
         assert (row.acknowledged_by, row.ack_note) == (
             SUPERVISOR, "gas team sent to face-10")
-        # the panel of a robot on click, for the screenshot
-        robot = next(m for m in markers() if m["serial"] != doomed)
-        from selenium.webdriver import ActionChains
+        # the lost robot's level (the leak's too), and its panel on a click: the screenshot
+        lost = next(m for m in markers() if m["serial"] == doomed)
+        level = next((key for key in browser.execute_script("return window.dashboard.levels()")
+                      if key.endswith(f"/{lost['level']}")), None)
+        if level is not None:
+            Select(browser.find_element("id", "level")).select_by_value(level)
+            time.sleep(0.3)
         canvas = browser.find_element("id", "map")
-        x, y = browser.execute_script("return window.dashboard.screen(arguments[0])",
-                                      robot["serial"])
+        x, y = browser.execute_script("return window.dashboard.screen(arguments[0])", doomed)
         size = canvas.size
         ActionChains(browser).move_to_element_with_offset(
             canvas, int(x - size["width"] / 2), int(y - size["height"] / 2)).click().perform()
         wait(lambda: browser.find_element("id", "robot-panel").is_displayed(), 5,
              "no panel for the robot clicked")
+        assert "lost" in browser.find_element("id", "robot-facts").text
         time.sleep(0.5)
         browser.save_screenshot(str(ROOT / "docs" / "dashboard.png"))
         logs = browser.get_log("browser") if hasattr(browser, "get_log") else []

@@ -10,6 +10,7 @@ const ACTIVITY_COLOURS = {
 };
 const SEVERITY_COLOURS = { critical: "#7b1fa2", alarm: "#c62828", warning: "#ef6c00",
   info: "#546e7a" };
+const DRAW_LAST = { waiting: 1, charging: 1, working: 2, locked_out: 3, lost: 4 };
 const GLIDE_MS = 600;  // a little over the manager's 0.5 s period: markers never stop
 const LABELS_UP_TO = 150;  // robots on a level beyond which labels would be noise
 
@@ -166,7 +167,10 @@ class SiteMap {
       (groups[m.robot.activity] = groups[m.robot.activity] || []).push(m);
       shown.push([serial, x, y]);
     }
-    for (const [activity, list] of Object.entries(groups)) {
+    // the alarming ones last, on top of a crowd at a dock
+    const order = Object.keys(groups).sort((a, b) => (DRAW_LAST[a] || 0) - (DRAW_LAST[b] || 0));
+    for (const activity of order) {
+      const list = groups[activity];
       ctx.beginPath();
       for (const m of list) { ctx.moveTo(m.sx + r, m.sy); ctx.arc(m.sx, m.sy, r, 0, 7); }
       ctx.fillStyle = ACTIVITY_COLOURS[activity] || "#000"; ctx.fill();
