@@ -187,14 +187,22 @@ class SiteMap {
     }
   }
 
-  // The robot drawn nearest to a click (CSS pixels), within a marker's reach.
+  // The robot a click (CSS pixels) lands on: among the markers under it, the one drawn on
+  // top; else the nearest within a marker's reach.
   hit(cssX, cssY) {
     const dpr = window.devicePixelRatio || 1, x = cssX * dpr, y = cssY * dpr;
-    let best = null, bestD = (10 * dpr) ** 2;
+    const r2 = (6 * dpr) ** 2, reach2 = (10 * dpr) ** 2;
+    let best = null, bestKey = null;
     for (const [serial, m] of this.markers) {
       if (m.sx == null || !this.onLevel(m.robot)) continue;
       const d = (m.sx - x) ** 2 + (m.sy - y) ** 2;
-      if (d < bestD) { best = serial; bestD = d; }
+      if (d >= reach2) continue;
+      const under = d <= r2;
+      const key = [under ? 1 : 0, under ? DRAW_LAST[m.robot.activity] || 0 : 0, -d];
+      if (!bestKey || key[0] > bestKey[0] || (key[0] === bestKey[0] && (key[1] > bestKey[1]
+          || (key[1] === bestKey[1] && key[2] > bestKey[2])))) {
+        best = serial; bestKey = key;
+      }
     }
     return best;
   }
