@@ -205,7 +205,9 @@ class Feed:
         if self._bus is None:
             try:
                 self._open()
-            except NotReachable as exc:
+            # no router (NotReachable) or a session that fails under Zenoh (TransportError):
+            # either way the manager is out of reach until the next try
+            except FleetError as exc:
                 self._set_status(False, f"{self._unreachable()}: {exc}")
                 return
         if self._need_snapshot:

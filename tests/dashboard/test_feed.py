@@ -216,3 +216,20 @@ def test_a_restarted_manager_is_followed_from_its_new_count(network: MemoryNetwo
     state = feed.state()
     assert again.snapshots == 1 and state["seq"] == again.seq
     assert set(state["robots"]) == {"r0"} and state["robots"]["r0"]["x"] == 9.0
+
+
+def test_a_session_that_cannot_be_opened_is_reported_and_retried(clock: Clock) -> None:
+    from fleet.errors import TransportError
+
+    tries: list[int] = []
+
+    def opener() -> Bus:
+        tries.append(1)
+        raise TransportError("zenoh said no")
+
+    feed = Feed(opener, ITF, where="tls/10.0.0.5:7447", clock=clock)
+    feed.step()
+    feed.step()
+    assert len(tries) == 2 and not feed.connected
+    assert feed.state()["error"] == ("manager not reachable at tls/10.0.0.5:7447 "
+                                     "(interface uagv): zenoh said no")
