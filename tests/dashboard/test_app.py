@@ -149,6 +149,12 @@ def test_the_cli_refuses_a_bare_public_binding_in_one_line() -> None:
     assert len(lines) == 1 and lines[0].startswith("error: the dashboard serves 0.0.0.0")
     result = CliRunner().invoke(cli, ["dashboard", "--http", "nonsense"])
     assert result.exit_code == 2 and "HOST:PORT" in result.output
+    for args, says in ((["--tls-cert", "c.pem"], "--tls-cert and --tls-key go together"),
+                       (["--client-ca", "ca.pem"], "--client-ca needs TLS"),
+                       (["--http", "127.0.0.1:0"], "port must be 1-65535")):
+        result = CliRunner().invoke(cli, ["dashboard", *args])
+        lines = result.output.strip().splitlines()
+        assert result.exit_code == 2 and len(lines) == 1 and says in lines[0], result.output
 
 
 def test_tokens_files(tmp_path: Path) -> None:
