@@ -77,14 +77,12 @@ def bench_dispatch(*, agents: int = 100, rounds: int = 5, states: int = 20_000,
             latencies = _latencies(manager, agents, rounds)
             ticks = manager.live.ticks - live_at[0]
             tick_s = manager.live.tick_seconds - live_at[1]
-            helper.terminate()
-            helper.wait(30)
+            _stop(helper)
             heard = _stop_watcher(watcher)
             ingest = _ingest(manager, endpoint, states, robots, 0.0)
             sustained = _ingest(manager, endpoint, round(rate * seconds), robots, rate)
         finally:
-            helper.terminate()
-            helper.wait(30)
+            _stop(helper)
             _stop_watcher(watcher)
             manager.stop()
     return {
@@ -103,6 +101,17 @@ def bench_dispatch(*, agents: int = 100, rounds: int = 5, states: int = 20_000,
         "sustained_handled_per_s": sustained["manager_states_per_s"],
         "sustained_manager_cpu_share": sustained["manager_cpu_share"],
     }
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    """End a helper process: SIGTERM (a thousand agents take a while to say goodbye),
+    SIGKILL after a minute."""
+    process.terminate()
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
 
 
 def _stop_watcher(watcher: subprocess.Popen[str] | None) -> dict[str, Any]:
