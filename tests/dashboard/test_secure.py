@@ -6,6 +6,7 @@ and its actions recorded under the supervisor's name."""
 
 from __future__ import annotations
 
+import json
 import ssl
 import threading
 import time
@@ -14,12 +15,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
 from typer.testing import CliRunner
 
 from fleet.cli.main import app as cli
 from fleet.comms import Bus, MemoryNetwork, free_port
 from fleet.dashboard.feed import Feed
 from fleet.dashboard.server import Options, Server, config
+from fleet.security.acl import site_access_control
+from fleet.security.pki import Authority
 from tests.dashboard.fakes import ITF, FakeManager, anomaly, robot
 
 pytestmark = pytest.mark.timeout(60)
@@ -36,6 +40,9 @@ def site(tmp_path: Path) -> Path:
     result = CliRunner().invoke(cli, ["security", "revoke", str(d), "--supervisor", "bob"])
     assert result.exit_code == 0, result.output
     (d / "supervisors" / "bob" / "key.pem").write_bytes(kept)
+    result = CliRunner().invoke(cli, ["security", "add-dashboard", str(d), "control-room",
+                                      "--host", "127.0.0.1", "--host", "localhost"])
+    assert result.exit_code == 0, result.output
     return d
 
 
@@ -47,9 +54,9 @@ def dashboard(site: Path) -> Iterator[tuple[str, FakeManager]]:
     feed = Feed(lambda: Bus(network.transport()), ITF, where="memory")
     feed.step()
     port = free_port()
-    # the manager's certificate: issued by the site's authority for localhost/127.0.0.1
-    options = Options(host="127.0.0.1", port=port, tls_cert=site / "manager" / "cert.pem",
-                      tls_key=site / "manager" / "key.pem", client_ca=site / "ca" / "cert.pem")
+    web = site / "dashboards" / "control-room"
+    options = Options(host="127.0.0.1", port=port, tls_cert=web / "cert.pem",
+                      tls_key=web / "key.pem", client_ca=site / "ca" / "cert.pem")
     server = Server(config(options, feed), feed)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -94,6 +101,22 @@ def test_only_supervisors_certificates_are_admitted(
 
 def test_a_public_binding_with_tls_and_client_certificates_is_accepted(site: Path) -> None:
     feed = Feed(lambda: Bus(MemoryNetwork().transport()), ITF, where="memory")
-    options = Options(host="0.0.0.0", port=8443, tls_cert=site / "manager" / "cert.pem",
-                      tls_key=site / "manager" / "key.pem", client_ca=site / "ca" / "cert.pem")
+    web = site / "dashboards" / "control-room"
+    options = Options(host="0.0.0.0", port=8443, tls_cert=web / "cert.pem",
+                      tls_key=web / "key.pem", client_ca=site / "ca" / "cert.pem")
     assert config(options, feed).ssl_cert_reqs == ssl.CERT_REQUIRED
+
+
+def test_a_dashboards_certificate_serves_https_and_nothing_else(site: Path) -> None:
+    cert = x509.load_pem_x509_certificate(
+        (site / "dashboards" / "control-room" / "cert.pem").read_bytes())
+    name = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
+    assert name == "dashboard/control-room/g1"
+    usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(usages) == [x509.ExtendedKeyUsageOID.SERVER_AUTH]  # no client use: no Zenoh
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.DNSName) == ["localhost"]
+    acl = json.dumps(site_access_control(Authority.open(site), "uagv"))
+    assert "dashboard/" not in acl and "supervisor/alice/g1" in acl
+    result = CliRunner().invoke(cli, ["security", "add-dashboard", str(site), "wall"])
+    assert result.exit_code == 2  # --host is required
