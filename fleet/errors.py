@@ -17,6 +17,9 @@ builtin it refines, so callers may catch either::
      ├── SampleError (LookupError)        no sample by that name, or none installed
      ├── SecurityError                    a security directory is missing, malformed, or
      │                                    asked for something impossible
+     ├── UsageError (ValueError)          a command asks for something refused as unsafe
+     │                                    (a dashboard beyond loopback without TLS and
+     │                                    authentication); exit 2 at the CLI
      ├── AgentError                       a robot agent cannot be started or used as asked
      ├── AgentConfigError (ValueError)    a robot agent's configuration is invalid
      ├── OutboxError (OSError)            a robot's result file cannot be read or written
@@ -128,6 +131,12 @@ class SampleError(FleetError, LookupError):
 
 class SecurityError(FleetError):
     """A security directory is missing, malformed, or asked for something impossible."""
+
+
+class UsageError(FleetError, ValueError):
+    """The command line asks for something refused as unsafe (e.g. serving the dashboard
+    beyond loopback without TLS and supervisor authentication); the message says what to
+    add. The CLI exits with 2, as for any wrong command line."""
 
 
 class AgentError(FleetError):

@@ -4,8 +4,8 @@ The only place where logging handlers are configured and where :class:`FleetErro
 a one-line message per problem and an exit code:
 
 - 1: invalid input (a map, mission or fleet file) or a plan that cannot be made;
-- 2: a wrong command line (click's own convention), no manager/router reachable, or the
-  network failing under the transport seam;
+- 2: a wrong command line (click's own convention, and :class:`UsageError`), no
+  manager/router reachable, or the network failing under the transport seam;
 - 130: interrupted.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from fleet.errors import FleetError, TransportError
+from fleet.errors import FleetError, TransportError, UsageError
 
 
 def error_lines(exc: FleetError) -> list[str]:
@@ -38,7 +38,7 @@ class _Group(TyperGroup):
         except FleetError as exc:
             for line in error_lines(exc):
                 typer.echo(f"error: {line}", err=True)
-            raise typer.Exit(2 if isinstance(exc, TransportError) else 1) from None
+            raise typer.Exit(2 if isinstance(exc, TransportError | UsageError) else 1) from None
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None
@@ -82,6 +82,8 @@ def _register() -> None:
     app.add_typer(sim.app, name="sim")
     from fleet.cli import demo
     app.command(name="demo")(demo.demo)
+    from fleet.cli import dashboard
+    app.command(name="dashboard")(dashboard.dashboard)
     from fleet.cli import security
     app.add_typer(security.app, name="security")
     from fleet.cli import samples

@@ -37,24 +37,11 @@ def ask(connect: str | None, interface: str, verb: str, body: Any = None, *,
     not admit it gives no answer, which is reported as such in one line.
     """
     from fleet.comms.bus import Bus
-    from fleet.comms.config import client_config
     from fleet.errors import NotReachable
     from fleet.manager.api import api_key
 
     creds = credentials or os.environ.get("FLEET_CREDENTIALS") or None
-    endpoint = (connect or os.environ.get("FLEET_CONNECT")
-                or (DEFAULT_SECURE_CONNECT if creds else DEFAULT_CONNECT))
-    if creds is None and endpoint.startswith(("tls/", "quic/")):
-        raise NotReachable(f"{endpoint} is a secured manager: pass --credentials "
-                           "DIR/supervisors/NAME (or set FLEET_CREDENTIALS)")
-    try:
-        if creds is not None:
-            from fleet.security.configs import secure_client_config
-            config = secure_client_config(Path(creds), [endpoint], timeout_ms=2000)
-        else:
-            config = client_config([endpoint], timeout_ms=2000)
-    except ValueError as exc:
-        raise NotReachable(f"bad --connect endpoint {endpoint!r}: {exc}") from None
+    endpoint, config = session_config(connect, credentials)
     with Bus.open(config) as bus:
         try:
             return bus.request(api_key(interface, verb), body, timeout=timeout)
@@ -66,3 +53,28 @@ def ask(connect: str | None, interface: str, verb: str, body: Any = None, *,
                     "this site, or revoked)") from None
             raise NotReachable(f"no manager answered at {endpoint} "
                                f"(interface {interface}); is `fleet serve` running?") from None
+
+
+def session_config(connect: str | None, credentials: Path | None, *,
+                   timeout_ms: int = 2000) -> tuple[str, Any]:
+    """The endpoint and the Zenoh client configuration the CLI's options name (``--connect``,
+    ``--credentials`` and their environment variables): TLS with the supervisor's
+    certificate when there are credentials. NotReachable (one line) for a secured endpoint
+    without credentials or a malformed endpoint."""
+    from fleet.comms.config import client_config
+    from fleet.errors import NotReachable
+
+    creds = credentials or os.environ.get("FLEET_CREDENTIALS") or None
+    endpoint = (connect or os.environ.get("FLEET_CONNECT")
+                or (DEFAULT_SECURE_CONNECT if creds else DEFAULT_CONNECT))
+    if creds is None and endpoint.startswith(("tls/", "quic/")):
+        raise NotReachable(f"{endpoint} is a secured manager: pass --credentials "
+                           "DIR/supervisors/NAME (or set FLEET_CREDENTIALS)")
+    try:
+        if creds is not None:
+            from fleet.security.configs import secure_client_config
+            return endpoint, secure_client_config(Path(creds), [endpoint],
+                                                  timeout_ms=timeout_ms)
+        return endpoint, client_config([endpoint], timeout_ms=timeout_ms)
+    except ValueError as exc:
+        raise NotReachable(f"bad --connect endpoint {endpoint!r}: {exc}") from None

@@ -87,21 +87,41 @@ def add_supervisor(
         typer.echo(f"supervisor {n}: {holder.cn}, credentials {authority.holder_dir(holder)}")
 
 
+@app.command("add-dashboard")
+def add_dashboard(
+    directory: Path = typer.Argument(..., help="Security directory."),
+    name: str = typer.Argument(..., help="The dashboard's name (e.g. control-room)."),
+    host: list[str] = typer.Option(..., "--host", help="Name or address browsers use to "
+                                   "reach it (repeatable)."),
+) -> None:
+    """Issue an HTTPS certificate for `fleet dashboard --tls-cert/--tls-key` (it gives no
+    access to the site's Zenoh network; docs/dashboard.md)."""
+    from fleet.security.pki import Authority
+
+    authority = Authority.open(directory, need_key=True)
+    holder = authority.add_dashboard(name, host)
+    typer.echo(f"dashboard {name}: {holder.cn} for {', '.join(host)}, certificate "
+               f"{authority.holder_dir(holder)}")
+
+
 @app.command()
 def revoke(
     directory: Path = typer.Argument(..., help="Security directory."),
     robot: list[str] = typer.Option([], "--robot", help="MANUFACTURER/SERIAL (repeatable)."),
     supervisor: list[str] = typer.Option([], "--supervisor", help="Name (repeatable)."),
+    dashboard: list[str] = typer.Option([], "--dashboard", help="Dashboard name "
+                                        "(repeatable)."),
 ) -> None:
     """Revoke certificates: listed in DIR/crl.pem and dropped from the access control the
     next time the manager starts (restart it now)."""
     from fleet.errors import SecurityError
     from fleet.security.pki import Authority, Role
 
-    if not robot and not supervisor:
-        raise SecurityError("name at least one --robot or --supervisor to revoke")
+    if not robot and not supervisor and not dashboard:
+        raise SecurityError("name at least one --robot, --supervisor or --dashboard to revoke")
     authority = Authority.open(directory, need_key=True)
-    for role, names in ((Role.ROBOT, robot), (Role.SUPERVISOR, supervisor)):
+    for role, names in ((Role.ROBOT, robot), (Role.SUPERVISOR, supervisor),
+                        (Role.DASHBOARD, dashboard)):
         for n in names:
             holder = authority.revoke(role, n)
             typer.echo(f"revoked {role.value} {n} ({holder.cn}); restart the manager")

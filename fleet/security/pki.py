@@ -8,6 +8,7 @@ A security directory (``fleet security init DIR``) holds::
     DIR/manager/{cert,key,ca}.pem     the manager's identity (server and client use)
     DIR/robots/MANUFACTURER/SERIAL/   {cert,key,ca}.pem + zenoh.json5 (written by configs)
     DIR/supervisors/NAME/             {cert,key,ca}.pem: what ``--credentials`` points at
+    DIR/dashboards/NAME/              {cert,key,ca}.pem: a dashboard's HTTPS identity
 
 Every private key and every file embedding one is written with mode 0600 (directories
 0700). Keys are ECDSA P-256; certificates name their holder in the common name:
@@ -18,7 +19,10 @@ Every private key and every file embedding one is written with mode 0600 (direct
   robot's certificate is re-issued after a revocation, so that the router's access control
   (which knows common names, not serial numbers) never lets an old revoked certificate back
   in under a re-used name;
-- supervisor: ``supervisor/{name}/g{generation}``.
+- supervisor: ``supervisor/{name}/g{generation}``;
+- dashboard: ``dashboard/{name}/g{generation}``, a server certificate only (for the host
+  names given), which the site's Zenoh access control does not name: the web server of
+  ``fleet dashboard`` holds no key that could act on the site's network.
 
 Revoking removes the holder from the active set (the access control built from the
 registry no longer names it) and adds the certificate to ``crl.pem``. See docs/security.md
@@ -68,6 +72,9 @@ class Role(StrEnum):
     """One robot: may publish only its own reports and hear only its own orders."""
     SUPERVISOR = "supervisor"
     """A person (or tool) using the manager's query API through the CLI."""
+    DASHBOARD = "dashboard"
+    """A dashboard's web server (HTTPS for its host names); no rights on the site's Zenoh
+    network."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +248,8 @@ class Authority:
             return self.directory / "manager"
         if holder.role == Role.ROBOT:
             return self.directory / "robots" / holder.name
+        if holder.role == Role.DASHBOARD:
+            return self.directory / "dashboards" / holder.name
         return self.directory / "supervisors" / holder.name
 
     # ------------------------------------------------------------------ changes
@@ -263,6 +272,19 @@ class Authority:
         gen = 1 + sum(1 for h in self.holders if h.role == Role.SUPERVISOR and h.name == name)
         return self._issue(Role.SUPERVISOR, name, f"supervisor/{name}/g{gen}", gen,
                            self.directory / "supervisors" / name)
+
+    def add_dashboard(self, name: str, hosts: Sequence[str]) -> Holder:
+        """Issue an HTTPS server certificate for dashboard ``name`` valid for ``hosts``
+        (names or addresses browsers use to reach it); SecurityError when it already holds
+        an active one or no host is given."""
+        supervisor_name(name)
+        if not hosts:
+            raise SecurityError("a dashboard's certificate needs at least one host name")
+        if self.find(Role.DASHBOARD, name):
+            raise SecurityError(f"dashboard {name} already has a certificate; revoke it first")
+        gen = 1 + sum(1 for h in self.holders if h.role == Role.DASHBOARD and h.name == name)
+        return self._issue(Role.DASHBOARD, name, f"dashboard/{name}/g{gen}", gen,
+                           self.directory / "dashboards" / name, hosts=hosts)
 
     def revoke(self, role: Role, name: str) -> Holder:
         """Revoke the active certificate of ``role`` ``name``: it leaves the active set, joins
@@ -293,8 +315,9 @@ class Authority:
         ca_key = self._require_key()
         key = ec.generate_private_key(ec.SECP256R1())
         now = dt.datetime.now(dt.UTC)
-        usages = [ExtendedKeyUsageOID.CLIENT_AUTH]
-        if role == Role.MANAGER:
+        # a dashboard only serves HTTPS: without client use its key cannot join the network
+        usages = [] if role == Role.DASHBOARD else [ExtendedKeyUsageOID.CLIENT_AUTH]
+        if role in (Role.MANAGER, Role.DASHBOARD):
             usages.append(ExtendedKeyUsageOID.SERVER_AUTH)
         builder = (x509.CertificateBuilder()
                    .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
