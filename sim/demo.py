@@ -228,9 +228,12 @@ class Demo:
         self._interlock: InterlockWatch | None = None
 
     # ------------------------------------------------------------------ running
-    def run(self, on_update: Callable[[Snapshot], None] | None = None) -> Summary:
+    def run(self, on_update: Callable[[Snapshot], None] | None = None, *,
+            on_manager: Callable[[str], object] | None = None) -> Summary:
         """Run the demo to the mission's end (or ``timeout_s``), write the files, and
-        return the summary. FleetError (one line) when the run cannot start."""
+        return the summary. FleetError (one line) when the run cannot start.
+        ``on_manager`` is told the manager's router endpoint once it runs (a dashboard
+        connects to it)."""
         o = self.options
         o.out.mkdir(parents=True, exist_ok=True)
         robots = o.robots if o.robots is not None else DEFAULT_ROBOTS[o.site]
@@ -243,6 +246,8 @@ class Demo:
                                  ros2_profile=o.ros2 or "rmw_zenoh")
         started = time.monotonic()
         with SimRun(self.scenario, run_options) as sim:
+            if on_manager is not None and sim.embedded is not None:
+                on_manager(sim.embedded.endpoint)
             self._interlock = InterlockWatch(sim)
             self._launched_at = sim.clock.monotonic()
             self._event(sim, "mission", f"mission {sim.mission_id} launched on "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,10 @@ def demo(
                               "(docs/ros2.md)."),
     ros2_profile: str = typer.Option("rmw_zenoh", "--ros2-profile",
                                      help="rmw_zenoh, or ros2dds (zenoh-bridge-ros2dds)."),
+    dashboard: bool = typer.Option(False, "--dashboard", help="Serve the live dashboard of "
+                                   "the demo's manager while it runs (docs/dashboard.md)."),
+    http: str = typer.Option("127.0.0.1:8080", "--http", metavar="HOST:PORT",
+                             help="Where --dashboard serves (loopback)."),
 ) -> None:
     """Run the manager, a simulated mixed fleet and a patrol with a seeded leak and a
     robot that dies mid-mission; show it live; summarise and write the report.
@@ -75,25 +80,35 @@ def demo(
     runner = Demo(DemoOptions(site=site, robots=robots, speed=speed, fail_at_s=fail_at,
                               timeout_s=timeout, out=out,
                               ros2=ros2_profile if ros2 else None))
+    page = _Page(http) if dashboard else None
     log_path = _log_to_file(out / "demo.log")
     console = Console(stderr=as_json)
     console.print(f"[bold]fleet demo[/]: {runner.scenario.name} - {runner.scenario.description}")
     console.print(f"starting the manager (embedded Zenoh router, SQLite) and the simulated "
                   f"fleet at {speed:g}x real time ...")
-    if console.is_terminal and not as_json:
-        with Live(console=console, refresh_per_second=4) as live:
-            summary = runner.run(on_update=lambda s: live.update(_display(s)))
-    else:
-        seen = [0]
+    on_manager = None
+    if page is not None:
+        console.print(f"the live dashboard: {page.url}")
+        on_manager = page.start
+    try:
+        if console.is_terminal and not as_json:
+            with Live(console=console, refresh_per_second=4) as live:
+                summary = runner.run(on_update=lambda s: live.update(_display(s)),
+                                     on_manager=on_manager)
+        else:
+            seen = [0]
 
-        def lines(s: Snapshot) -> None:
-            for e in s.events[seen[0]:]:
+            def lines(s: Snapshot) -> None:
+                for e in s.events[seen[0]:]:
+                    console.print(_event_line(e), highlight=False)
+                seen[0] = len(s.events)
+
+            summary = runner.run(on_update=lines, on_manager=on_manager)
+            for e in runner.events[seen[0]:]:  # those after the last look (the end)
                 console.print(_event_line(e), highlight=False)
-            seen[0] = len(s.events)
-
-        summary = runner.run(on_update=lines)
-        for e in runner.events[seen[0]:]:  # those after the last look (the end)
-            console.print(_event_line(e), highlight=False)
+    finally:
+        if page is not None:
+            page.stop()
     if as_json:
         typer.echo(json.dumps(summary.to_json(), indent=2))
     else:
@@ -101,6 +116,38 @@ def demo(
         console.print(f"  manager log: {log_path}")
     if summary.problems:
         raise typer.Exit(1)
+
+
+class _Page:
+    """``--dashboard``: the address is taken before the demo starts (a port in use is one
+    line, exit 2), the page served once the demo's manager runs."""
+
+    def __init__(self, http: str) -> None:
+        from fleet.dashboard.access import check_binding
+        from fleet.dashboard.server import Options, bind, parse_http
+
+        host, port = parse_http(http)
+        self.options = Options(host=host, port=port, local_name="demo supervisor")
+        # the demo's page has no TLS nor authentication: loopback only
+        check_binding(host, tls=False, access=self.options.access())
+        self.sock = bind(host, port)
+        self.url = f"http://{host}:{port}/"
+        self._stop: Callable[[], None] | None = None
+
+    def start(self, endpoint: str) -> None:
+        from fleet.comms.bus import Bus
+        from fleet.comms.config import client_config
+        from fleet.dashboard.server import serve_in_background
+
+        self._stop = serve_in_background(
+            self.options, lambda: Bus.open(client_config([endpoint], timeout_ms=2000)),
+            "uagv", where=endpoint, sock=self.sock)
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._stop()
+        else:
+            self.sock.close()
 
 
 def _log_to_file(path: Path) -> Path:

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import socket
 import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,6 +169,28 @@ def serve(options: Options, opener: Callable[[], Bus], interface: str, *, where:
     finally:
         feed.close()
         sock.close()
+
+
+def serve_in_background(options: Options, opener: Callable[[], Bus], interface: str, *,
+                        where: str, sock: socket.socket) -> Callable[[], None]:
+    """Serve the dashboard on the bound ``sock`` from a thread of its own (``fleet demo
+    --dashboard``: the demo's manager lives in this process); returns the function that
+    stops it and closes the socket. The feed reconnects by itself as with :func:`serve`."""
+    feed = Feed(opener, interface, where=where)
+    server_config = config(options, feed)
+    server_config.load()
+    server = Server(server_config, feed)
+    feed.start()
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
+                              name="dashboard", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=5)
+        feed.close()
+        sock.close()
+    return stop
 
 
 def bind(host: str, port: int) -> socket.socket:

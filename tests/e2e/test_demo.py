@@ -78,3 +78,19 @@ def test_an_unknown_site_is_one_line_and_exit_2(tmp_path: Path) -> None:
     run = _fleet("demo", "--site", "moon", cwd=tmp_path)
     assert run.returncode == 2
     assert "moon" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_dashboard_address_in_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """``fleet demo --dashboard`` takes its address before anything starts."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = _fleet("demo", "--dashboard", "--http", f"127.0.0.1:{port}", cwd=tmp_path)
+    assert run.returncode == 2, run.stderr
+    assert f"cannot serve the dashboard on 127.0.0.1:{port}" in run.stderr
+    assert "Traceback" not in run.stderr
+    far = _fleet("demo", "--dashboard", "--http", "10.1.2.3:8080", cwd=tmp_path)
+    assert far.returncode == 2 and "only over TLS" in far.stderr
