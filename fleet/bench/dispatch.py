@@ -55,7 +55,8 @@ def bench_dispatch(*, agents: int = 100, rounds: int = 5, states: int = 20_000,
     and a flat-out publisher takes the CPU it measures) and what the manager handled.
 
     With ``live``, the manager's live feed runs (fleet.manager.live, every 0.5 s) and a
-    fourth process subscribes to it as a dashboard does; the agents then report a battery
+    ``fleet dashboard`` process follows it, its page's event stream read here as a browser
+    would; the agents then report a battery
     charge that changes all the time, so every robot's record goes out in every message
     (the feed's worst case). Without, the feed is off.
     """
@@ -67,9 +68,7 @@ def bench_dispatch(*, agents: int = 100, rounds: int = 5, states: int = 20_000,
         helper = subprocess.Popen([sys.executable, "-m", "fleet.bench.dispatch", "agents",
                                    endpoint, str(agents), "moving" if live else "still"],
                                   stdout=subprocess.PIPE, text=True)
-        watcher = subprocess.Popen([sys.executable, "-m", "fleet.bench.dispatch", "watch",
-                                    endpoint], stdout=subprocess.PIPE, text=True) \
-            if live else None
+        watcher = _Dashboard(endpoint) if live else None
         try:
             _wait(lambda: sum(1 for r in manager.registry.all() if r.state is not None)
                   >= agents, 60, "agents did not come up")
@@ -114,13 +113,62 @@ def _stop(process: subprocess.Popen[str]) -> None:
         process.wait(10)
 
 
-def _stop_watcher(watcher: subprocess.Popen[str] | None) -> dict[str, Any]:
-    """Stop the live-feed subscriber; what it heard (messages, robot records, kB/s)."""
-    if watcher is None or watcher.poll() is not None:
+class _Dashboard:
+    """``fleet dashboard`` in a process of its own, connected to the manager, and a reader
+    of its page's event stream (``/api/stream``) here: what a browser would receive."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "fleet", "dashboard", "--connect", endpoint, "--http",
+             f"127.0.0.1:{self.port}", "--by", "bench"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+        self.count = {"live_deltas": 0, "live_robot_records": 0, "live_bytes": 0,
+                      "live_events": 0}
+        self._stop = threading.Event()
+        self._t0 = time.monotonic()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        import urllib.error
+        import urllib.request
+
+        url = f"http://127.0.0.1:{self.port}/api/stream"
+        while not self._stop.is_set():
+            try:
+                with urllib.request.urlopen(url, timeout=5) as stream:
+                    self._t0, kind = time.monotonic(), ""
+                    for raw in stream:
+                        if self._stop.is_set():
+                            return
+                        line = raw.decode().rstrip("\n")
+                        self.count["live_bytes"] += len(raw)
+                        if line.startswith("event: "):
+                            kind = line[7:]
+                        elif line.startswith("data: ") and kind == "delta":
+                            self.count["live_deltas"] += 1
+                            self.count["live_robot_records"] += len(
+                                json.loads(line[6:]).get("robots", ()))
+                        elif line.startswith("data: ") and kind == "event":
+                            self.count["live_events"] += 1
+            except (OSError, urllib.error.URLError):
+                time.sleep(0.2)  # not serving yet
+
+    def stop(self) -> dict[str, Any]:
+        """Stop reading and the dashboard; what the stream carried, per second."""
+        span = max(time.monotonic() - self._t0, 1e-9)
+        self._stop.set()
+        _stop(self.process)
+        self._reader.join(timeout=10)
+        return {**self.count, "live_kb_per_s": round(self.count["live_bytes"] / 1000 / span, 1),
+                "live_deltas_per_s": round(self.count["live_deltas"] / span, 2)}
+
+
+def _stop_watcher(watcher: _Dashboard | None) -> dict[str, Any]:
+    if watcher is None or watcher.process.poll() is not None:
         return {}
-    watcher.terminate()
-    out, _ = watcher.communicate(timeout=30)
-    return json.loads(out) if out.strip() else {}
+    return watcher.stop()
 
 
 def _wait(predicate: Any, timeout: float, what: str) -> None:
@@ -252,44 +300,8 @@ def _blast_main(endpoint: str, count: int, robots: int, offered: float) -> None:
     print(json.dumps({"t0": w0, "t1": w1}))
 
 
-def _watch_main(endpoint: str) -> None:
-    """Subscribe to the live feed as a dashboard does until SIGTERM; print what came."""
-    import signal
-
-    from fleet.manager.live import live_key
-
-    count = {"live_messages": 0, "live_robot_records": 0, "live_bytes": 0, "live_events": 0}
-    lock = threading.Lock()
-
-    def on_live(_key: str, payload: bytes) -> None:
-        message = json.loads(payload)
-        with lock:
-            count["live_messages"] += 1
-            count["live_robot_records"] += len(message["robots"])
-            count["live_bytes"] += len(payload)
-
-    def on_event(_key: str, _payload: bytes) -> None:
-        with lock:
-            count["live_events"] += 1
-
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with Bus.open(client_config([endpoint])) as bus:
-        bus.request(live_key("uagv", "snapshot"), timeout=10.0)
-        bus.subscribe_raw(live_key("uagv"), on_live)
-        bus.subscribe_raw(live_key("uagv", "events"), on_event)
-        t0 = time.monotonic()
-        stop.wait()
-        span = time.monotonic() - t0
-    with lock:
-        print(json.dumps({**count, "live_kb_per_s": round(count["live_bytes"] / 1000 / span, 1),
-                          "live_messages_per_s": round(count["live_messages"] / span, 2)}))
-
-
 if __name__ == "__main__":
     if sys.argv[1] == "agents":
         _agents_main(sys.argv[2], int(sys.argv[3]), sys.argv[4] == "moving")
-    elif sys.argv[1] == "watch":
-        _watch_main(sys.argv[2])
     elif sys.argv[1] == "blast":
         _blast_main(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))

@@ -184,8 +184,8 @@ def dispatch(
     seconds: float = typer.Option(10.0, "--seconds", min=1.0,
                                   help="How long the sustained offer lasts."),
     live: bool = typer.Option(False, "--live/--no-live",
-                              help="Run the live feed with a subscriber attached, as a "
-                              "dashboard is (every robot's record changing all the time)."),
+                              help="Run the live feed with `fleet dashboard` attached and its "
+                              "page's stream read (every robot's record changing)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
     """Order-to-state latency (p50/p99) with AGENTS agents, and the manager's state
@@ -206,10 +206,10 @@ def dispatch(
             f"{result['sustained_handled_per_s']:,} states/s of "
             f"{result['sustained_offered_per_s']:,} offered for {result['sustained_seconds']:g} s")
         if live:
-            typer.echo(f"live feed: {result.get('live_messages_per_s')} messages/s, "
-                       f"{result.get('live_kb_per_s')} kB/s, "
-                       f"{result.get('live_robot_records')} robot records heard; "
-                       f"a message took {result['live_tick_ms_mean']} ms to build")
+            typer.echo(f"dashboard attached: its page got {result.get('live_deltas_per_s')} "
+                       f"updates/s, {result.get('live_kb_per_s')} kB/s, "
+                       f"{result.get('live_robot_records')} robot records; a live message "
+                       f"took {result['live_tick_ms_mean']} ms to build")
 
 
 @app.command("sim")
