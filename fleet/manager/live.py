@@ -42,6 +42,7 @@ from fleet.facility.model import Facility
 from fleet.manager.core import Core
 from fleet.manager.lifecycle import RobotStatus
 from fleet.manager.registry import RobotEntry
+from fleet.manager.stateview import StateView
 from fleet.protocol.keys import check_interface
 
 if TYPE_CHECKING:
@@ -67,21 +68,22 @@ def live_key(interface: str, what: str = "") -> str:
     return f"{interface}/manager/live" + (f"/{what}" if what else "")
 
 
-def activity(robot: RobotEntry, waiting: bool) -> str:
+def activity(status: RobotStatus, state: StateView | None, mission_id: str | None,
+             waiting: bool) -> str:
     """What a dashboard colours a robot by: ``locked_out``, ``lost``, ``offline``,
     ``charging``, ``waiting`` (traffic control holds it), ``working`` (on a mission) or
     ``idle``."""
-    if robot.status is RobotStatus.LOCKED_OUT:
+    if status is RobotStatus.LOCKED_OUT:
         return "locked_out"
-    if robot.status is RobotStatus.CONNECTION_BROKEN:
+    if status is RobotStatus.CONNECTION_BROKEN:
         return "lost"
-    if robot.status is RobotStatus.OFFLINE:
+    if status is RobotStatus.OFFLINE:
         return "offline"
-    if robot.state is not None and robot.state.charging:
+    if state is not None and state.charging:
         return "charging"
     if waiting:
         return "waiting"
-    return "working" if robot.mission_id is not None else "idle"
+    return "working" if mission_id is not None else "idle"
 
 
 class LiveFeed:
@@ -99,6 +101,9 @@ class LiveFeed:
         """What the last messages said: section → id → record (or ``"list"`` → list)."""
         self._events: deque[dict[str, Any]] = deque(maxlen=10_000)
         self._blocks: dict[str, dict[str, Block]] = {}
+        self._memo: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+        """Serial → the inputs of its last record (state, status, mission, wait: compared
+        by identity) and that record."""
         self._lock = threading.Lock()
         self._full_at = 0.0
         self.ticks = 0
@@ -118,7 +123,8 @@ class LiveFeed:
                                        "at": self.core.clock.now().isoformat(), "full": full}
             for section in ("robots", "missions", "anomalies"):
                 now, before = current[section], self._sent.get(section, {})
-                message[section] = [r for k, r in now.items() if full or before.get(k) != r]
+                message[section] = [r for k, r in now.items() if full or (
+                    (was := before.get(k)) is not r and was != r)]
                 gone = [k for k in before if k not in now]
                 if section == "robots":
                     message["gone"] = gone
@@ -148,14 +154,16 @@ class LiveFeed:
     def _current(self) -> dict[str, Any]:
         core = self.core
         out: dict[str, Any] = {}
+        # under the manager's lock only what the records are made of (a state is replaced,
+        # never changed, so it may be read after); the records are built after, and a
+        # robot whose inputs are those of the last tick keeps its record (states come
+        # once a second, ticks twice): the lock is held for as little as can be
         with core.lock:
-            robots: dict[str, dict[str, Any]] = {}
             waits = {serial: wait.describe() for t in core.traffic.values()
                      for serial in t.waiters() if (wait := t.waiting(serial)) is not None}
             sites = {fac.name: fac for fac in self.manager.closures.sites()}
-            for r in core.registry.all():
-                robots[r.serial] = self._robot(r, waits.get(r.serial), sites)
-            out["robots"] = robots
+            inputs = [(r, r.state, r.status, r.mission_id, waits.get(r.serial))
+                      for r in core.registry.all()]
             out["missions"] = {run.id: {
                 "mission_id": run.id, "name": run.name, "status": run.status.value,
                 "site": run.spec.facility.name, "done": len(run.done),
@@ -164,6 +172,19 @@ class LiveFeed:
                 "robots": sorted(a.serial for a in run.active())}
                 for run in core.missions.values()}
             out["blocks"] = self._held_blocks(sites)
+        robots: dict[str, dict[str, Any]] = {}
+        memo: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+        for r, state, status, mission_id, waiting in inputs:
+            key = (state, status, mission_id, waiting)
+            found = self._memo.get(r.serial)
+            if found is not None and all(a is b for a, b in zip(found[0], key, strict=True)):
+                record = found[1]
+            else:
+                record = self._robot(r, state, status, mission_id, waiting, sites)
+            robots[r.serial] = record
+            memo[r.serial] = (key, record)
+        self._memo = memo
+        out["robots"] = robots
         out["lockouts"] = [self._lockout(row, sites) for row in self.manager.lockouts.open()]
         out["closures"] = [{"id": row.id, "site": row.site, "node": row.node_id,
                             "nodes": list(row.nodes or [row.node_id]), "area": row.area,
@@ -179,21 +200,21 @@ class LiveFeed:
         return out
 
     @staticmethod
-    def _robot(r: RobotEntry, waiting: str | None, sites: dict[str, Facility]
-               ) -> dict[str, Any]:
-        s = r.state
+    def _robot(r: RobotEntry, s: StateView | None, status: RobotStatus,
+               mission_id: str | None, waiting: str | None,
+               sites: dict[str, Facility]) -> dict[str, Any]:
         pos = s.position if s is not None else None
         node = s.last_node_id if s is not None else None
         site = next((name for name, fac in sites.items() if node and node in fac.nodes
                      and (pos is None or fac.nodes[node].level == pos.map_id)), None)
-        return {"manufacturer": r.manufacturer, "serial": r.serial, "status": r.status.value,
-                "activity": activity(r, waiting is not None),
+        return {"manufacturer": r.manufacturer, "serial": r.serial, "status": status.value,
+                "activity": activity(status, s, mission_id, waiting is not None),
                 "battery": s.battery if s is not None else None,
                 "charging": bool(s is not None and s.charging),
                 "x": round(pos.x, 2) if pos is not None else None,
                 "y": round(pos.y, 2) if pos is not None else None,
                 "level": pos.map_id if pos is not None else None,
-                "site": site, "node": node or None, "mission_id": r.mission_id,
+                "site": site, "node": node or None, "mission_id": mission_id,
                 "waiting": waiting}
 
     def _held_blocks(self, sites: dict[str, Facility]) -> list[dict[str, Any]]:
