@@ -25,7 +25,6 @@ records that differ from the last ones sent are encoded and published.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -33,6 +32,8 @@ from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from fleet.anomaly.export import anomaly_json
 from fleet.anomaly.lifecycle import AnomalyStatus
@@ -56,6 +57,10 @@ FULL_EVERY_S = 10.0
 EVENTS_PER_TICK = 500
 """At most this many mission events are published per tick (the rest wait for the next:
 a burst of a thousand robots lost at once must not stall the feed)."""
+
+YIELD_EVERY = 200
+"""Robot records built between two yields of the interpreter lock: a tick over a thousand
+robots would otherwise keep the threads that handle states waiting (dispatch latency)."""
 
 OPEN = (AnomalyStatus.OPEN.value, AnomalyStatus.ACKNOWLEDGED.value)
 ANOMALIES_LISTED = 500
@@ -174,10 +179,13 @@ class LiveFeed:
             out["blocks"] = self._held_blocks(sites)
         robots: dict[str, dict[str, Any]] = {}
         memo: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
-        for r, state, status, mission_id, waiting in inputs:
+        for i, (r, state, status, mission_id, waiting) in enumerate(inputs):
+            if i % YIELD_EVERY == YIELD_EVERY - 1:
+                time.sleep(0)  # let the threads handling robots run (the interpreter lock)
             key = (state, status, mission_id, waiting)
             found = self._memo.get(r.serial)
-            if found is not None and all(a is b for a, b in zip(found[0], key, strict=True)):
+            if found is not None and found[0][0] is state and found[0][1] is status \
+                    and found[0][2] == mission_id and found[0][3] == waiting:
                 record = found[1]
             else:
                 record = self._robot(r, state, status, mission_id, waiting, sites)
@@ -283,7 +291,9 @@ class LiveFeed:
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), default=str).encode()
+    # orjson: a thousand robots' records encode in a fraction of the time json takes,
+    # holding the interpreter lock that long
+    return orjson.dumps(value, default=str)
 
 
 # -- the queries ------------------------------------------------------------------------
