@@ -281,7 +281,12 @@ class LiveFeed:
         :data:`FULL_EVERY_S`) until the manager stops. A failure is logged and the next
         tick tried: the dashboard must never take the manager down."""
         core = self.core
-        while not core.stopping.wait(core.settings.live_interval):
+        interval = core.settings.live_interval
+        due = time.monotonic() + interval
+        # on a fixed beat (the time a tick takes is not added to the interval); a late
+        # thread skips the beats it missed rather than bursting
+        while not core.stopping.wait(max(0.0, due - time.monotonic())):
+            due = max(due + interval, time.monotonic())
             try:
                 self.run_once()
             except FleetError as exc:
