@@ -3,7 +3,6 @@ who acts, and the refusals (bindings beyond loopback, unauthenticated requests).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,6 @@ from fleet.errors import SecurityError, UsageError
 from tests.dashboard.fakes import ITF, FakeManager, anomaly, robot
 
 TOKEN = "s3cret-token-of-ada-0123"
-
-
-@pytest.fixture
-def network() -> Iterator[MemoryNetwork]:
-    net = MemoryNetwork()
-    yield net
-    net.close()
 
 
 @pytest.fixture

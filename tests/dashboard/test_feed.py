@@ -4,7 +4,6 @@ robots gone, anomalies closed, silence, and the pages' queues."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,13 +21,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def network() -> Iterator[MemoryNetwork]:
-    net = MemoryNetwork()
-    yield net
-    net.close()
 
 
 @pytest.fixture
