@@ -23,7 +23,7 @@ from .fleetkit import ROOT, manager_on_port, robot, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 
-SPEED = 60.0
+SPEED = 120.0
 RING = ROOT / "tests" / "data" / "maps" / "ring.yaml"
 POINTS = ("r1", "r2", "r3", "r4")
 
@@ -73,7 +73,7 @@ def test_two_robots_drive_laps_and_one_takes_over_when_the_other_stops(
             assert run.idleness is not None
             for v in run.idleness.points.values():
                 v.worst_gap, v.gaps, v.total_gap = 0.0, 0, 0.0
-        # three more laps each: about 21 real seconds
+        # three more laps each: about 10 real seconds
         assert wait_for(lambda: all(laps(manager, mid, s) >= 5 for s in ("R1", "R2")),
                         timeout=90)
         status = runner.invoke(app, ["mission", "status", mid, "--json", "--connect",

@@ -68,7 +68,7 @@ def test_busy_sites_are_patrolled_without_standoffs(name: str, robots: int,
     scenario = load_scenario(samples.path(name))
     assert len(scenario.fleet.robots) == robots
     assert len(scenario.facility.inspection_points) == points
-    final = _run(name, timeout=180.0)
+    final = _run(name, speed=400.0, timeout=180.0)
     _clean(final)
     assert final.inspections["total"] == points and final.robots == robots
 
@@ -120,7 +120,7 @@ def test_a_generated_scenario_holds_its_robots(tmp_path: Path) -> None:
 
 def test_bench_traffic_compares_control_ghosts_and_no_control() -> None:
     result = CliRunner().invoke(app, ["bench", "traffic", "--map", "swap-single-lane",
-                                      "--seeds", "1", "--speed", "100", "--control-off",
+                                      "--seeds", "1", "--speed", "200", "--control-off",
                                       "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
@@ -138,7 +138,7 @@ def test_bench_sim_runs_physical_robots_on_a_generated_mine() -> None:
     """``fleet bench sim --scenario generated`` gives the robots a site with room for
     them: they are physical (not ghosts), each group drives to its own share of the
     points under traffic control, and the space sees no standoff and no deadlock."""
-    r = bench_sim(robots=24, minutes=2.0, speed=10.0, group=12, shards=1, generated=True)
+    r = bench_sim(robots=24, minutes=2.0, speed=20.0, group=12, shards=1, generated=True)
     assert r["ghosts"] is False
     assert r["missions"] == 2 and r["inspections_total"] == 48  # shared out, not repeated
     assert r["robots_dispatched"] > 12 and r["robots_lost"] == 0  # both groups drive
