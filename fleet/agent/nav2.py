@@ -427,6 +427,18 @@ class Nav2Body:
             self._call(self._keys.cancel_goal, "action_msgs/srv/CancelGoal",
                        cdr.message(d, "action_msgs/srv/CancelGoal_Request", goal_info=info))
 
+    def _heard_since(self, since: float, cancel: threading.Event) -> None:
+        """Wait until a pose comes after ``since`` (or ``cancel``). Sensors silent because
+        the whole robot went silent are not a failed inspection but a robot gone: the
+        manager hands its points to others once it declares it lost, so the verdict waits
+        until the robot is heard again (a failure reported then is ignored for points
+        handed on)."""
+        while not cancel.is_set():
+            with self._lock:
+                if self._present and self._pose_at > since:
+                    return
+            self.clock.wait(cancel, self.pose_timeout / 10)
+
     def inspect(self, point_id: str, sensors: Sequence[str], duration_s: float,
                 cancel: threading.Event) -> tuple[Sequence[Reading], Sequence[Finding]]:
         topics = {s.sensor: s for s in self.config.sensors}
@@ -441,6 +453,8 @@ class Nav2Body:
             with self._lock:
                 samples, self._samples = self._samples or {}, None
         silent = [s for s in sensors if not samples.get(s)]
+        if silent:
+            self._heard_since(self.clock.monotonic(), cancel)
         if silent:
             raise InspectionFailed(
                 "no reading in the dwell from " + ", ".join(

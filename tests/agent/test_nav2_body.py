@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -114,6 +114,42 @@ def test_garbage_is_dropped_and_a_vanished_robot_is_not_alive(rig: Rig) -> None:
     while body.alive():
         assert rig.clock.monotonic() < deadline, "still alive long after the robot vanished"
         threading.Event().wait(0.05)
+
+
+def test_a_silent_sensor_fails_the_inspection_but_a_vanished_robot_does_not(rig: Rig) -> None:
+    """A robot heard while one sensor stays silent: the inspection fails with the reason.
+    A robot gone in the dwell: no verdict (its points are the manager's to hand on once
+    it declares the robot lost) until it is heard again or the agent shuts down."""
+    co = SensorTopic("co", "gas/co", "std_msgs/msg/Float32", "ppm")
+    config = replace(rig.body.config, sensors=(*rig.body.config.sensors, co))
+    body = Nav2Body(config, rig.session, rig.clock)
+    try:
+        assert body.check() is None
+        body.start()
+        assert body.heard(5.0)
+        with pytest.raises(InspectionFailed, match=r"no reading in the dwell from co \(gas/co\)"):
+            body.inspect("P1", ["ch4", "co"], 1.0, threading.Event())
+        rig.robot.kill()
+        cancel = threading.Event()
+        outcome: list[BaseException | None] = []
+
+        def dwell() -> None:
+            try:
+                body.inspect("P1", ["ch4"], 1.0, cancel)
+                outcome.append(None)
+            except InspectionFailed as exc:
+                outcome.append(exc)
+
+        t = threading.Thread(target=dwell)
+        t.start()
+        # well past the dwell and the pose timeout (2 s): still no verdict
+        rig.clock.wait(threading.Event(), 1.0 + 3 * config.pose_timeout)
+        assert t.is_alive() and outcome == []
+        cancel.set()  # the agent shuts down
+        t.join(5.0)
+        assert not t.is_alive() and len(outcome) == 1
+    finally:
+        body.close()
 
 
 @pytest.mark.parametrize("profile", [Profile.RMW_ZENOH, Profile.ROS2DDS])
