@@ -11,7 +11,8 @@
   :class:`MissionEventRow`, :class:`InspectionResultRow`, :class:`ReadingRow`,
   :class:`SensorReadingRow`, :class:`AnomalyRow`, :class:`AnomalyObservationRow`,
   :class:`AlertDeliveryRow`, :class:`LockoutRow`, :class:`ClosureRow`,
-  :class:`ScheduleRow`, :class:`ScheduleEventRow`).
+  :class:`ScheduleRow`, :class:`ScheduleEventRow`, :class:`LeaseRow`).
+- :mod:`~fleet.store.leases`: the leadership lease of managers sharing PostgreSQL.
 - :mod:`~fleet.store.database`: engine setup (SQLite WAL, synchronous, busy timeout) and
   the translation of database errors into :class:`~fleet.errors.StoreError`.
 - :mod:`~fleet.store.schema`: Alembic revisions and the in-place upgrade.
@@ -27,6 +28,7 @@ from fleet.store.tables import (
     AnomalyRow,
     ClosureRow,
     InspectionResultRow,
+    LeaseRow,
     LockoutRow,
     MissionEventRow,
     MissionRow,
@@ -45,6 +47,7 @@ __all__ = [
     "AnomalyRow",
     "ClosureRow",
     "InspectionResultRow",
+    "LeaseRow",
     "LockoutRow",
     "MissionEventRow",
     "MissionRow",

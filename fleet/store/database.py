@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -52,6 +53,11 @@ Synchronous = Literal["FULL", "NORMAL"]
 
 _WRITE = "fleet_write"
 """Execution option marking a connection whose transaction will write."""
+
+WriteFence = Callable[[Connection], None]
+"""Run first inside every writing transaction; raises StoreError to refuse the write."""
+
+_FENCES: weakref.WeakKeyDictionary[Engine, WriteFence] = weakref.WeakKeyDictionary()
 
 
 def sqlite_path(path: str | Path | None) -> Path:
@@ -150,7 +156,21 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
             # second query see commits made after the first).
             connection.execution_options(isolation_level="REPEATABLE READ")
         with connection.begin():
+            fence = _FENCES.get(engine) if write else None
+            if fence is not None:
+                fence(connection)
             yield connection
+
+
+def fence_writes(engine: Engine, fence: WriteFence | None) -> None:
+    """Run ``fence`` first inside every writing :func:`transaction` on ``engine`` (None
+    removes it). A fence that raises StoreError refuses the write: nothing of the
+    transaction is committed. A manager sharing PostgreSQL with standbys fences every write
+    with its lease (:meth:`fleet.store.leases.Lease.fence`)."""
+    if fence is None:
+        _FENCES.pop(engine, None)
+    else:
+        _FENCES[engine] = fence
 
 
 @contextmanager

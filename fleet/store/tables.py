@@ -28,6 +28,8 @@ Every name below (tables, indexes, constraints) is fixed by the migrations in
 ``schedules`` (:class:`ScheduleRow`) and ``schedule_events`` (:class:`ScheduleEventRow`)
     Recurring missions (docs/schedules.md): the rule, the mission document as added, and
     what the scheduler decided at each due time (launched, skipped, queued, missed, moved).
+``manager_leases`` (:class:`LeaseRow`)
+    Which manager leads each site sharing a PostgreSQL database (:mod:`fleet.store.leases`).
 ``alert_deliveries`` (:class:`AlertDeliveryRow`)
     Every alert to send (Zenoh or a webhook), an outbox: written in the same transaction as
     the anomaly change that raised it, then sent and retried by the alert dispatcher.
@@ -492,3 +494,19 @@ class ScheduleEventRow(SQLModel, table=True):
     due: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
     mission_id: str | None = None
     detail: Any = Field(default=None, sa_type=JSON_TYPE, nullable=True)
+
+
+class LeaseRow(SQLModel, table=True):
+    """The leadership lease of ``site`` (its VDA 5050 interface): ``holder`` (a manager's
+    name) leads until ``expires_at`` (the database's clock), in ``epoch`` (raised each time
+    the lease changes hands). ``info`` (JSON) says where the holder runs. Written only by
+    :class:`fleet.store.leases.Lease`."""
+
+    __tablename__ = "manager_leases"
+
+    site: str = Field(primary_key=True)
+    holder: str
+    epoch: int
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+    renewed_at: datetime = Field(sa_type=UtcDateTime)
+    info: Any = Field(default=None, sa_type=JSON_TYPE, nullable=True)

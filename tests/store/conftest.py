@@ -15,12 +15,10 @@ from fleet.store import Store
 from tests.store.factories import Database, postgres_url
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A fresh, empty database of each kind."""
-    if request.param == "sqlite":
-        yield Database("sqlite", None, tmp_path)
-        return
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """The URL of a fresh PostgreSQL schema of this test's own (skipped without
+    FLEET_TEST_POSTGRES_URL), dropped afterwards."""
     base = postgres_url()
     schema = f"test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base)
@@ -29,11 +27,20 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
             connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
         # psycopg passes "options" to the server: this connection's tables live in `schema`.
         url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield Database("postgres", url.render_as_string(hide_password=False), None)
+        yield url.render_as_string(hide_password=False)
     finally:
         with admin.begin() as connection:
             connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A fresh, empty database of each kind."""
+    if request.param == "sqlite":
+        yield Database("sqlite", None, tmp_path)
+        return
+    yield Database("postgres", request.getfixturevalue("pg_url"), None)
 
 
 @pytest.fixture
