@@ -250,10 +250,11 @@ class Radio:
 
     def query(self, key: str, payload: bytes | None, *, timeout: float,
               attachment: bytes | None = None, complete: bool = False,
-              json: bool = True) -> list[Answer]:
+              every: bool = False, json: bool = True) -> list[Answer]:
         """The shared transport's, or no answer out of coverage."""
         return self.inner.query(key, payload, timeout=timeout, attachment=attachment,
-                                complete=complete, json=json) if self.reachable() else []
+                                complete=complete, every=every,
+                                json=json) if self.reachable() else []
 
     def _transmit(self, now: float, deliver: Callable[[], None], direction: Direction,
                   reliable: bool) -> None:

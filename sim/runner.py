@@ -40,6 +40,7 @@ times, whatever the world's speed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import tempfile
@@ -649,7 +650,14 @@ class SimRun:
             raise FleetError("nothing to wait for: no mission was launched; give a duration")
         end = None if timeout is None else time.monotonic() + timeout
         while True:
-            p = self.progress()
+            try:
+                p = self.progress()
+            except NotReachable:
+                # a manager taking over from another answers again within seconds
+                if end is not None and time.monotonic() >= end:
+                    raise
+                time.sleep(interval)
+                continue
             if on_progress is not None:
                 on_progress(p)
             if (self.mission_id is not None and p.finished) or p.stalled or \
@@ -663,6 +671,7 @@ class SimRun:
             while (left := next_at - time.monotonic()) > 0:
                 time.sleep(min(left, END_POLL_S))
                 if self.mission_id is not None and self.ended_at is None:
-                    self.mission_status()
+                    with contextlib.suppress(NotReachable):
+                        self.mission_status()
                 if not ended and self.ended_at is not None:
                     break

@@ -27,6 +27,10 @@ LOCKOUT = "lockout"
 ``lockout:SERIAL``, its point the node, ``detail`` names robot, sensor and reading."""
 CLOSURE = "closure"
 """Rule name of a gas closure (docs/gas-safety.md): sensor ``closure:ID``."""
+TAKEOVER = "takeover"
+"""Rule name of a manager taking the lead of a site from another (docs/operations.md,
+"Two managers"): sensor ``takeover:INTERFACE``, point ``-``, ``detail`` names both
+managers and the epochs."""
 REFUSED = "refused"
 """Rule name of a robot the manager cannot drive (a ROS 2 robot of another distribution,
 without Nav2, or out of reach: docs/ros2.md): sensor ``refused:SERIAL``, its point the

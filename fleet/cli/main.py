@@ -12,6 +12,7 @@ a one-line message per problem and an exit code:
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import typer
@@ -58,11 +59,21 @@ def _main(
     log_level: str = typer.Option(
         "warning", "--log-level", help="debug, info, warning or error (logs go to stderr)."
     ),
+    site: str | None = typer.Option(
+        None, "--site", help="Address one site of a mining group: its interface becomes "
+        "SITE/uagv (sets FLEET_INTERFACE for the command; an explicit --interface wins)."),
 ) -> None:
     level = logging.getLevelName(log_level.upper())
     if not isinstance(level, int):
         raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if site is not None:
+        from fleet.errors import ProtocolError
+        from fleet.protocol.keys import DEFAULT_INTERFACE, check_interface
+        try:
+            os.environ["FLEET_INTERFACE"] = check_interface(f"{site}/{DEFAULT_INTERFACE}")
+        except ProtocolError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--site") from None
 
 
 def _register() -> None:
@@ -88,6 +99,9 @@ def _register() -> None:
     app.add_typer(security.app, name="security")
     from fleet.cli import samples
     app.add_typer(samples.app, name="samples")
+    from fleet.cli import status
+    app.command(name="status")(status.status)
+    app.command(name="sites")(status.sites)
     from fleet.cli.helptext import flow_app
     flow_app(app)
 

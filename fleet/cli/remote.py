@@ -55,6 +55,31 @@ def ask(connect: str | None, interface: str, verb: str, body: Any = None, *,
                                f"(interface {interface}); is `fleet serve` running?") from None
 
 
+def gather(connect: str | None, key_expr: str, *, timeout: float = 2.0,
+           credentials: Path | None = None) -> list[Any]:
+    """Every answer to a query on ``key_expr`` (every manager process answering it; empty
+    when none does). NotReachable when no router answers."""
+    from fleet.comms.bus import Bus
+
+    _endpoint, config = session_config(connect, credentials)
+    with Bus.open(config) as bus:
+        return bus.gather(key_expr, timeout=timeout)
+
+
+def leader_line(connect: str | None, interface: str, credentials: Path | None) -> str | None:
+    """``led by NAME (epoch E); standing by: ...`` for a site whose managers stand by
+    for each other; None for a single manager or when none answers."""
+    from fleet.manager.leadership import members_key
+
+    members = gather(connect, members_key(interface), timeout=1.0, credentials=credentials)
+    if not members or all(m.get("role") == "single" for m in members):
+        return None
+    leaders = [f"{m['name']} (epoch {m['epoch']})" for m in members if m.get("role") == "leader"]
+    standbys = sorted(str(m["name"]) for m in members if m.get("role") == "standby")
+    return (f"led by {', '.join(leaders) or 'nobody at this moment'}"
+            + (f"; standing by: {', '.join(standbys)}" if standbys else ""))
+
+
 def session_config(connect: str | None, credentials: Path | None, *,
                    timeout_ms: int = 2000) -> tuple[str, Any]:
     """The endpoint and the Zenoh client configuration the CLI's options name (``--connect``,

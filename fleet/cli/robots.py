@@ -15,6 +15,7 @@ from fleet.cli.remote import (
     CredentialsOption,
     InterfaceOption,
     ask,
+    leader_line,
 )
 from fleet.cli.tables import print_table
 
@@ -45,6 +46,9 @@ def robots(
                   where(r), r.get("mission_id") or "", r.get("waiting") or "")
                  for r in answer],
                 right=("battery",))
+    led = leader_line(connect, interface, credentials)
+    if led is not None:
+        typer.echo(led)
 
 
 @app.command()

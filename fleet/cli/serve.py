@@ -19,6 +19,14 @@ def serve(
         "tcp/0.0.0.0:7447)."),
     connect: list[str] = typer.Option(
         [], "--connect", help="Join these routers instead of embedding one (repeatable)."),
+    peers: list[str] = typer.Option(
+        [], "--peer", help="Router of another manager of the site (or of another site) "
+        "that the embedded router meshes with (repeatable; docs/operations.md)."),
+    name: str | None = typer.Option(
+        None, "--name", help="This manager's name in `fleet status` (default host-pid)."),
+    lease_s: float = typer.Option(
+        3.0, "--lease-s", min=1.0, max=60.0, help="With PostgreSQL: the leadership lease "
+        "(seconds); a standby takes over this long after the leader was last heard."),
     db: str | None = typer.Option(
         None, "--db", envvar="FLEET_DB",
         help="Database URL (default: SQLite file fleet.db here; env FLEET_DB)."),
@@ -67,9 +75,18 @@ def serve(
     from fleet.comms.bus import Bus
     from fleet.comms.config import client_config, router_config
     from fleet.facility import formats
-    from fleet.manager import ManagerSettings, build_manager
+    from fleet.manager import Manager, ManagerSettings, build_manager
+    from fleet.manager.leadership import (
+        Leadership,
+        describe_process,
+        fenced_build,
+        record_takeover,
+        single,
+    )
     from fleet.manager.links import RobotLink, VdaZenohLink
     from fleet.store import Store
+    from fleet.store.database import fence_writes
+    from fleet.store.leases import Lease, guard
 
     alerts = alert_settings(webhooks, webhook_secret_env, alert_min_severity)
     sites = [(formats.load(m), str(m)) for m in maps]
@@ -88,7 +105,8 @@ def serve(
                                           lease_ms=lease_ms)
     else:
         config = (client_config(connect, lease_ms=lease_ms) if connect
-                  else router_config(listen or ["tcp/0.0.0.0:7447"], lease_ms=lease_ms))
+                  else router_config(listen or ["tcp/0.0.0.0:7447"], connect=peers,
+                                     lease_ms=lease_ms))
     if not math.isfinite(speed):
         raise typer.BadParameter("speed must be a finite number", param_hint="--speed")
     # build_manager keeps the silence timeout above what the machine can honour on a
@@ -102,28 +120,54 @@ def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     store = Store.open(db)
-    with Bus.open(config) as bus:
-        links: list[RobotLink] = []
+    where = ", ".join(connect) if connect else ", ".join(listen or ["tcp/0.0.0.0:7447"])
+    name, info = describe_process(name, list(connect or listen or ["tcp/0.0.0.0:7447"]),
+                                  peers)
+
+    def links(bus: Bus) -> list[RobotLink]:
+        made: list[RobotLink] = [VdaZenohLink(bus, interface)]
         if ros2:
             from fleet.manager.ros2_link import Ros2Link
-            links = [VdaZenohLink(bus, interface), Ros2Link(ros2, clock=clock,
-                                                            interface=interface)]
+            made.append(Ros2Link(ros2, clock=clock, interface=interface))
+        return made
+
+    def make(bus: Bus, made: list[RobotLink]) -> Manager:
         manager = build_manager(store, bus, settings, clock=clock, alerts=alerts,
-                                start=False, links=links)
-        try:
-            for site, file in sites:
-                manager.sensors.add_site(site, file=file)
-        except BaseException:
-            store.close()
-            raise
-        manager.start()
-        where = ", ".join(connect) if connect else ", ".join(listen or ["tcp/0.0.0.0:7447"])
-        typer.echo(f"fleet manager serving on {where} (interface {interface}); "
-                   "Ctrl-C to stop", err=True)
-        try:
-            while not stop.wait(0.5):
-                pass
-        finally:
-            manager.stop()
-    store.close()
+                                start=False, links=made)
+        for site, file in sites:
+            manager.sensors.add_site(site, file=file)
+        return manager
+
+    try:
+        with Bus.open(config) as bus:
+            if store.engine.dialect.name == "postgresql":
+                lease = Lease(db or "", interface, name, ttl=lease_s, info=info)
+                guard(store.engine)
+                store.engine.dispose()  # the guard applies to new connections
+                fence_writes(store.engine, lease.fence)
+                leadership = Leadership(
+                    lease, bus, interface,
+                    fenced_build(lambda made: make(bus, made), lambda: links(bus), name),
+                    on_lead=lambda m, before: record_takeover(m, name, lease.epoch, before),
+                    info=info)
+                typer.echo(f"fleet manager {name} on {where} (interface {interface}): "
+                           "leads or stands by (PostgreSQL lease); Ctrl-C to stop", err=True)
+                try:
+                    leadership.run(stop)
+                finally:
+                    lease.close()
+            else:
+                manager = make(bus, links(bus))
+                manager.start()
+                members = single(bus, interface, name, info)
+                typer.echo(f"fleet manager serving on {where} (interface {interface}); "
+                           "Ctrl-C to stop", err=True)
+                try:
+                    while not stop.wait(0.5):
+                        pass
+                finally:
+                    members.undeclare()
+                    manager.stop()
+    finally:
+        store.close()
     typer.echo("fleet manager stopped", err=True)

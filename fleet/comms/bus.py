@@ -109,14 +109,15 @@ class Bus:
 
     # -- publish / subscribe ------------------------------------------------------------
 
-    def publish(self, key: str, message: Message) -> None:
-        """Publish ``message`` on ``key``; ProtocolError when the key's topic is not the message's
-        or the message is invalid."""
+    def publish(self, key: str, message: Message, *, attachment: bytes | None = None) -> None:
+        """Publish ``message`` on ``key`` (with ``attachment``, Zenoh metadata beside the
+        payload); ProtocolError when the key's topic is not the message's or the message is
+        invalid."""
         topic = parse_key(key).topic
         if topic != message.TOPIC:
             raise ProtocolError(f"a {message.TOPIC} message cannot be published on {key!r}")
         check = self.check_states or message.TOPIC is not Topic.STATE
-        self.transport.publish(key, encode(message, check=check))
+        self.transport.publish(key, encode(message, check=check), attachment=attachment)
 
     def publish_raw(self, key: str, payload: bytes) -> None:
         """Publish bytes as they are, marked JSON (no check at all)."""
@@ -231,6 +232,21 @@ class Bus:
         if error is not None:
             raise FleetError(error)
         raise NotReachable(f"no answer on {key} within {timeout:g} s")
+
+
+    def gather(self, key_expr: str, body: Any = None, *, timeout: float = 2.0) -> list[Any]:
+        """Every JSON answer to a query on ``key_expr`` within ``timeout`` seconds, from
+        every queryable (none merged; error answers and non-JSON ones left out): an empty
+        list when nobody answers."""
+        payload = to_bytes(body) if body is not None else None
+        found = []
+        for answer in self.transport.query(key_expr, payload, timeout=timeout, every=True):
+            if not answer.error:
+                try:
+                    found.append(from_bytes(answer.payload))
+                except ProtocolError:
+                    continue
+        return found
 
 
 def _error_text(payload: bytes) -> str:

@@ -243,7 +243,7 @@ class MemoryTransport:
 
     def query(self, key: str, payload: bytes | None, *, timeout: float,
               attachment: bytes | None = None, complete: bool = False,
-              json: bool = True) -> list[Answer]:
+              every: bool = False, json: bool = True) -> list[Answer]:
         self._check()
         if not self._reachable:
             return []

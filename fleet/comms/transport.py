@@ -141,10 +141,11 @@ class Transport(Protocol):
 
     def query(self, key: str, payload: bytes | None, *, timeout: float,
               attachment: bytes | None = None, complete: bool = False,
-              json: bool = True) -> list[Answer]:
+              every: bool = False, json: bool = True) -> list[Answer]:
         """Ask ``key``; the answers received within ``timeout`` seconds. ``complete`` asks
         only complete queryables, every one of them, answers not merged (a ROS 2 service
-        call); ``json`` False sends the payload unlabelled (CDR)."""
+        call); ``every`` asks every queryable, answers not merged (who manages a site);
+        ``json`` False sends the payload unlabelled (CDR)."""
         ...
 
     def reachable(self) -> bool:

@@ -201,7 +201,7 @@ class ZenohTransport:
 
     def query(self, key: str, payload: bytes | None, *, timeout: float,
               attachment: bytes | None = None, complete: bool = False,
-              json: bool = True) -> list[Answer]:
+              every: bool = False, json: bool = True) -> list[Answer]:
         # a ROS 2 service call (rmw_zenoh): every complete server, nothing merged
         how: dict[str, Any] = {"target": zenoh.QueryTarget.ALL_COMPLETE,
                                "consolidation": zenoh.ConsolidationMode.NONE} if complete else {}

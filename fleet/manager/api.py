@@ -150,14 +150,14 @@ def serve_api(manager: Manager) -> None:
         missions = manager.clear_robot(str(manufacturer), serial, f"{by}: {note}")
         return {"robot": f"{manufacturer}/{serial}".lstrip("/"), "missions": missions}
 
-    manager.bus.serve(api_key(itf, "mission/launch"), launch)
-    manager.bus.serve(api_key(itf, "mission/list"), listing)
-    manager.bus.serve(api_key(itf, "mission/status"), status)
+    manager.serve(api_key(itf, "mission/launch"), launch)
+    manager.serve(api_key(itf, "mission/list"), listing)
+    manager.serve(api_key(itf, "mission/status"), status)
     for verb in ("pause", "resume", "abort"):
-        manager.bus.serve(api_key(itf, f"mission/{verb}"), control(verb))
-    manager.bus.serve(api_key(itf, "robots"), robots)
-    manager.bus.serve(api_key(itf, "robots/clear"), clear)
-    manager.bus.serve(api_key(itf, "robots/reset"), reset)
+        manager.serve(api_key(itf, f"mission/{verb}"), control(verb))
+    manager.serve(api_key(itf, "robots"), robots)
+    manager.serve(api_key(itf, "robots/clear"), clear)
+    manager.serve(api_key(itf, "robots/reset"), reset)
     _serve_closures(manager)
     _serve_anomalies(manager)
     _serve_live(manager)
@@ -183,10 +183,10 @@ def _serve_live(manager: Manager) -> None:
             raise FleetError("a trend needs since (an ISO 8601 time)")
         return trend(manager, point, sensor, since)
 
-    manager.bus.serve(api_key(itf, "live/snapshot"), lambda _r: manager.live.snapshot())
-    manager.bus.serve(api_key(itf, "sites"),
+    manager.serve(api_key(itf, "live/snapshot"), lambda _r: manager.live.snapshot())
+    manager.serve(api_key(itf, "sites"),
                       lambda _r: [site_json(f) for f in manager.closures.sites()])
-    manager.bus.serve(api_key(itf, "trend"), trend_of)
+    manager.serve(api_key(itf, "trend"), trend_of)
 
 
 # ------------------------------------------------------------------ closures
@@ -216,8 +216,8 @@ def _serve_closures(manager: Manager) -> None:
             raise FleetError("reopen needs a note saying why the area is safe again")
         return closure_json(manager.reopen_closure(closure_id, by=by.strip(), note=note))
 
-    manager.bus.serve(api_key(itf, "closures/list"), listing)
-    manager.bus.serve(api_key(itf, "closures/reopen"), reopen)
+    manager.serve(api_key(itf, "closures/list"), listing)
+    manager.serve(api_key(itf, "closures/reopen"), reopen)
 
 
 def mission_document(body: dict[str, Any], verb: str) -> tuple[str, dict[str, str]]:
@@ -293,10 +293,10 @@ def _serve_anomalies(manager: Manager) -> None:
     def report(request: Request) -> Any:
         return manager.queries.report(_mission_ref(manager, _mission_id(request))).to_json()
 
-    manager.bus.serve(api_key(itf, "anomalies/list"), listing)
-    manager.bus.serve(api_key(itf, "anomalies/show"), show)
-    manager.bus.serve(api_key(itf, "anomalies/ack"), change("ack"))
-    manager.bus.serve(api_key(itf, "anomalies/resolve"), change("resolve"))
+    manager.serve(api_key(itf, "anomalies/list"), listing)
+    manager.serve(api_key(itf, "anomalies/show"), show)
+    manager.serve(api_key(itf, "anomalies/ack"), change("ack"))
+    manager.serve(api_key(itf, "anomalies/resolve"), change("resolve"))
     def shift(request: Request) -> Any:
         body = _body(request)
         since = _since(body.get("since"), "since")
@@ -305,8 +305,8 @@ def _serve_anomalies(manager: Manager) -> None:
         until = _since(body.get("until"), "until") or manager.clock.now()
         return manager.queries.shift(since, until).to_json()
 
-    manager.bus.serve(api_key(itf, "report"), report)
-    manager.bus.serve(api_key(itf, "report/shift"), shift)
+    manager.serve(api_key(itf, "report"), report)
+    manager.serve(api_key(itf, "report/shift"), shift)
 
 
 E = TypeVar("E", bound=StrEnum)

@@ -113,6 +113,9 @@ class VdaZenohLink:
         self._lock = threading.Lock()
         self._handles: list[Handle] = []
         self._events: LinkEvents | None = None
+        self.attachment: bytes | None = None
+        """Sent beside every message (Zenoh attachment): a leader's name and epoch when
+        managers stand by (:mod:`fleet.manager.leadership`)."""
 
     def start(self, events: LinkEvents) -> None:
         self._events = events
@@ -135,7 +138,7 @@ class VdaZenohLink:
     def send(self, robot: RobotId, message: Message) -> None:
         stamped = self._stamper(robot).stamp(message)
         self.bus.publish(topic_key(self.interface, robot.manufacturer, robot.serial,
-                                   stamped.TOPIC), stamped)
+                                   stamped.TOPIC), stamped, attachment=self.attachment)
 
     def _stamper(self, robot: RobotId) -> HeaderStamper:
         with self._lock:

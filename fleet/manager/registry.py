@@ -54,6 +54,8 @@ class RobotEntry:
     """Messages refused from this robot (invalid, or speaking for another robot)."""
     last_rejected: Refusal | None = None
     """The latest of them."""
+    factsheet_asked: float = -math.inf
+    """When (manager's clock) a ``factsheetRequest`` last went to it."""
 
     def move(self, status: RobotStatus) -> bool:
         """Change status as the lifecycle table allows (TransitionError otherwise); True

@@ -80,13 +80,13 @@ def serve_schedules(manager: Manager, key: Any) -> None:
             return schedule_json(row, scheduler.upcoming(_id(row)))
         return handler
 
-    manager.bus.serve(key("schedules/add"), add)
-    manager.bus.serve(key("schedules/list"), listing)
-    manager.bus.serve(key("schedules/show"), show)
-    manager.bus.serve(key("schedules/next"), next_)
-    manager.bus.serve(key("schedules/update"), update)
+    manager.serve(key("schedules/add"), add)
+    manager.serve(key("schedules/list"), listing)
+    manager.serve(key("schedules/show"), show)
+    manager.serve(key("schedules/next"), next_)
+    manager.serve(key("schedules/update"), update)
     for verb in ("pause", "resume", "remove"):
-        manager.bus.serve(key(f"schedules/{verb}"), change(verb))
+        manager.serve(key(f"schedules/{verb}"), change(verb))
 
 
 def schedule_json(row: ScheduleRow, upcoming: datetime | None) -> dict[str, Any]:

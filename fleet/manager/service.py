@@ -33,8 +33,9 @@ from fleet.anomaly.fixed_sensors import InterlockCheck, InterlockHook
 from fleet.anomaly.log import AnomalyLog
 from fleet.anomaly.rules import REFUSED, Verdict
 from fleet.clock import Clock, SystemClock, silence_timeout
-from fleet.comms.bus import Bus
-from fleet.errors import FleetError
+from fleet.comms.bus import Bus, RequestHandler
+from fleet.comms.transport import Handle
+from fleet.errors import FleetError, TransportError
 from fleet.facility.model import Facility
 from fleet.manager.closures import Closures
 from fleet.manager.core import Core, ManagerSettings
@@ -64,6 +65,9 @@ from fleet.sensors import Severity
 from fleet.store import ClosureRow, Store
 
 log = logging.getLogger(__name__)
+
+FACTSHEET_ASK_S = 10.0
+"""Clock seconds between two ``factsheetRequest`` to a robot heard without a factsheet."""
 
 REFUSAL_LOG_S = 60.0
 """Clock seconds during which the same refusal reason of one robot is logged only once."""
@@ -115,6 +119,7 @@ class Manager:
         """The live feed for dashboards (:mod:`fleet.manager.live`)."""
         self._refusals: dict[tuple[RobotId, str], float] = {}
         self._threads: list[threading.Thread] = []
+        self._served: list[Handle] = []
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
@@ -155,9 +160,20 @@ class Manager:
         self.sensors.close()
         for t in self._threads:
             t.join(timeout=10)
+        served, self._served = self._served, []
+        for handle in served:
+            try:
+                handle.undeclare()
+            except TransportError as exc:  # the session is going anyway
+                log.debug("could not withdraw an API key: %s", exc)
         core.link.close()
         self.anomalies.stop()
         log.info("manager stopped")
+
+    def serve(self, key: str, handler: RequestHandler) -> None:
+        """Answer the API requests on ``key`` until :meth:`stop` (which withdraws it: a
+        standby that led once and lost the lease answers nothing more)."""
+        self._served.append(self.bus.serve(key, handler))
 
     def __enter__(self) -> Manager:
         self.start()
@@ -204,6 +220,14 @@ class Manager:
             # inspections, its points go to others (fleet.manager.lockouts)
             locked = self.lockouts.on_state(entry, state)
             wake = self.dispatcher.on_state(entry, state) | locked
+            now = self.core.now()
+            if entry.factsheet is None and now - entry.factsheet_asked >= FACTSHEET_ASK_S:
+                # heard without a factsheet (it went to a manager that has since died, or
+                # the robot sends it only on request): without it the robot cannot be
+                # planned for, nor its dead-zone crossings allowed for
+                entry.factsheet_asked = now
+                self.core.instant(robot.manufacturer, robot.serial,
+                                  ActionType.FACTSHEET_REQUEST)
         if locked:
             self.lockouts.announce()
         if wake:
