@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -32,19 +32,33 @@ def shared_dir() -> Path:
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """The URL of a fresh PostgreSQL schema of this test's own (skipped without
-    FLEET_TEST_POSTGRES_URL), dropped afterwards."""
+def pg_schemas() -> Iterator[Callable[[], str]]:
+    """Makes fresh PostgreSQL schemas of this test's own, each call one more (its URL);
+    skipped without FLEET_TEST_POSTGRES_URL; all dropped afterwards."""
     base = postgres_url()
-    schema = f"test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base)
-    try:
+    made: list[str] = []
+
+    def make() -> str:
+        schema = f"test_{uuid.uuid4().hex[:12]}"
         with admin.begin() as connection:
             connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        made.append(schema)
         # psycopg passes "options" to the server: this connection's tables live in `schema`.
         url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
+        return url.render_as_string(hide_password=False)
+
+    try:
+        yield make
     finally:
         with admin.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            for schema in made:
+                connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_schemas: Callable[[], str]) -> str:
+    """The URL of a fresh PostgreSQL schema of this test's own (skipped without
+    FLEET_TEST_POSTGRES_URL), dropped afterwards."""
+    return pg_schemas()

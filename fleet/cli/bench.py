@@ -12,7 +12,7 @@ import typer
 from fleet.errors import FleetError
 
 app = typer.Typer(help="Benchmarks: closure, vrplib, plan, dispatch, sim, ros2, ingest, "
-                  "traffic, patrol.", no_args_is_help=True)
+                  "traffic, patrol, failover.", no_args_is_help=True)
 
 
 @app.command()
@@ -485,3 +485,41 @@ def patrol(
                     [[p, f"{d['worst_s']:g}", f"{d['average_s']:g}", str(d["samples"])]
                      for p, d in r["per_point"].items()],
                     right={"worst_s", "average_s", "gaps"})
+
+
+@app.command()
+def failover(
+    db: str = typer.Option(..., "--db", envvar="FLEET_DB", help="PostgreSQL database URL "
+                           "(each trial works in a schema of its own, dropped after)."),
+    robots: int = typer.Option(100, "--robots", min=1, help="Simulated robots."),
+    trials: int = typer.Option(10, "--trials", min=1, help="Leaders killed, one per trial."),
+    speed: float = typer.Option(25.0, "--speed", min=1.0, max=200.0,
+                                help="World seconds per real second."),
+    scenario: str = typer.Option("coal-mine-traffic", "--scenario",
+                                 help="Scenario (file or sample name) whose mission runs."),
+    workdir: Path | None = typer.Option(None, "--workdir", help="Where the managers' logs "
+                                        "go (default: a temporary directory)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """Kill the leading manager mid-mission TRIALS times: the time until a standby leads
+    and until robots get orders again (median and worst), and the results lost and
+    duplicated (both must be 0)."""
+    import tempfile
+
+    from sim.failover import benchmark_failover
+
+    with tempfile.TemporaryDirectory(prefix="fleet-failover-") as tmp:
+        result = benchmark_failover(db, workdir or Path(tmp), robots=robots, trials=trials,
+                                    speed=speed, scenario=scenario)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    first = "-" if result["first_order_median_s"] is None else (
+        f"{result['first_order_median_s']:.2f} s (worst {result['first_order_worst_s']:.2f} s)")
+    typer.echo(
+        f"failover, {result['robots']} robots, {result['trials']} trials at "
+        f"{result['speed']:g}x: takeover median {result['takeover_median_s']:.2f} s "
+        f"(worst {result['takeover_worst_s']:.2f} s), first order after the kill {first}; "
+        f"{result['completed']}/{result['trials']} missions completed, results lost "
+        f"{result['lost']}, duplicated {result['duplicated']}, robots declared lost "
+        f"{result['robots_lost']}")

@@ -102,7 +102,7 @@ def serve(
         else:
             listen = listen or ["tls/0.0.0.0:7447"]
             config = secure_router_config(secure, listen, interface=interface,
-                                          lease_ms=lease_ms)
+                                          connect=peers, lease_ms=lease_ms)
     else:
         config = (client_config(connect, lease_ms=lease_ms) if connect
                   else router_config(listen or ["tcp/0.0.0.0:7447"], connect=peers,

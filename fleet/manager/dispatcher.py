@@ -339,10 +339,14 @@ class Dispatcher:
             return None
         robot.mission_id = run.id
         a.update_id = max(a.update_id, state.order_update_id)
+        # what the robot holds is what its order released, whatever was persisted (a
+        # predecessor may have extended the base after its last save, or while its
+        # database was away): the released nodes still ahead of it, or, with none left,
+        # the node it stands on, which then is its base's last
         released = state.last_released_sequence
-        if released is not None:
-            # what the robot holds is what its order released, whatever was persisted
-            a.base_end = max(a.base_end, min(released // 2, len(a.stops) - 1))
+        if released is None:
+            released = state.last_node_sequence_id
+        a.base_end = max(a.base_end, min(released // 2, len(a.stops) - 1))
         t = core.traffic_of(run.spec.facility)
         if t is not None:
             self._follow(t, a)

@@ -161,8 +161,11 @@ class Leadership:
 
     @property
     def role(self) -> Role:
-        """``leader`` while it runs a manager, else ``standby``."""
-        return "leader" if self.manager is not None else "standby"
+        """``leader`` while it runs a manager within its fence, ``stepping down`` when
+        the fence has run out but the manager is not stopped yet, else ``standby``."""
+        if self.manager is None:
+            return "standby"
+        return "leader" if self.fence.valid() else "stepping down"
 
     def run(self, stop: threading.Event) -> None:
         """Stand by or lead until ``stop`` is set; then step down and release the lease."""
@@ -210,6 +213,11 @@ class Leadership:
 
     def _lead(self, claim: Claim, before: LeaseView | None) -> None:
         self.fence.extend(claim)
+        if not self.fence.valid():
+            # the answer came too late (this process stalled): the lease may be another's
+            # by now; claim again rather than lead on a lease already run out
+            self.fence.revoke()
+            return
         log.warning("%s leads %s (epoch %d)", self.lease.holder, self.interface, claim.epoch)
         try:
             manager = self.build(self.fence)

@@ -63,8 +63,13 @@ class PlannerLoop:
             core.wake.clear()
             if core.stopping.is_set():
                 return
-            self.obstacles.reroute()
-            self.plan_waiting()
+            try:
+                self.obstacles.reroute()
+                self.plan_waiting()
+            # the database away a moment (or this manager fenced off): the waiting work
+            # is still waiting, and is looked at again at the next wake or idle look
+            except FleetError as exc:
+                log.error("planning: %s", exc)
 
     def plan_waiting(self) -> None:
         """Plan every mission's pool once (planning failures become mission events)."""

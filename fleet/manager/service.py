@@ -209,8 +209,12 @@ class Manager:
         # looking (a manual clock advanced meanwhile) is looked at at once, not a tick later
         while not core.clock.wait(core.stopping, due - core.now()):
             due = core.now() + tick
-            if self.liveness.check() | self.dispatcher.sweep():
-                core.wake.set()
+            try:
+                if self.liveness.check() | self.dispatcher.sweep():
+                    core.wake.set()
+            # the database away (or this manager fenced off): look again at the next tick
+            except FleetError as exc:
+                log.error("liveness check: %s", exc)
 
     # -- what the links say (LinkEvents) ------------------------------------------------
     def on_state(self, robot: RobotId, state: StateView) -> None:

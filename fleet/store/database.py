@@ -103,6 +103,10 @@ def make_engine(url: URL, *, synchronous: Synchronous = "FULL") -> Engine:
         raise StoreError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
     kwargs: dict[str, Any] = {}
     is_sqlite = url.get_backend_name() == "sqlite"
+    if not is_sqlite:
+        # a server that went away (restarted, or out of reach a while) leaves dead
+        # connections in the pool: each is tested before use rather than failing a write
+        kwargs["pool_pre_ping"] = True
     if is_sqlite:
         kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
         if url.database in (None, "", ":memory:"):
