@@ -86,7 +86,7 @@ def serve(
     from fleet.manager.links import RobotLink, VdaZenohLink
     from fleet.store import Store
     from fleet.store.database import fence_writes
-    from fleet.store.leases import Lease, guard
+    from fleet.store.leases import Lease
 
     alerts = alert_settings(webhooks, webhook_secret_env, alert_min_severity)
     sites = [(formats.load(m), str(m)) for m in maps]
@@ -142,7 +142,7 @@ def serve(
         with Bus.open(config) as bus:
             if store.engine.dialect.name == "postgresql":
                 lease = Lease(db or "", interface, name, ttl=lease_s, info=info)
-                guard(store.engine)
+                lease.guard(store.engine)
                 store.engine.dispose()  # the guard applies to new connections
                 fence_writes(store.engine, lease.fence)
                 leadership = Leadership(

@@ -171,6 +171,8 @@ class ZenohTransport:
             raise TransportError(f"cannot list tokens {key_expr}: {exc}") from None
 
     def serve(self, key_expr: str, handler: QueryHandler, *, complete: bool = False) -> Handle:
+        reply_key = None if "*" in key_expr or "$" in key_expr else key_expr
+
         def on_query(query: zenoh.Query) -> None:
             with query:
                 payload, attachment = query.payload, query.attachment
@@ -190,7 +192,10 @@ class ZenohTransport:
                 if answer.error:
                     query.reply_err(answer.payload, encoding=encoding)
                 else:
-                    query.reply(query.key_expr, answer.payload, encoding=encoding,
+                    # a reply's key must be concrete: a query on a wildcard (``**/x``) is
+                    # answered on the key this queryable serves (when that is concrete)
+                    query.reply(reply_key if "*" in str(query.key_expr) and reply_key
+                                else query.key_expr, answer.payload, encoding=encoding,
                                 attachment=answer.attachment)
 
         try:

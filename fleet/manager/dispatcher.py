@@ -339,16 +339,24 @@ class Dispatcher:
             return None
         robot.mission_id = run.id
         a.update_id = max(a.update_id, state.order_update_id)
-        # what the robot holds is what its order released, whatever was persisted (a
-        # predecessor may have extended the base after its last save, or while its
-        # database was away): the released nodes still ahead of it, or, with none left,
-        # the node it stands on, which then is its base's last
+        # what the robot holds is what its order released, whatever was persisted: a
+        # predecessor may have extended the base after its last save (or while its
+        # database was away), or saved an extension it was then fenced off from sending
+        # (docs/operations.md, "Two managers"). So the robot's word: the released nodes
+        # still ahead of it, or, with none left, the node it stands on, then its base's
+        # last. (A predecessor has been silent for a lease by now: nothing it sent is
+        # still missing from the robot's state.)
         released = state.last_released_sequence
         if released is None:
             released = state.last_node_sequence_id
-        a.base_end = max(a.base_end, min(released // 2, len(a.stops) - 1))
+        a.base_end = max(a.reached, min(released // 2, len(a.stops) - 1))
         t = core.traffic_of(run.spec.facility)
         if t is not None:
             self._follow(t, a)
         core.event(run, "robot_readopted", robot.serial, {"order_id": a.order_id})
+        # a robot standing at the end of its base waits for an update that only a move
+        # would otherwise trigger: extend it now (or wait in traffic control's queue)
+        update = a.next_update(Header(a.manufacturer, a.serial), self._limit(t, a))
+        if update is not None:
+            core.send(a.manufacturer, a.serial, update)
         return run

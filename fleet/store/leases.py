@@ -19,6 +19,7 @@ PostgreSQL only: a SQLite site runs one manager (UsageError otherwise).
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,8 @@ from sqlalchemy.pool import NullPool
 
 from fleet.errors import StoreError, UsageError
 from fleet.store.database import database_url, describe, translate_errors
+
+log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 2
 """Seconds a claim waits to reach the database before it counts as failed."""
@@ -65,6 +68,11 @@ SELECT holder, epoch, info, renewed_at, expires_at,
        EXTRACT(EPOCH FROM expires_at - clock_timestamp()) AS expires_in,
        EXTRACT(EPOCH FROM clock_timestamp() - renewed_at) AS renewed_ago
 FROM manager_leases WHERE site = :site
+""")
+
+_TERMINATE = text("""
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+WHERE application_name = :app AND pid <> pg_backend_pid()
 """)
 
 _FENCE = text("""
@@ -144,22 +152,50 @@ class Lease:
         """The epoch of the last successful claim (None: never held, or released)."""
         self._engine = create_engine(address, poolclass=NullPool, connect_args={
             "connect_timeout": CONNECT_TIMEOUT_S})
-        _on_connect(self._engine, statement_timeout=STATEMENT_TIMEOUT_MS, lock_timeout=1000)
+        # a claim frozen between its update and its commit would hold the row: the server
+        # ends it after IDLE_IN_TRANSACTION_MS, as it does the manager's own transactions
+        _on_connect(self._engine, statement_timeout=STATEMENT_TIMEOUT_MS, lock_timeout=1000,
+                    idle_in_transaction_session_timeout=IDLE_IN_TRANSACTION_MS)
         self._url = address
 
     def claim(self) -> Claim | None:
         """Renew the lease, or take it over when it has run out; None when another
         manager holds it. StoreError when the database cannot say."""
         start = time.monotonic()
-        with translate_errors(self._url), self._engine.begin() as connection:
-            row = connection.execute(_CLAIM, {
-                "site": self.site, "holder": self.holder, "epoch": self.epoch or -1,
-                "ttl": self.ttl, "info": json.dumps(self.info)}).first()
+        try:
+            row = self._claim()
+        except StoreError:
+            # held up by a lock: a holder whose lease has run out (frozen mid-transaction)
+            # has its sessions ended, then the claim is tried once more
+            if not self._break():
+                raise
+            start = time.monotonic()
+            row = self._claim()
         if row is None:
             self.epoch = None
             return None
         self.epoch = int(row[0])
         return Claim(self.epoch, start + self.ttl - self.margin)
+
+    def _claim(self) -> Any:
+        with translate_errors(self._url), self._engine.begin() as connection:
+            return connection.execute(_CLAIM, {
+                "site": self.site, "holder": self.holder, "epoch": self.epoch or -1,
+                "ttl": self.ttl, "info": json.dumps(self.info)}).first()
+
+    def _break(self) -> bool:
+        """End the sessions of the lease's holder when its lease has run out and it is not
+        this manager; whether any were ended."""
+        with translate_errors(self._url), self._engine.begin() as connection:
+            row = connection.execute(_READ, {"site": self.site}).first()
+            if row is None or row.holder == self.holder or float(row.expires_in) > 0:
+                return False
+            ended = connection.execute(_TERMINATE, {
+                "app": _app_name(self.site, row.holder)}).all()
+        if ended:
+            log.warning("ended %d database sessions of %s, whose lease of %s ran out",
+                        len(ended), row.holder, self.site)
+        return bool(ended)
 
     def release(self) -> None:
         """Give the lease up now (a clean shutdown), so that a standby need not wait for
@@ -194,21 +230,32 @@ class Lease:
             raise StoreError(f"manager {self.holder} does not lead site {self.site} "
                              f"(epoch {epoch}): write refused")
 
+    def guard(self, engine: Engine) -> None:
+        """Set up the holder's own database ``engine`` (call before its first use, or
+        dispose of its pool after): the server ends a transaction on it left idle for
+        :data:`IDLE_IN_TRANSACTION_MS`, and its sessions carry :attr:`application_name`,
+        so that a standby taking over can end the ones a frozen holder keeps open (they
+        would hold the lease row shared, and so the takeover off, for as long as it
+        stays frozen: :meth:`claim`)."""
+        _on_connect(engine, idle_in_transaction_session_timeout=IDLE_IN_TRANSACTION_MS,
+                    application_name=self.application_name)
+
+    @property
+    def application_name(self) -> str:
+        """What the holder's sessions are called on the server (``fleet SITE HOLDER``)."""
+        return _app_name(self.site, self.holder)
+
     def close(self) -> None:
         """Close the lease's connections (the lease itself is left as it is)."""
         self._engine.dispose()
 
 
-def guard(engine: Engine) -> None:
-    """Make the server end a transaction on ``engine`` left idle for
-    :data:`IDLE_IN_TRANSACTION_MS` (new connections: call it before the engine's first
-    use, or dispose of its pool): a frozen leader would otherwise hold the lease row shared,
-    and so hold off the takeover, for as long as it stays frozen."""
-    _on_connect(engine, idle_in_transaction_session_timeout=IDLE_IN_TRANSACTION_MS)
+def _app_name(site: str, holder: str) -> str:
+    return f"fleet {site} {holder}"[:63]  # the server keeps 63 bytes
 
 
-def _on_connect(engine: Engine, **settings: int) -> None:
-    """``SET name = value`` (milliseconds) on every new connection of ``engine``."""
+def _on_connect(engine: Engine, **settings: int | str) -> None:
+    """``SET name = value`` on every new connection of ``engine`` (numbers: milliseconds)."""
     # not the "options" connection parameter: it would replace the URL's own (a
     # search_path, say)
     @event.listens_for(engine, "connect")
@@ -216,7 +263,10 @@ def _on_connect(engine: Engine, **settings: int) -> None:
         cursor = dbapi_connection.cursor()
         try:
             for name, value in settings.items():
-                cursor.execute(f"SET {name} = {int(value)}")
+                if isinstance(value, str):
+                    cursor.execute("SELECT set_config(%s, %s, false)", (name, value))
+                else:
+                    cursor.execute(f"SET {name} = {int(value)}")
         finally:
             cursor.close()
         dbapi_connection.commit()

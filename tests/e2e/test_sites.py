@@ -63,13 +63,13 @@ def test_two_meshed_sites_keep_to_their_robots_and_run_on_when_cut_apart(
                 # a listener on site A's router hears site B's orders through the mesh
                 session = zenoh.open(client_config([a_end]))
                 sub = session.declare_subscriber("**/v2/*/*/order", on_order)
-                scenario = load_scenario(samples.path("coal-mine-baseline"))
+                scenario = load_scenario(samples.path("swap-single-lane"))
                 try:
                     assert [(s["site"], s["leader"]) for s in _sites(a_end)] == \
                         [("site-a/uagv", "a1"), ("site-b/uagv", "b1")]
-                    with SimRun(scenario, RunOptions(speed=SPEED, robots=3, connect=(a_end,),
+                    with SimRun(scenario, RunOptions(speed=SPEED, connect=(a_end,),
                                                      interface="site-a/uagv")) as run_a, \
-                            SimRun(scenario, RunOptions(speed=SPEED, robots=3,
+                            SimRun(scenario, RunOptions(speed=SPEED,
                                                         connect=(b_end,),
                                                         interface="site-b/uagv")) as run_b:
                         # site B's orders cross the mesh to a listener on site A's router

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from fleet.errors import StoreError, UsageError
 from fleet.store import Store
@@ -91,3 +92,33 @@ def test_the_write_fence_refuses_a_manager_that_lost_the_lease(store: Store,
 def test_sqlite_has_no_leadership(tmp_path: object) -> None:
     with pytest.raises(UsageError, match="leadership needs PostgreSQL"):
         Lease("sqlite:///x.db", SITE, "m1")
+
+
+def test_a_takeover_ends_the_sessions_of_a_holder_frozen_mid_transaction(
+        store: Store, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A holder frozen inside a write transaction holds the lease row shared (its write
+    fence): once its lease has run out, the claimant ends that holder's sessions (named
+    by the guard) and takes over, instead of waiting for as long as the holder stays
+    frozen."""
+    import fleet.store.leases as leases
+
+    monkeypatch.setattr(leases, "IDLE_IN_TRANSACTION_MS", 60_000)  # only the break helps
+    a, b = _lease(pg_url, "m1", ttl=1.0), _lease(pg_url, "m2", ttl=1.0)
+    try:
+        a.guard(store.engine)
+        store.engine.dispose()
+        assert a.claim() is not None
+        fence_writes(store.engine, a.fence)
+        frozen = store.engine.connect()
+        transaction = frozen.begin()
+        a.fence(frozen)  # the row taken shared, and the process "freezes" here
+        time.sleep(1.2)  # its lease runs out
+        taken = b.claim()
+        assert taken is not None and taken.epoch == 2
+        with pytest.raises(DBAPIError):  # its session was ended by the server
+            transaction.commit()
+        frozen.close()
+    finally:
+        fence_writes(store.engine, None)
+        a.close()
+        b.close()
