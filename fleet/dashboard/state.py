@@ -53,6 +53,8 @@ class LiveState:
         self.missions: dict[str, dict[str, Any]] = {}
         self.anomalies: dict[str, dict[str, Any]] = {}
         self.lists: dict[str, list[Any]] = {name: [] for name in LISTS}
+        self.manager: dict[str, Any] | None = None
+        """The leading manager's ``{"name", "epoch"}`` (sites with standbys)."""
         self._events_per_robot = events_per_robot
         self.events: dict[str, deque[dict[str, Any]]] = {}
 
@@ -93,6 +95,8 @@ class LiveState:
         for name in LISTS:
             if isinstance(message.get(name), list):
                 self.lists[name] = message[name]
+        if isinstance(message.get("manager"), dict):
+            self.manager = message["manager"]
 
     def add_event(self, event: dict[str, Any]) -> None:
         """Keep a mission event in its robot's recent events (the oldest drop out)."""
@@ -103,7 +107,8 @@ class LiveState:
 
     def to_json(self) -> dict[str, Any]:
         """The whole state as the page's ``state`` event carries it (docs/dashboard.md)."""
-        return {"seq": self.seq, "at": self.at, "robots": dict(self.robots),
+        return {"seq": self.seq, "at": self.at, "manager": self.manager,
+                "robots": dict(self.robots),
                 "missions": dict(self.missions), "anomalies": dict(self.anomalies),
                 **{name: list(value) for name, value in self.lists.items()},
                 "events": {serial: list(kept) for serial, kept in self.events.items()}}

@@ -317,6 +317,7 @@ def fenced_build(make: Callable[[list[RobotLink]], Manager],
             if isinstance(link, VdaZenohLink):
                 link.attachment = attachment(name, fence.epoch)
         manager = make([FencedLink(link, fence) for link in made])
+        manager.live.leader = {"name": name, "epoch": fence.epoch}  # the dashboard says so
         manager.start()
         return manager
     return build

@@ -3,7 +3,8 @@
 Keys under the site's interface ``I`` (docs/dashboard.md has the full format):
 
 - ``I/manager/live``: every :attr:`ManagerSettings.live_interval` real seconds (0.5 s by
-  default) a JSON message ``{"v": 1, "seq", "at", "full", "robots", "gone", "missions",
+  default) a JSON message ``{"v": 1, "seq", "at", "full", "manager" (when standbys
+  exist: the leader's name and epoch), "robots", "gone", "missions",
   "anomalies", "anomalies_closed", ...}`` carrying only what changed since the previous
   message: the robots whose record changed, the missions whose progress moved, the open
   anomalies raised or changed and the ids of those no longer open; ``lockouts``,
@@ -102,6 +103,9 @@ class LiveFeed:
         itf = manager.settings.interface
         self._key, self._events_key = live_key(itf), live_key(itf, "events")
         self._seq = 0
+        self.leader: dict[str, Any] | None = None
+        """``{"name", "epoch"}`` of this manager when it leads a site with standbys
+        (:mod:`fleet.manager.leadership`): every message carries it as ``manager``."""
         self._sent: dict[str, dict[str, Any]] = {}
         """What the last messages said: section → id → record (or ``"list"`` → list)."""
         self._events: deque[dict[str, Any]] = deque(maxlen=10_000)
@@ -136,6 +140,8 @@ class LiveFeed:
                 elif section == "anomalies":
                     message["anomalies_closed"] = [int(k) for k in gone]
                 self._sent[section] = now
+            if self.leader is not None:
+                message["manager"] = self.leader
             for section in ("lockouts", "closures", "blocks", "schedules"):
                 if full or self._sent.get(section, {}).get("list") != current[section]:
                     message[section] = current[section]
@@ -154,7 +160,8 @@ class LiveFeed:
                 "robots": list(current["robots"].values()), "gone": [],
                 "missions": list(current["missions"].values()),
                 "anomalies": list(current["anomalies"].values()), "anomalies_closed": [],
-                **{k: current[k] for k in ("lockouts", "closures", "blocks", "schedules")}}
+                **{k: current[k] for k in ("lockouts", "closures", "blocks", "schedules")},
+                **({} if self.leader is None else {"manager": self.leader})}
 
     def _current(self) -> dict[str, Any]:
         core = self.core

@@ -190,6 +190,12 @@ def test_live_state_rules() -> None:
     assert live.apply({"seq": 2, "robots": [robot("c")]}) is Applied.GAP
     assert live.apply({"seq": 1, "full": True, "robots": [robot("c")]}) is Applied.MERGED
     assert set(live.robots) == {"c"} and live.seq == 1
+    # a site with standbys: the leading manager is named, and a takeover shows
+    assert live.to_json()["manager"] is None
+    live.apply({"seq": 2, "manager": {"name": "mgr-a", "epoch": 3}})
+    assert live.to_json()["manager"] == {"name": "mgr-a", "epoch": 3}
+    live.apply({"seq": 1, "full": True, "manager": {"name": "mgr-b", "epoch": 4}})
+    assert live.to_json()["manager"] == {"name": "mgr-b", "epoch": 4}
 
 
 def test_a_restarted_manager_is_followed_from_its_new_count(network: MemoryNetwork,

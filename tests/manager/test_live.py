@@ -125,3 +125,11 @@ def test_the_site_maps_and_a_trend_with_its_limits(site: Site) -> None:
     assert trend["unit"] == "%vol" and trend["limits"]["alarm"] > trend["limits"]["warning"]
     with pytest.raises(Exception, match="a trend needs a point and a sensor"):
         site.bus.request(api_key("uagv", "trend"), {"point": "p1", "since": since})
+
+
+def test_a_leader_among_standbys_is_named_in_every_message(site: Site) -> None:
+    feed = site.manager.live
+    assert "manager" not in feed.tick() and "manager" not in feed.snapshot()  # alone
+    feed.leader = {"name": "mgr-b", "epoch": 7}
+    assert feed.tick()["manager"] == {"name": "mgr-b", "epoch": 7}
+    assert feed.tick(full=True)["manager"] == feed.snapshot()["manager"] == feed.leader

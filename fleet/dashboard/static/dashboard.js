@@ -28,8 +28,14 @@ function plural(n, noun) { return `${n} ${noun}${n === 1 ? "" : "s"}`; }
 function fmtTime(iso) { return iso ? String(iso).replace("T", " ").slice(0, 19) : "-"; }
 
 // -- the stream ----------------------------------------------------------------------
+function showLeader(m) {
+  // a site with standby managers: which one leads, and in which epoch
+  if (m && m.name) $("leader").textContent = `led by ${m.name} (epoch ${m.epoch})`;
+}
+
 function applyState(s) {
   Object.assign(state, s);
+  showLeader(s.manager);
   map.clear();
   const now = performance.now();
   for (const r of Object.values(state.robots)) map.update(r, now);
@@ -39,6 +45,7 @@ function applyState(s) {
 function applyDelta(m) {
   const now = performance.now();
   state.seq = m.seq;
+  showLeader(m.manager);
   for (const r of m.robots || []) { state.robots[r.serial] = r; map.update(r, now); }
   // a robot on a site the page has no map of: the maps are asked again (once per name)
   const unmapped = (m.robots || []).filter((r) => r.site && !sitesAskedFor.has(r.site)
