@@ -38,7 +38,7 @@ from sim.scenario import load_scenario
 
 from .tcp_proxy import TcpProxy
 
-pytestmark = pytest.mark.timeout(420)
+pytestmark = [pytest.mark.drill, pytest.mark.timeout(420)]
 
 SPEED = 50.0
 LEASE_S = 3.0

@@ -26,7 +26,7 @@ from sim.scenario import load_scenario
 
 from .tcp_proxy import TcpProxy
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.drill, pytest.mark.timeout(240)]
 
 SPEED = 50.0
 
