@@ -54,8 +54,16 @@ app = typer.Typer(
 )
 
 
+def _restore(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
 @app.callback()
 def _main(
+    ctx: typer.Context,
     log_level: str = typer.Option(
         "warning", "--log-level", help="debug, info, warning or error (logs go to stderr)."
     ),
@@ -71,9 +79,14 @@ def _main(
         from fleet.errors import ProtocolError
         from fleet.protocol.keys import DEFAULT_INTERFACE, check_interface
         try:
-            os.environ["FLEET_INTERFACE"] = check_interface(f"{site}/{DEFAULT_INTERFACE}")
+            interface = check_interface(f"{site}/{DEFAULT_INTERFACE}")
         except ProtocolError as exc:
             raise typer.BadParameter(str(exc), param_hint="--site") from None
+        # the sub-command's --interface reads FLEET_INTERFACE when it is parsed (after
+        # this callback); restored afterwards, for callers running several commands
+        before = os.environ.get("FLEET_INTERFACE")
+        os.environ["FLEET_INTERFACE"] = interface
+        ctx.call_on_close(lambda: _restore("FLEET_INTERFACE", before))
 
 
 def _register() -> None:

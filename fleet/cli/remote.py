@@ -69,9 +69,14 @@ def gather(connect: str | None, key_expr: str, *, timeout: float = 2.0,
 def leader_line(connect: str | None, interface: str, credentials: Path | None) -> str | None:
     """``led by NAME (epoch E); standing by: ...`` for a site whose managers stand by
     for each other; None for a single manager or when none answers."""
+    from fleet.errors import FleetError
     from fleet.manager.leadership import members_key
 
-    members = gather(connect, members_key(interface), timeout=1.0, credentials=credentials)
+    try:
+        members = gather(connect, members_key(interface), timeout=1.0,
+                         credentials=credentials)
+    except FleetError:  # the robots were listed: who leads is a footnote
+        return None
     if not members or all(m.get("role") == "single" for m in members):
         return None
     leaders = [f"{m['name']} (epoch {m['epoch']})" for m in members if m.get("role") == "leader"]

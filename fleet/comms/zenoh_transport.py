@@ -210,6 +210,9 @@ class ZenohTransport:
         # a ROS 2 service call (rmw_zenoh): every complete server, nothing merged
         how: dict[str, Any] = {"target": zenoh.QueryTarget.ALL_COMPLETE,
                                "consolidation": zenoh.ConsolidationMode.NONE} if complete else {}
+        if every:  # several processes answer on one key (who manages a site): each counts
+            how = {"target": zenoh.QueryTarget.ALL,
+                   "consolidation": zenoh.ConsolidationMode.NONE}
         try:
             replies = self._session.get(key, payload=payload,
                                         encoding=JSON if payload and json else None,

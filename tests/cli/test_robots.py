@@ -45,6 +45,7 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(robots, "ask", ask)
     monkeypatch.setattr(mission, "ask", ask)
+    monkeypatch.setattr(robots, "leader_line", lambda *_a: None)  # a single manager
 
 
 def _columns_aligned(lines: list[str], headers: list[str]) -> None:
