@@ -6,7 +6,8 @@ Zenoh router meshed with the others'. :class:`Leadership` runs in each of them:
 - **standby**: holds no manager. Its router carries the robots' traffic, its database and
   maps are open, it follows which robots are heard, and every :data:`RETRY_S` it claims
   the site's lease (:class:`fleet.store.leases.Lease`); the claim succeeds only once the
-  lease has run out.
+  lease has run out. A standby that heard robots once but hears none now (its router cut
+  off from them) lets the others claim first (:data:`CUT_OFF_DEFER_S`).
 - **leader**: it won the lease. It builds a manager (the restart path: missions,
   reservations, lockouts, closures and schedules from the database, robots re-adopted from
   their states) and renews the lease every :data:`RENEW_S`.
@@ -63,6 +64,12 @@ RENEW_S = 0.75
 """A leader renews its lease this often."""
 RETRY_S = 0.5
 """A standby claims the lease this often."""
+HEARD_S = 5.0
+"""A standby that has heard robots but none for this long (real seconds) is cut off."""
+CUT_OFF_DEFER_S = 3 * LEASE_TTL_S
+"""How long after the lease ran out a cut-off standby waits before claiming it: one that
+hears the robots takes over first; if none does, it leads anyway (the robots may all be
+away)."""
 MEMBERS_VERB = "manager/members"
 """The key (under the interface) every manager process answers, leader or standby."""
 
@@ -207,6 +214,8 @@ class Leadership:
         self._seen = before
         if before is not None and before.live and before.holder != self.lease.holder:
             return  # led by another: no claim needed to know it fails
+        if before is not None and self._cut_off() and -before.expires_in < CUT_OFF_DEFER_S:
+            return  # hearing no robot any more: a standby that does hear them goes first
         claim = self._claim()
         if claim is not None:
             self._lead(claim, before)
@@ -266,6 +275,13 @@ class Leadership:
     def _on_state(self, key: str, _payload: bytes) -> None:
         with self._lock:
             self._heard[key] = time.monotonic()
+
+    def _cut_off(self) -> bool:
+        """Whether this process heard robots once but hears none now: its router is cut
+        off from them (a host frozen and woken may not be meshed again at once)."""
+        with self._lock:
+            heard_any = bool(self._heard)
+        return heard_any and self.robots_heard(within=HEARD_S) == 0
 
     def robots_heard(self, within: float = 10.0) -> int:
         """Robots whose state this process heard in the last ``within`` seconds."""

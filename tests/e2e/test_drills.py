@@ -90,6 +90,7 @@ def test_every_robot_offline_mission_fails_when_told_not_to_wait(tmp_path: Path)
         assert "status" in events
 
 
+@pytest.mark.drill  # 20 s: run by .ci/run after the default suite
 def test_robots_lost_mid_mission_mission_waits_then_continues(tmp_path: Path) -> None:
     with manager_on_port(tmp_path) as (manager, endpoint):
         with robot(endpoint, "GONE", speedup=2.0):

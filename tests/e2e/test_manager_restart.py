@@ -19,7 +19,7 @@ from fleet.store import Store
 
 from .fleetkit import ROOT, TINY_MISSION, robot, wait_for
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.drill, pytest.mark.timeout(180)]
 
 
 def _serve(endpoint: str, db: Path) -> subprocess.Popen[str]:
