@@ -3,9 +3,9 @@ dies, and whether any result is lost or stored twice (docs/operations.md, "Two m
 
 One trial: a fresh PostgreSQL schema, two ``fleet serve`` processes meshed
 (:class:`sim.managers.ManagerProcesses`), ``robots`` simulated robots listing both routers
-(the leader's first, so every robot loses its router), the scenario's mission, robots
-passing through each other (a hundred do not fit in the sample mine; the managers' traffic
-control still runs). Once a few
+(the leader's first, so every robot loses its router), the scenario's mission: by default
+a generated mine with room for them all (:func:`sim.generated.generated_scenario`, a point
+per robot; the sample mine's rooms hold 18 robots). Once a few
 inspections are done the leader is SIGKILLed; the trial measures the time from the kill
 until the standby answers as leader (``takeover_s``) and until a robot is sent an order
 again (``first_order_s``), then runs the mission to its end and counts each inspection
@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from fleet.store.database import plain
 from sim.managers import ManagerProcesses
 from sim.runner import RunOptions, SimRun
 from sim.scenario import load_scenario
-from sim.space import SpaceParams
+from sim.generated import generated_scenario
 
 KILL_AFTER = 5
 """Inspections done before the leader is killed."""
@@ -83,17 +84,20 @@ def trial(db: str, workdir: Path, *, robots: int, speed: float, scenario: str,
                          *(e for n, e in ms.endpoints.items() if n != leader))
             orders: list[float] = []
             lock = threading.Lock()
-            sc = load_scenario(samples.resolve(Path(scenario)))
+            if scenario == "generated":
+                # room for every robot: docks for two each, a point per robot
+                path = generated_scenario(workdir / "site", robots, points=robots)
+            else:
+                path = samples.resolve(Path(scenario))
+            sc = load_scenario(path)
             with Bus.open(client_config(list(endpoints))) as watch:
                 def on_order(_key: str, _payload: bytes) -> None:
                     with lock:
                         orders.append(time.monotonic())
 
                 watch.subscribe_raw(subscription_key(DEFAULT_INTERFACE, Topic.ORDER), on_order)
-                # ghosts: a hundred robots do not fit in the sample mine's garages, and
-                # what is measured is the managers, not the robots' traffic
-                with SimRun(sc, RunOptions(speed=speed, robots=robots, connect=endpoints,
-                                           space=SpaceParams(ghosts=True))) as run:
+                with SimRun(sc, RunOptions(speed=speed, robots=robots,
+                                           connect=endpoints)) as run:
                     mid = run.mission_id
                     assert mid is not None
                     end = time.monotonic() + timeout
@@ -126,12 +130,17 @@ def trial(db: str, workdir: Path, *, robots: int, speed: float, scenario: str,
 
 
 def benchmark_failover(db: str, workdir: Path, *, robots: int = 100, trials: int = 10,
-                       speed: float = 25.0, scenario: str = "coal-mine-traffic",
-                       timeout: float = 600.0) -> dict[str, Any]:
+                       speed: float = 25.0, scenario: str = "generated",
+                       timeout: float = 600.0,
+                       on_trial: Callable[[dict[str, Any]], None] = lambda _r: None
+                       ) -> dict[str, Any]:
     """``trials`` trials (module docstring); the medians and worst of the times, the sums
     of lost and duplicated results, and every trial's figures."""
-    runs = [trial(db, workdir / f"trial-{i + 1}", robots=robots, speed=speed,
-                  scenario=scenario, timeout=timeout) for i in range(trials)]
+    runs = []
+    for i in range(trials):
+        runs.append(trial(db, workdir / f"trial-{i + 1}", robots=robots, speed=speed,
+                          scenario=scenario, timeout=timeout))
+        on_trial(runs[-1])
     takeover = [r["takeover_s"] for r in runs]
     first = [r["first_order_s"] for r in runs if r["first_order_s"] is not None]
     return {

@@ -495,8 +495,9 @@ def failover(
     trials: int = typer.Option(10, "--trials", min=1, help="Leaders killed, one per trial."),
     speed: float = typer.Option(25.0, "--speed", min=1.0, max=200.0,
                                 help="World seconds per real second."),
-    scenario: str = typer.Option("coal-mine-traffic", "--scenario",
-                                 help="Scenario (file or sample name) whose mission runs."),
+    scenario: str = typer.Option("generated", "--scenario", help="Scenario (file or sample "
+                                 "name) whose mission runs; default a generated mine with "
+                                 "room for every robot."),
     workdir: Path | None = typer.Option(None, "--workdir", help="Where the managers' logs "
                                         "go (default: a temporary directory)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
@@ -509,8 +510,9 @@ def failover(
     from sim.failover import benchmark_failover
 
     with tempfile.TemporaryDirectory(prefix="fleet-failover-") as tmp:
-        result = benchmark_failover(db, workdir or Path(tmp), robots=robots, trials=trials,
-                                    speed=speed, scenario=scenario)
+        result = benchmark_failover(
+            db, workdir or Path(tmp), robots=robots, trials=trials, speed=speed,
+            scenario=scenario, on_trial=lambda r: typer.echo(json.dumps(r), err=True))
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
