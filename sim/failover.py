@@ -33,10 +33,10 @@ from fleet.errors import StoreError, UsageError
 from fleet.protocol.keys import DEFAULT_INTERFACE, Topic, subscription_key
 from fleet.store import Store
 from fleet.store.database import plain
+from sim.generated import generated_scenario
 from sim.managers import ManagerProcesses
 from sim.runner import RunOptions, SimRun
 from sim.scenario import load_scenario
-from sim.generated import generated_scenario
 
 KILL_AFTER = 5
 """Inspections done before the leader is killed."""
