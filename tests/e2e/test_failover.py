@@ -163,7 +163,7 @@ def test_kill_freeze_and_database_cut_the_mission_completes_exactly_once(
                 ms.wait_leader(timeout=30)
 
                 progress = run.run(timeout=240)
-                if not progress.finished:  # DEBUG
+                if not progress.finished:  # for the post-mortem: events and robots
                     with Store.open(pg_url) as store, (tmp_path / "events.txt").open("w") as f:
                         for e in store.events(mid):
                             f.write(f"{e.at} {e.kind} {e.robot_serial} {e.detail}\n")
