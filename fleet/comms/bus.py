@@ -119,9 +119,9 @@ class Bus:
         check = self.check_states or message.TOPIC is not Topic.STATE
         self.transport.publish(key, encode(message, check=check), attachment=attachment)
 
-    def publish_raw(self, key: str, payload: bytes) -> None:
+    def publish_raw(self, key: str, payload: bytes, *, attachment: bytes | None = None) -> None:
         """Publish bytes as they are, marked JSON (no check at all)."""
-        self.transport.publish(key, payload)
+        self.transport.publish(key, payload, attachment=attachment)
 
     def subscribe(self, key_expr: str, callback: MessageCallback) -> Handle:
         """Call ``callback(parsed_key, message)`` for every valid message matching ``key_expr``.

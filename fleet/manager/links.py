@@ -8,12 +8,14 @@ The manager core works on typed VDA 5050 messages only: it receives
 :class:`~fleet.protocol.inspection.InspectionAck` through :meth:`RobotLink.send`. How
 those reach a robot is the link's business:
 
-- :class:`VdaZenohLink` (this module): VDA 5050 2.1 JSON over a
-  :class:`~fleet.comms.Bus` (Zenoh), keys ``{interface}/v2/{manufacturer}/{serial}/{topic}``,
-  presence from liveliness tokens (docs/protocol.md). It numbers every outgoing header per
-  robot and topic, checks that what a robot publishes is valid and carries the identity of
-  the key it came on, and answers a refused inspection result on ``inspectionAck`` with the
-  reason, so that the robot stops resending it.
+- :class:`VdaZenohLink` (this module): VDA 5050 JSON over a :class:`~fleet.comms.Bus`
+  (Zenoh), keys ``{interface}/v2/{manufacturer}/{serial}/{topic}``, presence from liveliness
+  tokens (docs/protocol.md). It numbers every outgoing header per robot and topic, checks
+  that what a robot publishes is valid and carries the identity of the key it came on,
+  speaks to each robot in the VDA 5050 version the robot's messages say (2.0 or 2.1,
+  :mod:`fleet.protocol.versions`; any other is refused with the reason), and answers a
+  refused inspection result on ``inspectionAck`` with the reason, so that the robot stops
+  resending it.
 - A second kind (ROS 2 robots, an MQTT broker) implements :class:`RobotLink` and translates
   to and from the same typed messages; nothing in the core changes (docs/architecture.md).
 
@@ -30,11 +32,20 @@ from fleet.comms.bus import Bus
 from fleet.comms.transport import Handle
 from fleet.errors import ProtocolError, TransportError
 from fleet.manager.stateview import StateView
-from fleet.protocol.codec import decode, decode_json
+from fleet.protocol import versions
+from fleet.protocol.codec import check_object, decode_object, from_bytes, to_bytes
 from fleet.protocol.factsheet import Factsheet
 from fleet.protocol.header import Header, HeaderStamper, Message
 from fleet.protocol.inspection import InspectionAck, InspectionResult, Rejection, result_reference
-from fleet.protocol.keys import ALIVE, ParsedKey, Topic, parse_key, subscription_key, topic_key
+from fleet.protocol.keys import (
+    ALIVE,
+    ParsedKey,
+    Topic,
+    parse_key,
+    parse_topic,
+    subscription_key,
+    topic_key,
+)
 from fleet.protocol.state import Connection
 
 log = logging.getLogger(__name__)
@@ -102,7 +113,7 @@ class RobotLink(Protocol):
 
 
 class VdaZenohLink:
-    """VDA 5050 2.1 robots over a Bus (see the module docstring)."""
+    """VDA 5050 2.0 and 2.1 robots over a Bus (see the module docstring)."""
 
     def __init__(self, bus: Bus, interface: str) -> None:
         self.bus = bus
@@ -110,6 +121,7 @@ class VdaZenohLink:
         self.refused = 0
         """Messages refused (invalid, or claiming another robot's identity)."""
         self._stampers: dict[RobotId, HeaderStamper] = {}
+        self._versions: dict[RobotId, versions.Version] = {}
         self._lock = threading.Lock()
         self._handles: list[Handle] = []
         self._events: LinkEvents | None = None
@@ -137,8 +149,18 @@ class VdaZenohLink:
 
     def send(self, robot: RobotId, message: Message) -> None:
         stamped = self._stamper(robot).stamp(message)
-        self.bus.publish(topic_key(self.interface, robot.manufacturer, robot.serial,
-                                   stamped.TOPIC), stamped, attachment=self.attachment)
+        key = topic_key(self.interface, robot.manufacturer, robot.serial, stamped.TOPIC)
+        version = self.version(robot)
+        if version is versions.DEFAULT:
+            self.bus.publish(key, stamped, attachment=self.attachment)
+            return
+        shaped = versions.lower(stamped.TOPIC, stamped.to_json(), version)
+        self.bus.publish_raw(key, to_bytes(shaped), attachment=self.attachment)
+
+    def version(self, robot: RobotId) -> versions.Version:
+        """The VDA 5050 version ``robot`` is spoken to in: that of its latest valid message
+        (2.1 before any)."""
+        return self._versions.get(robot, versions.DEFAULT)
 
     def _stamper(self, robot: RobotId) -> HeaderStamper:
         with self._lock:
@@ -167,12 +189,16 @@ class VdaZenohLink:
             return
         key, robot = sender
         try:
-            view = StateView.from_json(decode_json(Topic.STATE, payload))
+            obj = from_bytes(payload)
+            version = self._read(Topic.STATE, obj)
+            view = StateView.from_json(check_object(Topic.STATE, obj)
+                                       if version is versions.DEFAULT else obj)
         except ProtocolError as exc:
             self._refuse(robot, key, str(exc), payload)
             return
         if events is not None and self._genuine(robot, key, view.manufacturer,
                                                 view.serial_number):
+            self._versions[robot] = version
             events.on_state(robot, view)
 
     def _on_message(self, raw_key: str, payload: bytes) -> None:
@@ -182,19 +208,30 @@ class VdaZenohLink:
             return
         key, robot = sender
         try:
-            message: Any = decode(key.topic, payload)
+            topic = parse_topic(key.topic)
+            obj = from_bytes(payload)
+            version = self._read(topic, obj)
+            message: Any = decode_object(topic, versions.lift(topic, obj, version))
         except ProtocolError as exc:
             self._refuse(robot, key, str(exc), payload)
             return
         if events is None or not self._genuine(robot, key, message.header.manufacturer,
                                                message.header.serial_number, payload):
             return
+        self._versions[robot] = version
         if isinstance(message, InspectionResult):
             events.on_result(robot, message)
         elif isinstance(message, Connection):
             events.on_connection(robot, message)
         elif isinstance(message, Factsheet):
             events.on_factsheet(robot, message)
+
+    @staticmethod
+    def _read(topic: Topic, obj: Any) -> versions.Version:
+        """The version of a parsed message (a 2.0 one checked against its 2.0 schema)."""
+        if not isinstance(obj, dict):
+            return versions.DEFAULT  # refused as not an object by the 2.1 check
+        return versions.read(topic, obj)
 
     def _on_alive(self, key: ParsedKey, present: bool) -> None:
         if self._events is not None:

@@ -1,17 +1,24 @@
 """Liveness: which robots are there, which are lost, and what happens to a lost robot's work.
 
-A robot is heard when any valid message of its arrives or its presence appears. It turns
-SILENT when nothing was heard for :attr:`~fleet.manager.core.ManagerSettings.robot_timeout`
-(or its presence went), and is declared lost (CONNECTION_BROKEN) when the silence outlasts
-the timeout plus its *allowance*: the expected time to cross the comms-dead zones ahead of
-it on its route, times the margin, so that a robot driving through a 5G dead zone is not
-given up. When nothing at all was heard from any robot for a timeout, the silence says
-more about the manager (a stall, a backlog of states) or its network than about the
-robots: with :data:`FLEET_SILENCE_MIN` or more robots listened to, losses then wait
-:data:`FLEET_SILENCE_FACTOR` times longer. A robot that says OFFLINE is lost at once.
-A lost robot's remaining inspections go back to its mission's pool for the planner to
-hand to others; when it comes back, its stale order is cancelled. Status changes follow the table in
-:mod:`fleet.manager.lifecycle`.
+A robot is heard when any valid message of its arrives or its presence appears. Presence (a
+Zenoh liveliness token; on MQTT the retained ``connection`` and its last will) is the fast
+signal: a robot whose presence goes is lost at once (unless a dead zone explains it, below).
+A robot whose presence stays up is judged by its *heartbeat*: the state interval its
+factsheet declares (``protocolLimits.timing.defaultStateInterval``), or the standard's
+:data:`STANDARD_STATE_INTERVAL_S` when it declares none (:func:`heartbeat`). It turns SILENT
+when nothing was heard for a heartbeat (at least
+:attr:`~fleet.manager.core.ManagerSettings.robot_timeout`, or its presence went), and is
+declared lost (CONNECTION_BROKEN) when the silence outlasts :data:`HEARTBEAT_MARGIN`
+heartbeats (at least the timeout) plus its *allowance*: the expected time to cross the
+comms-dead zones ahead of it on its route, times the margin, so that a robot driving through
+a 5G dead zone is not given up. When nothing at all was heard from any robot for a timeout,
+the silence says more about the manager (a stall, a backlog of states) or its network than
+about the robots: with :data:`FLEET_SILENCE_MIN` or more robots listened to, losses then
+wait :data:`FLEET_SILENCE_FACTOR` times longer. A robot that says OFFLINE is lost at once,
+and stays OFFLINE when its presence then goes (that is how a clean shutdown ends, not a
+broken connection). A lost robot's remaining inspections go back to its mission's pool for
+the planner to hand to others; when it comes back, its stale order is cancelled. Status
+changes follow the table in :mod:`fleet.manager.lifecycle`.
 """
 
 from __future__ import annotations
@@ -45,6 +52,26 @@ def _between_nodes(robot: RobotEntry, fac: Facility) -> bool:
         return True
     node = fac.nodes[state.last_node_id]
     return math.dist((pos.x, pos.y), (node.x, node.y)) > AT_NODE_M
+
+STANDARD_STATE_INTERVAL_S = 30.0
+"""The state interval of a robot whose factsheet declares none: VDA 5050 2.0 and 2.1
+(section "Topic state") have a robot publish its state on every relevant change and, with
+nothing changing, at the latest every 30 s; the factsheet's ``defaultStateInterval`` ("if
+not defined, the default value from the main document is used") may say otherwise."""
+HEARTBEAT_MARGIN = 2.5
+"""Heartbeats a robot with its presence up may stay silent before it is lost: one state
+may be lost on the way (VDA 5050 sends states at QoS 0, "at most once"), and the next may
+come up to half an interval late (a busy robot, a loaded network)."""
+
+
+def heartbeat(robot: RobotEntry) -> float:
+    """Seconds (clock) between two states of ``robot`` when nothing changes: its declared
+    ``defaultStateInterval``, else :data:`STANDARD_STATE_INTERVAL_S` (also before its
+    factsheet arrives: nothing is known yet)."""
+    declared = robot.factsheet.timing.default_state_interval \
+        if robot.factsheet is not None else None
+    return declared if declared is not None and declared > 0 else STANDARD_STATE_INTERVAL_S
+
 
 FLEET_SILENCE_FACTOR = 3.0
 """When no robot at all was heard for a timeout, a silent robot is lost only after this
@@ -125,11 +152,13 @@ class Liveness:
                         or robot.last_heard == -math.inf:
                     continue  # lost already, or known only from refused messages
                 silent = now - robot.last_heard
-                limit = (timeout + self.allowance(robot)) * factor
+                beat = heartbeat(robot)
+                limit = (max(timeout, beat * HEARTBEAT_MARGIN) + self.allowance(robot)) * factor
                 if silent > limit:
-                    self.lose(robot, RobotStatus.CONNECTION_BROKEN, f"silent for {silent:.1f} s")
+                    self.lose(robot, RobotStatus.CONNECTION_BROKEN,
+                              f"silent for {silent:.1f} s (state interval {beat:g} s)")
                     lost = True
-                elif silent > core.settings.robot_timeout or not robot.alive:
+                elif silent > max(timeout, beat) or not robot.alive:
                     robot.move(RobotStatus.SILENT)
         return lost
 
@@ -168,6 +197,8 @@ class Liveness:
         core = self.core
         if robot.status is RobotStatus.LOCKED_OUT:
             return  # locked out whatever its link does; its work is with others already
+        if robot.status is RobotStatus.OFFLINE and status is RobotStatus.CONNECTION_BROKEN:
+            return  # said OFFLINE, then its presence went: a clean shutdown's last step
         was_lost = robot.status.lost
         robot.move(status)
         if was_lost:

@@ -91,8 +91,12 @@ def decode_json(topic: Topic | str, payload: bytes | bytearray | memoryview) -> 
     work than :func:`decode` for a state). Order consistency is not checked (that is the
     model's job); every other rejection is as in :func:`decode`.
     """
+    return check_object(topic, from_bytes(payload))
+
+
+def check_object(topic: Topic | str, obj: Any) -> dict[str, Any]:
+    """Like :func:`decode_json` for an already parsed JSON value."""
     kind = parse_topic(str(topic))
-    obj = from_bytes(payload)
     if not isinstance(obj, dict):
         raise ProtocolError(f"{kind} message must be a JSON object, got {_json_type(obj)}")
     validate(kind, obj)
