@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import signal
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from fleet.comms import MqttOptions
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +69,13 @@ def serve(
         [], "--map", help="Site map whose fixed sensors (site.meta.sensors) the manager "
         "listens to on {interface}/sensors/* (repeatable; the maps of launched missions "
         "are added too)."),
+    mqtt: str | None = typer.Option(
+        None, "--mqtt", envvar="FLEET_MQTT", help="Also serve the VDA 5050 robots of this "
+        "MQTT broker: mqtt://HOST:PORT, or mqtts://HOST:PORT with --mqtt-identity (env "
+        "FLEET_MQTT; docs/protocol.md, MQTT)."),
+    mqtt_identity: Path | None = typer.Option(
+        None, "--mqtt-identity", help="For mqtts://: a directory with the manager's "
+        "cert.pem, key.pem and the site CA's ca.pem (default: SECURE/manager with --secure)."),
     robots_file: Path | None = typer.Option(
         None, "--robots", help="ROS 2 robots to drive (Nav2 over Zenoh: rmw_zenoh or "
         "zenoh-bridge-ros2dds) and how to reach each (docs/ros2.md)."),
@@ -89,6 +101,7 @@ def serve(
     from fleet.store.leases import Lease
 
     alerts = alert_settings(webhooks, webhook_secret_env, alert_min_severity)
+    broker = _broker(mqtt, mqtt_identity or (secure / "manager" if secure else None), name)
     sites = [(formats.load(m), str(m)) for m in maps]
     ros2 = None
     if robots_file is not None:
@@ -126,6 +139,9 @@ def serve(
 
     def links(bus: Bus) -> list[RobotLink]:
         made: list[RobotLink] = [VdaZenohLink(bus, interface)]
+        if broker is not None:
+            from fleet.manager.mqtt_link import VdaMqttLink
+            made.append(VdaMqttLink.open(broker, interface))
         if ros2:
             from fleet.manager.ros2_link import Ros2Link
             made.append(Ros2Link(ros2, clock=clock, interface=interface))
@@ -171,3 +187,28 @@ def serve(
     finally:
         store.close()
     typer.echo("fleet manager stopped", err=True)
+
+
+def _broker(url: str | None, identity: Path | None, name: str | None) -> MqttOptions | None:
+    """The MQTT broker to serve robots of (None without ``--mqtt``): TLS files from
+    ``identity`` for ``mqtts://``; a bad URL or missing file is a usage error."""
+    from fleet.comms import MqttOptions
+
+    if url is None:
+        return None
+    tls = url.startswith("mqtts://")
+    if tls and identity is None:
+        raise typer.BadParameter("mqtts:// needs --mqtt-identity (or --secure)",
+                                 param_hint="--mqtt")
+    ca = cert = key = None
+    if tls and identity is not None:
+        ca, cert, key = identity / "ca.pem", identity / "cert.pem", identity / "key.pem"
+        missing = [str(p) for p in (ca, cert, key) if not p.is_file()]
+        if missing:
+            raise typer.BadParameter(f"no such file: {', '.join(missing)}",
+                                     param_hint="--mqtt-identity")
+    try:
+        return MqttOptions(url, client_id=f"fleet-manager-{name or os.getpid()}", ca=ca,
+                           cert=cert, key=key)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--mqtt") from None

@@ -222,9 +222,13 @@ class VdaZenohLink:
         if isinstance(message, InspectionResult):
             events.on_result(robot, message)
         elif isinstance(message, Connection):
-            events.on_connection(robot, message)
+            self._connection(events, robot, message)
         elif isinstance(message, Factsheet):
             events.on_factsheet(robot, message)
+
+    def _connection(self, events: LinkEvents, robot: RobotId, message: Connection) -> None:
+        """A valid ``connection`` message (presence is the token's business on Zenoh)."""
+        events.on_connection(robot, message)
 
     @staticmethod
     def _read(topic: Topic, obj: Any) -> versions.Version:
