@@ -247,8 +247,17 @@ class MqttTransport:
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any,
                        reason: ReasonCode, _properties: Properties | None) -> None:
-        self._fail(f"connection closed ({_reason(reason)})")
-        if not self._closed:
+        if not self._answered.is_set():
+            # before any CONNACK: the broker (or its TLS layer) turned us away, and paho
+            # only knows that the socket closed; say what usually causes it
+            if not self.options.tls:
+                hint = "is it a TLS port? then use mqtts://"
+            elif self.options.cert is None:
+                hint = "it may require a client certificate"
+            else:
+                hint = "is the client certificate signed by the broker's CA, and not revoked?"
+            self._fail(f"it closed the connection before accepting it ({hint})")
+        elif not self._closed:
             logger.warning("lost the MQTT broker at %s (%s); reconnecting", self.options.url,
                            _reason(reason))
 
