@@ -5,20 +5,22 @@ reconnection, and the TLS broker of ``fleet security mqtt-config`` with its ACL.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from fleet.comms import Bus, MqttOptions, MqttTransport, vda5050_delivery
 from fleet.comms.mqtt_transport import mqtt_filter
 from fleet.errors import NotReachable, TransportError
-from fleet.security.pki import Authority
+from fleet.security.pki import Authority, Role
 from tests.comms.conftest import wait_until
 from tests.mqtt_broker import MakeBroker
 
@@ -33,18 +35,20 @@ def itf() -> str:
     return f"t{uuid.uuid4().hex[:10]}"
 
 
+OpenMqtt = Callable[..., MqttTransport]
+
+
 @pytest.fixture
-def open_mqtt(mqtt_url: str) -> Iterator[type[MqttTransport]]:
+def open_mqtt(mqtt_url: str) -> Iterator[OpenMqtt]:
     """Opens transports on the session broker (``open_mqtt(**options)``); closes them after."""
     opened: list[MqttTransport] = []
 
-    class _Open(MqttTransport):
-        def __new__(cls, **options: object) -> MqttTransport:  # type: ignore[misc]
-            transport = MqttTransport.open(MqttOptions(mqtt_url, **options))  # type: ignore[arg-type]
-            opened.append(transport)
-            return transport
+    def _open(**options: Any) -> MqttTransport:
+        transport = MqttTransport.open(MqttOptions(mqtt_url, **options))
+        opened.append(transport)
+        return transport
 
-    yield _Open
+    yield _open
     for transport in opened:
         transport.close()
 
@@ -107,7 +111,7 @@ def test_an_unreachable_broker_is_one_line_naming_the_url() -> None:
 
 
 # ---------------------------------------------------------------------------- plain broker
-def test_round_trip_with_translated_wildcards(open_mqtt: type[MqttTransport],
+def test_round_trip_with_translated_wildcards(open_mqtt: OpenMqtt,
                                               itf: str) -> None:
     robot, manager = open_mqtt(), open_mqtt()
     states: Received = []
@@ -141,7 +145,7 @@ def test_a_bus_works_over_mqtt(mqtt_url: str, itf: str) -> None:
 
 
 def test_several_subscriptions_to_one_filter_each_get_every_message(
-        open_mqtt: type[MqttTransport], itf: str) -> None:
+        open_mqtt: OpenMqtt, itf: str) -> None:
     a, b = open_mqtt(), open_mqtt()
     first: Received = []
     second: Received = []
@@ -156,7 +160,7 @@ def test_several_subscriptions_to_one_filter_each_get_every_message(
     assert first == [(f"{itf}/x", b"1")]
 
 
-def test_a_raising_callback_does_not_stop_delivery(open_mqtt: type[MqttTransport],
+def test_a_raising_callback_does_not_stop_delivery(open_mqtt: OpenMqtt,
                                                    itf: str) -> None:
     a, b = open_mqtt(), open_mqtt()
     got: Received = []
@@ -173,7 +177,7 @@ def test_a_raising_callback_does_not_stop_delivery(open_mqtt: type[MqttTransport
     assert b.reachable()
 
 
-def test_remote_only_skips_own_publications(open_mqtt: type[MqttTransport], itf: str) -> None:
+def test_remote_only_skips_own_publications(open_mqtt: OpenMqtt, itf: str) -> None:
     a, b = open_mqtt(), open_mqtt()
     got: Received = []
     a.subscribe(f"{itf}/k", _collect(got), remote_only=True)  # type: ignore[arg-type]
@@ -187,7 +191,7 @@ def test_remote_only_skips_own_publications(open_mqtt: type[MqttTransport], itf:
 
 
 def test_connection_is_retained_for_late_subscribers_and_state_is_not(
-        open_mqtt: type[MqttTransport], itf: str) -> None:
+        open_mqtt: OpenMqtt, itf: str) -> None:
     robot = open_mqtt()
     robot.publish(f"{itf}/v2/acme/r1/connection", b'{"connectionState": "ONLINE"}')
     robot.publish(f"{itf}/v2/acme/r1/state", b"{}")
@@ -200,7 +204,7 @@ def test_connection_is_retained_for_late_subscribers_and_state_is_not(
     assert got == [(f"{itf}/v2/acme/r1/connection", b'{"connectionState": "ONLINE"}')]
 
 
-def test_tokens_are_inert_and_queries_refused(open_mqtt: type[MqttTransport],
+def test_tokens_are_inert_and_queries_refused(open_mqtt: OpenMqtt,
                                               itf: str) -> None:
     t = open_mqtt()
     seen: list[object] = []
@@ -215,7 +219,7 @@ def test_tokens_are_inert_and_queries_refused(open_mqtt: type[MqttTransport],
 
 
 def test_close_is_idempotent_and_publishing_after_it_fails(
-        open_mqtt: type[MqttTransport], itf: str) -> None:
+        open_mqtt: OpenMqtt, itf: str) -> None:
     t = open_mqtt()
     t.close()
     t.close()
@@ -251,7 +255,7 @@ def _robot_process(url: str, topic: str, how: str) -> subprocess.Popen[str]:
 
 
 def test_the_broker_publishes_the_will_of_a_killed_client(
-        open_mqtt: type[MqttTransport], mqtt_url: str, itf: str) -> None:
+        open_mqtt: OpenMqtt, mqtt_url: str, itf: str) -> None:
     topic = f"{itf}/v2/acme/r1/connection"
     watcher = open_mqtt()
     got: Received = []
@@ -268,7 +272,7 @@ def test_the_broker_publishes_the_will_of_a_killed_client(
 
 
 def test_a_clean_close_does_not_publish_the_will(
-        open_mqtt: type[MqttTransport], mqtt_url: str, itf: str) -> None:
+        open_mqtt: OpenMqtt, mqtt_url: str, itf: str) -> None:
     topic = f"{itf}/v2/acme/r1/connection"
     watcher = open_mqtt()
     got: Received = []
@@ -347,3 +351,14 @@ def test_tls_refuses_clients_without_a_certificate(mqtt_brokers: MakeBroker,
     assert "client certificate" in str(caught.value)
     with pytest.raises(NotReachable, match="mqtts://"):
         MqttTransport.open(broker.url.replace("mqtts://", "mqtt://"))
+
+
+def test_tls_refuses_a_revoked_certificate(mqtt_brokers: MakeBroker, tmp_path: Path) -> None:
+    authority = Authority.create(tmp_path / "sec")
+    authority.add_robot("acme/r9")
+    kept = tmp_path / "stolen"  # the robot's files as a thief would keep them
+    shutil.copytree(tmp_path / "sec" / "robots" / "acme" / "r9", kept)
+    authority.revoke(Role.ROBOT, "acme/r9")
+    broker = mqtt_brokers(security=tmp_path / "sec")  # crlfile: the revocation list
+    with pytest.raises(NotReachable, match="revoked"):
+        MqttTransport.open(_identity(broker.url, kept))
