@@ -127,6 +127,29 @@ def revoke(
             typer.echo(f"revoked {role.value} {n} ({holder.cn}); restart the manager")
 
 
+@app.command("mqtt-config")
+def mqtt_config(
+    directory: Path = typer.Argument(..., help="Security directory."),
+    port: int = typer.Option(8883, "--port", help="TLS port the broker listens on."),
+    bind: str | None = typer.Option(None, "--bind", help="Address to listen on (default: "
+                                    "every address)."),
+    interface: str = typer.Option("uagv", "--interface", envvar="FLEET_INTERFACE",
+                                  help="VDA 5050 interface name of the site's topics."),
+    user: str | None = typer.Option(None, "--user", help="User a broker started as root "
+                                    "switches to (it must be able to read the manager's "
+                                    "key)."),
+) -> None:
+    """Write DIR/mqtt/mosquitto.conf and DIR/mqtt/acl for a Mosquitto broker of MQTT robots:
+    TLS with client certificates of this CA, each robot limited to its own topics. Run it
+    again after add-robot or revoke, then reload the broker."""
+    from fleet.security.mqtt import write_mosquitto_config
+
+    conf = write_mosquitto_config(directory, interface=interface, port=port, bind=bind,
+                                  run_as=user)
+    typer.echo(f"mosquitto configuration {conf} and ACL {conf.parent / 'acl'}; "
+               f"run: mosquitto -c {conf}")
+
+
 @app.command("list")
 def list_(directory: Path = typer.Argument(..., help="Security directory.")) -> None:
     """Every certificate issued: role, name, common name, revoked or not."""
