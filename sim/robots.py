@@ -32,8 +32,9 @@ import networkx as nx
 
 from fleet.agent import AgentConfig, Capabilities, RobotAgent, Ticker
 from fleet.agent.agent import OFFLINE_GRACE
+from fleet.agent.mqtt import robot_options
 from fleet.clock import ScaledClock
-from fleet.comms import Bus, client_config
+from fleet.comms import Bus, MqttTransport, client_config
 from fleet.errors import Problem
 from fleet.facility.model import NodeKind, ZoneKind
 from fleet.planning.robots import Robot
@@ -66,6 +67,9 @@ class FleetOptions:
       for the GIL between them).
     - ``check_states``: check each state against the schema before it leaves, as a real
       robot's Bus does (a third of a large state's cost; the manager checks it anyway).
+    - ``mqtt``: the broker (``mqtt://HOST:PORT``) the robots of ``mqtt_serials`` talk
+      through, each with an MQTT client of its own and VDA 5050's last will
+      (:mod:`fleet.agent.mqtt`); the others share the fleet's Zenoh session.
     """
 
     state_interval: float = 1.0
@@ -75,8 +79,12 @@ class FleetOptions:
     body: BodyParams = field(default_factory=BodyParams)
     tickers: int = 1
     check_states: bool = True
+    mqtt: str | None = None
+    mqtt_serials: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
+        if self.mqtt_serials and self.mqtt is None:
+            raise ValueError("robots on MQTT need the broker's URL")
         if not (math.isfinite(self.state_interval) and self.state_interval > 0):
             raise ValueError(f"state_interval must be > 0 seconds, got {self.state_interval}")
         if self.tickers < 1:
@@ -126,6 +134,8 @@ class SimRobot:
                             space=shared.space)
         self.alive = False
         self.deaths = 0
+        self.own: MqttTransport | None = None
+        """The robot's own MQTT client (None: it shares the fleet's Zenoh session)."""
         self.radio, self.agent = self._connect()
 
     @property
@@ -139,7 +149,12 @@ class SimRobot:
         lane = zlib.crc32(self.serial.encode())
         link = Link(s.scenario.link, s.coverage, seed=s.scenario.seed, robot=self.serial,
                     queue=s.queues[lane % len(s.queues)])
-        radio = Radio(s.bus.transport, link, s.clock, grace_s=s.clock.to_world(OFFLINE_GRACE))
+        transport = s.bus.transport
+        if self.serial in s.options.mqtt_serials:
+            assert s.options.mqtt is not None
+            transport = self.own = MqttTransport.open(robot_options(
+                s.options.mqtt, s.options.interface, self.robot.manufacturer, self.serial))
+        radio = Radio(transport, link, s.clock, grace_s=s.clock.to_world(OFFLINE_GRACE))
         self.body.listener = radio.on_motion
         radio.on_motion(None, self.body.position(), self.body.node)
         ticker = s.tickers[lane % len(s.tickers)]
@@ -168,6 +183,9 @@ class SimRobot:
         self.deaths += 1
         self.radio.cut()
         self.agent.stop(grace=0.0)
+        if self.own is not None:  # its connection dies with it: the broker sends its will
+            self.own.sever()
+            self.own = None
         log.info("%s killed", self.serial)
 
     def restart(self) -> None:
@@ -277,6 +295,10 @@ class SimFleet:
             queue.close()
         for ticker in shared.tickers:
             ticker.close()
+        for sim in self.robots.values():
+            if sim.own is not None:  # after OFFLINE went out: a clean close, no will
+                sim.own.close()
+                sim.own = None
         if self._given_bus is None:
             shared.bus.close()
 

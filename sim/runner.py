@@ -61,6 +61,7 @@ from fleet.facility.model import Facility
 from fleet.manager import Manager, ManagerSettings, build_manager
 from fleet.manager.api import api_key
 from fleet.manager.links import RobotLink, VdaZenohLink
+from fleet.manager.mqtt_link import VdaMqttLink
 from fleet.manager.ros2_link import Ros2Link
 from fleet.manager.ros2_robots import Ros2Robot
 from fleet.planning.mission import MissionSpec
@@ -172,6 +173,11 @@ class RunOptions:
     (:mod:`sim.ros2_fleet`), driven through the manager's ROS 2 link; they are not
     placed in the physical space (the others still are)."""
     ros2_profile: str = "rmw_zenoh"
+    mqtt: str | None = None
+    """An MQTT broker (``mqtt://HOST:PORT``): the run's own manager serves its robots too
+    (:class:`~fleet.manager.mqtt_link.VdaMqttLink`), and the first :attr:`mqtt_robots`
+    robots talk through it, each with a client of its own (in this process only)."""
+    mqtt_robots: int = 0
     ros2_distro: str = "jazzy"
 
     def __post_init__(self) -> None:
@@ -183,6 +189,8 @@ class RunOptions:
             raise ValueError(f"sensor period must be a number > 0 seconds, got {period!r}")
         if self.dwell_s is not None and not self.dwell_s >= 0:
             raise ValueError(f"dwell must be >= 0 seconds, got {self.dwell_s!r}")
+        if self.mqtt_robots and self.mqtt is None:
+            raise ValueError("robots on MQTT need a broker (mqtt://HOST:PORT)")
 
     def separate(self, robots: int) -> bool:
         """Whether a fleet of ``robots`` runs in one process of their own."""
@@ -217,17 +225,21 @@ class EmbeddedManager:
 
     def __init__(self, workdir: Path, settings: ManagerSettings, clock: Clock, *,
                  sites: tuple[Facility, ...] = (), ros2: Sequence[Ros2Robot] = (),
-                 state_interval: float = 1.0) -> None:
+                 state_interval: float = 1.0, mqtt: str | None = None) -> None:
         self.endpoint = tcp_endpoint("127.0.0.1", free_port())
         self.store = Store.open(None, path=workdir / "fleet.db")
         self.bus = Bus.open(router_config([self.endpoint]))
         links: list[RobotLink] = []
         self.ros2_link: Ros2Link | None = None
         """The link of the ROS 2 robots (None without any)."""
-        if ros2:  # the VDA 5050 robots on the bus, and the ROS 2 ones through their link
+        if ros2 or mqtt:  # the VDA 5050 robots on the bus, and the others through theirs
+            links = [VdaZenohLink(self.bus, settings.interface)]
+        if mqtt:
+            links.append(VdaMqttLink.open(mqtt, settings.interface))
+        if ros2:
             self.ros2_link = Ros2Link(ros2, clock=clock, interface=settings.interface,
                                       state_interval=state_interval, results=workdir / "ros2")
-            links = [VdaZenohLink(self.bus, settings.interface), self.ros2_link]
+            links.append(self.ros2_link)
         self.manager: Manager = build_manager(self.store, self.bus, settings, clock=clock,
                                               sites=sites, links=links)
         self._closed = False
@@ -341,14 +353,19 @@ class SimRun:
                 self.embedded = EmbeddedManager(
                     self.workdir, settings, self.clock, sites=(self.scenario.facility,),
                     ros2=self.ros2.specs if self.ros2 is not None else (),
-                    state_interval=o.interval)
+                    state_interval=o.interval, mqtt=o.mqtt)
             endpoints = [self.endpoint] if self.embedded is not None else list(o.connect)
             self.observer = Bus.open(client_config(endpoints))
             self.observer.subscribe(subscription_key(o.interface, Topic.INSPECTION),
                                     self._on_result)
             fleet_options = FleetOptions(state_interval=o.interval, interface=o.interface,
                                          results_dir=self.workdir / "results", body=o.body,
-                                         tickers=o.tickers)
+                                         tickers=o.tickers, mqtt=o.mqtt,
+                                         mqtt_serials=frozenset(
+                                             r.serial for r in self.vda[:o.mqtt_robots]))
+            if o.mqtt_robots and (o.processes or o.separate(len(self.vda))):
+                raise ScenarioError("robots on MQTT run in the simulator's own process: "
+                                    "not with --processes or a fleet process")
             address = None if self.space_server is None else self.space_server.address
             if o.separate(len(self.vda)):
                 self.fleet = FleetProcess(self.scenario, self.vda, connect=endpoints,

@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, make_url
 
+from tests.mqtt_broker import mqtt_brokers, mqtt_url
 from tests.store.factories import postgres_url
+
+__all__ = ["mqtt_brokers", "mqtt_url"]  # real Mosquitto brokers, for every MQTT test
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"

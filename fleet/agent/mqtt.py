@@ -3,9 +3,9 @@
 A :class:`~fleet.agent.RobotAgent` works on any :class:`~fleet.comms.Bus`; on MQTT it needs
 a client of its own whose last will is its ``connection`` CONNECTIONBROKEN (VDA 5050 2.x,
 topic ``connection``: set at connect, QoS 1, retained), so that the broker tells the
-manager when the robot vanishes. :func:`robot_bus` opens that bus; the agent then
-publishes ``connection`` ONLINE (retained) on start and OFFLINE before a clean close, which
-discards the will.
+manager when the robot vanishes. :func:`robot_options` describes such a client and
+:func:`robot_bus` opens a bus on one; the agent then publishes ``connection`` ONLINE
+(retained) on start and OFFLINE before a clean close, which discards the will.
 """
 
 from __future__ import annotations

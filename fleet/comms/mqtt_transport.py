@@ -47,6 +47,7 @@ import base64
 import itertools
 import logging
 import queue
+import socket
 import ssl
 import threading
 from dataclasses import dataclass, field
@@ -279,6 +280,24 @@ class MqttTransport:
                 return
             self._closed = True
         self._stop()
+
+    def sever(self) -> None:
+        """End the connection as a crash or a lost network would: no DISCONNECT, so the
+        broker publishes the will (for simulated robots and tests); closed after that."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._client.loop_stop()  # no reconnection from here on
+        sock = self._client.socket()
+        if sock is not None:
+            try:
+                if isinstance(sock, socket.socket):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            except OSError as exc:
+                logger.debug("severing %s: %s", self.options.url, exc)
+        self._inbox.put(None)
 
     def _stop(self) -> None:
         self._closed = True

@@ -1,5 +1,4 @@
-"""Real Zenoh on loopback: one router per module on a free port, client buses per test;
-real Mosquitto brokers for the MQTT transport (tests/mqtt_broker.py)."""
+"""Real Zenoh on loopback: one router per module on a free port, client buses per test."""
 
 from __future__ import annotations
 
@@ -9,9 +8,6 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from fleet.comms import Bus, client_config, free_port, router_config, tcp_endpoint
-from tests.mqtt_broker import mqtt_brokers, mqtt_url
-
-__all__ = ["mqtt_brokers", "mqtt_url"]  # fixtures of real Mosquitto brokers (MQTT tests)
 
 OpenClient = Callable[..., Bus]
 

@@ -28,7 +28,7 @@ import queue
 import signal
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 
@@ -61,7 +61,7 @@ header_ids: dict[str, int] = {}
 
 def message(topic: str, body: dict) -> str:
     header_ids[topic] = header_ids.get(topic, -1) + 1
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return json.dumps({"headerId": header_ids[topic],
                        "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.")
                        + f"{now.microsecond // 1000:03d}Z",
