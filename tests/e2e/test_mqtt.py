@@ -69,12 +69,13 @@ def test_robots_on_mqtt_and_zenoh_share_a_mission_and_mqtt_losses_are_told_apart
     # a clean shutdown on MQTT: OFFLINE (retained), then a clean disconnect: offline
     survivor = (on_mqtt - {doomed}).pop()
     sim = run.fleet.robot(survivor)  # type: ignore[attr-defined]
-    sim.stop()
-    assert sim.own is not None
-    time.sleep(0)  # nothing to wait for: the close below is after OFFLINE on the wire
-    sim.own.close()
     kept = manager.registry.find(survivor)
-    assert kept is not None
+    assert kept is not None and kept.status is RobotStatus.ONLINE
+    sim.stop()
     assert _wait(lambda: kept.status is RobotStatus.OFFLINE, 10)
-    time.sleep(0.5)  # a will, wrongly sent, would have landed by now
-    assert kept.status is RobotStatus.OFFLINE
+    assert sim.own is not None
+    sim.own.close()  # its connection goes now: OFFLINE then no presence is still offline
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:  # (a will, wrongly sent, lands within this)
+        assert kept.status is RobotStatus.OFFLINE
+        time.sleep(0.05)
