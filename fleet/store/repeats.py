@@ -38,7 +38,8 @@ class Repeat:
     """A repeat :meth:`fleet.store.Store.record_batch` stored: result ``result_id`` of
     ``serial_number``'s order ``order_id``, action ``action_id`` (inspection point
     ``inspection_point_id``, mission ``mission_id`` when known), repeating the inspection
-    ``repeat_of``; ``count`` is how many repeats of it are stored now, this one included."""
+    ``repeat_of``; ``count`` numbers it among that inspection's repeats (1 for the first):
+    how many were stored once it was."""
 
     result_id: str
     repeat_of: str
@@ -111,8 +112,8 @@ def insert_batch(connection: Connection, rows: list[dict[str, Any]],
     """Store the rows of a batch not stored yet (``rows`` and ``readings`` as
     :func:`fleet.store.results.result_rows` builds them, distinct ids) in the caller's write
     transaction, each as an inspection or a repeat; the ids inserted, and the inserted rows
-    that are repeats (``repeat_of`` set on each) with ``"count"`` added: how many repeats
-    of that inspection are stored now."""
+    that are repeats (``repeat_of`` set on each) with ``"count"`` added: the repeat's
+    number among its inspection's repeats (the last one's is how many are stored now)."""
     todo = rows
     ids = [r["result_id"] for r in rows]
     stored = stored_ids(connection, ids)
@@ -134,7 +135,13 @@ def insert_batch(connection: Connection, rows: list[dict[str, Any]],
         todo = [r for r in lost if r["result_id"] not in gone]
     repeats = [r for r in rows if r["result_id"] in fresh and r.get("repeat_of")]
     counts = repeat_counts(connection, [r["repeat_of"] for r in repeats])
-    return fresh, [{**r, "count": counts.get(r["repeat_of"], 0)} for r in repeats]
+    # numbered in batch order: the repeats of this batch are the last of their inspection's
+    before = {k: n - sum(r["repeat_of"] == k for r in repeats) for k, n in counts.items()}
+    out = []
+    for r in repeats:
+        before[r["repeat_of"]] += 1
+        out.append({**r, "count": before[r["repeat_of"]]})
+    return fresh, out
 
 
 def repeat_counts(connection: Connection, inspections: Sequence[str]) -> dict[str, int]:
