@@ -39,16 +39,19 @@ def make_results(n: int, *, points: int = 50, robots: int = 5, seed: int = 0,
     carries a finding. Result ids are fresh UUIDs (drawn from ``seed``, so reproducible).
     """
     rng = random.Random(seed)
+    # each result an action of its own (a resultId's first 8 characters in its actionId),
+    # also across runs on one database: distinct inspections, none a repeat of another
     t0 = start or datetime(2025, 1, 1, tzinfo=UTC)
     out: list[dict[str, Any]] = []
     for i in range(n):
         point = f"P{i % points}"
+        rid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         result: dict[str, Any] = {
             "headerId": i, "timestamp": utc_timestamp(t0 + timedelta(seconds=i)),
             "version": VERSION, "manufacturer": manufacturer,
-            "serialNumber": f"R{i % robots}",
-            "resultId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-            "orderId": order_id, "actionId": f"inspect-{i}", "inspectionPointId": point,
+            "serialNumber": f"R{i % robots}", "resultId": rid,
+            "orderId": order_id, "actionId": f"inspect-{i}-{rid[:8]}",
+            "inspectionPointId": point,
             "nodeId": f"N{i % points}",
             "agvPosition": {"x": rng.uniform(0, 500), "y": rng.uniform(0, 500),
                             "theta": 0.0, "mapId": "level-0", "positionInitialized": True},

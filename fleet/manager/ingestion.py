@@ -9,6 +9,13 @@ never acknowledged and lost), marks their points done, and hands the results tha
 new to the anomaly rules (each result is judged once; a result stored but not yet judged
 when the manager dies is judged by the next one). A robot resends what is not
 acknowledged; the store keeps each ``resultId`` once.
+
+One inspection is counted per (``orderId``, ``actionId``): a further result of the same
+action (another ``resultId``) is stored and acknowledged as a **repeat**
+(:mod:`fleet.store.repeats`), so the robot stops resending it, but it does not make its
+point done again, is not judged by the anomaly rules, and is recorded as a mission event
+``result_repeated`` with the count of repeats of that inspection so far (``fleet mission
+status`` shows the mission's count: ``inspections.repeats``).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from fleet.manager.dispatcher import Dispatcher
 from fleet.manager.links import RobotId
 from fleet.protocol.header import Header
 from fleet.protocol.inspection import InspectionAck, InspectionResult
+from fleet.store.repeats import Repeat
 
 T = TypeVar("T")
 
@@ -99,14 +107,36 @@ class Ingestion:
                         f"robot {stored.manufacturer}/{stored.serial_number}",
                         reading.sensor, reading.value, reading.unit,
                         book.interlock(stored.inspection_point_id, reading.sensor), site=site)
+        repeats = {rep.result_id for rep in recorded.repeats}
         freed = False
         with core.lock:
             for robot, r in batch:
-                if r.result_id in committed:
+                # a repeat's action has its inspection already: its point is done once
+                if r.result_id in committed and r.result_id not in repeats:
                     freed |= self.dispatcher.committed(robot.serial, r.order_id, r.action_id,
                                                        r.result_id)
+            for rep in recorded.repeats:
+                self._repeated(rep)
         if freed:
             core.wake.set()
+
+    def _repeated(self, rep: Repeat) -> None:
+        """Record a stored repeat on its mission (caller holds the lock); logged when the
+        mission is not a live one (its events cannot be told then)."""
+        core = self.core
+        run = core.missions.get(rep.mission_id or "")
+        log.info("result %s of %s is repeat %d of inspection %s (order %s, action %s)",
+                 rep.result_id, rep.serial_number, rep.count, rep.repeat_of, rep.order_id,
+                 rep.action_id)
+        if run is None:
+            return
+        try:
+            core.event(run, "result_repeated", rep.serial_number, {
+                "point": rep.inspection_point_id, "order_id": rep.order_id,
+                "action_id": rep.action_id, "result_id": rep.result_id,
+                "repeat_of": rep.repeat_of, "repeats": rep.count})
+        except FleetError as exc:  # the repeat is stored and counted either way
+            log.error("could not record repeat %s: %s", rep.result_id, exc)
 
 
 def batches(q: queue.Queue[T | None], size: int, wait: float) -> Iterator[list[T]]:

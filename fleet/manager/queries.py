@@ -69,8 +69,11 @@ class Queries:
         return out
 
     def mission(self, mission_id: str) -> dict[str, Any]:
-        """One mission's status (``fleet mission status``); FleetError when unknown."""
+        """One mission's status (``fleet mission status``); FleetError when unknown. A live
+        mission's ``inspections`` has ``repeats`` too: the results stored as repeats of an
+        inspection (:mod:`fleet.store.repeats`), read from the store."""
         core = self.core
+        status: dict[str, Any] | None = None
         with core.lock:
             try:
                 run = self.mission_run(mission_id)
@@ -80,9 +83,13 @@ class Queries:
                                                            core.clock.now().timestamp())
                 for r in status["robots"]:
                     r["waiting"] = self.waiting(r["serial"]) if r["active"] else None
-                return status
             except FleetError:
                 pass
+        if status is not None:
+            # read outside the lock: the database may be slow, the manager must not wait
+            status["inspections"]["repeats"] = core.store.count_results(
+                status["mission_id"], repeats=True)
+            return status
         row = core.store.mission(mission_id)
         if row is None:
             raise FleetError(f"no mission {mission_id!r}")

@@ -50,6 +50,7 @@ from fleet.manager.missions import MissionRun
 from fleet.manager.obstacles import Obstacles
 from fleet.manager.patrol import Idleness, continuous
 from fleet.manager.planner_loop import PlannerLoop
+from fleet.manager.plausibility import implausible, point_of
 from fleet.manager.queries import Queries
 from fleet.manager.registry import Refusal
 from fleet.manager.scheduler import Scheduler
@@ -57,8 +58,9 @@ from fleet.manager.sensors import FixedSensors
 from fleet.manager.stateview import StateView
 from fleet.planning.mission import MissionSpec
 from fleet.protocol.factsheet import Factsheet
-from fleet.protocol.header import utc_timestamp
-from fleet.protocol.inspection import InspectionResult
+from fleet.protocol.header import Header, utc_timestamp
+from fleet.protocol.inspection import InspectionAck, InspectionResult, Rejection
+from fleet.protocol.keys import Topic
 from fleet.protocol.order import ActionType
 from fleet.protocol.state import Connection
 from fleet.sensors import Severity
@@ -250,7 +252,20 @@ class Manager:
         self.core.wake.set()
 
     def on_result(self, robot: RobotId, result: InspectionResult) -> None:
-        self.ingestion.put(robot, result)
+        """Queued for the ingest thread, unless it contradicts its inspection point
+        (:mod:`fleet.manager.plausibility`): then refused as other refusals are (shown per
+        robot, logged) and the robot told why on ``inspectionAck``, so it stops resending
+        it. Nothing is stored of a refused result."""
+        with self.lock:
+            found = point_of(result, self.missions.values())
+        reason = implausible(result, *found) if found is not None else None
+        if reason is None:
+            self.ingestion.put(robot, result)
+            return
+        self.on_refused(robot, Topic.INSPECTION.value, reason)
+        # a valid result's id is a UUID: a rejection can always carry it
+        self.core.send(*robot, InspectionAck.of(
+            Header(*robot), (), rejected=(Rejection.of(result.result_id, reason),)))
 
     def on_presence(self, robot: RobotId, present: bool) -> None:
         with self.lock:

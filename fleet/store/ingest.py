@@ -8,8 +8,9 @@ bind them: timestamps as the fixed-width UTC text of :class:`~fleet.store.tables
 (the rows already hold naive UTC datetimes), JSON columns as ``json.dumps`` text (None
 as SQL NULL). The columns are named from the tables, so a renamed column fails loudly.
 
-Only for SQLite, whose writers are serialised (``BEGIN IMMEDIATE``): which ids are new is
-read first, inside the same transaction, and nobody can insert one in between.
+Only for SQLite, whose writers are serialised (``BEGIN IMMEDIATE``): which ids are new,
+and which are repeats, is read first, inside the same transaction
+(:func:`fleet.store.repeats.insert_batch`), and nobody can insert one in between.
 PostgreSQL keeps the ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` path.
 :func:`insert_rows` does the same for any table (the anomaly log's observations) and
 :func:`mark_checked` flags results as checked by the anomaly rules.
@@ -31,9 +32,9 @@ _READINGS = cast(Table, ReadingRow.__table__)  # type: ignore[attr-defined]
 
 _RESULT_COLUMNS = ("result_id", "mission_id", "order_id", "action_id", "manufacturer",
                    "serial_number", "inspection_point_id", "node_id", "measured_at",
-                   "received_at", "position", "findings")
+                   "received_at", "position", "findings", "repeat_of", "rules_checked")
 _READING_COLUMNS = ("result_id", "seq", "sensor", "value", "unit", "inspection_point_id",
-                    "measured_at")
+                    "measured_at", "repeat")
 _CHUNK = 500
 
 
@@ -59,33 +60,27 @@ def _json(value: Any) -> str | None:
 
 def insert_sqlite(connection: Connection, rows: list[dict[str, Any]],
                   readings: list[dict[str, Any]]) -> set[str]:
-    """Insert the rows whose id is not stored yet, and their readings; the ids inserted."""
-    ids = [row["result_id"] for row in rows]
-    stored: set[str] = set()
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start:start + _CHUNK]
-        found = connection.exec_driver_sql(
-            f"SELECT result_id FROM {_RESULTS.name} WHERE result_id IN "
-            f"({', '.join('?' for _ in chunk)})", tuple(chunk))
-        stored.update(r[0] for r in found)
-    new = [r for r in rows if r["result_id"] not in stored]
-    if new:
-        received = _time(new[0]["received_at"])  # one per batch (result_rows)
-        measured = {r["result_id"]: _time(r["measured_at"]) for r in new}
-        connection.exec_driver_sql(_INSERT_RESULT, [
-            (r["result_id"], r["mission_id"], r["order_id"], r["action_id"],
-             r["manufacturer"], r["serial_number"], r["inspection_point_id"], r["node_id"],
-             measured[r["result_id"]],
-             received if r["received_at"] is new[0]["received_at"] else _time(r["received_at"]),
-             _json(r["position"]), _json(r["findings"])) for r in new])
-        # a reading's time is its result's: formatted once per result, not per reading
-        values = [(r["result_id"], r["seq"], r["sensor"], r["value"], r["unit"],
-                   r["inspection_point_id"], measured[r["result_id"]])
-                  for r in readings if r["result_id"] in measured]
-        if values:
-            connection.exec_driver_sql(_INSERT_READING, values)
-        return set(measured)
-    return set()
+    """Insert ``rows`` (none stored yet: :func:`fleet.store.repeats.insert_batch` has
+    looked, and sorted them into inspections and repeats) and their readings; the ids
+    inserted."""
+    if not rows:
+        return set()
+    received = _time(rows[0]["received_at"])  # one per batch (result_rows)
+    measured = {r["result_id"]: _time(r["measured_at"]) for r in rows}
+    connection.exec_driver_sql(_INSERT_RESULT, [
+        (r["result_id"], r["mission_id"], r["order_id"], r["action_id"],
+         r["manufacturer"], r["serial_number"], r["inspection_point_id"], r["node_id"],
+         measured[r["result_id"]],
+         received if r["received_at"] is rows[0]["received_at"] else _time(r["received_at"]),
+         _json(r["position"]), _json(r["findings"]), r["repeat_of"],
+         int(r["rules_checked"])) for r in rows])
+    # a reading's time is its result's: formatted once per result, not per reading
+    values = [(r["result_id"], r["seq"], r["sensor"], r["value"], r["unit"],
+               r["inspection_point_id"], measured[r["result_id"]], int(r["repeat"]))
+              for r in readings if r["result_id"] in measured]
+    if values:
+        connection.exec_driver_sql(_INSERT_READING, values)
+    return set(measured)
 
 
 def _any_time(moment: datetime | None) -> str | None:

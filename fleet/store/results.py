@@ -29,7 +29,9 @@ class StoredResult:
 
     ``measured_at`` is the message's header timestamp and ``received_at`` when the store
     took it, both aware UTC. ``position`` is the ``agvPosition`` JSON object and
-    ``findings`` the ``findings`` list (None when the robot sent none).
+    ``findings`` the ``findings`` list (None when the robot sent none). ``repeat_of`` is
+    None for an inspection, and for a repeat the inspection it repeats
+    (:mod:`fleet.store.repeats`).
     """
 
     result_id: str
@@ -45,6 +47,7 @@ class StoredResult:
     position: dict[str, Any]
     findings: list[dict[str, Any]] | None
     readings: tuple[Reading, ...]
+    repeat_of: str | None = None
 
     def reading(self, sensor: str) -> Reading | None:
         """The first reading of ``sensor``, or None."""

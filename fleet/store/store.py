@@ -17,15 +17,14 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, cast
 
-from sqlalchemy import Connection, Engine, Table, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, Table, false, func, select
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
@@ -42,11 +41,12 @@ from fleet.store.database import (
     transaction,
 )
 from fleet.store.gas import GasMethods
-from fleet.store.ingest import insert_sqlite
+from fleet.store.repeats import Repeat, insert_batch
 from fleet.store.results import ResultLike, StoredResult, result_rows
 from fleet.store.schedules import ScheduleMethods
 from fleet.store.sensor_readings import SensorReadingMethods
 from fleet.store.tables import (
+    INSPECTION,
     UNCHECKED,
     InspectionResultRow,
     MissionEventRow,
@@ -79,12 +79,14 @@ class RecordedBatch:
     """What :meth:`Store.record_batch` committed.
 
     ``committed`` holds every distinct result id of the batch in batch order (the ids to
-    acknowledge); ``new`` the results this call stored, in batch order, as they are now
-    stored (those already stored before are not in it).
+    acknowledge: inspections and repeats alike); ``new`` the inspections this call stored,
+    in batch order, as they are now stored (those already stored before are not in it);
+    ``repeats`` the repeats this call stored (:mod:`fleet.store.repeats`), in batch order.
     """
 
     committed: list[str]
     new: list[StoredResult]
+    repeats: list[Repeat] = field(default_factory=list)
 
 
 class Store(AnomalyMethods, SensorReadingMethods, GasMethods, ScheduleMethods,
@@ -163,15 +165,6 @@ class Store(AnomalyMethods, SensorReadingMethods, GasMethods, ScheduleMethods,
                 Session(bind=connection, expire_on_commit=False) as session:
             yield session
             session.flush()
-
-    def _insert(self, connection: Connection, table: Table) -> Any:
-        """An INSERT with ON CONFLICT support for SQLite and PostgreSQL, or None."""
-        name = connection.dialect.name
-        if name == "sqlite":
-            return sqlite.insert(table)
-        if name == "postgresql":
-            return postgresql.insert(table)
-        return None
 
     # -- missions --------------------------------------------------------------------------
 
@@ -302,12 +295,15 @@ class Store(AnomalyMethods, SensorReadingMethods, GasMethods, ScheduleMethods,
         """Store a batch of results in one transaction; the result ids now committed.
 
         Results whose ``resultId`` is already stored, or repeated within the batch, are
-        skipped (their stored copy stays as it was). The returned list holds every distinct
-        result id of the batch, in batch order, once the transaction has committed: those
-        are the ids the manager may acknowledge. ``order_missions`` maps order ids to
-        mission ids (see :func:`fleet.store.results.result_rows`); ``received_at`` defaults
-        to now. StoreError when an item is malformed (then nothing is written) or the
-        database refuses (then nothing is committed and nothing may be acknowledged).
+        skipped (their stored copy stays as it was). The first result stored for an
+        (``orderId``, ``actionId``) is its inspection; a later one with another
+        ``resultId`` is stored as a repeat of it (:mod:`fleet.store.repeats`). The returned
+        list holds every distinct result id of the batch, in batch order, once the
+        transaction has committed: those are the ids the manager may acknowledge.
+        ``order_missions`` maps order ids to mission ids (see
+        :func:`fleet.store.results.result_rows`); ``received_at`` defaults to now.
+        StoreError when an item is malformed (then nothing is written) or the database
+        refuses (then nothing is committed and nothing may be acknowledged).
         """
         return self.record_batch(results, order_missions=order_missions,
                                  received_at=received_at).committed
@@ -323,44 +319,26 @@ class Store(AnomalyMethods, SensorReadingMethods, GasMethods, ScheduleMethods,
         if not rows:
             return RecordedBatch([], [])
         with transaction(self._engine, write=True) as connection:
-            if connection.dialect.name == "sqlite":
-                fresh = insert_sqlite(connection, rows, readings)
-            else:
-                fresh = self._insert_new_results(connection, rows)
-                if fresh:
-                    connection.execute(insert(_READINGS),
-                                       [r for r in readings if r["result_id"] in fresh])
-        new_readings = [r for r in readings if r["result_id"] in fresh]
+            fresh, repeated = insert_batch(connection, rows, readings)
         by_result: dict[str, list[Reading]] = {}
-        for r in new_readings:
-            by_result.setdefault(r["result_id"], []).append(
-                Reading(r["sensor"], r["value"], r["unit"]))
+        for r in readings:
+            if r["result_id"] in fresh:
+                by_result.setdefault(r["result_id"], []).append(
+                    Reading(r["sensor"], r["value"], r["unit"]))
         received = _aware(rows[0]["received_at"])  # the batch's, the same for every row
         new = [_stored(row, by_result.get(row["result_id"], ()), received)
-               for row in rows if row["result_id"] in fresh]
-        return RecordedBatch([row["result_id"] for row in rows], new)
-
-    def _insert_new_results(self, connection: Connection, rows: list[dict[str, Any]]) -> set[str]:
-        """Insert the rows whose id is not stored yet; the ids inserted."""
-        stmt = self._insert(connection, _RESULTS)
-        if stmt is not None:
-            # RETURNING yields only the rows actually inserted, also when a concurrent
-            # transaction (another manager on PostgreSQL) inserts the same id first.
-            stmt = stmt.on_conflict_do_nothing(index_elements=["result_id"]).returning(
-                _RESULTS.c.result_id)
-            return set(connection.execute(stmt, rows).scalars())
-        ids = [row["result_id"] for row in rows]
-        stored = set(connection.execute(select(_RESULTS.c.result_id).where(
-            _RESULTS.c.result_id.in_(ids))).scalars())
-        new = [row for row in rows if row["result_id"] not in stored]
-        if new:
-            connection.execute(insert(_RESULTS), new)
-        return {row["result_id"] for row in new}
+               for row in rows if row["result_id"] in fresh and row["repeat_of"] is None]
+        repeats = [Repeat(r["result_id"], r["repeat_of"], r["mission_id"], r["order_id"],
+                          r["action_id"], r["serial_number"], r["inspection_point_id"],
+                          r["count"]) for r in repeated]
+        return RecordedBatch([row["result_id"] for row in rows], new, repeats)
 
     def results(self, mission_id: str | None = None, point: str | None = None,
                 since: datetime | None = None, *, limit: int | None = None,
-                newest_first: bool = False, unchecked: bool = False) -> list[StoredResult]:
-        """Stored results with their readings, in measuring order (newest first on request).
+                newest_first: bool = False, unchecked: bool = False,
+                repeats: bool = False) -> list[StoredResult]:
+        """Stored inspections with their readings, in measuring order (newest first on
+        request); with ``repeats``, the repeats too (``repeat_of`` set on each).
 
         Filters: ``mission_id``, ``point`` (inspection point id), ``since`` (measured at or
         after, a naive datetime being UTC), ``unchecked`` (only results the anomaly rules
@@ -368,6 +346,8 @@ class Store(AnomalyMethods, SensorReadingMethods, GasMethods, ScheduleMethods,
         """
         t = _RESULTS.c
         query = select(_RESULTS)
+        if not repeats:
+            query = query.where(INSPECTION)
         if unchecked:
             query = query.where(UNCHECKED)
         if mission_id is not None:
@@ -396,6 +376,7 @@ class Store(AnomalyMethods, SensorReadingMethods, GasMethods, ScheduleMethods,
             inspection_point_id=r.inspection_point_id, node_id=r.node_id,
             measured_at=r.measured_at, received_at=r.received_at, position=r.position,
             findings=r.findings, readings=tuple(by_result.get(r.result_id, ())),
+            repeat_of=r.repeat_of,
         ) for r in rows]
 
     def readings(self, point: str, sensor: str, *, since: datetime | None = None,
@@ -405,10 +386,12 @@ class Store(AnomalyMethods, SensorReadingMethods, GasMethods, ScheduleMethods,
 
         ``since`` keeps those measured at or after it, ``before`` those measured strictly
         before it; ``limit`` the first ``limit`` of the order (``newest_first=True,
-        limit=n``: the latest n). One index range scan.
+        limit=n``: the latest n). One index range scan. Readings of repeats are left out
+        (an action's inspection speaks for it).
         """
         query = sm_select(ReadingRow).where(ReadingRow.inspection_point_id == point,
-                                            ReadingRow.sensor == sensor)
+                                            ReadingRow.sensor == sensor,
+                                            col(ReadingRow.repeat) == false())
         if since is not None:
             query = query.where(col(ReadingRow.measured_at) >= since)
         if before is not None:
@@ -420,9 +403,11 @@ class Store(AnomalyMethods, SensorReadingMethods, GasMethods, ScheduleMethods,
         with self._session(write=False) as session:
             return list(session.exec(query).all())
 
-    def count_results(self, mission_id: str | None = None) -> int:
-        """How many results are stored (of mission ``mission_id`` when given)."""
-        query = select(func.count()).select_from(_RESULTS)
+    def count_results(self, mission_id: str | None = None, *, repeats: bool = False) -> int:
+        """How many inspections are stored (of mission ``mission_id`` when given); with
+        ``repeats``, how many repeats instead."""
+        query = select(func.count()).select_from(_RESULTS).where(
+            _RESULTS.c.repeat_of.is_not(None) if repeats else INSPECTION)
         if mission_id is not None:
             query = query.where(_RESULTS.c.mission_id == mission_id)
         with transaction(self._engine, write=False) as connection:
@@ -452,4 +437,4 @@ def _stored(row: Mapping[str, Any], readings: Iterable[Reading],
         serial_number=row["serial_number"], inspection_point_id=row["inspection_point_id"],
         node_id=row["node_id"], measured_at=_aware(row["measured_at"]),
         received_at=received_at, position=row["position"],
-        findings=row["findings"], readings=tuple(readings))
+        findings=row["findings"], readings=tuple(readings), repeat_of=row["repeat_of"])

@@ -10,11 +10,15 @@ Every name below (tables, indexes, constraints) is fixed by the migrations in
     The history of each mission: creation, status changes, plans, and whatever else the
     manager records.
 ``inspection_results`` (:class:`InspectionResultRow`)
-    One row per ``resultId`` (the primary key, hence the idempotency).
+    One row per ``resultId`` (the primary key, hence the idempotency). At most one
+    inspection per (``order_id``, ``action_id``) (``uq_inspection_results_order_action``);
+    further results of the same action are repeats (``repeat_of`` set), kept but not counted
+    as inspections (docs/protocol.md, "Repeats").
 ``readings`` (:class:`ReadingRow`)
-    The readings of each result, one row per reading, with copies of the result's
-    inspection point and measuring time so that "the last readings of sensor S at point P"
-    is one index range scan (``ix_readings_point_sensor_time``), as anomaly rules ask.
+    The readings of each result (``repeat`` for a repeat's), one row per reading, with
+    copies of the result's inspection point and measuring time so that "the last readings
+    of sensor S at point P" is one index range scan (``ix_readings_point_sensor_time``), as
+    anomaly rules ask.
 ``sensor_readings`` (:class:`SensorReadingRow`)
     The readings of the site's fixed sensors (its gas monitoring network), one row each,
     searched by sensor id and time (``ix_sensor_readings_sensor_time``).
@@ -126,6 +130,10 @@ UNCHECKED = text("NOT rules_checked")
 the partial index ``ix_inspection_results_unchecked`` spells it (SQLite uses a partial
 index only for a query that repeats its condition)."""
 
+INSPECTION = text("repeat_of IS NULL")
+"""The condition "an inspection, not a repeat" on ``inspection_results``, spelt as the
+partial unique index ``uq_inspection_results_order_action`` spells it."""
+
 
 class MissionRow(SQLModel, table=True):
     """A mission: ``id`` is a UUID 4 in hex (32 characters, no dashes).
@@ -188,10 +196,19 @@ class InspectionResultRow(SQLModel, table=True):
     made of the result, so a result stored but not yet checked (the manager was killed in
     between) is found again (``ix_inspection_results_unchecked``, a partial index holding
     only those) and checked once.
+
+    ``repeat_of`` is None for an inspection (the first result stored for its order and
+    action: one per (``order_id``, ``action_id``), enforced by the partial unique index
+    ``uq_inspection_results_order_action``); for a further result of the same action, a
+    repeat, it is the inspection's ``result_id``. A repeat is stored with ``rules_checked``
+    true (the rules never judge it) and its readings with ``repeat`` true.
     """
 
     __tablename__ = "inspection_results"
     __table_args__ = (
+        Index("uq_inspection_results_order_action", "order_id", "action_id", unique=True,
+              sqlite_where=INSPECTION, postgresql_where=INSPECTION),
+        Index("ix_inspection_results_repeat_of", "repeat_of"),
         Index("ix_inspection_results_unchecked", "measured_at",
               sqlite_where=UNCHECKED, postgresql_where=UNCHECKED),
         Index("ix_inspection_results_mission", "mission_id"),
@@ -213,13 +230,15 @@ class InspectionResultRow(SQLModel, table=True):
     findings: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON_TYPE)
     rules_checked: bool = Field(default=False, sa_type=Boolean,
                                 sa_column_kwargs={"server_default": false()})
+    repeat_of: str | None = Field(default=None, max_length=36)
 
 
 class ReadingRow(SQLModel, table=True):
     """Reading number ``seq`` (0-based, in message order) of result ``result_id``.
 
     ``inspection_point_id`` and ``measured_at`` repeat the result's, so readings can be
-    searched by point, sensor and time without a join.
+    searched by point, sensor and time without a join; ``repeat`` copies whether the
+    result is a repeat (whose readings the anomaly history leaves out).
     """
 
     __tablename__ = "readings"
@@ -236,6 +255,8 @@ class ReadingRow(SQLModel, table=True):
     unit: str
     inspection_point_id: str
     measured_at: datetime = Field(sa_type=UtcDateTime)
+    repeat: bool = Field(default=False, sa_type=Boolean,
+                         sa_column_kwargs={"server_default": false()})
 
 
 class SensorReadingRow(SQLModel, table=True):

@@ -17,7 +17,13 @@ from sqlmodel import col
 from sqlmodel import select as sm_select
 
 from fleet.store.database import orm_session, transaction
-from fleet.store.tables import AnomalyRow, InspectionResultRow, MissionEventRow, MissionRow
+from fleet.store.tables import (
+    INSPECTION,
+    AnomalyRow,
+    InspectionResultRow,
+    MissionEventRow,
+    MissionRow,
+)
 
 _RESULTS = cast(Table, InspectionResultRow.__table__)  # type: ignore[attr-defined]
 _CHUNK = 500  # ids per IN list: well inside every backend's bound-parameter limit
@@ -63,11 +69,11 @@ class WindowMethods:
 
     def result_counts(self, since: datetime, until: datetime) -> dict[str, int]:
         """Per mission, how many inspection results were measured in ``[since, until)``
-        (results of no known mission are left out)."""
+        (results of no known mission, and repeats, are left out)."""
         t = _RESULTS.c
         query = (select(t.mission_id, func.count())
                  .where(t.measured_at >= since, t.measured_at < until,
-                        t.mission_id.is_not(None))
+                        t.mission_id.is_not(None), INSPECTION)
                  .group_by(t.mission_id))
         with transaction(self._engine, write=False) as connection:
             return {str(m): int(n) for m, n in connection.execute(query).all()}
@@ -75,7 +81,8 @@ class WindowMethods:
     def result_times(self, mission_ids: Sequence[str], since: datetime,
                      until: datetime) -> list[tuple[str, str, datetime]]:
         """``(mission_id, inspection point, measured_at)`` of the results of these
-        missions measured in ``[since, until)``, in measuring order (no readings)."""
+        missions measured in ``[since, until)``, in measuring order (no readings; repeats
+        left out)."""
         t = _RESULTS.c
         ids = sorted(set(mission_ids))
         out: list[tuple[str, str, datetime]] = []
@@ -83,7 +90,7 @@ class WindowMethods:
             for start in range(0, len(ids), _CHUNK):
                 query = (select(t.mission_id, t.inspection_point_id, t.measured_at)
                          .where(t.mission_id.in_(ids[start:start + _CHUNK]),
-                                t.measured_at >= since, t.measured_at < until))
+                                t.measured_at >= since, t.measured_at < until, INSPECTION))
                 out.extend((str(m), str(p), at) for m, p, at in connection.execute(query))
         out.sort(key=lambda r: r[2])
         return out
@@ -99,7 +106,7 @@ class WindowMethods:
             for start in range(0, len(ids), _CHUNK):
                 query = (select(t.mission_id, t.inspection_point_id, func.max(t.measured_at))
                          .where(t.mission_id.in_(ids[start:start + _CHUNK]),
-                                t.measured_at < before)
+                                t.measured_at < before, INSPECTION)
                          .group_by(t.mission_id, t.inspection_point_id))
                 for m, p, at in connection.execute(query):
                     if at is not None:

@@ -15,12 +15,16 @@ def result(point: str = "p1", *, at: float = 0.0, serial: str = "R1",
            readings: dict[str, tuple[float, str]] | None = None,
            findings: list[dict[str, Any]] | None = None, result_id: str | None = None,
            mission_id: str | None = None, x: float = 40.0, y: float = 0.0) -> dict[str, Any]:
-    """One result at ``point``, measured ``at`` seconds after T0 (ms precision)."""
+    """One result at ``point``, measured ``at`` seconds after T0 (ms precision), of an
+    action of its own (the ``actionId`` follows the ``resultId``: results with distinct ids
+    are distinct inspections, not repeats of one)."""
+    result_id = result_id or str(uuid.uuid4())
     body: dict[str, Any] = {
         "headerId": 0, "timestamp": utc_timestamp(T0 + timedelta(seconds=at)),
         "version": VERSION, "manufacturer": "acme", "serialNumber": serial,
-        "resultId": result_id or str(uuid.uuid4()), "orderId": "order-1",
-        "actionId": f"inspect-{point}", "inspectionPointId": point, "nodeId": point,
+        "resultId": result_id, "orderId": "order-1",
+        "actionId": f"inspect-{point}-{result_id[:8]}", "inspectionPointId": point,
+        "nodeId": point,
         "agvPosition": {"x": x, "y": y, "theta": 0.0, "mapId": "L1",
                         "positionInitialized": True},
         "readings": [{"sensor": s, "value": v, "unit": u}

@@ -94,7 +94,9 @@ def high_methane(serial: str, point: str) -> dict[str, Any]:
             + f"{now.microsecond // 1000:03d}Z", "version": "2.1.0", "manufacturer": "acme",
             "serialNumber": serial, "resultId": str(uuid.uuid4()), "orderId": "manual-1",
             "actionId": "inspect-0", "inspectionPointId": point, "nodeId": point,
-            "agvPosition": {"x": 0.0, "y": 0.0, "theta": 0.0, "mapId": "L-420",
+            # where face-10 is (maps/coal_mine.yaml): the manager refuses a result taken
+            # elsewhere (docs/protocol.md, "Plausibility")
+            "agvPosition": {"x": 2000.0, "y": 600.0, "theta": 0.0, "mapId": "L-420",
                             "positionInitialized": True},
             "readings": [{"sensor": "ch4", "value": 3.0, "unit": "%vol"}]}
 
