@@ -119,6 +119,15 @@ def _print_status(m: dict[str, Any]) -> None:
         for line in table_lines(("robot", "", "node", "inspections", "traffic"), rows,
                                 right=("node", "inspections")):
             typer.echo(f"  {line}".rstrip())
+    for refusal in m.get("refusals") or ():
+        typer.echo(f"  {refusal['line']}")
+    control = m.get("control")
+    if control and control.get("outcome") == "pending":
+        typer.echo(f"  {control['verb']} requested: waiting for "
+                   f"{', '.join(control['waiting_for'])}")
+    if control and control.get("outcome") == "refused":
+        for line in control.get("lines") or ():
+            typer.echo(f"  {line}")
     for point, why in (m.get("dropped") or {}).items():
         typer.echo(f"  dropped {point}: {why}")
     for point, why in (m.get("blocked") or {}).items():
@@ -134,12 +143,56 @@ def _control(verb: str) -> Any:
     ) -> None:
         answer = ask(connect, interface, f"mission/{verb}", {"mission_id": mission_id},
                      credentials=credentials)
-        typer.echo(f"{answer['mission_id']}: {answer['status']}")
+        if verb == "abort":
+            typer.echo(f"{answer['mission_id']}: {answer['status']}")
+            return
+        answer = _follow(connect, interface, credentials, answer)
+        control = answer.get("control") or {}
+        for line in control.get("lines") or ():
+            typer.echo(line)
+        outcome = control.get("outcome")
+        if outcome == "pending":
+            typer.echo(f"{answer['mission_id']}: {answer['status']} — still waiting for "
+                       f"{', '.join(control.get('waiting_for') or ())} to answer the {verb} "
+                       "(see `fleet mission status`)")
+        elif outcome == "refused":
+            typer.echo(f"{answer['mission_id']}: {answer['status']} — not {verb}d")
+        else:
+            typer.echo(f"{answer['mission_id']}: {answer['status']}")
+        if outcome in ("pending", "refused"):
+            raise typer.Exit(1)
 
-    command.__doc__ = {"pause": "Pause a mission's robots (startPause).",
-                       "resume": "Resume a paused mission (stopPause).",
+    command.__doc__ = {"pause": "Pause a mission's robots (startPause); it is paused once "
+                                "every robot confirms. Exit 1 when one refuses or does not "
+                                "answer (each robot's outcome is printed).",
+                       "resume": "Resume a paused mission (stopPause), once every robot "
+                                 "confirms; exit 1 when one refuses or does not answer.",
                        "abort": "Abort a mission: cancel its robots' orders."}[verb]
     return command
+
+
+FOLLOW_S = 15.0
+"""Real seconds ``pause``/``resume`` wait for the robots' answers: longer than the manager
+gives them (fleet.manager.instants.ANSWER_S, 10 s), so its verdict is normally what is
+printed."""
+
+POLL_S = 0.3
+"""Real seconds between two looks at the mission while answers are awaited."""
+
+
+def _follow(connect: str | None, interface: str, credentials: Path | None,
+            answer: dict[str, Any]) -> dict[str, Any]:
+    """The mission's status once its pause or resume is answered by every robot (or after
+    :data:`FOLLOW_S`, still pending)."""
+    import time
+
+    deadline = time.monotonic() + FOLLOW_S
+    while (answer.get("control") or {}).get("outcome") == "pending" \
+            and time.monotonic() < deadline:
+        time.sleep(POLL_S)  # the manager tells no one: its status is looked at again
+        answer = ask(connect, interface, "mission/status",
+                     {"mission_id": answer["mission_id"]}, credentials=credentials)
+    return answer
 
 
 for _verb in ("pause", "resume", "abort"):

@@ -9,7 +9,10 @@ Key space, under the site's interface (``uagv`` by default, e.g. ``site-a/uagv``
 ``{interface}/manager/mission/list``    → ``[{"mission_id", "name", "status",
                                         "inspections": {...}}, ...]``
 ``{interface}/manager/mission/status``  body ``{"mission_id"}`` → the mission's status
-``{interface}/manager/mission/pause``   body ``{"mission_id"}`` → the new status
+``{interface}/manager/mission/pause``   body ``{"mission_id"}`` → ``{"mission_id",
+                                        "status", "reason", "control"}``: the status
+                                        changes once the robots confirm; ``control``
+                                        (also in the status) follows their answers
 ``{interface}/manager/mission/resume``  (same)
 ``{interface}/manager/mission/abort``   (same)
 ``{interface}/manager/robots``          → ``[{"manufacturer", "serial", "status",
@@ -106,7 +109,10 @@ def serve_api(manager: Manager) -> None:
     def control(verb: str) -> Any:
         def handler(request: Request) -> Any:
             run = manager.control(_mission_id(request), verb)
-            return {"mission_id": run.id, "status": run.status.value}
+            with manager.lock:
+                control = run.control.to_json() if run.control is not None else None
+                return {"mission_id": run.id, "status": run.status.value,
+                        "reason": run.reason, "control": control}
         return handler
 
     def robots(_request: Request) -> Any:

@@ -24,6 +24,7 @@ from fleet.clock import Clock
 from fleet.errors import ProtocolError, TransportError
 from fleet.facility.model import Facility
 from fleet.manager.dispatch import Assignment
+from fleet.manager.instants import Instants
 from fleet.manager.lifecycle import MissionStatus
 from fleet.manager.links import RobotId, RobotLink
 from fleet.manager.missions import MissionRun
@@ -101,6 +102,8 @@ class Core:
         """orderId → when the robot's first state carrying it arrived (real time)."""
         self.traffic: dict[str, Traffic] = {}
         """Traffic control per site (facility name)."""
+        self.instants = Instants()
+        """Instant actions sent and not yet answered (:mod:`fleet.manager.instants`)."""
         self.mission_ended: Callable[[MissionRun], None] = lambda _run: None
         """Called (under the lock) when a mission reaches a terminal status (the scheduler
         waits for that to start a queued run)."""
@@ -239,8 +242,14 @@ class Core:
             log.warning("could not send %s to %s/%s: %s", message.TOPIC, manufacturer,
                         serial, exc)
 
-    def instant(self, manufacturer: str, serial: str, action: ActionType) -> None:
-        """Send one instant action of kind ``action`` (HARD, a fresh id)."""
+    def instant(self, manufacturer: str, serial: str, action: ActionType, *,
+                mission_id: str | None = None) -> str:
+        """Send one instant action of kind ``action`` (HARD, a fresh id) and follow it to
+        the robot's answer (:attr:`instants`, for ``mission_id`` when given); its
+        actionId."""
         act = Action(f"{action.value}-{uuid.uuid4().hex[:8]}", action.value, BlockingType.HARD)
+        self.instants.sent(serial, act.action_id, action.value, self.now(),
+                           mission_id=mission_id)
         self.send(manufacturer, serial,
                   InstantActions(Header(manufacturer, serial), (act,)))
+        return act.action_id

@@ -4,7 +4,9 @@
 :class:`~fleet.manager.dispatch.Assignment` and sends its first order. Every state of the
 robot then moves its assignment (:meth:`Dispatcher.on_state`): nodes reached, inspections
 finished or failed, charging stops, order updates releasing the base further, the round's
-end (the robot is free again). A refused order sends its points back to the pool.
+end (the robot is free again). A refused order sends its points back to the pool, and its
+robot is left out of the mission's plans for a while, or for good after a few refusals
+(:mod:`fleet.manager.refusals`).
 
 Points a robot leaves behind (it drove past an ``inspect`` action without running it, or
 its order ended without the point's result stored) go back to the pool too, so a mission
@@ -29,6 +31,7 @@ from fleet.manager.dispatch import Assignment, Limit, assignment_for, supports_c
 from fleet.manager.lifecycle import MissionStatus
 from fleet.manager.liveness import Liveness
 from fleet.manager.missions import MissionRun
+from fleet.manager.refusals import backoff, record, refusal_text
 from fleet.manager.registry import RobotEntry
 from fleet.manager.stateview import ErrorView, StateView
 from fleet.manager.traffic import Traffic
@@ -122,11 +125,7 @@ class Dispatcher:
             return False
         rejected = [e for e in state.errors if e.references.get("orderId") == a.order_id]
         if rejected and state.order_id != a.order_id:
-            # the robot refused the order: its points go to other robots
-            core.event(run, "order_rejected", robot.serial,
-                       {"errors": [f"{e.error_type}: {e.description or ''}" for e in rejected]})
-            core.release(run, a, robot, to_pool=True)
-            self._park(a.serial, a.stops[a.reached].node_id)
+            self._refused(run, a, robot, rejected)
             return True
         stuck = next((e for e in state.errors if e.error_type == MOVE_ERROR
                       and e.references.get("orderId") == a.order_id), None)
@@ -164,6 +163,29 @@ class Dispatcher:
         # a charging phase that moved is persisted, so a restarted manager resumes it
         return core.settle(run, a, robot, changed=before != len(a.failed) or bool(left) or (
             news is not None and news.changed))
+
+    def _refused(self, run: MissionRun, a: Assignment, robot: RobotEntry,
+                 errors: list[ErrorView]) -> None:
+        """The robot refused ``a``'s order (caller holds the lock): the refusal is counted
+        with the robot's words (:mod:`fleet.manager.refusals`: the planner leaves it out
+        of this mission for a growing back-off, for good after a few) and the points go
+        back to the pool for the others."""
+        core = self.core
+        reason = refusal_text(errors)
+        r = record(run.refusals, robot.serial, reason, core.clock.now().timestamp())
+        log.warning("robot %s/%s refused order %s (%d): %s", robot.manufacturer, robot.serial,
+                    a.order_id, r.count, reason)
+        core.event(run, "order_rejected", robot.serial, {
+            "order_id": a.order_id, "reason": reason, "times": r.count,
+            "errors": [f"{e.error_type}: {e.description or ''}" for e in errors],
+            "retry_in_s": None if r.set_aside else backoff(r.count),
+            "set_aside": r.set_aside, "line": r.line()})
+        if r.set_aside:
+            core.event(run, "robot_set_aside", robot.serial,
+                       {"reason": reason, "times": r.count, "line": r.line()})
+        run.reason = r.line()
+        core.release(run, a, robot, to_pool=True)
+        self._park(a.serial, a.stops[a.reached].node_id)
 
     def _stuck(self, run: MissionRun, a: Assignment, robot: RobotEntry, state: StateView,
                error: ErrorView) -> None:

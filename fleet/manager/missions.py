@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleet.manager.dispatch import Assignment
+from fleet.manager.instants import ControlRequest
 from fleet.manager.lifecycle import MissionStatus, check_transition
 from fleet.manager.patrol import Idleness, Laps, targets
+from fleet.manager.refusals import OrderRefusals
 from fleet.planning.mission import MissionSpec
 
 
@@ -57,6 +59,20 @@ class MissionRun:
     rounds_because: str | None = None
     """Why a continuous patrol fell back to rounds (no cyclic plan could be made); None
     while it drives laps."""
+    refusals: dict[str, OrderRefusals] = field(default_factory=dict)
+    """Per serial, its refusals of this mission's orders (:mod:`fleet.manager.refusals`):
+    the planner leaves a robot out while it is barred."""
+    control: ControlRequest | None = None
+    """The latest pause or resume asked of the robots, followed to their answers
+    (:mod:`fleet.manager.instants`); not persisted (a restarted manager's robots are asked
+    again by a supervisor)."""
+
+    @property
+    def pausing(self) -> bool:
+        """Whether a pause is asked and not all robots have answered: no new work is
+        given out meanwhile."""
+        return self.control is not None and self.control.verb == "pause" \
+            and not self.control.settled
 
     @property
     def tasks(self) -> list[str]:
@@ -133,6 +149,8 @@ class MissionRun:
             "done": self.done,
             "dropped": self.dropped,
             "blocked": self.blocked,
+            "refusals": [r.to_json() for r in self.refusals.values()],
+            "control": None if self.control is None else self.control.to_json(),
         }
 
     def snapshot(self) -> dict[str, Any]:
@@ -155,6 +173,7 @@ class MissionRun:
             "dropped": self.dropped, "driven_before": self.driven_before,
             "blocked": self.blocked,
             "handovers": self.handovers,
+            "refusals": [r.to_json() for r in self.refusals.values()],
             "idleness": None if self.idleness is None else self.idleness.to_json(),
         }
 
@@ -176,6 +195,9 @@ class MissionRun:
         run.driven_before = {k: list(v) for k, v in
                              (snapshot.get("driven_before") or {}).items()}
         run.handovers = {str(k): int(v) for k, v in (snapshot.get("handovers") or {}).items()}
+        for r in snapshot.get("refusals") or ():
+            refusal = OrderRefusals.from_json(r)
+            run.refusals[refusal.serial] = refusal
         if snapshot.get("idleness"):
             run.idleness = Idleness.from_json(snapshot["idleness"])
         for data in snapshot["assignments"]:

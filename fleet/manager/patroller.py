@@ -52,6 +52,7 @@ from fleet.manager.lifecycle import MissionStatus, RobotStatus
 from fleet.manager.missions import MissionRun
 from fleet.manager.obstacles import Obstacles
 from fleet.manager.patrol import Laps
+from fleet.manager.refusals import barred
 from fleet.manager.registry import RobotEntry
 from fleet.planning.patrol import PatrolPlan, PatrolRobot, plan_patrol, points_from_mission
 from fleet.planning.plan import RobotPlan, Stop, StopKind
@@ -238,10 +239,14 @@ class Patroller:
         wanted = run.spec.robots
         sensors = frozenset().union(*(t.sensors for t in run.spec.tasks))
         out: dict[str, Member] = {}
+        # a robot that refused the patrol's orders sits out its back-off (or for good)
+        refused = barred(run.refusals, self.core.clock.now().timestamp())
         for r in self.core.registry.all():
             cls = r.robot_class()
             a = run.assignments.get(r.serial)
             lapping = r.mission_id == run.id and a is not None and a.active
+            if r.serial in refused and not lapping:
+                continue
             # a robot on a lap stays in while merely silent (it may be heard again): a
             # re-plan for every late state would shuffle the spacing for nothing
             ok = (RobotStatus.ONLINE, RobotStatus.SILENT) if lapping else (RobotStatus.ONLINE,)
@@ -439,5 +444,5 @@ class Patroller:
 
 
 def _stopped(run: MissionRun) -> bool:
-    """Whether ``run`` takes no new laps now (over, or paused)."""
-    return run.status.terminal or run.status is MissionStatus.PAUSED
+    """Whether ``run`` takes no new laps now (over, paused, or a pause is awaited)."""
+    return run.status.terminal or run.status is MissionStatus.PAUSED or run.pausing

@@ -13,13 +13,16 @@ made: ``MissionRun.rounds_because``). The loop also wakes for the earliest lap h
 until its slot.
 
 What no robot online could ever do is dropped with the planner's reason; what a busy robot
-could do waits for it. A mission with no capable robot waits (``wait_for_robots``) or
-fails.
+could do waits for it. A robot that refused the mission's orders is left out of its plans
+while it backs off, and for good once set aside (:mod:`fleet.manager.refusals`); what only
+set-aside robots could do is dropped with their refusals as the reason. A mission with no
+capable robot waits (``wait_for_robots``) or fails.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 
 from fleet.errors import FleetError, PlanningError
@@ -30,8 +33,10 @@ from fleet.manager.lifecycle import MissionStatus, RobotStatus
 from fleet.manager.missions import MissionRun
 from fleet.manager.obstacles import Obstacles
 from fleet.manager.patroller import Patroller
+from fleet.manager.refusals import OrderRefusals, barred, set_aside
 from fleet.planning.plan import DropReason
 from fleet.planning.planner import plan_mission
+from fleet.planning.robots import Fleet
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +104,7 @@ class PlannerLoop:
                     # needs no round of its own (one mechanism per mission)
                     run.pool.clear()
             due = [r for r in core.missions.values() if r.pool and r.status in _PLANNABLE
+                   and not r.pausing
                    and (r.idleness is None or r.rounds_because is not None)]
         for run in due:
             try:
@@ -116,6 +122,15 @@ class PlannerLoop:
             fleet = core.registry.available_fleet(run.spec.facility)
             f = run.spec.robots
             fleet = fleet.restricted(classes=f.classes, serials=f.serials)
+            # robots that refused this mission's orders: left out while backing off, for
+            # good once set aside (what only they could do fails with their refusal)
+            aside = set_aside(run.refusals)
+            if aside:
+                self._drop_set_aside(run, aside)
+            out = barred(run.refusals, core.clock.now().timestamp())
+            if out:
+                fleet = Fleet(tuple(r for r in fleet.robots if r.serial not in out),
+                              fleet.classes, fleet.source)
             tasks = tuple(t for t in run.spec.tasks if t.point in run.pool)
             shut = self.obstacles.shut(run.spec.facility)
             closed = self.obstacles.closures.closed_nodes(run.spec.facility)
@@ -123,6 +138,8 @@ class PlannerLoop:
         if not tasks:
             return
         if not fleet.robots:
+            if out - set(aside):
+                return  # a robot backing off is tried again when its back-off is over
             with core.lock:
                 self._no_robots(run)
             return
@@ -135,7 +152,8 @@ class PlannerLoop:
             # one robot at a time: a large fleet's dispatch takes seconds, in which the
             # manager must go on hearing its robots (or it would think them silent)
             with core.lock:
-                if run.status.terminal or run.status is MissionStatus.PAUSED:
+                if run.status.terminal or run.status is MissionStatus.PAUSED \
+                        or run.pausing:
                     return
                 robot = core.registry.find(rp.serial)
                 if robot is None or robot.mission_id is not None or robot.busy:
@@ -174,7 +192,7 @@ class PlannerLoop:
                 # a task another known robot could do (busy now, or back later) waits for
                 # it; only what no robot online could ever do, or what is left once every
                 # robot of the mission is done, is dropped
-                if not self._could_serve(run, u.point) or not (
+                if not self._could_serve(run, u.point, besides=aside) or not (
                         run.active() or self._others_busy(run)):
                     run.pool.discard(u.point)
                     run.dropped[u.point] = f"{u.reason.value}: {u.detail}".rstrip(": ")
@@ -183,12 +201,30 @@ class PlannerLoop:
             core.persist(run)
             core.maybe_finish(run)
 
-    def _could_serve(self, run: MissionRun, point: str) -> bool:
-        """Whether some robot online (busy or not) carries the sensors of the task at
-        ``point`` and may stand there."""
+    def _drop_set_aside(self, run: MissionRun, aside: Mapping[str, OrderRefusals]) -> None:
+        """The waiting points no robot online could do but those set aside for refusing
+        the mission's orders fail, with the refusals as their reason (caller holds the
+        lock): a mission never waits on robots that will not take its work."""
+        core = self.core
+        why = "; ".join(r.line() for r in aside.values())
+        gone = [p for p in sorted(run.pool) if not self._could_serve(run, p, besides=aside)]
+        for point in gone:
+            run.pool.discard(point)
+            run.dropped[point] = f"no other robot can do it: {why}"
+            core.event(run, "dropped", None, {"point": point, "reason": run.dropped[point]})
+        if gone:
+            core.persist(run)
+            core.maybe_finish(run)
+
+    def _could_serve(self, run: MissionRun, point: str, *,
+                     besides: Collection[str] = ()) -> bool:
+        """Whether some robot online (busy or not), other than those of ``besides``,
+        carries the sensors of the task at ``point`` and may stand there."""
         task = run.spec.task(point)
         fac = run.spec.facility
         for robot in self.core.registry.all():
+            if robot.serial in besides:
+                continue
             cls = robot.robot_class()
             if (robot.status in (RobotStatus.ONLINE, RobotStatus.SILENT) and cls is not None
                     and task.sensors <= cls.sensors and fac.node_allowed(point, cls.access)):

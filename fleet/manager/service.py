@@ -49,6 +49,7 @@ from fleet.manager.lockouts import Lockouts
 from fleet.manager.missions import MissionRun
 from fleet.manager.obstacles import Obstacles
 from fleet.manager.patrol import Idleness, continuous
+from fleet.manager.pauses import Pauses
 from fleet.manager.planner_loop import PlannerLoop
 from fleet.manager.plausibility import implausible, point_of
 from fleet.manager.queries import Queries
@@ -114,6 +115,8 @@ class Manager:
         """The site's fixed sensors: :meth:`FixedSensors.add_site`,
         :meth:`FixedSensors.add_hook` (the interlock hook)."""
         self.queries = Queries(self.core)
+        self.pauses = Pauses(self.core)
+        """Pauses and resumes followed to the robots' answers (:mod:`fleet.manager.pauses`)."""
         self.scheduler = Scheduler(self.core, lambda name, spec, document, map_doc:
                                    self.launch(name, spec, document, map_doc=map_doc))
         """Recurring missions (:mod:`fleet.manager.scheduler`)."""
@@ -214,6 +217,7 @@ class Manager:
             try:
                 if self.liveness.check() | self.dispatcher.sweep():
                     core.wake.set()
+                self.pauses.sweep()
             # the database away (or this manager fenced off): look again at the next tick
             except FleetError as exc:
                 log.error("liveness check: %s", exc)
@@ -226,6 +230,7 @@ class Manager:
             # inspections, its points go to others (fleet.manager.lockouts)
             locked = self.lockouts.on_state(entry, state)
             wake = self.dispatcher.on_state(entry, state) | locked
+            self.pauses.on_state(entry, state)
             now = self.core.now()
             if entry.factsheet is None and now - entry.factsheet_asked >= FACTSHEET_ASK_S:
                 # heard without a factsheet (it went to a manager that has since died, or
@@ -331,24 +336,22 @@ class Manager:
         return run
 
     def control(self, mission_id: str, verb: str) -> MissionRun:
-        """``pause``, ``resume`` or ``abort`` a mission (instant actions to its robots)."""
+        """``pause``, ``resume`` or ``abort`` a mission (instant actions to its robots).
+
+        An abort is at once; a pause or resume changes the status only once the robots
+        confirm (:mod:`fleet.manager.pauses`): the run returned shows what is awaited."""
         core = self.core
         with self.lock:
             run = self.mission(mission_id)
-            if verb == "pause":
-                core.set_status(run, MissionStatus.PAUSED)
-                for a in run.active():
-                    core.instant(a.manufacturer, a.serial, ActionType.START_PAUSE)
-            elif verb == "resume":
-                core.set_status(run, MissionStatus.RUNNING if run.assignments
-                                else MissionStatus.QUEUED)
-                for a in run.active():
-                    core.instant(a.manufacturer, a.serial, ActionType.STOP_PAUSE)
-                core.wake.set()
+            if verb in ("pause", "resume"):
+                # the status changes once the robots confirm (fleet.manager.pauses)
+                self.pauses.request(run, verb)
             elif verb == "abort":
                 core.set_status(run, MissionStatus.ABORTED, "aborted by a supervisor")
+                run.control = None
                 for a in run.active():
-                    core.instant(a.manufacturer, a.serial, ActionType.CANCEL_ORDER)
+                    core.instant(a.manufacturer, a.serial, ActionType.CANCEL_ORDER,
+                                 mission_id=run.id)
                     a.active = False
                     robot = self.registry.find(a.serial)
                     if robot is not None:

@@ -13,10 +13,11 @@ from fleet.protocol.state import ActionStatus
 
 @dataclass(frozen=True, slots=True)
 class ActionView:
-    """One entry of ``actionStates``."""
+    """One entry of ``actionStates``; ``result`` is its ``resultDescription``."""
 
     action_id: str
     status: ActionStatus
+    result: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,8 @@ class StateView:
     def action_states(self) -> tuple[ActionView, ...]:
         """``actionStates`` in message order."""
         if self._actions is None:
-            self._actions = tuple(ActionView(a["actionId"], ActionStatus(a["actionStatus"]))
+            self._actions = tuple(ActionView(a["actionId"], ActionStatus(a["actionStatus"]),
+                                             a.get("resultDescription"))
                                   for a in self._raw["actionStates"])
         return self._actions
 

@@ -74,8 +74,13 @@ def test_plain_zenoh_robot_and_every_message_is_schema_valid(tmp_path: Path) -> 
                     mid = result.stdout.strip()
                     assert wait_for(lambda: manager.mission(mid).status.value == "running", 30)
                     for verb in ("pause", "resume"):  # puts instantActions on the wire
-                        assert CliRunner().invoke(app, ["mission", verb, mid, "--connect",
-                                                        endpoint]).exit_code == 0
+                        done = CliRunner().invoke(app, ["mission", verb, mid, "--connect",
+                                                        endpoint])
+                        # the document's robot answers startPause/stopPause FAILED (it
+                        # cannot pause): the command says so and exits 1
+                        assert done.exit_code == 0 or (
+                            done.exit_code == 1 and f"docbot refused the {verb}"
+                            in done.output), done.output
                     assert wait_for(lambda: manager.mission(mid).status.value == "completed",
                                     60)
                     done_by = set(manager.mission(mid).done.values())

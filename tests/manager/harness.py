@@ -161,6 +161,9 @@ class ScriptedRobot:
         self.stamper = HeaderStamper(manufacturer, serial)
         self.received: list[Any] = []
         self.token: Handle | None = None
+        self.instant_states: list[ActionState] = []
+        """Answers to instant actions, listed in every state it sends from then on."""
+        self._reached: int | None = None
         self._changed = threading.Condition()
         for topic in (Topic.ORDER, Topic.INSTANT_ACTIONS, Topic.INSPECTION_ACK):
             self.bus.subscribe(self.key(topic), self._on_message)
@@ -255,8 +258,28 @@ class ScriptedRobot:
 
     def idle(self) -> None:
         """A state standing at :attr:`node` with no order."""
+        self._reached = None
         self.send(State(self.stamper.blank(), BatteryState(90.0), last_node_id=self.node,
-                        agv_position=self._position(self.node)))
+                        agv_position=self._position(self.node),
+                        action_states=tuple(self.instant_states)))
+
+    def answer_instants(self, kind: str, status: ActionStatus, reason: str | None = None,
+                        *, errors: tuple[Error, ...] = ()) -> None:
+        """Answer every instant action of ``kind`` received so far with ``status`` (and
+        ``reason`` as its resultDescription) in a state like the last one it sent, with
+        ``errors``."""
+        answered = {a.action_id for a in self.instant_states}
+        for message in self.instants():
+            for a in message.actions:
+                if a.action_type == kind and a.action_id not in answered:
+                    self.instant_states.append(ActionState(a.action_id, status, kind,
+                                                           result_description=reason))
+        if self._reached is None:
+            self.send(State(self.stamper.blank(), BatteryState(90.0), last_node_id=self.node,
+                            agv_position=self._position(self.node),
+                            action_states=tuple(self.instant_states), errors=errors))
+        else:
+            self.report(self._reached, errors=errors)
 
     def offline(self) -> None:
         """A clean shutdown's first half: connection OFFLINE (the token stays)."""
@@ -288,6 +311,8 @@ class ScriptedRobot:
                                            a.action_type))
         last = nodes[reached]
         self.node = last.node_id
+        self._reached = reached
+        actions += self.instant_states
         state = State(
             self.stamper.blank(), BatteryState(80.0), order_id=self.order.order_id,
             order_update_id=max(o.order_update_id for o in self.orders()

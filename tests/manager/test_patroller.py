@@ -10,6 +10,7 @@ import pytest
 
 from fleet.facility import load
 from fleet.facility.routing import path_edges
+from fleet.manager import MissionStatus
 from fleet.manager.patroller import charging_lap, lap_plan, nearest_charger, needs_charge
 from fleet.manager.registry import RobotEntry
 from fleet.planning.patrol import PatrolPlan, PatrolPoint, PatrolRobot, plan_patrol
@@ -18,6 +19,7 @@ from fleet.planning.robots import RobotClass
 from fleet.protocol import examples
 from fleet.protocol.factsheet import AgvActionSpec
 from fleet.protocol.order import ActionType
+from fleet.protocol.state import ActionStatus
 from tests.e2e.fleetkit import ROOT, wait_for
 
 from .harness import ScriptedRobot, Site
@@ -220,14 +222,19 @@ def test_a_robot_short_of_battery_is_sent_to_charge_first(site: Site, tmp_path: 
 
 
 def test_a_paused_patrol_is_planned_afresh_on_resuming(site: Site, tmp_path: Path) -> None:
-    site.robot("r1")
+    r1 = site.robot("r1")
     run = site.launch(_mission(tmp_path, reserve=20))
     site.wait_until(lambda: len(site.events(run, "dispatched")) == 1)
     site.manager.control(run.id, "pause")
+    r1.answer_instants(ActionType.START_PAUSE.value, ActionStatus.FINISHED)
+    site.net.drain()
+    assert run.status is MissionStatus.PAUSED  # paused once the robot confirmed
     before = site.clock.monotonic()
     site.at(before + 1.5)  # the planner looks while paused
     assert wait_for(lambda: run.laps is not None and not run.laps.robots, timeout=10)
     site.manager.control(run.id, "resume")
+    r1.answer_instants(ActionType.STOP_PAUSE.value, ActionStatus.FINISHED)
+    site.net.drain()
     # its slots ran on meanwhile: a new plan (the same cycle) spaces the robots again
     site.wait_until(lambda: len(site.events(run, "patrol_planned")) == 2)
     again = site.events(run, "patrol_planned")[-1]
