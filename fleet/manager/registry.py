@@ -132,6 +132,7 @@ class RobotEntry:
             "battery": self.battery,
             "last_node": self.last_node,
             "order_id": self.state.order_id if self.state else "",
+            "vda5050": self.state.version if self.state else None,
             "mission_id": self.mission_id,
             "busy": self.busy,
             "sensors": sorted(cls.sensors) if cls else [],

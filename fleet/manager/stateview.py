@@ -96,6 +96,11 @@ class StateView:
         return cls(d)
 
     @property
+    def version(self) -> str:
+        """The VDA 5050 version the robot's header states (``"2.0.0"``, ``"2.1.0"``)."""
+        return str(self._raw["version"])
+
+    @property
     def action_states(self) -> tuple[ActionView, ...]:
         """``actionStates`` in message order."""
         if self._actions is None:
