@@ -66,6 +66,12 @@ def run(
     sensor_period: float = typer.Option(
         10.0, "--sensor-period", min=0.0, help="World seconds between two readings of each "
         "fixed sensor the map lists (site.meta.sensors); 0: publish none."),
+    mqtt: str | None = typer.Option(
+        None, "--mqtt", help="An MQTT broker (mqtt://HOST:PORT): the first --mqtt-robots "
+        "robots talk VDA 5050 through it, the others over Zenoh; the run's own manager "
+        "serves both (with --connect, serve that manager with the same --mqtt)."),
+    mqtt_robots: int = typer.Option(0, "--mqtt-robots", min=0,
+                                    help="How many robots are on MQTT (needs --mqtt)."),
     as_json: bool = typer.Option(False, "--json", help="Print the final summary as JSON."),
 ) -> None:
     """Run SCENARIO's robots (and, by default, its mission) until the mission is over.
@@ -99,12 +105,15 @@ def run(
     if mission and sc.mission is None and duration is None and timeout is None:
         raise typer.BadParameter(f"scenario {sc.name!r} has no mission: give --duration",
                                  param_hint="--duration")
+    if mqtt_robots and mqtt is None:
+        raise typer.BadParameter("robots on MQTT need --mqtt", param_hint="--mqtt-robots")
     options = RunOptions(speed=speed, robots=robots, connect=(connect,) if connect else (),
                          processes=processes, fleet_process=fleet_process,
                          tickers=tickers, dwell_s=dwell, launch=mission,
                          interface=interface, plan_time_limit=plan_time_limit,
                          space=SpaceParams(ghosts=ghosts),
-                         sensor_period_s=sensor_period or None)
+                         sensor_period_s=sensor_period or None, mqtt=mqtt,
+                         mqtt_robots=mqtt_robots)
     console = Console(stderr=as_json)
     if connect and speed != 1.0:
         console.print(f"note: the manager at {connect} must run at speed {speed:g} too "
