@@ -69,7 +69,11 @@ class Ingestion:
         """The ingest thread: batches until :meth:`close`."""
         settings = self.core.settings
         for batch in batches(self._queue, settings.ingest_batch, settings.ingest_wait):
-            self.commit(batch)
+            try:
+                self.commit(batch)
+            except FleetError:  # one batch's bookkeeping must not stop storing the next
+                log.exception("results of %d robots stored, their bookkeeping failed",
+                              len({robot for robot, _ in batch}))
 
     def commit(self, batch: list[Item]) -> None:
         """Store ``batch`` in one transaction, acknowledge, mark points done, judge."""

@@ -48,9 +48,12 @@ _ALLOWED: dict[MissionStatus, frozenset[MissionStatus]] = {
     MissionStatus.RUNNING: frozenset({MissionStatus.PAUSED, MissionStatus.COMPLETED,
                                       MissionStatus.PARTIALLY_COMPLETED, MissionStatus.FAILED,
                                       MissionStatus.ABORTED, MissionStatus.QUEUED}),
+    # a paused mission whose last results are stored while it is paused is over: it
+    # completes (or partially) rather than waiting for a resume with nothing left to do
     MissionStatus.PAUSED: frozenset({MissionStatus.RUNNING, MissionStatus.ABORTED,
                                      MissionStatus.FAILED, MissionStatus.QUEUED,
-                                     MissionStatus.DISPATCHED}),
+                                     MissionStatus.DISPATCHED, MissionStatus.COMPLETED,
+                                     MissionStatus.PARTIALLY_COMPLETED}),
 }
 
 

@@ -213,3 +213,20 @@ def test_a_mission_with_no_robot_at_work_pauses_at_once(site: Site) -> None:
     run = site.launch()  # no robot online: it waits, queued
     site.manager.control(run.id, "pause")
     assert run.status is MissionStatus.PAUSED
+
+
+def test_a_mission_whose_last_results_arrive_while_paused_completes(site: Site) -> None:
+    r1, run = _working(site)
+    nodes, _, _ = r1.route()
+    r1.report(len(nodes) - 1)  # every inspection run; the results not sent yet
+    site.net.drain()
+    site.manager.control(run.id, "pause")
+    site.net.drain()
+    r1.answer_instants(ActionType.START_PAUSE.value, ActionStatus.FINISHED)
+    site.net.drain()
+    assert run.status is MissionStatus.PAUSED
+    r1.send(r1.result("p1"))
+    r1.send(r1.result("p2"))
+    # stored while paused: nothing is left, so it completes (the ingest thread lives on)
+    site.wait_until(lambda: run.status is MissionStatus.COMPLETED)
+    assert set(run.done) == {"p1", "p2"}
