@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import signal
 import threading
 from pathlib import Path
@@ -101,7 +100,6 @@ def serve(
     from fleet.store.leases import Lease
 
     alerts = alert_settings(webhooks, webhook_secret_env, alert_min_severity)
-    broker = _broker(mqtt, mqtt_identity or (secure / "manager" if secure else None), name)
     sites = [(formats.load(m), str(m)) for m in maps]
     ros2 = None
     if robots_file is not None:
@@ -132,10 +130,11 @@ def serve(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    store = Store.open(db)
     where = ", ".join(connect) if connect else ", ".join(listen or ["tcp/0.0.0.0:7447"])
     name, info = describe_process(name, list(connect or listen or ["tcp/0.0.0.0:7447"]),
                                   peers)
+    broker = _broker(mqtt, mqtt_identity or (secure / "manager" if secure else None), name)
+    store = Store.open(db)
 
     def links(bus: Bus) -> list[RobotLink]:
         made: list[RobotLink] = [VdaZenohLink(bus, interface)]
@@ -189,7 +188,7 @@ def serve(
     typer.echo("fleet manager stopped", err=True)
 
 
-def _broker(url: str | None, identity: Path | None, name: str | None) -> MqttOptions | None:
+def _broker(url: str | None, identity: Path | None, name: str) -> MqttOptions | None:
     """The MQTT broker to serve robots of (None without ``--mqtt``): TLS files from
     ``identity`` for ``mqtts://``; a bad URL or missing file is a usage error."""
     from fleet.comms import MqttOptions
@@ -208,7 +207,7 @@ def _broker(url: str | None, identity: Path | None, name: str | None) -> MqttOpt
             raise typer.BadParameter(f"no such file: {', '.join(missing)}",
                                      param_hint="--mqtt-identity")
     try:
-        return MqttOptions(url, client_id=f"fleet-manager-{name or os.getpid()}", ca=ca,
+        return MqttOptions(url, client_id=f"fleet-manager-{name}", ca=ca,
                            cert=cert, key=key)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--mqtt") from None

@@ -37,6 +37,9 @@ What a caller may rely on:
   :meth:`MqttTransport.watch_tokens` reports nothing and :meth:`MqttTransport.tokens` is
   always empty. **Queries** are not carried: :meth:`MqttTransport.serve` and
   :meth:`MqttTransport.query` raise TransportError.
+- **Reconnecting** publishes again the last retained message sent on each topic (a
+  robot's ``connection`` ONLINE): the broker replaced it with the will when the connection
+  broke, and the robot is back.
 - **Closing** disconnects cleanly (the broker discards the will: MQTT 5 section 3.14.4) and
   is idempotent; messages published before :meth:`MqttTransport.close` go out first.
 """
@@ -163,6 +166,9 @@ class MqttTransport:
         self._delivery = delivery
         self._lock = threading.Lock()
         self._filters: dict[str, _Filter] = {}
+        self._retained: dict[str, tuple[bytes, Properties]] = {}
+        """The last retained message published on each topic: published again after a
+        reconnection (see :meth:`_on_connect`)."""
         self._by_ident: dict[int, _Filter] = {}
         self._idents = itertools.count(1)
         self._closed = False
@@ -236,11 +242,20 @@ class MqttTransport:
             return
         with self._lock:
             filters = list(self._filters.values())
-        if self._answered.is_set():
+        again = self._answered.is_set()
+        if again:
             logger.info("reconnected to %s; subscribing again to %d filters",
                         self.options.url, len(filters))
         for f in filters:  # the broker forgot them: every connection starts clean
             self._send_subscribe(f)
+        if again:
+            # The broker published our will when the connection broke; the retained
+            # messages we last sent (a robot's ONLINE) say again what holds now, however
+            # short the break was (a robot's agent may not even have noticed it)
+            with self._lock:
+                retained = list(self._retained.items())
+            for key, (payload, properties) in retained:
+                client.publish(key, payload, qos=1, retain=True, properties=properties)
         self._answered.set()
 
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
@@ -325,6 +340,9 @@ class MqttTransport:
             except UnicodeDecodeError:
                 properties.UserProperty = (f"{ATTACHMENT_PROPERTY}-base64",
                                            base64.b64encode(attachment).decode("ascii"))
+        if retain:
+            with self._lock:
+                self._retained[key] = (payload, properties)
         try:
             info = self._client.publish(key, payload, qos=qos, retain=retain,
                                         properties=properties)

@@ -177,7 +177,7 @@ class Dispatcher:
                     a.order_id, r.count, reason)
         core.event(run, "order_rejected", robot.serial, {
             "order_id": a.order_id, "reason": reason, "times": r.count,
-            "errors": [f"{e.error_type}: {e.description or ''}" for e in errors],
+            "errors": [refusal_text((e,)) for e in errors],
             "retry_in_s": None if r.set_aside else backoff(r.count),
             "set_aside": r.set_aside, "line": r.line()})
         if r.set_aside:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from fleet.manager.refusals import refusal_text
 from fleet.manager.stateview import StateView
 from fleet.protocol.state import ActionStatus
 
@@ -103,9 +104,7 @@ class Instants:
         for error in state.errors:
             aid = error.references.get("actionId")
             if aid is not None and aid in ids:
-                text = f"{error.error_type}: {error.description}" if error.description \
-                    else error.error_type
-                answers.append(self._answer(aid, Outcome.REFUSED, text))
+                answers.append(self._answer(aid, Outcome.REFUSED, refusal_text((error,))))
         return answers
 
     def overdue(self, now: float) -> list[Answer]:

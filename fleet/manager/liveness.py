@@ -127,7 +127,8 @@ class Liveness:
         if present:
             self.heard(robot)
         elif self.allowance(robot) <= 0:
-            self.lose(robot, RobotStatus.CONNECTION_BROKEN, "liveliness token lost")
+            self.lose(robot, RobotStatus.CONNECTION_BROKEN,
+                      "presence lost (liveliness token gone, or MQTT last will)")
         elif not robot.status.lost:
             robot.move(RobotStatus.SILENT)
 
@@ -153,7 +154,10 @@ class Liveness:
                     continue  # lost already, or known only from refused messages
                 silent = now - robot.last_heard
                 beat = heartbeat(robot)
-                limit = (max(timeout, beat * HEARTBEAT_MARGIN) + self.allowance(robot)) * factor
+                # its own interval with its presence up; without, the timeout (a robot in
+                # a dead zone has the allowance for that)
+                base = max(timeout, beat * HEARTBEAT_MARGIN) if robot.alive else timeout
+                limit = (base + self.allowance(robot)) * factor
                 if silent > limit:
                     self.lose(robot, RobotStatus.CONNECTION_BROKEN,
                               f"silent for {silent:.1f} s (state interval {beat:g} s)")
@@ -171,8 +175,8 @@ class Liveness:
             return 0.0
         a = run.assignments.get(robot.serial)
         cls = robot.robot_class()
-        if a is None or cls is None:
-            return 0.0
+        if a is None or not a.active or cls is None:
+            return 0.0  # no round under way: no route ahead, no dead zone to cross
         fac = run.spec.facility
         total = 0.0
         inside = False

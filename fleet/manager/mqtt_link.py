@@ -10,8 +10,9 @@ validation, identities, VDA 5050 2.0 and 2.1, refusals answered) on a
 :func:`~fleet.comms.vda5050_delivery`). What differs is presence: MQTT has no liveliness
 tokens, so the robot's retained ``connection`` topic is its presence. ``ONLINE`` makes it
 present; ``CONNECTIONBROKEN``, which the broker publishes as the robot's last will when its
-connection ends without a clean disconnect, and ``OFFLINE`` make it absent (lost at once,
-as a Zenoh robot whose token goes). A manager that subscribes later still learns each
+connection ends without a clean disconnect, and ``OFFLINE`` make it absent, as a Zenoh
+robot whose token goes: lost at once, unless the comms-dead zones ahead on its route
+explain it (:mod:`fleet.manager.liveness`). A manager that subscribes later still learns each
 robot's last connection state: the topic is retained.
 
 The link owns its MQTT session: opened by :meth:`VdaMqttLink.open`, closed by
@@ -62,6 +63,10 @@ class VdaMqttLink(VdaZenohLink):
         if message.state is ConnectionState.ONLINE:
             events.on_presence(robot, True)
             events.on_connection(robot, message)
-        else:  # OFFLINE first, so that the presence going keeps it offline
-            events.on_connection(robot, message)
+        elif message.state is ConnectionState.OFFLINE:
+            events.on_connection(robot, message)  # first: the presence going keeps it
+            events.on_presence(robot, False)  # offline
+        else:
+            # the will: as a Zenoh token that goes, so that a robot whose connection
+            # breaks in a comms-dead zone on its route is silent, not lost at once
             events.on_presence(robot, False)

@@ -96,6 +96,8 @@ class Pauses:
             return
         core.event(run, f"{control.verb}_{answer.outcome.value}", answer.serial,
                    {"reason": answer.reason, "line": control.line(answer)})
+        if run.status.terminal:
+            return  # it ended meanwhile: its reason says why, not a late answer
         if not control.settled:
             waiting = sorted(set(control.asked) - set(control.answers))
             run.reason = f"{control.verb} requested: waiting for {', '.join(waiting)}"
@@ -103,8 +105,6 @@ class Pauses:
         if control.confirmed:
             target = self._target(run, control.verb)
             run.reason = None
-            if run.status.terminal:
-                return
             core.set_status(run, target, f"{control.verb}d: every robot confirmed")
             core.event(run, f"{control.verb}d", None, {"robots": sorted(control.asked)})
             if control.verb == "resume":

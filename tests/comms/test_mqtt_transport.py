@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from fleet.comms import Bus, MqttOptions, MqttTransport, vda5050_delivery
+from fleet.comms import Bus, MqttOptions, MqttTransport, Will, vda5050_delivery
 from fleet.comms.mqtt_transport import mqtt_filter
 from fleet.errors import NotReachable, TransportError
 from fleet.security.pki import Authority, Role
@@ -300,6 +301,33 @@ def test_subscriptions_come_back_after_the_broker_restarts(mqtt_brokers: MakeBro
         assert wait_until(lambda: got == [("uagv/v2/acme/r1/state", b"after")])
         publisher.close()
     finally:
+        listener.close()
+
+
+def test_after_a_broken_connection_the_last_retained_message_is_sent_again(
+        mqtt_brokers: MakeBroker) -> None:
+    broker = mqtt_brokers()
+    topic = "uagv/v2/acme/r1/connection"
+    robot = MqttTransport.open(MqttOptions(broker.url, client_id="acme-r1",
+                                           will=Will(topic, b"CONNECTIONBROKEN")))
+    listener = MqttTransport.open(broker.url)
+    try:
+        got: Received = []
+        listener.subscribe(topic, _collect(got))  # type: ignore[arg-type]
+        robot.publish(topic, b"ONLINE")
+        assert wait_until(lambda: got == [(topic, b"ONLINE")])
+        sock = robot._client.socket()  # the network drops; the client lives on
+        assert isinstance(sock, socket.socket)
+        sock.shutdown(socket.SHUT_RDWR)
+        assert wait_until(lambda: (topic, b"CONNECTIONBROKEN") in got)
+        assert wait_until(lambda: got[-1] == (topic, b"ONLINE") and robot.reachable(), 10)
+        late: Received = []
+        newcomer = MqttTransport.open(broker.url)
+        newcomer.subscribe(topic, _collect(late))  # type: ignore[arg-type]
+        assert wait_until(lambda: late == [(topic, b"ONLINE")])  # the retained one
+        newcomer.close()
+    finally:
+        robot.close()
         listener.close()
 
 

@@ -60,7 +60,7 @@ def test_robots_on_mqtt_and_zenoh_share_a_mission_and_mqtt_losses_are_told_apart
     events = [(e.kind, e.robot_serial, e.detail) for e in
               run.embedded.store.events(run.mission_id)]
     lost = [d for k, s, d in events if k == "robot_lost" and s == doomed]
-    assert lost and "CONNECTIONBROKEN" in lost[0]["why"]
+    assert lost and "MQTT last will" in lost[0]["why"]
     status = run.mission_status()
     assert status is not None and doomed not in set(status["done"].values())
     # the robots that did the work: Zenoh's R3 and the surviving MQTT robot among them

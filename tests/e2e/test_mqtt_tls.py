@@ -51,6 +51,9 @@ def test_a_tls_robot_joins_works_and_is_lost_by_its_will(tmp_path: Path,
             assert set(run.done) == {"p1", "p2"}
             entry = manager.registry.find("r1")
             assert entry is not None and entry.status is RobotStatus.ONLINE
+            # home again (its way back crosses the mine's dead zone: a break there would
+            # only make it silent)
+            assert wait_for(lambda: not run.assignments["r1"].active, 30)
             transport.sever()  # a crash: no OFFLINE, the connection just ends
             assert wait_for(lambda: entry.status is RobotStatus.CONNECTION_BROKEN, 10)
         finally:
