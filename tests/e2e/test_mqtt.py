@@ -15,19 +15,12 @@ from sim.runner import SimRun
 from sim.scenario import load_scenario
 from sim.space import SpaceParams
 
+from .fleetkit import wait_for
+
 pytestmark = pytest.mark.timeout(180)
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "data" / "sim" / "tiny_patrol.yaml"
-
-
-def _wait(predicate: Callable[[], bool], timeout: float = 60.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 def test_robots_on_mqtt_and_zenoh_share_a_mission_and_mqtt_losses_are_told_apart(
@@ -47,13 +40,13 @@ def test_robots_on_mqtt_and_zenoh_share_a_mission_and_mqtt_losses_are_told_apart
                 return str(r["serial"])
         return None
 
-    assert _wait(lambda: working(on_mqtt) is not None, 30)
+    assert wait_for(lambda: working(on_mqtt) is not None, 30)
     doomed = working(on_mqtt)
     assert doomed is not None
     run.fleet.kill(doomed)  # its MQTT connection dies: the broker publishes its will
     entry = manager.registry.find(doomed)
     assert entry is not None
-    assert _wait(lambda: entry.status is RobotStatus.CONNECTION_BROKEN, 10)
+    assert wait_for(lambda: entry.status is RobotStatus.CONNECTION_BROKEN, 10)
     final = run.run(timeout=90)
     assert final.mission_status == "completed", final.to_json()
     assert run.embedded is not None
@@ -72,7 +65,7 @@ def test_robots_on_mqtt_and_zenoh_share_a_mission_and_mqtt_losses_are_told_apart
     kept = manager.registry.find(survivor)
     assert kept is not None and kept.status is RobotStatus.ONLINE
     sim.stop()
-    assert _wait(lambda: kept.status is RobotStatus.OFFLINE, 10)
+    assert wait_for(lambda: kept.status is RobotStatus.OFFLINE, 10)
     assert sim.own is not None
     sim.own.close()  # its connection goes now: OFFLINE then no presence is still offline
     deadline = time.monotonic() + 1.0
