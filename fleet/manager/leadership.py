@@ -140,6 +140,9 @@ class FencedLink:
     def close(self) -> None:
         self.inner.close()
 
+    def reachable(self, robot: RobotId) -> bool:
+        return self.inner.reachable(robot)
+
 
 class Leadership:
     """One process's part in leading a site: standby until it wins the lease, then leader

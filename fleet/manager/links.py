@@ -111,6 +111,12 @@ class RobotLink(Protocol):
         """Stop delivering and release what :meth:`start` declared (idempotent)."""
         ...
 
+    def reachable(self, robot: RobotId) -> bool:
+        """Whether the manager's own side of the link to ``robot`` is up now. False (an
+        MQTT broker gone, say) means the robot's silence says nothing about the robot:
+        liveness does not judge it meanwhile."""
+        ...
+
 
 class VdaZenohLink:
     """VDA 5050 2.0 and 2.1 robots over a Bus (see the module docstring)."""
@@ -156,6 +162,11 @@ class VdaZenohLink:
             return
         shaped = versions.lower(stamped.TOPIC, stamped.to_json(), version)
         self.bus.publish_raw(key, to_bytes(shaped), attachment=self.attachment)
+
+    def reachable(self, robot: RobotId) -> bool:
+        """Always: the manager runs (or is a client of) the Zenoh router robots reach, and
+        a robot's presence is its own token there."""
+        return True
 
     def version(self, robot: RobotId) -> versions.Version:
         """The VDA 5050 version ``robot`` is spoken to in: that of its latest valid message
@@ -291,6 +302,9 @@ class Links:
 
     def send(self, robot: RobotId, message: Message) -> None:
         self._via.get(robot, self.links[0]).send(robot, message)
+
+    def reachable(self, robot: RobotId) -> bool:
+        return self._via.get(robot, self.links[0]).reachable(robot)
 
     def close(self) -> None:
         for link in reversed(self.links):

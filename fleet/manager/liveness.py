@@ -18,7 +18,10 @@ wait :data:`FLEET_SILENCE_FACTOR` times longer. A robot that says OFFLINE is los
 and stays OFFLINE when its presence then goes (that is how a clean shutdown ends, not a
 broken connection). A lost robot's remaining inspections go back to its mission's pool for
 the planner to hand to others; when it comes back, its stale order is cancelled. Status
-changes follow the table in :mod:`fleet.manager.lifecycle`.
+changes follow the table in :mod:`fleet.manager.lifecycle`. While the manager's own side of
+a robot's link is down (:meth:`~fleet.manager.links.RobotLink.reachable`: its MQTT broker
+gone), the robot's silence is the manager's and is not judged; once the link is back it is
+counted from then.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import math
 from fleet.facility.model import Facility
 from fleet.manager.core import Core
 from fleet.manager.lifecycle import RobotStatus
+from fleet.manager.links import RobotId
 from fleet.manager.obstacles import Obstacles
 from fleet.manager.registry import RobotEntry
 from fleet.protocol.order import ActionType
@@ -97,6 +101,9 @@ class Liveness:
         """Times a robot was declared lost (each loss counts, a robot back counts again)."""
         self.last_any = -math.inf
         """Manager time anything valid was last heard from any robot."""
+        self._held: dict[tuple[str, str], float] = {}
+        """Robots whose link was down at the last look (their broker gone, say), and when:
+        their silence is counted again from when it is back."""
 
     def heard(self, robot: RobotEntry) -> None:
         """``robot`` said something valid now (caller holds the lock)."""
@@ -152,7 +159,14 @@ class Liveness:
                 if robot.status not in (RobotStatus.ONLINE, RobotStatus.SILENT) \
                         or robot.last_heard == -math.inf:
                     continue  # lost already, or known only from refused messages
-                silent = now - robot.last_heard
+                if not core.link.reachable(RobotId(robot.manufacturer, robot.serial)):
+                    # the manager's own side is down: the silence is the manager's, not
+                    # the robot's; judged again (from scratch) once it is back
+                    self._held[robot.key] = now
+                    if now - robot.last_heard > timeout:
+                        robot.move(RobotStatus.SILENT)
+                    continue
+                silent = now - max(robot.last_heard, self._held.pop(robot.key, -math.inf))
                 beat = heartbeat(robot)
                 # its own interval with its presence up; without, the timeout (a robot in
                 # a dead zone has the allowance for that)

@@ -51,6 +51,11 @@ class VdaMqttLink(VdaZenohLink):
                     for topic in (Topic.CONNECTION, Topic.FACTSHEET, Topic.INSPECTION)]
         self._handles = handles
 
+    def reachable(self, robot: RobotId) -> bool:
+        """Whether the manager is connected to the broker now (every robot of the link is
+        behind it)."""
+        return self.bus.reachable()
+
     def close(self) -> None:
         super().close()
         try:

@@ -179,6 +179,10 @@ class Ros2Link:
     def send(self, robot: RobotId, message: Message) -> None:
         self._inner.send(robot, message)
 
+    def reachable(self, robot: RobotId) -> bool:
+        """Always: each robot's keeper takes it off the air itself when it cannot reach it."""
+        return True
+
     def close(self) -> None:
         self.stopping.set()
         for k in self.keepers.values():

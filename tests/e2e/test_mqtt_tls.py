@@ -15,6 +15,7 @@ from fleet.comms import Bus, MqttOptions, MqttTransport
 from fleet.comms.config import free_port, router_config, tcp_endpoint
 from fleet.facility import load
 from fleet.manager import ManagerSettings, RobotStatus, build_manager
+from fleet.manager.links import RobotId
 from fleet.manager.mqtt_link import VdaMqttLink
 from fleet.security.pki import Authority
 from fleet.store import Store
@@ -48,6 +49,39 @@ def test_a_tls_robot_joins_and_is_lost_by_its_will(tmp_path: Path,
             assert entry is not None and entry.status is RobotStatus.ONLINE and entry.alive
             transport.sever()  # a crash: no OFFLINE, the connection just ends
             assert wait_for(lambda: entry.status is RobotStatus.CONNECTION_BROKEN, 10)
+        finally:
+            agent.stop()
+            transport.close()
+            manager.stop()
+            link.close()
+    store.close()
+
+
+def test_a_broker_outage_loses_no_robot(tmp_path: Path, mqtt_brokers: Any) -> None:
+    """The manager's broker goes for longer than the robots' timeout and comes back: the
+    silence was the manager's, so no robot is lost and none of its work handed over."""
+    broker = mqtt_brokers()
+    link = VdaMqttLink.open(MqttOptions(broker.url, client_id="fleet-manager"), "uagv")
+    store = Store.open(None, path=tmp_path / "fleet.db")
+    with Bus.open(router_config([tcp_endpoint("127.0.0.1", free_port())])) as bus:
+        manager = build_manager(store, bus, ManagerSettings(robot_timeout=1.0), links=[link])
+        transport = MqttTransport.open(robot_options(broker.url, "uagv", "acme", "r1"))
+        agent = RobotAgent(AgentConfig("acme", "r1", capabilities(), state_interval=0.2),
+                           GraphBody(load(TINY_MAP), "dock"), bus=Bus(transport))
+        try:
+            agent.start()
+            assert wait_for(lambda: (r := manager.registry.find("r1")) is not None
+                            and r.factsheet is not None, 10)
+            entry = manager.registry.find("r1")
+            assert entry is not None
+            broker.stop()
+            assert wait_for(lambda: not link.reachable(RobotId("acme", "r1")), 10)
+            # the outage itself, past the robot's timeout (1 s) and heartbeat (0.5 s)
+            assert not wait_for(lambda: entry.status is RobotStatus.CONNECTION_BROKEN, 3.0)
+            broker.start()
+            # back: the robot publishes its ONLINE again, its states flow on
+            assert wait_for(lambda: entry.status is RobotStatus.ONLINE and entry.alive, 15)
+            assert manager.liveness.declared == 0
         finally:
             agent.stop()
             transport.close()

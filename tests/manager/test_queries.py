@@ -34,6 +34,9 @@ class NoLink:
     def close(self) -> None:
         pass
 
+    def reachable(self, robot: RobotId) -> bool:
+        return True
+
 
 def _queries(tmp_path: Path) -> tuple[Queries, MissionRun]:
     first = _assignment()
