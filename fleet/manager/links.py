@@ -46,7 +46,7 @@ from fleet.protocol.keys import (
     subscription_key,
     topic_key,
 )
-from fleet.protocol.state import Connection
+from fleet.protocol.state import Connection, ConnectionState
 
 log = logging.getLogger(__name__)
 
@@ -285,7 +285,8 @@ class VdaZenohLink:
 
 class Links:
     """Several links as one (a :class:`RobotLink`): each robot is answered on the link it
-    was last heard on (the first link for a robot never heard of)."""
+    was last heard on (the first link for a robot never heard of), and only that link's
+    word on its going counts."""
 
     def __init__(self, links: list[RobotLink]) -> None:
         if not links:
@@ -323,12 +324,20 @@ class _Via:
     def _heard(self, robot: RobotId) -> None:
         self._via[robot] = self._link
 
+    def _elsewhere(self, robot: RobotId) -> bool:
+        """Whether ``robot`` was last heard on another link: what this one says of its
+        going is old news (a retained MQTT will of a robot now on Zenoh, say)."""
+        return self._via.get(robot, self._link) is not self._link
+
     def on_state(self, robot: RobotId, state: StateView) -> None:
         self._heard(robot)
         self._events.on_state(robot, state)
 
     def on_connection(self, robot: RobotId, message: Connection) -> None:
-        self._heard(robot)
+        if message.state is ConnectionState.ONLINE:
+            self._heard(robot)
+        elif self._elsewhere(robot):
+            return
         self._events.on_connection(robot, message)
 
     def on_factsheet(self, robot: RobotId, factsheet: Factsheet) -> None:
@@ -342,6 +351,8 @@ class _Via:
     def on_presence(self, robot: RobotId, present: bool) -> None:
         if present:
             self._heard(robot)
+        elif self._elsewhere(robot):
+            return
         self._events.on_presence(robot, present)
 
     def on_refused(self, robot: RobotId, topic: str, reason: str) -> None:
