@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 LEAK = ROOT / "sim" / "scenarios" / "coal_mine_methane_leak.yaml"
 SPEED = "300"
 
-pytestmark = pytest.mark.timeout(300)
+# half a minute of wall time: run with the drills, after the default suite (its 15
+# minutes); fleet serve and fleet sim run --connect have quicker tests of their own
+pytestmark = [pytest.mark.timeout(300), pytest.mark.drill]
 
 
 def _fleet(*args: str, cwd: Path, timeout: float = 30) -> subprocess.CompletedProcess[str]:

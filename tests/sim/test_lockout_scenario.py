@@ -16,7 +16,9 @@ from sim.closure_watch import ClosedArea, StateLog, intrusions
 from sim.runner import SimRun
 from sim.scenario import load_scenario
 
-pytestmark = pytest.mark.timeout(300)
+# about a minute of wall time: run with the drills, after the default suite (its 15 minutes);
+# the lockout, closures and resets each have quicker tests of their own
+pytestmark = [pytest.mark.timeout(300), pytest.mark.drill]
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCKOUT = ROOT / "sim" / "scenarios" / "coal_mine_lockout.yaml"
