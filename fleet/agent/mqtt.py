@@ -3,16 +3,17 @@
 A :class:`~fleet.agent.RobotAgent` works on any :class:`~fleet.comms.Bus`; on MQTT it needs
 a client of its own whose last will is its ``connection`` CONNECTIONBROKEN (VDA 5050 2.x,
 topic ``connection``: set at connect, QoS 1, retained), so that the broker tells the
-manager when the robot vanishes. :func:`robot_options` describes such a client and
-:func:`robot_bus` opens a bus on one; the agent then publishes ``connection`` ONLINE
-(retained) on start and OFFLINE before a clean close, which discards the will.
+manager when the robot vanishes. :func:`robot_options` describes such a client (open it
+with :meth:`~fleet.comms.MqttTransport.open` and give the agent a Bus on it); the agent then
+publishes ``connection`` ONLINE (retained) on start and OFFLINE before a clean close, which
+discards the will.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fleet.comms import Bus, MqttOptions, MqttTransport, Will
+from fleet.comms import MqttOptions, Will
 from fleet.protocol.codec import encode
 from fleet.protocol.header import Header
 from fleet.protocol.keys import Topic, topic_key
@@ -33,7 +34,3 @@ def robot_options(url: str, interface: str, manufacturer: str, serial: str, *,
                        will=Will(topic_key(interface, manufacturer, serial,
                                            Topic.CONNECTION), encode(will)))
 
-
-def robot_bus(options: MqttOptions, *, check_states: bool = True) -> Bus:
-    """A bus on a client of the robot's own (NotReachable when the broker is not)."""
-    return Bus(MqttTransport.open(options), check_states=check_states)

@@ -142,8 +142,12 @@ class VdaZenohLink:
             self.bus.subscribe_raw(subscription_key(itf, Topic.STATE), self._on_state),
             *(self.bus.subscribe_raw(subscription_key(itf, topic), self._on_message)
               for topic in (Topic.CONNECTION, Topic.FACTSHEET, Topic.INSPECTION)),
-            self.bus.watch_alive(subscription_key(itf, ALIVE), self._on_alive),
+            *self._watch_presence(),
         ]
+
+    def _watch_presence(self) -> list[Handle]:
+        """What tells robots' presence: their liveliness tokens on Zenoh."""
+        return [self.bus.watch_alive(subscription_key(self.interface, ALIVE), self._on_alive)]
 
     def close(self) -> None:
         handles, self._handles = self._handles, []

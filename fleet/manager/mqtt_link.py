@@ -27,7 +27,6 @@ from fleet.comms import Bus, MqttOptions, MqttTransport
 from fleet.comms.transport import Handle
 from fleet.errors import TransportError
 from fleet.manager.links import LinkEvents, RobotId, VdaZenohLink
-from fleet.protocol.keys import Topic, subscription_key
 from fleet.protocol.state import Connection, ConnectionState
 
 log = logging.getLogger(__name__)
@@ -42,14 +41,8 @@ class VdaMqttLink(VdaZenohLink):
         turns the manager away)."""
         return cls(Bus(MqttTransport.open(options)), interface)
 
-    def start(self, events: LinkEvents) -> None:
-        self._events = events
-        itf = self.interface
-        handles: list[Handle] = [
-            self.bus.subscribe_raw(subscription_key(itf, Topic.STATE), self._on_state)]
-        handles += [self.bus.subscribe_raw(subscription_key(itf, topic), self._on_message)
-                    for topic in (Topic.CONNECTION, Topic.FACTSHEET, Topic.INSPECTION)]
-        self._handles = handles
+    def _watch_presence(self) -> list[Handle]:
+        return []  # no tokens on MQTT: the connection topic (:meth:`_connection`) is presence
 
     def reachable(self, robot: RobotId) -> bool:
         """Whether the manager is connected to the broker now (every robot of the link is
