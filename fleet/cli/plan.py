@@ -90,8 +90,10 @@ def _print_summary(result: Plan, render: Path | None) -> None:
     served = sum(len(r.inspections) for r in result.robots)
     console.print(f"makespan {_hms(result.makespan_s)}, total distance "
                   f"{result.distance_m:,.0f} m, {served} inspections planned, "
-                  f"{len(result.unassigned)} unassigned, solved in "
-                  f"{result.solver_seconds:.1f} s")
+                  f"{len(result.unassigned)} unassigned, planned in "
+                  f"{result.solver_seconds:.2f} s ("
+                  + ("converged" if result.solver_stop == "converged" else
+                     "stopped at the time limit") + ")")
     for u in result.unassigned:
         console.print(f"  unassigned {u.point}: {u.reason.value}"
                       + (f" ({u.detail})" if u.detail else ""))

@@ -39,7 +39,7 @@ def bisect_makespan(
     attempts: Attempts,
     data: Callable[[int | None], Any],
     *,
-    lower: int,
+    lower: Callable[[Any], int],
     cost_bound: int,
     time_limit: float,
     first_share: float = 0.25,
@@ -50,7 +50,8 @@ def bisect_makespan(
     """The solution with the smallest makespan found within ``time_limit`` seconds.
 
     ``data(T)`` is the problem with every vehicle back by ``T`` (``None``: unbounded);
-    ``lower`` is a makespan no solution beats; ``cost_bound`` exceeds the summed duration
+    ``lower(first)`` is a makespan no solution that serves what the first solution serves
+    beats; ``cost_bound`` exceeds the summed duration
     cost of any solution (and is below the smallest prize), so a run whose cost is at most
     ``prizes + cost_bound`` has kept every client the first run kept. ``first_share`` of the
     time goes to the unconstrained run; the search ends when the bracket is within
@@ -65,7 +66,7 @@ def bisect_makespan(
     baseline = int(best.uncollected_prizes())
     target = baseline + cost_bound
     hi = makespan_of(best)
-    lo = min(lower, hi) - 1  # the largest finishing time believed infeasible
+    lo = min(lower(best), hi) - 1  # the largest finishing time believed infeasible
     while True:
         gap = hi - lo
         if gap <= max(1.0, tolerance * hi):

@@ -139,6 +139,10 @@ class Plan:
     robots: tuple[RobotPlan, ...]
     unassigned: tuple[Unassigned, ...] = ()
     solver_seconds: float = 0.0
+    """Seconds the planning took (metric closure, solver, charging, verification)."""
+    solver_stop: str = "converged"
+    """Why the solver stopped: ``converged`` (no run cut short) or ``limit`` (the time
+    limit cut a run short): :data:`fleet.planning.solver.STOPS`."""
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -172,6 +176,7 @@ class Plan:
             "makespan_s": round(self.makespan_s, 3),
             "distance_m": round(self.distance_m, 3),
             "solver_seconds": round(self.solver_seconds, 3),
+            "solver_stop": self.solver_stop,
             "robots": [
                 {
                     "serial": r.serial,

@@ -147,8 +147,9 @@ def plan_mission(
     # search prices energy in time (each Wh costs the seconds to recharge it), which steers
     # work towards robots with energy to spare; the better of the two plans is kept.
     candidates: list[Plan] = []
+    stops: list[str] = []
     for price_energy, share in ((False, 0.5), (True, 1.0)):
-        rounds, dropped = solve_rounds(
+        rounds, dropped, stopped = solve_rounds(
             mission=mission,
             robots=robots.robots,
             views={n: (v.closure, v.cls) for n, v in views.items()},
@@ -159,6 +160,7 @@ def plan_mission(
             price_energy=price_energy,
             progress=_scaled(report, "routing", 0.55 if price_energy else 0.2, 0.35),
         )
+        stops.append(stopped)
         candidates.append(_assemble(mission, objective, robots, views, rounds, dropped,
                                     unassigned))
         if objective is Objective.DISTANCE or not any(
@@ -168,7 +170,8 @@ def plan_mission(
     report("charging", 0.9)
     priority = {t.point: t.priority for t in mission.tasks}
     plan = min(candidates, key=lambda p: _rank(p, priority))
-    plan = replace(plan, solver_seconds=clock.perf_counter() - started)
+    plan = replace(plan, solver_seconds=clock.perf_counter() - started,
+                   solver_stop="limit" if "limit" in stops else "converged")
     verify_plan(plan, mission, robots)
     report("verified", 1.0)
     return plan

@@ -34,14 +34,15 @@ def solve_rounds(
     seed: int = 0,
     price_energy: bool = False,
     progress: Callable[[float], None] | None = None,
-) -> tuple[dict[str, list[str]], list[str]]:
-    """Assign and order the eligible tasks; returns each robot's visit order (by serial)
-    and the points the solver left out. ``views`` maps a class name to its closure (all
+) -> tuple[dict[str, list[str]], list[str], str]:
+    """Assign and order the eligible tasks; returns each robot's visit order (by serial),
+    the points the solver left out and why the solver stopped (``converged`` or ``limit``,
+    :data:`fleet.planning.solver.STOPS`). ``views`` maps a class name to its closure (all
     closures must share one node order). With ``price_energy``, every leg and dwell
     also costs the seconds it takes to recharge the energy it uses, as the solver cannot see
     charging stops themselves."""
     if not eligible:
-        return {}, []
+        return {}, [], "converged"
     class_names = list(views)
     first = views[class_names[0]][0]
     nodes = first.points
@@ -112,4 +113,4 @@ def solve_rounds(
         serial = robots[route.vehicle_type].serial
         rounds[serial] = [order[c] for c in route.clients]
     dropped = [order[c] for c in solution.dropped]
-    return rounds, dropped
+    return rounds, dropped, solution.stopped

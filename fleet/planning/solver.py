@@ -20,6 +20,17 @@ returns a :class:`Solution` for one of two objectives:
     the tie-breaker. A bound for which no solution is found within its time share is
     treated as infeasible: the result is the best makespan *found*, not a proven optimum.
 
+When a search stops (:data:`STOPS`)
+    Every PyVRP run stops at the first of: its share of the time limit; a target cost met
+    (a makespan probe that found a solution under its bound); or **convergence**: it has
+    gone as many iterations without a better solution as it took to find its best, and at
+    least :data:`CONVERGE_FLOOR` (:class:`_Converged`). A run that keeps improving runs on;
+    one that found its best early stops early. The rule counts iterations, not seconds, so
+    a plan does not depend on how busy the machine is: the same seed gives the same plan
+    unless the time limit cut a run short. The solution says which happened: ``converged``
+    when no run was cut short by time, ``limit`` otherwise. The time limit stays the
+    ceiling.
+
 Units and scaling
     Callers give metres and seconds as floats; PyVRP needs integers, so distances are
     converted to decimetres (:data:`DISTANCE_SCALE`) and times to deciseconds
@@ -110,6 +121,19 @@ DISTANCE_SCALE = 10
 TIME_SCALE = 10
 """Solver time units per second (deciseconds)."""
 
+CONVERGE_FLOOR = 100
+"""Iterations without a better solution that every run allows before it may stop as
+converged. On the sample missions (30-70 points) the runs find their best within their
+first 100 iterations (0.05-0.3 s); see docs/benchmarks.md, "Planning speed"."""
+
+STOPS = ("converged", "limit")
+"""Why a solve stopped: every run converged (or met its target), or the time limit cut
+one short."""
+
+PROBE_FLOOR = 300
+"""Iterations a makespan probe (a finishing bound to meet) gets before it gives up on its
+bound: probes do not use the doubling rule, as a probe under too tight a bound keeps
+finding slightly better solutions that drop points, never one that meets the bound."""
 _TOUR_SECONDS = 2.0  # at most, for a lone robot's starting tour (kroA100: optimal in 0.5 s)
 _INT_MAX = int(np.iinfo(np.int64).max)
 _PRIZE_LIMIT = 1 << 60  # keeps PyVRP's int64 cost sums (travel + prizes + penalties) safe
@@ -157,10 +181,11 @@ def solve(
     if objective == "distance" or not problem.clients:
         best = runner.run(model.data(None), runner.remaining(), seed_tour, "distance", None)
     else:
-        best = bisect_makespan(runner, model.data, lower=model.makespan_lower_bound(),
+        best = bisect_makespan(runner, model.data, lower=model.makespan_lower_bound,
                                cost_bound=model.cost_bound(), time_limit=runner.remaining(),
                                initial=seed_tour, unit=1 / TIME_SCALE)
-    return model.decode(best, time.perf_counter() - started)
+    return model.decode(best, time.perf_counter() - started,
+                        "limit" if runner.limited else "converged")
 
 
 # --- internals ---------------------------------------------------------------------------
@@ -327,13 +352,21 @@ class _Model:
         order = [i - 1 for i in tour[start + 1:] + tour[:start]]
         return pyvrp.Solution(self.base, [pyvrp.Route(self.base, order, k)])
 
-    def makespan_lower_bound(self) -> int:
-        """No route that serves the required client farthest away ends earlier."""
-        p, best = self.problem, 0
-        for i, c in enumerate(p.clients):
-            if not c.required:
-                continue
-            options = []
+    def makespan_lower_bound(self, served: Any = None) -> int:
+        """A makespan no solution that serves the required clients (and, given a PyVRP
+        solution ``served``, every client it serves) beats, in solver units: the largest
+        of (a) the quickest round trip to the farthest of those clients and (b) their work
+        shared evenly: each one's dwell plus its quickest way in, over all robots (the
+        longest route is at least the average)."""
+        p = self.problem
+        chosen = {i for i, c in enumerate(p.clients) if c.required}
+        if served is not None:
+            chosen |= {int(a.idx) for r in served.routes() for a in r.schedule()
+                       if not a.is_depot()}
+        best, work = 0, 0
+        for i in sorted(chosen):
+            c = p.clients[i]
+            options, entry = [], []
             for k in self.allowed[i]:
                 v = p.vehicle_types[k]
                 m = self.dur[v.profile]
@@ -342,10 +375,15 @@ class _Model:
                     _up(c.tw_early, TIME_SCALE))
                 options.append(arrive + _up(c.service, TIME_SCALE)
                                + int(m[c.location, p.depots[v.end].location]))
-            best = max(best, min(options))
-        return best
+                column = np.delete(m[:, c.location], c.location)
+                entry.append(int(column.min()) if len(column) else 0)
+            if options:
+                best = max(best, min(options))
+                work += _up(c.service, TIME_SCALE) + min(entry)
+        vehicles = sum(v.count for v in p.vehicle_types)
+        return max(best, -(-work // max(1, vehicles)))
 
-    def decode(self, sol: Any, seconds: float) -> Solution:
+    def decode(self, sol: Any, seconds: float, stopped: str = "converged") -> Solution:
         """Our :class:`Solution` from a PyVRP solution (distances from the float matrices)."""
         p = self.problem
         routes: list[Route] = []
@@ -396,6 +434,7 @@ class _Model:
             makespan=max((r.end for r in routes), default=0.0),
             feasible=bool(legal),
             seconds=seconds,
+            stopped=stopped,
         )
 
 
@@ -433,6 +472,8 @@ class _Runner:
     started: float
     time_limit: float
     best_value: float | None = None
+    limited: bool = False
+    """Whether a run was cut short by its share of the time limit."""
     _last_report: float = field(default=0.0)
 
     def remaining(self) -> float:
@@ -442,12 +483,16 @@ class _Runner:
     def run(self, data: Any, seconds: float, initial: Any, phase: str,
             target: int | None) -> Any:
         """Best PyVRP solution for ``data`` within ``seconds``; stops early once its cost
-        is at most ``target`` (solver units) or after ``no_improvement`` iterations."""
-        criteria: list[Any] = [MaxRuntime(max(0.0, seconds))]
+        is at most ``target`` (solver units), once converged (:class:`_Converged`) or after
+        ``no_improvement`` iterations without a better solution."""
+        # a probe (a target to meet) gives up after the floor; any other run stops once
+        # it has converged by the doubling rule
+        converged = _Converged(CONVERGE_FLOOR if target is None else PROBE_FLOOR,
+                               doubling=target is None)
+        met = _Met(target)
+        criteria: list[Any] = [converged, met, MaxRuntime(max(0.0, seconds))]
         if self.no_improvement is not None:
             criteria.append(NoImprovement(self.no_improvement))
-        if target is not None:
-            criteria.append(lambda best_cost: best_cost <= target)
         params = pyvrp.SolveParams(ils=IteratedLocalSearchParams(callbacks=_Watch(self, phase)),
                                    operators=_operators(self.model.problem))
         if initial is not None:
@@ -459,6 +504,9 @@ class _Runner:
             result = pyvrp.solve(data, MultipleCriteria(criteria), seed=self.seed,
                                  collect_stats=False, display=False, params=params,
                                  initial_solution=initial)
+        if not (converged.fired or met.fired) and (
+                self.no_improvement is None or result.runtime >= seconds):
+            self.limited = True
         return result.best
 
     def value(self, sol: Any) -> float:
@@ -479,6 +527,41 @@ class _Runner:
         if force or now - self._last_report >= 0.5:
             self._last_report = now
             self.progress(SolveProgress(now, self.time_limit, phase, self.best_value))
+
+
+class _Converged:
+    """A PyVRP stopping criterion: true once the run has gone as many iterations without a
+    better solution as it took to find its best, and at least ``floor`` (a doubling rule:
+    a run that improved at iteration 400 may run to 800). PyVRP calls it once per iteration
+    with the best cost so far (infinite while none is feasible, so a probe that finds no
+    solution under its bound stops after ``floor`` iterations)."""
+
+    def __init__(self, floor: int, doubling: bool = True) -> None:
+        self.floor = floor
+        self.doubling = doubling
+        self.iterations = 0
+        self.last_better = 0
+        self.best = math.inf
+        self.fired = False
+
+    def __call__(self, best_cost: float) -> bool:
+        if best_cost < self.best and self.doubling:
+            self.best, self.last_better = best_cost, self.iterations
+        self.iterations += 1
+        self.fired = self.iterations - self.last_better > max(self.floor, self.last_better)
+        return self.fired
+
+
+class _Met:
+    """A PyVRP stopping criterion: true once the best cost is at most ``target``."""
+
+    def __init__(self, target: int | None) -> None:
+        self.target = target
+        self.fired = False
+
+    def __call__(self, best_cost: float) -> bool:
+        self.fired = self.target is not None and best_cost <= self.target
+        return self.fired
 
 
 class _Watch(IteratedLocalSearchCallbacks):

@@ -198,6 +198,8 @@ class Solution:
     makespan: float
     feasible: bool
     seconds: float
+    stopped: str = "converged"
+    """Why the search stopped: ``converged`` or ``limit`` (see :mod:`fleet.planning.solver`)."""
 
     @property
     def cost(self) -> float:

@@ -285,3 +285,44 @@ def test_matrices_may_be_nested_lists_but_must_be_numeric() -> None:
     with pytest.raises(PlanningError, match="numeric"):
         Problem(([["a", "b"], [1, 0]],), ([[0, 1], [1, 0]],), (Depot(0),), (),  # type: ignore[arg-type]
                 (VehicleType(),))
+
+
+def _ring(n: int, robots: int) -> Problem:
+    """``n`` clients on a circle of radius 100 around one dock, ``robots`` robots."""
+    pts = [(0.0, 0.0)] + [(100 * math.cos(2 * math.pi * k / n),
+                           100 * math.sin(2 * math.pi * k / n)) for k in range(n)]
+    return plane(pts, [Client(i, service=5.0, required=False) for i in range(1, n + 1)],
+                 [VehicleType(count=robots)])
+
+
+@pytest.mark.parametrize("objective", ["distance", "makespan"])
+def test_a_search_that_stops_improving_stops_before_its_time_limit(objective: str) -> None:
+    # 30 s of limit for twelve points: every run converges long before (the rule counts
+    # iterations, so the same seed gives the same plan however busy the machine is)
+    p = _ring(12, 3)
+    first = solve(p, objective=objective, time_limit=30.0, seed=3)  # type: ignore[arg-type]
+    again = solve(p, objective=objective, time_limit=30.0, seed=3)  # type: ignore[arg-type]
+    assert first.stopped == "converged" and first.seconds < 15.0
+    assert first.feasible and not first.dropped
+    assert [r.clients for r in first.routes] == [r.clients for r in again.routes]
+
+
+def test_a_search_cut_short_says_so() -> None:
+    # 200 points in 0.05 s: the first run cannot converge in its share
+    s = solve(_ring(200, 4), objective="makespan", time_limit=0.05)
+    assert s.stopped == "limit"
+
+
+def test_the_convergence_rule_doubles_and_has_a_floor() -> None:
+    from fleet.planning.solver import _Converged
+
+    rule = _Converged(10)
+    costs = [100.0] * 5 + [90.0] + [90.0] * 40  # better at iteration 5, then nothing
+    stops = [i for i, c in enumerate(costs) if rule(c)]
+    assert stops[0] == 5 + 10  # the floor (10 is more than the 5 it took)
+    late = _Converged(10)
+    costs = [100.0 - k for k in range(31)] + [70.0] * 40  # better up to iteration 30
+    stops = [i for i, c in enumerate(costs) if late(c)]
+    assert stops[0] == 30 + 30  # as long again as it took to find its best
+    probe = _Converged(10, doubling=False)  # a probe: the floor only, improving or not
+    assert next(i for i, c in enumerate(range(100, 0, -1)) if probe(float(c))) == 10
