@@ -25,6 +25,10 @@ configuration (``std_msgs/Float32`` or ``sensor_msgs/Temperature``).
   gas is what the limits are about).
 - :meth:`Nav2Body.alive` says whether the pose was heard within the timeout: the link
   takes a robot whose pose went silent (or whose tokens went) off the air.
+- A sample that is not the CDR its topic's type says is dropped and counted per topic
+  (:attr:`Nav2Body.malformed_on`); whoever hosts the body is told of each one
+  (``on_malformed``: the manager's link shows it per robot), or, with no one to tell, the
+  body logs a warning the first time per topic.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
+import logging
 import math
 import threading
 import time
@@ -64,11 +69,16 @@ from fleet.ros2.keys import (
 
 from .body import Battery, MoveTarget, Pose
 
+log = logging.getLogger(__name__)
+
 NAVIGATE = "nav2_msgs/action/NavigateToPose"
 POSE_TYPE = "geometry_msgs/msg/PoseWithCovarianceStamped"
 BATTERY_TYPE = "sensor_msgs/msg/BatteryState"
 SENSOR_TYPES = {"std_msgs/msg/Float32": "data", "sensor_msgs/msg/Temperature": "temperature"}
 """Sensor message types the body reads, and the field holding the value."""
+
+STATUS_TOPIC = "navigate_to_pose/_action/status"
+"""The navigation action's status topic, relative to the robot's namespace."""
 
 # action_msgs/msg/GoalStatus (ros2/rcl_interfaces action_msgs/msg/GoalStatus.msg)
 SUCCEEDED, CANCELED, ABORTED = 4, 5, 6
@@ -144,7 +154,12 @@ class Nav2Body:
     before the agent starts, :meth:`close` after it stopped; the transport is the caller's."""
 
     def __init__(self, config: Nav2Config, transport: Transport, clock: Clock, *,
-                 node: str = "fleet_manager") -> None:
+                 node: str = "fleet_manager",
+                 on_malformed: Callable[[str, str], None] | None = None) -> None:
+        """``on_malformed(topic, reason)`` is called for every malformed sample, with the
+        fully qualified ROS topic (``/nav2_1/amcl_pose``) and a one-line reason, on the
+        transport's thread and outside the body's lock; it must not raise. Without it the
+        body logs a warning the first time per topic (and only counts the others)."""
         self.config = config
         self.transport = transport
         self.clock = clock
@@ -168,6 +183,10 @@ class Nav2Body:
         self._present = True
         self.malformed = 0
         """Samples from the robot that were not the CDR they should be (dropped)."""
+        self.malformed_on: Counter[str] = Counter()
+        """Those samples per topic, named as in :attr:`received` (and the action's
+        :data:`STATUS_TOPIC`); their sum is :attr:`malformed`; counts only grow."""
+        self._on_malformed = on_malformed
         self.received: Counter[str] = Counter()
         """Well-formed samples taken per topic (``amcl_pose``, ``battery_state``, each
         sensor's topic as configured); counts only grow, malformed ones are not counted."""
@@ -262,15 +281,29 @@ class Nav2Body:
             with contextlib.suppress(TransportError):
                 h.undeclare()
 
-    def _decode(self, typename: str, payload: bytes) -> Any | None:
+    def _decode(self, topic: str, typename: str, payload: bytes) -> Any | None:
+        """The message, or None for a malformed sample: dropped, counted and told (the
+        robot's garbage must not stop the body; a robot sending only garbage on its pose
+        goes silent for :meth:`alive`, but a supervisor should see why)."""
         try:
             return cdr.deserialize(self.config.distro, typename, payload)
-        except ProtocolError:
-            self.malformed += 1  # a robot's garbage is dropped; the pose timeout tells
-            return None
+        except ProtocolError as exc:
+            reason = str(exc)
+        with self._lock:
+            self.malformed += 1
+            self.malformed_on[topic] += 1
+            first = self.malformed_on[topic] == 1
+        name = fully_qualified(topic, self.config.namespace)
+        if self._on_malformed is not None:
+            self._on_malformed(name, reason)
+        elif first:
+            log.warning("ROS 2 robot at %s: malformed CDR sample on %s dropped (%s); "
+                        "further ones on it are only counted",
+                        ", ".join(self.config.connect), name, reason)
+        return None
 
     def _on_pose(self, _key: str, payload: bytes) -> None:
-        msg = self._decode(POSE_TYPE, payload)
+        msg = self._decode("amcl_pose", POSE_TYPE, payload)
         if msg is None:
             return
         p, q = msg.pose.pose.position, msg.pose.pose.orientation
@@ -282,7 +315,7 @@ class Nav2Body:
             self._lock.notify_all()
 
     def _on_battery(self, _key: str, payload: bytes) -> None:
-        msg = self._decode(BATTERY_TYPE, payload)
+        msg = self._decode("battery_state", BATTERY_TYPE, payload)
         if msg is None:
             return
         with self._lock:
@@ -297,7 +330,7 @@ class Nav2Body:
         return lambda _key, payload: self._on_sensor(sensor, payload)
 
     def _on_sensor(self, sensor: SensorTopic, payload: bytes) -> None:
-        msg = self._decode(sensor.type, payload)
+        msg = self._decode(sensor.topic, sensor.type, payload)
         if msg is None:
             return
         value = float(getattr(msg, SENSOR_TYPES[sensor.type]))
@@ -307,7 +340,7 @@ class Nav2Body:
                 self._samples.setdefault(sensor.sensor, []).append(value)
 
     def _on_status(self, _key: str, payload: bytes) -> None:
-        msg = self._decode("action_msgs/msg/GoalStatusArray", payload)
+        msg = self._decode(STATUS_TOPIC, "action_msgs/msg/GoalStatusArray", payload)
         if msg is None:
             return
         with self._lock:

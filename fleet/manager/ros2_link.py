@@ -23,6 +23,14 @@ Each robot has a keeper thread that, over and over:
 4. while it runs, takes it off the air (its presence goes: the manager declares it lost and
    hands its points to others) whenever its tokens go or its pose falls silent beyond the
    timeout, and back on when it returns.
+
+A sample from the robot that is not the CDR of its topic's type is dropped, and each one is
+a refused message of that robot on that ROS topic (``/nav2_1/amcl_pose``), as an invalid
+VDA 5050 message is: counted in the robot's ``refused``, the latest in its
+``last_rejected`` with the reason (``fleet robots show``, ``fleet robots --json``), and
+logged by the manager as refusals are: each distinct reason at most once a minute of its
+clock, not once per sample. No anomaly: the robot stays driven; one whose pose is only
+garbage goes silent and is lost as in 4.
 """
 
 from __future__ import annotations
@@ -81,6 +89,13 @@ class _Keeper:
             log.warning("ROS 2 robot %s: %s", self.id, reason)
             self.link.events.on_refused(self.id, REFUSED_ROBOT_TOPIC, reason)
 
+    def _malformed(self, topic: str, reason: str) -> None:
+        """A malformed sample on ``topic`` (Nav2Body's thread): a refused message of the
+        robot, shown per robot (module docstring)."""
+        events = self.link.events
+        if events is not None:
+            events.on_refused(self.id, topic, f"malformed CDR sample dropped: {reason}")
+
     def _run(self) -> None:
         stop = self.link.stopping
         while not stop.is_set():
@@ -113,7 +128,8 @@ class _Keeper:
         if problem is not None:
             self.refuse(problem)
             return
-        body = Nav2Body(cfg, self.session, link.clock, node=f"fleet_{self.spec.robot.serial}")
+        body = Nav2Body(cfg, self.session, link.clock, node=f"fleet_{self.spec.robot.serial}",
+                        on_malformed=self._malformed)
         body.check()
         body.start()
         if not body.heard(RETRY_S):

@@ -4,8 +4,10 @@ sampling, garbage and a robot that vanishes. Time runs 50x (ScaledClock)."""
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -105,10 +107,30 @@ def test_dwell_samples_the_sensor_topic(rig: Rig) -> None:
         body.inspect("P1", ["co"], 1.0, threading.Event())
 
 
-def test_garbage_is_dropped_and_a_vanished_robot_is_not_alive(rig: Rig) -> None:
+def test_garbage_is_dropped_and_a_vanished_robot_is_not_alive(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    """Malformed samples are counted per topic and warned of once per topic (no one hosts
+    this body to tell): the robot stays alive and its poses keep coming."""
     body = _started(rig)
-    rig.robot.publish_garbage("amcl_pose")
-    assert body.alive()
+    with caplog.at_level(logging.WARNING, logger="fleet.agent.nav2"):
+        for _ in range(3):
+            rig.robot.publish_garbage("amcl_pose")
+        rig.robot.publish_garbage("battery_state")
+        end = time.monotonic() + 10.0
+        while body.malformed_on["amcl_pose"] < 3 or body.malformed_on["battery_state"] < 1:
+            assert time.monotonic() < end, f"the garbage never arrived: {body.malformed_on}"
+            time.sleep(0.02)
+        poses = body.received["amcl_pose"]
+        end = time.monotonic() + 10.0
+        while body.received["amcl_pose"] < poses + 3:
+            assert time.monotonic() < end, "no pose after the garbage"
+            time.sleep(0.02)
+    assert body.alive() and body.malformed == 4
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 2, warned  # once per topic, not once per sample
+    for topic in ("/nav2_1/amcl_pose", "/nav2_1/battery_state"):
+        line, = (w for w in warned if f"malformed CDR sample on {topic} dropped" in w)
+        assert "\n" not in line and "Could not deserialize" in line
     rig.robot.kill()
     deadline = rig.clock.monotonic() + 20.0
     while body.alive():

@@ -8,16 +8,18 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fleet import samples
-from sim.runner import SimRun
+from sim.runner import RunOptions, SimRun
 from sim.scenario import load_scenario
 
 pytestmark = pytest.mark.timeout(240)
 
+TINY = Path(__file__).resolve().parents[2] / "tests" / "data" / "sim" / "tiny_patrol.yaml"
 SPEED = 400.0
 DWELL_S = 60.0
 """World seconds per inspection: at this speed a simulated Nav2 robot's sensor publishes
@@ -82,3 +84,37 @@ def test_a_mission_on_vda5050_and_nav2_robots_completes_past_a_killed_nav2_robot
     events = run.embedded.store.events(run.mission_id)
     assert any(e.kind in ("robot_lost", "robot_stuck") and e.robot_serial == doomed
                for e in events), [(e.kind, e.robot_serial) for e in events]
+
+
+
+def test_a_nav2_robot_that_rejects_its_goals_is_reported_and_the_mission_settles(
+        tmp_path: Path) -> None:
+    """The tiny patrol on a VDA 5050 robot (R1) and a Nav2 robot (R2) whose Nav2 rejects
+    every goal (a few seconds): each rejection is a ``robot_stuck`` event with the robot's
+    words, R2's point is handed back, and the mission settles instead of waiting for R2.
+    Today the planner gives the handed-back point to R2 again (R1 is busy with the other
+    one) until its handovers run out: it is then dropped with the rejection as the reason;
+    were it planned for R1, R1 would do it. Either way nothing hangs or is lost."""
+    run = SimRun(load_scenario(TINY), RunOptions(speed=100.0, robots=2, ros2=1,
+                                                 plan_time_limit=1.0),
+                 workdir=tmp_path / "run")
+    assert run.ros2 is not None and [r.serial for r in run.robots] == ["R1", "R2"]
+    run.ros2.robots["R2"].reject_goals = True  # before its first goal: no race
+    with run:
+        final = run.run(timeout=60)
+        assert final.finished, final.to_json()
+        assert run.embedded is not None and run.mission_id is not None
+        events = [(e.kind, e.robot_serial, e.detail)
+                  for e in run.embedded.store.events(run.mission_id)]
+        stuck = [d for k, s, d in events if k == "robot_stuck" and s == "R2"]
+        assert stuck, events  # R2 was given a point and could not set out for it
+        assert all("the robot rejected the Nav2 goal" in d["error"] for d in stuck), stuck
+        status = _status(run)
+        done, dropped = status["done"], status["dropped"]
+        assert set(done.values()) == {"R1"}, done  # R2 did nothing, R1 its own share
+        assert set(done) | set(dropped) == {"p1", "p2"} and not set(done) & set(dropped)
+        assert all("the robot rejected the Nav2 goal" in why for why in dropped.values())
+        assert status["status"] == ("completed" if not dropped else "partially_completed")
+        assert run.embedded.store.count_results(run.mission_id) == len(done)
+        robots = {r["serial"]: r["status"] for r in run.ask("robots")}
+        assert robots["R2"] == "online"  # a robot that says no is not a lost robot
