@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from fleet.cli.main import app
 from fleet.comms import Bus, MemoryNetwork, client_config, free_port
 from fleet.dashboard.feed import Feed
 from fleet.dashboard.server import Options, Server, config
@@ -160,6 +162,13 @@ def test_the_dashboard_follows_a_simulated_run(sim_run: Callable[..., SimRun],
         assert row is not None and row.status == "acknowledged"
         assert (row.acknowledged_by, row.ack_note) == (
             SUPERVISOR, "gas team sent to face-10")
+        # and as the supervisor's CLI shows it: `fleet anomalies show ID`
+        shown = CliRunner().invoke(app, ["anomalies", "show", str(anomaly_id), "--connect",
+                                         run.endpoint, "--json"])
+        assert shown.exit_code == 0, shown.output
+        acked = json.loads(shown.stdout)["anomaly"]
+        assert (acked["status"], acked["acknowledged_by"], acked["ack_note"]) == (
+            "acknowledged", SUPERVISOR, "gas team sent to face-10")
         # the lost robot's level (the leak's too), and its panel on a click: the screenshot
         lost = next(m for m in markers() if m["serial"] == doomed)
         level = next((key for key in browser.execute_script("return window.dashboard.levels()")

@@ -120,3 +120,92 @@ def test_a_dashboards_certificate_serves_https_and_nothing_else(site: Path) -> N
     assert "dashboard/" not in acl and "supervisor/alice/g1" in acl
     result = CliRunner().invoke(cli, ["security", "add-dashboard", str(site), "wall"])
     assert result.exit_code == 2  # --host is required
+
+
+def test_a_real_dashboard_reaches_a_secured_manager_with_a_supervisors_credentials(
+        tmp_path: Path) -> None:
+    """`fleet dashboard --credentials` against a real `fleet serve --secure`: with a
+    supervisor's credentials the page is live, with a robot's it is not (the site's access
+    control keeps robots off the live feed and its snapshot)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p)}
+    env.pop("FLEET_CREDENTIALS", None)
+    env.pop("FLEET_CONNECT", None)
+    endpoint = f"tls/127.0.0.1:{free_port()}"
+    sec = tmp_path / "sec"
+    init = CliRunner().invoke(cli, ["security", "init", str(sec), "--robot", "acme/r1",
+                                    "--supervisor", "alice", "--connect", endpoint])
+    assert init.exit_code == 0, init.output
+
+    def fleet(*args: str, log: str) -> subprocess.Popen[bytes]:
+        with (tmp_path / log).open("wb") as out:
+            return subprocess.Popen([sys.executable, "-m", "fleet", *args], cwd=root,
+                                    env=env, stdout=out, stderr=subprocess.STDOUT)
+
+    def dashboard(holder: Path, log: str) -> tuple[str, subprocess.Popen[bytes]]:
+        port = free_port()
+        process = fleet("dashboard", "--connect", endpoint, "--credentials", str(holder),
+                        "--http", f"127.0.0.1:{port}", log=log)
+        return f"http://127.0.0.1:{port}", process
+
+    def state(url: str) -> dict[str, object] | None:
+        try:
+            answer = httpx.get(f"{url}/api/state", timeout=2)
+        except httpx.TransportError:
+            return None  # not serving yet
+        assert answer.status_code == 200, answer.text
+        found: dict[str, object] = answer.json()
+        return found
+
+    def stop(process: subprocess.Popen[bytes], log: str) -> None:
+        process.send_signal(signal.SIGINT if "dashboard" in log else signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+    manager = fleet("serve", "--secure", str(sec), "--listen", endpoint,
+                    "--db", f"sqlite:///{tmp_path / 'fleet.db'}", log="serve.log")
+    started: list[tuple[subprocess.Popen[bytes], str]] = []
+    try:
+        alice_url, alice = dashboard(sec / "supervisors" / "alice", "dashboard-alice.log")
+        started.append((alice, "dashboard-alice.log"))
+        robot_url, as_robot = dashboard(sec / "robots" / "acme" / "r1", "dashboard-robot.log")
+        started.append((as_robot, "dashboard-robot.log"))
+        deadline = time.monotonic() + 40
+        seen: dict[str, object] | None = None
+        while time.monotonic() < deadline:
+            seen = state(alice_url)
+            if seen is not None and seen.get("connected"):
+                break
+            assert alice.poll() is None, (tmp_path / "dashboard-alice.log").read_text()
+            time.sleep(0.5)
+        assert seen is not None and seen.get("connected") is True, (
+            seen, (tmp_path / "dashboard-alice.log").read_text())
+        # the robot's dashboard serves its page, but never reaches the manager's feed
+        refused = state(robot_url)
+        deadline = time.monotonic() + 10
+        while refused is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+            refused = state(robot_url)
+        assert refused is not None, (tmp_path / "dashboard-robot.log").read_text()
+        time.sleep(6)  # several snapshot attempts and live periods
+        refused = state(robot_url)
+        assert refused is not None and refused.get("connected") is False, refused
+        assert str(refused.get("error", "")).startswith(
+            f"manager not reachable at {endpoint}"), refused
+        assert not refused.get("robots"), refused
+        assert state(alice_url) is not None
+    finally:
+        for process, log in started:
+            stop(process, log)
+        stop(manager, "serve.log")
+    for _, log in started:
+        assert "Traceback" not in (tmp_path / log).read_text(), log
