@@ -114,6 +114,10 @@ class LostRobot:
     at_s: float
     unfinished: tuple[str, ...]
     finished_by: Mapping[str, str]
+    reassigned_s: float | None = None
+    """Real seconds (world time scaled back) from the manager declaring it lost to the
+    first order giving one of its points to another robot (its mission's events
+    ``robot_lost`` and ``dispatched``/``reassigned``); None when none was sent."""
 
 
 @dataclass(frozen=True)
@@ -184,7 +188,9 @@ class Summary:
             "results": self.results, "world_s": round(self.world_s, 1),
             "wall_s": round(self.wall_s, 1),
             "lost": [{"serial": r.serial, "at_s": round(r.at_s, 1),
-                      "unfinished": list(r.unfinished), "finished_by": dict(r.finished_by)}
+                      "unfinished": list(r.unfinished), "finished_by": dict(r.finished_by),
+                      "reassigned_s": None if r.reassigned_s is None
+                      else round(r.reassigned_s, 3)}
                      for r in self.lost],
             "dropped": self.dropped,
             "anomalies": [{k: a.get(k) for k in ("id", "severity", "status", "sensor",
@@ -398,12 +404,27 @@ class Demo:
                         marks=anomaly_marks(record.anomalies, facility))
         return {"report": report, "picture": picture}
 
+    def _reassigned(self, sim: SimRun, serial: str) -> float | None:
+        """See :attr:`LostRobot.reassigned_s` (from the manager's store)."""
+        if sim.embedded is None or sim.mission_id is None:
+            return None
+        lost_at, left = None, set()
+        for e in sim.embedded.store.events(sim.mission_id):
+            detail = e.detail if isinstance(e.detail, dict) else {}
+            if e.kind == "robot_lost" and e.robot_serial == serial and lost_at is None:
+                lost_at, left = e.at, set(detail.get("remaining") or ())
+            elif lost_at is not None and e.kind in ("dispatched", "reassigned") and \
+                    e.robot_serial != serial and left & set(detail.get("points") or ()):
+                return (e.at - lost_at).total_seconds() / self.options.speed
+        return None
+
     def _summary(self, sim: SimRun, status: dict[str, Any] | None,
                  anomalies: list[dict[str, Any]], started: float) -> Summary:
         done_by: dict[str, str] = dict((status or {}).get("done") or {})
         ins = (status or {}).get("inspections") or {}
         lost = [LostRobot(serial, at - self._launched_at, left,
-                          {p: done_by[p] for p in left if p in done_by})
+                          {p: done_by[p] for p in left if p in done_by},
+                          self._reassigned(sim, serial))
                 for serial, (at, left) in self._lost.items()]
         mission_points = {t.point for t in sim.scenario.mission.tasks} \
             if sim.scenario.mission else set()

@@ -174,6 +174,51 @@ def plan(
 
 
 @app.command()
+def replan(
+    robots: int = typer.Option(50, "--robots", min=2, help="Robots in the fleet."),
+    points: int = typer.Option(500, "--points", min=2, help="Inspection points."),
+    nodes: int = typer.Option(5_000, "--nodes", min=500, help="Nodes of the generated mine."),
+    events: int = typer.Option(30, "--events", min=1,
+                               help="Events (robot lost, closure, robot joined, in turn)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the mine and of the events."),
+    replan_limit: float = typer.Option(0.6, "--replan-limit", min=0.1,
+                                       help="Time limit of an incremental re-plan (s)."),
+    full_limit: float = typer.Option(30.0, "--full-limit", min=0.5,
+                                     help="Time limit of the full re-plan compared (s)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """Events on a planned mission: time from the event to the new orders published, and
+    the makespan after the incremental re-plan against a full re-plan."""
+    from fleet.bench.replan import benchmark_replan
+
+    try:
+        result = benchmark_replan(robots=robots, points=points, nodes=nodes, events=events,
+                                  seed=seed, replan_limit=replan_limit,
+                                  full_limit=full_limit)
+    except ValueError as exc:  # the generator cannot fit that many points
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    typer.echo(f"{result['robots']} robots, {result['points']} points, {result['nodes']} "
+               f"nodes; first plan {result['plan_s']:.1f} s ({result['plan_stop']})")
+    for kind, f in result["by_kind"].items():
+        if f["events"]:
+            typer.echo(f"  {kind:8} {f['events']:3} events: event to orders p50 "
+                       f"{f['latency_p50_s']:.3f} s, p99 {f['latency_p99_s']:.3f} s; makespan "
+                       f"vs full re-plan median {f['makespan_ratio_median']:.3f}, max "
+                       f"{f['makespan_ratio_max']:.3f}")
+    typer.echo(f"  all      p50 {result['latency_p50_s']:.3f} s, p99 "
+               f"{result['latency_p99_s']:.3f} s; robots re-planned (median) "
+               f"{result['candidates_median']}, changed {result['changed_median']}; orders "
+               f"to robots whose round stood: {result['orders_to_unchanged_robots']}; "
+               f"full re-plan clearly better: {result['full_switches']}")
+    for error in result["errors"]:
+        typer.echo(f"  event failed: {error}")
+
+
+@app.command()
 def dispatch(
     agents: int = typer.Option(100, "--agents", min=1, help="Connected robot agents."),
     rounds: int = typer.Option(5, "--rounds", min=1, help="Orders sent to every agent."),

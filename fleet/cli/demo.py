@@ -223,6 +223,9 @@ def _summary(s: Summary) -> str:
                           for serial, points in sorted(by.items())) or "nobody finished them"
         lines.append(f"  robot lost: {r.serial} at {_clock(r.at_s)} with "
                      f"{len(r.unfinished)} inspection(s) left - {taken}")
+        if r.reassigned_s is not None:
+            lines.append(f"    its points were given to others {r.reassigned_s:.2f} s "
+                         "(real) after it was declared lost")
     for point, why in s.dropped.items():
         lines.append(f"  dropped: {point} - {why}")
     lines.append(f"  anomalies: {len(s.anomalies)}")

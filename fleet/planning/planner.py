@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import math
 import time as clock
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -100,10 +100,14 @@ def plan_mission(
     objective: Objective | None = None,
     seed: int = 0,
     progress: Progress | None = None,
+    initial: Mapping[str, Sequence[str]] | None = None,
 ) -> Plan:
     """Plan a mission for a fleet and verify the plan.
 
     ``objective`` overrides the mission's; ``time_limit`` bounds the solver (seconds).
+    ``initial`` (robot serial → points in visit order) is where the search starts: a
+    re-plan warm-starts from the plan it changes (:mod:`fleet.planning.replan`); points
+    or robots it names that are not in this planning are ignored.
     Raises :class:`MissionError` when the fleet does not fit the site (a dock that is not
     a dock of the map, a robot class not rated for the site's explosion group:
     :func:`fleet.planning.robots.rating_problems`) and :class:`PlanningError` when no
@@ -121,7 +125,8 @@ def plan_mission(
     report("metric closure", 0.0)
     chargers = tuple(fac.chargers)
     points = [t.point for t in mission.tasks]
-    nodes = list(dict.fromkeys([*points, *(r.dock for r in robots.robots), *chargers]))
+    nodes = list(dict.fromkeys([*points, *(r.start_node for r in robots.robots),
+                                *(r.dock for r in robots.robots), *chargers]))
     views: dict[str, _ClassView] = {}
     classes = {r.robot_class.name: r.robot_class for r in robots.robots}
     for name, cls in classes.items():
@@ -155,9 +160,10 @@ def plan_mission(
             views={n: (v.closure, v.cls) for n, v in views.items()},
             eligible=eligible,
             objective=objective,
-            time_limit=max(0.5, share * (deadline - clock.perf_counter())),
+            time_limit=max(0.05, share * (deadline - clock.perf_counter())),
             seed=seed,
             price_energy=price_energy,
+            initial=initial,
             progress=_scaled(report, "routing", 0.55 if price_energy else 0.2, 0.35),
         )
         stops.append(stopped)
@@ -218,6 +224,9 @@ def _check_docks(robots: Fleet, mission: MissionSpec) -> None:
     fac = mission.facility
     problems = rating_problems(robots, fac)
     for r in robots.robots:
+        if r.start is not None and r.start not in fac.nodes:
+            problems.append(Problem(f"start {r.start!r} is not a node of {fac.name}",
+                                    element=f"robot {r.serial}"))
         node = fac.nodes.get(r.dock)
         if node is None:
             problems.append(Problem(f"dock {r.dock!r} is not a node of {fac.name}",
@@ -274,7 +283,7 @@ def _eligible_robots(
     reachable = []
     for r in allowed:
         v = views[r.robot_class.name]
-        if math.isfinite(v.d(r.dock, p)) and math.isfinite(v.d(p, r.dock)):
+        if math.isfinite(v.d(r.start_node, p)) and math.isfinite(v.d(p, r.dock)):
             reachable.append(r)
     if not reachable:
         return [], Unassigned(p, DropReason.UNREACHABLE,
@@ -288,7 +297,8 @@ def _eligible_robots(
             need = v.from_charger_energy(p) + dwell + v.nearest_charger_energy(p)
             fits = need <= cls.battery_wh - reserve
         else:  # there and home on what it has now
-            fits = v.energy(r.dock, p) + dwell + v.energy(p, r.dock) <= r.start_wh - reserve
+            fits = (v.energy(r.start_node, p) + dwell + v.energy(p, r.dock)
+                    <= r.start_wh - reserve)
         if fits:
             in_range.append(r)
     if not in_range:
@@ -300,7 +310,7 @@ def _eligible_robots(
     if task.window is None:
         return in_range, Unassigned(p, DropReason.WINDOW)
     timely = [r for r in in_range
-              if views[r.robot_class.name].t(r.dock, p) <= task.window[1]]
+              if r.ready_s + views[r.robot_class.name].t(r.start_node, p) <= task.window[1]]
     if not timely:
         return [], Unassigned(p, DropReason.WINDOW,
                               f"no capable robot can arrive before {task.window[1]:.0f} s")
@@ -322,10 +332,10 @@ def _drive(
     eps = 1e-9
     reserve = cls.battery_wh * mission.battery_reserve_pct / 100.0
     tasks = {t.point: t for t in mission.tasks}
-    stops = [Stop(StopKind.START, robot.dock, (), 0.0, 0.0, 0.0, robot.start_wh,
-                  robot.start_wh)]
+    stops = [Stop(StopKind.START, robot.start_node, (), 0.0, robot.ready_s, robot.ready_s,
+                  robot.start_wh, robot.start_wh)]
     dropped: list[Unassigned] = []
-    now, battery, here = 0.0, robot.start_wh, robot.dock
+    now, battery, here = robot.ready_s, robot.start_wh, robot.start_node
     targets = [*seq, robot.dock]
     for i, target in enumerate(targets):
         home = i == len(targets) - 1

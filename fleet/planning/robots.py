@@ -82,6 +82,18 @@ class Robot:
     ``startCharging``). A robot that cannot (a ROS 2 robot driven through Nav2 goals, say)
     gets no charging stops: its round fits the charge it starts with, less the reserve,
     and ends at its dock, where it charges on its own if it can."""
+    start: str | None = None
+    """Where its round starts when not at its dock (``None``: the dock): a robot re-planned
+    in the middle of its round starts where the route it was already sent ends
+    (:mod:`fleet.planning.replan`). Its round still ends at its dock."""
+    ready_s: float = 0.0
+    """Seconds after the plan's start at which it is at :attr:`start_node` (a robot
+    re-planned mid-round is still driving what it was sent)."""
+
+    @property
+    def start_node(self) -> str:
+        """Where its round starts: :attr:`start`, else its dock."""
+        return self.dock if self.start is None else self.start
 
     @property
     def start_wh(self) -> float:

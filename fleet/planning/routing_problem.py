@@ -34,13 +34,14 @@ def solve_rounds(
     seed: int = 0,
     price_energy: bool = False,
     progress: Callable[[float], None] | None = None,
+    initial: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[dict[str, list[str]], list[str], str]:
     """Assign and order the eligible tasks; returns each robot's visit order (by serial),
     the points the solver left out and why the solver stopped (``converged`` or ``limit``,
     :data:`fleet.planning.solver.STOPS`). ``views`` maps a class name to its closure (all
     closures must share one node order). With ``price_energy``, every leg and dwell
     also costs the seconds it takes to recharge the energy it uses, as the solver cannot see
-    charging stops themselves."""
+    charging stops themselves. ``initial`` (serial → points) is the warm start."""
     if not eligible:
         return {}, [], "converged"
     class_names = list(views)
@@ -50,12 +51,13 @@ def solve_rounds(
         if closure.points != nodes:
             raise PlanningError("internal: closures of one mission must share their nodes")
 
-    docks = list(dict.fromkeys(r.dock for r in robots))
+    docks = list(dict.fromkeys([*(r.start_node for r in robots), *(r.dock for r in robots)]))
     depots = tuple(Depot(first.index(d), name=d) for d in docks)
     vehicle_index = {r.serial: k for k, r in enumerate(robots)}
     reserve = mission.battery_reserve_pct / 100.0
     vehicle_types = tuple(
-        VehicleType(count=1, start_depot=docks.index(r.dock),
+        VehicleType(count=1, start_depot=docks.index(r.start_node),
+                    end_depot=docks.index(r.dock), tw_early=r.ready_s,
                     profile=class_names.index(r.robot_class.name), name=r.serial,
                     # a robot that cannot be sent to charge drives on what it has, less the
                     # reserve (dwell energy is checked on the round driven on paper)
@@ -103,8 +105,12 @@ def solve_rounds(
         if progress is not None:
             progress(min(1.0, p.elapsed / max(p.time_limit, 1e-9)))
 
+    index = {p: i for i, p in enumerate(order)}
+    warm = None if initial is None else [
+        (vehicle_index[serial], [index[p] for p in points if p in index])
+        for serial, points in initial.items() if serial in vehicle_index]
     solution = solve(problem, objective=objective.value, time_limit=time_limit, seed=seed,
-                     progress=report)
+                     progress=report, initial=warm)
     if not solution.feasible:
         raise PlanningError("the solver found no feasible assignment within the time limit; "
                             "try a longer --time-limit")

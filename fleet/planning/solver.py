@@ -69,7 +69,7 @@ import logging
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -160,14 +160,18 @@ def solve(
     seed: int = 0,
     no_improvement: int | None = None,
     progress: ProgressCallback | None = None,
+    initial: Sequence[tuple[int, Sequence[int]]] | None = None,
 ) -> Solution:
     """Solve ``problem`` for ``objective`` within ``time_limit`` seconds of wall time.
 
     ``no_improvement`` ends a search early after that many iterations without a better
     solution (``None``: use the whole time). ``progress`` is called on each new best
-    solution and at least every half second. The result may be infeasible (see
-    :class:`Solution`); raises :class:`PlanningError` when the problem cannot be handed to
-    the solver at all (e.g. a required client no vehicle type may serve).
+    solution and at least every half second. ``initial`` (vehicle type, client indices in
+    visit order) is a warm start: a re-plan starts from the plan it changes (a client it
+    names twice, or one its vehicle may not serve, is left out of it). The result may be
+    infeasible (see :class:`Solution`); raises :class:`PlanningError` when the problem
+    cannot be handed to the solver at all (e.g. a required client no vehicle type may
+    serve).
     """
     if objective not in OBJECTIVES:
         raise PlanningError(f"unknown objective {objective!r} (expected makespan or distance)")
@@ -177,7 +181,8 @@ def solve(
     model = _Model(problem, objective)
     runner = _Runner(model, seed, no_improvement, progress, started, time_limit)
     # PyVRP has no intra-route 2-opt, so a lone robot's tour starts from a TSP solver's.
-    seed_tour = model.tour_seed(min(0.25 * time_limit, _TOUR_SECONDS))
+    seed_tour = model.warm(initial) if initial is not None else \
+        model.tour_seed(min(0.25 * time_limit, _TOUR_SECONDS))
     if objective == "distance" or not problem.clients:
         best = runner.run(model.data(None), runner.remaining(), seed_tour, "distance", None)
     else:
@@ -320,6 +325,20 @@ class _Model:
                for vt in self.base.vehicle_types()]
         return self.base.replace(vehicle_types=vts)
 
+    def warm(self, initial: Sequence[tuple[int, Sequence[int]]]) -> Any:
+        """A PyVRP solution of ``initial``'s routes (see :func:`solve`)."""
+        seen: set[int] = set()
+        routes = []
+        for k, clients in initial:
+            if not 0 <= k < len(self.problem.vehicle_types):
+                continue
+            visits = [c for c in clients if 0 <= c < len(self.problem.clients)
+                      and c not in seen and k in self.allowed[c]]
+            seen.update(visits)
+            if visits:
+                routes.append(pyvrp.Route(self.base, visits, k))
+        return pyvrp.Solution(self.base, routes)
+
     def tour_seed(self, seconds: float) -> Any | None:
         """For a lone robot with every client required, from and to one depot: its tour by
         ``fast_tsp`` (a local search for symmetric TSPs) as a PyVRP solution; else ``None``.
@@ -355,9 +374,11 @@ class _Model:
     def makespan_lower_bound(self, served: Any = None) -> int:
         """A makespan no solution that serves the required clients (and, given a PyVRP
         solution ``served``, every client it serves) beats, in solver units: the largest
-        of (a) the quickest round trip to the farthest of those clients and (b) their work
-        shared evenly: each one's dwell plus its quickest way in, over all robots (the
-        longest route is at least the average)."""
+        of (a) one of those clients' quickest way in, dwell and quickest way out and (b)
+        their ways in and dwells shared evenly over all robots (the longest route is at
+        least the average). Only single legs are used: the closure's times are along the
+        shortest *paths*, so a detour through other points may be quicker than a direct
+        leg, and a round trip's direct legs would bound nothing."""
         p = self.problem
         chosen = {i for i, c in enumerate(p.clients) if c.required}
         if served is not None:
@@ -366,20 +387,16 @@ class _Model:
         best, work = 0, 0
         for i in sorted(chosen):
             c = p.clients[i]
-            options, entry = [], []
-            for k in self.allowed[i]:
-                v = p.vehicle_types[k]
-                m = self.dur[v.profile]
-                arrive = max(_up(v.tw_early, TIME_SCALE) + int(
-                    m[p.depots[v.start_depot].location, c.location]),
-                    _up(c.tw_early, TIME_SCALE))
-                options.append(arrive + _up(c.service, TIME_SCALE)
-                               + int(m[c.location, p.depots[v.end].location]))
-                column = np.delete(m[:, c.location], c.location)
-                entry.append(int(column.min()) if len(column) else 0)
-            if options:
-                best = max(best, min(options))
-                work += _up(c.service, TIME_SCALE) + min(entry)
+            profiles = {p.vehicle_types[k].profile for k in self.allowed[i]}
+            if not profiles:
+                continue
+            into = min(int(np.delete(self.dur[f][:, c.location], c.location).min())
+                       for f in profiles)
+            out = min(int(np.delete(self.dur[f][c.location, :], c.location).min())
+                      for f in profiles)
+            service = _up(c.service, TIME_SCALE)
+            best = max(best, into + service + out)
+            work += into + service
         vehicles = sum(v.count for v in p.vehicle_types)
         return max(best, -(-work // max(1, vehicles)))
 
@@ -438,17 +455,28 @@ class _Model:
         )
 
 
-def _operators(problem: Problem) -> list[Any]:
-    """PyVRP's default local-search operators, less ``SwapTails`` on heterogeneous fleets.
+LOOPING_OPERATORS = ("SwapTails", "Swap22")
+"""PyVRP 0.14 operators left out on heterogeneous fleets (see :func:`_operators`)."""
 
-    PyVRP 0.14's ``SwapTails`` can loop without end inside a single local search on
-    problems with several vehicle types over several profiles (seen on the coal-mine gas
-    patrol under a makespan bound, reproduced with plain ``pyvrp.solve``); no time limit
-    can interrupt it there. Homogeneous fleets (the VRPLIB benchmarks) keep it.
+
+def _operators(problem: Problem) -> list[Any]:
+    """PyVRP's default local-search operators, less :data:`LOOPING_OPERATORS` on
+    heterogeneous fleets.
+
+    On problems with several vehicle types over several profiles, PyVRP 0.14.1 (the newest
+    release) can loop without end inside a single local search, where no time limit can
+    interrupt it: ``SwapTails`` did on the coal-mine gas patrol under a makespan bound
+    (reproduced with plain ``pyvrp.solve``); ``Swap22`` together with
+    ``InsertOptionalClient`` did on the chemical plant's leak round (5 of 10 captured
+    makespan runs replayed for 5,000 iterations looped in ``applyBinaryOps``; without
+    ``Swap22`` all finished, also at 20,000). ``InsertOptionalClient`` stays: priorities
+    rely on inserting optional points, and plans without it served fewer. Dropping
+    ``Swap22`` changed no sample mission's plan beyond seed noise. Homogeneous fleets (the
+    VRPLIB benchmarks) keep every operator.
     """
     ops = list(pyvrp.SolveParams().operators)
     if len(problem.vehicle_types) > 1 or len(problem.distances) > 1:
-        ops = [op for op in ops if op.__name__ != "SwapTails"]
+        ops = [op for op in ops if op.__name__ not in LOOPING_OPERATORS]
     return ops
 
 

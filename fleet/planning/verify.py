@@ -106,16 +106,18 @@ def _check_round(
     if not rp.stops:
         return 0.0, 0.0
     first, last = rp.stops[0], rp.stops[-1]
-    if first.kind is not StopKind.START or first.node != robot.dock:
-        violations.append(f"{who}: round does not start at its dock {robot.dock}")
+    if first.kind is not StopKind.START or first.node != robot.start_node:
+        where = "its dock" if robot.start is None else "where it is sent to"
+        violations.append(f"{who}: round does not start at {where} {robot.start_node}")
     if last.kind is not StopKind.RETURN or last.node != robot.dock:
         violations.append(f"{who}: round does not end at its dock {robot.dock}")
-    if not _close(first.battery_departure_wh, robot.start_wh) or first.departure != 0:
-        violations.append(f"{who}: round must start at time 0 with the robot's battery "
-                          f"({robot.start_wh:.1f} Wh)")
+    if not _close(first.battery_departure_wh, robot.start_wh) or \
+            first.departure != robot.ready_s:
+        violations.append(f"{who}: round must start at {robot.ready_s:g} s with the "
+                          f"robot's battery ({robot.start_wh:.1f} Wh)")
 
-    # the verifier's own figures from here on: the robot's battery at time 0
-    time, battery, distance = 0.0, robot.start_wh, 0.0
+    # the verifier's own figures from here on: the robot's battery when it starts
+    time, battery, distance = robot.ready_s, robot.start_wh, 0.0
     for i, stop in enumerate(rp.stops[1:], start=1):
         where = f"{who} stop {i} ({stop.kind} {stop.node})"
         if stop.kind is StopKind.START:

@@ -326,3 +326,14 @@ def test_the_convergence_rule_doubles_and_has_a_floor() -> None:
     assert stops[0] == 30 + 30  # as long again as it took to find its best
     probe = _Converged(10, doubling=False)  # a probe: the floor only, improving or not
     assert next(i for i, c in enumerate(range(100, 0, -1)) if probe(float(c))) == 10
+
+
+def test_operators_that_loop_on_mixed_fleets_are_left_out_there_only() -> None:
+    from fleet.planning.solver import LOOPING_OPERATORS, _operators
+
+    mixed = plane(DIAMOND, [Client(i) for i in range(1, 5)],
+                  [VehicleType(count=1), VehicleType(count=1)])
+    alike = plane(DIAMOND, [Client(i) for i in range(1, 5)], [VehicleType(count=2)])
+    names = {op.__name__ for op in _operators(mixed)}
+    assert names and not names & set(LOOPING_OPERATORS)
+    assert set(LOOPING_OPERATORS) <= {op.__name__ for op in _operators(alike)}
