@@ -320,8 +320,10 @@ class _Model:
         """PyVRP data, with every vehicle back by ``finish_by`` (solver units) if given."""
         if finish_by is None:
             return self.base
-        vts = [vt.replace(tw_late=min(vt.tw_late, finish_by),
-                          start_late=min(vt.start_late, finish_by))
+        # a robot not ready before the bound gets an empty shift rather than a window
+        # PyVRP refuses (it cannot serve anything by then either way)
+        vts = [vt.replace(tw_late=max(vt.tw_early, min(vt.tw_late, finish_by)),
+                          start_late=max(vt.tw_early, min(vt.start_late, finish_by)))
                for vt in self.base.vehicle_types()]
         return self.base.replace(vehicle_types=vts)
 
