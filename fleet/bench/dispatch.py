@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,8 @@ from fleet.store import Store
 MANUFACTURER = "bench"
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) of ``values``: the nearest rank, no interpolation."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
@@ -87,7 +89,7 @@ def bench_dispatch(*, agents: int = 100, rounds: int = 5, states: int = 20_000,
     return {
         "agents": agents, "rounds": rounds, "samples": len(latencies),
         "order_to_state_p50_ms": round(statistics.median(latencies), 2),
-        "order_to_state_p99_ms": round(_percentile(latencies, 99), 2),
+        "order_to_state_p99_ms": round(percentile(latencies, 99), 2),
         "order_to_state_max_ms": round(max(latencies), 2),
         "live": live,
         **({"live_ticks": ticks, "live_tick_ms_mean": round(1000 * tick_s / max(ticks, 1), 2),

@@ -36,6 +36,7 @@ from typing import Any
 
 import networkx as nx
 
+from fleet.bench.dispatch import percentile
 from fleet.bench.plan import _CLASSES, GAS
 from fleet.comms.bus import Bus
 from fleet.comms.config import free_port, router_config, tcp_endpoint
@@ -216,11 +217,6 @@ def _crosses(rp: RobotPlan, u: Underway, fac: Facility, shut: set[tuple[str, str
     return False
 
 
-def _pct(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def _summary(rows: list[dict[str, Any]], plan: Plan, plan_s: float, **sizes: Any
              ) -> dict[str, Any]:
     ok = [r for r in rows if "error" not in r]
@@ -230,8 +226,8 @@ def _summary(rows: list[dict[str, Any]], plan: Plan, plan_s: float, **sizes: Any
         ls = [r["latency_s"] for r in sel]
         ratios = [r["makespan_ratio"] for r in sel]
         return {"events": len(sel),
-                "latency_p50_s": round(_pct(ls, 0.5), 3) if ls else None,
-                "latency_p99_s": round(_pct(ls, 0.99), 3) if ls else None,
+                "latency_p50_s": round(percentile(ls, 50), 3) if ls else None,
+                "latency_p99_s": round(percentile(ls, 99), 3) if ls else None,
                 "makespan_ratio_median": round(statistics.median(ratios), 4) if ratios
                 else None,
                 "makespan_ratio_max": round(max(ratios), 4) if ratios else None}

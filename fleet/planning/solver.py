@@ -134,6 +134,7 @@ PROBE_FLOOR = 300
 """Iterations a makespan probe (a finishing bound to meet) gets before it gives up on its
 bound: probes do not use the doubling rule, as a probe under too tight a bound keeps
 finding slightly better solutions that drop points, never one that meets the bound."""
+
 _TOUR_SECONDS = 2.0  # at most, for a lone robot's starting tour (kroA100: optimal in 0.5 s)
 _INT_MAX = int(np.iinfo(np.int64).max)
 _PRIZE_LIMIT = 1 << 60  # keeps PyVRP's int64 cost sums (travel + prizes + penalties) safe
