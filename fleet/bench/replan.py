@@ -45,7 +45,7 @@ from fleet.facility.generate import generate_mine
 from fleet.facility.model import Facility
 from fleet.manager.dispatch import assignment_for
 from fleet.planning.mission import InspectionTask, MissionSpec, Objective
-from fleet.planning.plan import Plan, RobotPlan, StopKind
+from fleet.planning.plan import Plan, RobotPlan, Stop, StopKind
 from fleet.planning.planner import plan_mission
 from fleet.planning.replan import (
     REPLAN_LIMIT_S,
@@ -115,7 +115,7 @@ def _run(event: _Event, mission: MissionSpec, bus: Bus, replan_limit: float,
                      site=event.site, time_limit=replan_limit, seed=seed)
     except FleetError as exc:
         return {"kind": event.kind, "error": str(exc)}
-    sent = _publish(bus, inc, mission)
+    sent = _publish(bus, inc, mission, event.fleet)
     latency = time.perf_counter() - started
     full = full_replan(mission, event.fleet, orphans=event.orphans, site=event.site,
                        time_limit=full_limit, seed=seed)
@@ -129,7 +129,8 @@ def _run(event: _Event, mission: MissionSpec, bus: Bus, replan_limit: float,
         "candidates": len(inc.candidates),
         "changed": len(inc.changed),
         "orders": sent,
-        "orders_unchanged": sum(1 for s in sent if after.get(s, ()) == before.get(s)),
+        "orders_unchanged": sum(1 for s in sent if after.get(s, ()) == before.get(s)
+                                and s not in event.touched),
         "untouched_changed": sum(1 for s in before if s not in inc.candidates
                                  and s in after and after[s] != before[s]),
         "makespan_ratio": inc.makespan_s / full.makespan_s if full.makespan_s else 1.0,
@@ -140,18 +141,29 @@ def _run(event: _Event, mission: MissionSpec, bus: Bus, replan_limit: float,
     }
 
 
-def _publish(bus: Bus, result: Replan, mission: MissionSpec) -> list[str]:
-    """Each changed robot's new round as its first order, published (as the dispatcher)."""
+def _publish(bus: Bus, result: Replan, mission: MissionSpec, fleet: Sequence[Underway]
+             ) -> list[str]:
+    """Each changed robot's new round as its first order, published (as the dispatcher
+    does); a robot whose points all went to others is sent home from where it is."""
+    rounds = {rp.serial: rp for rp in result.plan.robots}
+    robots = {u.robot.serial: u.robot for u in fleet}
     sent = []
-    for rp in result.plan.robots:
-        if rp.serial not in result.changed:
-            continue
+    for serial in sorted(result.changed):
+        rp = rounds.get(serial) or _home(robots[serial], mission.facility)
         a = assignment_for("bench-replan", rp, mission, release_ahead=RELEASE_AHEAD)
-        header = Header(rp.manufacturer, rp.serial)
-        bus.publish(topic_key(DEFAULT_INTERFACE, rp.manufacturer, rp.serial, "order"),
-                    a.first_order(header))
-        sent.append(rp.serial)
+        bus.publish(topic_key(DEFAULT_INTERFACE, rp.manufacturer, serial, "order"),
+                    a.first_order(Header(rp.manufacturer, serial)))
+        sent.append(serial)
     return sent
+
+
+def _home(robot: Robot, fac: Facility) -> RobotPlan:
+    """A round of no points: from where ``robot`` starts back to its dock."""
+    path = tuple(nx.shortest_path(fac.graph, robot.start_node, robot.dock, weight="length"))
+    wh = robot.start_wh
+    return RobotPlan(robot.serial, robot.manufacturer, robot.robot_class.name, (
+        Stop(StopKind.START, path[0], (), 0.0, 0.0, 0.0, wh, wh),
+        Stop(StopKind.RETURN, path[-1], path, 0.0, 0.0, 0.0, wh, wh)))
 
 
 def _event(kind: str, plan: Plan, fleet: Fleet, fac: Facility, at: float,

@@ -73,7 +73,8 @@ class Replan:
     """The outcome of a re-plan: the verified ``plan`` of the re-planned robots, which
     of them got a different round (``changed``: these get new orders), the fleet's
     makespan (robots left alone included), how long it took and how (``incremental`` or
-    ``full``)."""
+    ``full``). A changed robot with no round in ``plan`` gave all its points away: it is
+    to be sent home from where it is."""
 
     plan: Plan
     candidates: frozenset[str]

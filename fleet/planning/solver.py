@@ -458,28 +458,33 @@ class _Model:
         )
 
 
-LOOPING_OPERATORS = ("SwapTails", "Swap22")
+LOOPING_OPERATORS = ("SwapTails",)
 """PyVRP 0.14 operators left out on heterogeneous fleets (see :func:`_operators`)."""
 
+LOOPING_UNDER_BOUND = ("Swap22",)
+"""Left out too on heterogeneous fleets when the vehicles must be back by a bound."""
 
-def _operators(problem: Problem) -> list[Any]:
+
+def _operators(problem: Problem, *, bounded: bool = False) -> list[Any]:
     """PyVRP's default local-search operators, less :data:`LOOPING_OPERATORS` on
-    heterogeneous fleets.
+    heterogeneous fleets, and less :data:`LOOPING_UNDER_BOUND` too in a makespan probe
+    (``bounded``: every vehicle back by a finishing time).
 
     On problems with several vehicle types over several profiles, PyVRP 0.14.1 (the newest
     release) can loop without end inside a single local search, where no time limit can
     interrupt it: ``SwapTails`` did on the coal-mine gas patrol under a makespan bound
     (reproduced with plain ``pyvrp.solve``); ``Swap22`` together with
-    ``InsertOptionalClient`` did on the chemical plant's leak round (5 of 10 captured
-    makespan runs replayed for 5,000 iterations looped in ``applyBinaryOps``; without
-    ``Swap22`` all finished, also at 20,000). ``InsertOptionalClient`` stays: priorities
-    rely on inserting optional points, and plans without it served fewer. Dropping
-    ``Swap22`` changed no sample mission's plan beyond seed noise. Homogeneous fleets (the
-    VRPLIB benchmarks) keep every operator.
+    ``InsertOptionalClient`` did on the chemical plant's leak round, in makespan probes
+    (5 of 10 captured runs of one search replayed for 5,000 iterations looped in
+    ``applyBinaryOps``, all of them probes; without ``Swap22`` all finished, also at
+    20,000). ``Swap22`` stays in runs without a bound: without it a 500-point plan came out
+    a third longer. ``InsertOptionalClient`` stays everywhere: priorities rely on inserting
+    optional points. Homogeneous fleets (the VRPLIB benchmarks) keep every operator.
     """
     ops = list(pyvrp.SolveParams().operators)
     if len(problem.vehicle_types) > 1 or len(problem.distances) > 1:
-        ops = [op for op in ops if op.__name__ not in LOOPING_OPERATORS]
+        left_out = LOOPING_OPERATORS + (LOOPING_UNDER_BOUND if bounded else ())
+        ops = [op for op in ops if op.__name__ not in left_out]
     return ops
 
 
@@ -525,7 +530,8 @@ class _Runner:
         if self.no_improvement is not None:
             criteria.append(NoImprovement(self.no_improvement))
         params = pyvrp.SolveParams(ils=IteratedLocalSearchParams(callbacks=_Watch(self, phase)),
-                                   operators=_operators(self.model.problem))
+                                   operators=_operators(self.model.problem,
+                                                        bounded=target is not None))
         if initial is not None:
             initial = rebind(initial, data)
         with warnings.catch_warnings():
