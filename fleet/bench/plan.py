@@ -24,7 +24,7 @@ GAS = frozenset({CH4, CO, O2})
 # The generated mine has no declared kind, so it keeps zones 0/1/2 and G ratings (and the
 # figures stay comparable with earlier runs).
 _GB, _GC, _GA = frozenset({Epl.GB}), frozenset({Epl.GC}), frozenset({Epl.GA})
-_CLASSES = (
+BENCH_CLASSES = (
     RobotClass("ex-crawler", speed=0.8, battery_wh=2400, wh_per_metre=0.6,
                wh_per_second=0.03, charge_w=1200, sensors=GAS, ratings=_GB),
     RobotClass("ex-crawler", speed=0.8, battery_wh=2400, wh_per_metre=0.6,
@@ -62,10 +62,11 @@ def benchmark_plan(
     generate_s = time.perf_counter() - started
     docks = [n.id for n in fac.nodes.values() if n.kind.value == "dock"]
     fleet_robots = tuple(
-        Robot("bench", f"R{i + 1:03d}", _CLASSES[i % len(_CLASSES)], docks[i % len(docks)])
+        Robot("bench", f"R{i + 1:03d}", BENCH_CLASSES[i % len(BENCH_CLASSES)],
+              docks[i % len(docks)])
         for i in range(robots)
     )
-    fleet = Fleet(fleet_robots, {c.name: c for c in _CLASSES})
+    fleet = Fleet(fleet_robots, {c.name: c for c in BENCH_CLASSES})
     mission = MissionSpec(
         name=f"generated mine {nodes} nodes", facility=fac, map_path=None,
         tasks=tuple(InspectionTask(p, GAS, 30.0, 1, None, "bench")

@@ -37,7 +37,7 @@ from typing import Any
 import networkx as nx
 
 from fleet.bench.dispatch import percentile
-from fleet.bench.plan import _CLASSES, GAS
+from fleet.bench.plan import BENCH_CLASSES, GAS
 from fleet.comms.bus import Bus
 from fleet.comms.config import free_port, router_config, tcp_endpoint
 from fleet.errors import FleetError
@@ -84,9 +84,9 @@ def benchmark_replan(*, robots: int, points: int, nodes: int, events: int, seed:
     fac = generate_mine(nodes=nodes, inspection_points=points, seed=seed,
                         chargers=max(4, nodes // 500))
     docks = [n.id for n in fac.nodes.values() if n.kind.value == "dock"]
-    fleet = Fleet(tuple(Robot("bench", f"R{i + 1:03d}", _CLASSES[i % len(_CLASSES)],
+    fleet = Fleet(tuple(Robot("bench", f"R{i + 1:03d}", BENCH_CLASSES[i % len(BENCH_CLASSES)],
                               docks[i % len(docks)]) for i in range(robots)),
-                  {c.name: c for c in _CLASSES})
+                  {c.name: c for c in BENCH_CLASSES})
     mission = MissionSpec(name=f"generated mine {nodes} nodes", facility=fac, map_path=None,
                           tasks=tuple(InspectionTask(p, GAS, 30.0, 1, None, "bench")
                                       for p in fac.inspection_points),
@@ -186,7 +186,7 @@ def _event(kind: str, plan: Plan, fleet: Fleet, fac: Facility, at: float,
         rest = tuple(u for s, u in states.items() if s != gone)
         return _Event(kind, rest, orphans=orphans)
     if kind == "joined":
-        cls = _CLASSES[k % len(_CLASSES)]
+        cls = BENCH_CLASSES[k % len(BENCH_CLASSES)]
         docks = sorted(n.id for n in fac.nodes.values() if n.kind.value == "dock")
         new = Robot("bench", f"J{k:03d}", cls, rng.choice(docks))
         return _Event(kind, (*states.values(), Underway(new)), touched=(new.serial,))

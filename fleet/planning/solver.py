@@ -465,17 +465,13 @@ class _Model:
         )
 
 
-LOOPING_OPERATORS = ("SwapTails",)
+LOOPING_OPERATORS = ("SwapTails", "Swap22")
 """PyVRP 0.14 operators left out on heterogeneous fleets (see :func:`_operators`)."""
 
-LOOPING_UNDER_BOUND = ("Swap22",)
-"""Left out too on heterogeneous fleets when the vehicles must be back by a bound."""
 
-
-def _operators(problem: Problem, *, bounded: bool = False) -> list[Any]:
+def _operators(problem: Problem) -> list[Any]:
     """PyVRP's default local-search operators, less :data:`LOOPING_OPERATORS` on
-    heterogeneous fleets, and less :data:`LOOPING_UNDER_BOUND` too in a makespan probe
-    (``bounded``: every vehicle back by a finishing time).
+    heterogeneous fleets.
 
     On problems with several vehicle types over several profiles, PyVRP 0.14.1 (the newest
     release) can loop without end inside a single local search, where no time limit can
@@ -483,15 +479,18 @@ def _operators(problem: Problem, *, bounded: bool = False) -> list[Any]:
     (reproduced with plain ``pyvrp.solve``); ``Swap22`` together with
     ``InsertOptionalClient`` did on the chemical plant's leak round, in makespan probes
     (5 of 10 captured runs of one search replayed for 5,000 iterations looped in
-    ``applyBinaryOps``, all of them probes; without ``Swap22`` all finished, also at
-    20,000). ``Swap22`` stays in runs without a bound: without it a 500-point plan came out
-    a third longer. ``InsertOptionalClient`` stays everywhere: priorities rely on inserting
-    optional points. Homogeneous fleets (the VRPLIB benchmarks) keep every operator.
+    ``applyBinaryOps``; without ``Swap22`` all finished, also at 20,000).
+    ``InsertOptionalClient`` stays: priorities rely on inserting optional points.
+
+    ``Swap22`` is left out of every run, not only probes, though it was only seen looping
+    in probes: plans are then worse on large sites (a 500-point mine's plan a third
+    longer), and keeping it where no loop was seen changed the demo's plans so that its
+    leak was no longer met (docs/benchmarks.md, "Planning speed"). Homogeneous fleets (the
+    VRPLIB benchmarks) keep every operator.
     """
     ops = list(pyvrp.SolveParams().operators)
     if len(problem.vehicle_types) > 1 or len(problem.distances) > 1:
-        left_out = LOOPING_OPERATORS + (LOOPING_UNDER_BOUND if bounded else ())
-        ops = [op for op in ops if op.__name__ not in left_out]
+        ops = [op for op in ops if op.__name__ not in LOOPING_OPERATORS]
     return ops
 
 
@@ -538,8 +537,7 @@ class _Runner:
         if self.no_improvement is not None:
             criteria.append(NoImprovement(self.no_improvement))
         params = pyvrp.SolveParams(ils=IteratedLocalSearchParams(callbacks=_Watch(self, phase)),
-                                   operators=_operators(self.model.problem,
-                                                        bounded=target is not None))
+                                   operators=_operators(self.model.problem))
         if initial is not None:
             initial = rebind(initial, data)
         with warnings.catch_warnings():

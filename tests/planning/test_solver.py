@@ -329,14 +329,11 @@ def test_the_convergence_rule_doubles_and_has_a_floor() -> None:
 
 
 def test_operators_that_loop_on_mixed_fleets_are_left_out_there_only() -> None:
-    from fleet.planning.solver import LOOPING_OPERATORS, LOOPING_UNDER_BOUND, _operators
+    from fleet.planning.solver import LOOPING_OPERATORS, _operators
 
     mixed = plane(DIAMOND, [Client(i) for i in range(1, 5)],
                   [VehicleType(count=1), VehicleType(count=1)])
     alike = plane(DIAMOND, [Client(i) for i in range(1, 5)], [VehicleType(count=2)])
-    free = {op.__name__ for op in _operators(mixed)}
-    probe = {op.__name__ for op in _operators(mixed, bounded=True)}
-    assert free and not free & set(LOOPING_OPERATORS)
-    assert set(LOOPING_UNDER_BOUND) <= free and not probe & set(LOOPING_UNDER_BOUND)
-    every = set(LOOPING_OPERATORS) | set(LOOPING_UNDER_BOUND)
-    assert every <= {op.__name__ for op in _operators(alike, bounded=True)}
+    names = {op.__name__ for op in _operators(mixed)}
+    assert names and not names & set(LOOPING_OPERATORS)
+    assert set(LOOPING_OPERATORS) <= {op.__name__ for op in _operators(alike)}
