@@ -117,7 +117,7 @@ class LostRobot:
     reassigned_s: float | None = None
     """Real seconds (world time scaled back) from the manager declaring it lost to the
     first order giving one of its points to another robot (its mission's events
-    ``robot_lost`` and ``dispatched``/``reassigned``); None when none was sent."""
+    ``robot_lost`` and ``dispatched``); None when none was sent."""
 
 
 @dataclass(frozen=True)
@@ -413,7 +413,7 @@ class Demo:
             detail = e.detail if isinstance(e.detail, dict) else {}
             if e.kind == "robot_lost" and e.robot_serial == serial and lost_at is None:
                 lost_at, left = e.at, set(detail.get("remaining") or ())
-            elif lost_at is not None and e.kind in ("dispatched", "reassigned") and \
+            elif lost_at is not None and e.kind == "dispatched" and \
                     e.robot_serial != serial and left & set(detail.get("points") or ()):
                 return (e.at - lost_at).total_seconds() / self.options.speed
         return None
