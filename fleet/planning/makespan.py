@@ -55,9 +55,9 @@ def bisect_makespan(
     cost of any solution (and is below the smallest prize), so a run whose cost is at most
     ``prizes + cost_bound`` has kept every client the first run kept. ``first_share`` of the
     time goes to the unconstrained run; the search ends when the bracket is within
-    ``tolerance`` (relative) of the incumbent. ``initial``
-    warm-starts the first run; ``unit`` converts solver time to seconds in progress labels.
-    An infeasible first solution is returned as is.
+    ``tolerance`` (relative) of the incumbent. ``initial`` warm-starts the first run;
+    ``unit`` converts solver time to seconds in progress labels. An infeasible first solution
+    is returned as is.
     """
     best = attempts.run(data(None), first_share * time_limit, initial, "makespan: first",
                         None)
