@@ -13,7 +13,7 @@ agents sharing one session in a second process, and a state publisher in a third
   figure is what the manager handled per second over the same span (equal to the offer
   when it keeps up; lower, and the run longer, when it falls behind).
 
-Run the helper processes with ``python -m fleet.bench.dispatch agents|blast ...``.
+Run the helper processes with ``python -m fleet.bench.dispatch agents|blast|watch ...``.
 """
 
 from __future__ import annotations
@@ -117,60 +117,72 @@ def _stop(process: subprocess.Popen[str]) -> None:
 
 class _Dashboard:
     """``fleet dashboard`` in a process of its own, connected to the manager, and a reader
-    of its page's event stream (``/api/stream``) here: what a browser would receive."""
+    of its page's event stream (``/api/stream``) in a third process: what a browser would
+    receive, read where a browser would be (not in the manager's interpreter, whose lock
+    the dispatch latency measures)."""
 
     def __init__(self, endpoint: str) -> None:
-        self.port = free_port()
+        port = free_port()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "fleet", "dashboard", "--connect", endpoint, "--http",
-             f"127.0.0.1:{self.port}", "--by", "bench"],
+             f"127.0.0.1:{port}", "--by", "bench"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
-        self.count = {"live_deltas": 0, "live_robot_records": 0, "live_bytes": 0,
-                      "live_events": 0}
-        self._stop = threading.Event()
-        self._t0 = time.monotonic()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        self.reader = subprocess.Popen(
+            [sys.executable, "-m", "fleet.bench.dispatch", "watch", str(port)],
+            stdout=subprocess.PIPE, text=True)
 
-    def _read(self) -> None:
-        import urllib.error
-        import urllib.request
+    def stop(self) -> dict[str, Any]:
+        """Stop the reader (it prints what the stream carried, per second) and the
+        dashboard."""
+        out = ""
+        if self.reader.poll() is None:
+            self.reader.terminate()
+            out, _ = self.reader.communicate(timeout=30)
+        if self.process.poll() is None:
+            _stop(self.process)
+        return dict(json.loads(out)) if out.strip() else {}
 
-        url = f"http://127.0.0.1:{self.port}/api/stream"
-        while not self._stop.is_set():
+
+def _watch_main(port: int) -> None:
+    """Read a dashboard's event stream until SIGTERM; print its counts as JSON."""
+    import signal
+    import urllib.error
+    import urllib.request
+
+    count = {"live_deltas": 0, "live_robot_records": 0, "live_bytes": 0, "live_events": 0}
+    t0 = [time.monotonic()]
+    stop = threading.Event()
+
+    def read() -> None:
+        url = f"http://127.0.0.1:{port}/api/stream"
+        while not stop.is_set():
             try:
                 with urllib.request.urlopen(url, timeout=5) as stream:
-                    self._t0, kind = time.monotonic(), ""
+                    t0[0], kind = time.monotonic(), ""
                     for raw in stream:
-                        if self._stop.is_set():
-                            return
                         line = raw.decode().rstrip("\n")
-                        self.count["live_bytes"] += len(raw)
+                        count["live_bytes"] += len(raw)
                         if line.startswith("event: "):
                             kind = line[7:]
                         elif line.startswith("data: ") and kind == "delta":
-                            self.count["live_deltas"] += 1
-                            self.count["live_robot_records"] += len(
+                            count["live_deltas"] += 1
+                            count["live_robot_records"] += len(
                                 json.loads(line[6:]).get("robots", ()))
                         elif line.startswith("data: ") and kind == "event":
-                            self.count["live_events"] += 1
+                            count["live_events"] += 1
             except (OSError, urllib.error.URLError):
                 time.sleep(0.2)  # not serving yet
 
-    def stop(self) -> dict[str, Any]:
-        """Stop reading and the dashboard; what the stream carried, per second."""
-        span = max(time.monotonic() - self._t0, 1e-9)
-        self._stop.set()
-        _stop(self.process)
-        self._reader.join(timeout=10)
-        return {**self.count, "live_kb_per_s": round(self.count["live_bytes"] / 1000 / span, 1),
-                "live_deltas_per_s": round(self.count["live_deltas"] / span, 2)}
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    threading.Thread(target=read, daemon=True).start()
+    stop.wait()
+    span = max(time.monotonic() - t0[0], 1e-9)
+    print(json.dumps({**count, "live_kb_per_s": round(count["live_bytes"] / 1000 / span, 1),
+                      "live_deltas_per_s": round(count["live_deltas"] / span, 2)}))
 
 
 def _stop_watcher(watcher: _Dashboard | None) -> dict[str, Any]:
-    if watcher is None or watcher.process.poll() is not None:
-        return {}
-    return watcher.stop()
+    return {} if watcher is None else watcher.stop()
 
 
 def _wait(predicate: Any, timeout: float, what: str) -> None:
@@ -307,3 +319,5 @@ if __name__ == "__main__":
         _agents_main(sys.argv[2], int(sys.argv[3]), sys.argv[4] == "moving")
     elif sys.argv[1] == "blast":
         _blast_main(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
+    elif sys.argv[1] == "watch":
+        _watch_main(int(sys.argv[2]))

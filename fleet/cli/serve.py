@@ -44,6 +44,9 @@ def serve(
                                         help="Seconds of silence before a robot is lost."),
     plan_time_limit: float = typer.Option(5.0, "--plan-time-limit", min=0.5,
                                           help="Solver seconds per (re)planning."),
+    plan_process: bool = typer.Option(
+        True, "--plan-process/--plan-in-thread", help="Solve plans in a process of their "
+        "own, so that a large fleet is heard while the manager plans (docs/architecture.md)."),
     wait: bool = typer.Option(True, "--wait/--no-wait",
                               help="Missions wait for capable robots instead of failing."),
     lease_ms: int | None = typer.Option(None, "--lease-ms", min=100,
@@ -125,7 +128,7 @@ def serve(
     settings = ManagerSettings(interface=interface, release_ahead=release_ahead,
                                horizon_ahead=horizon_ahead,
                                robot_timeout=robot_timeout, plan_time_limit=plan_time_limit,
-                               wait_for_robots=wait)
+                               plan_process=plan_process, wait_for_robots=wait)
     clock = SystemClock() if speed == 1 else ScaledClock(speed)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

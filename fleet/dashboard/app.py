@@ -23,7 +23,6 @@ not reachable. Nothing else escapes: no traceback reaches a page.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import time
@@ -32,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -71,6 +71,10 @@ MAX_NOTE = 2000
 _TEXT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _dumps(data: Any) -> str:
+    return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _line(status: int, text: str) -> PlainTextResponse:
@@ -156,7 +160,8 @@ def create_app(feed: Feed, access: Access, *, secure_cookie: bool = False) -> AS
                         continue
                     if kind == "closed":  # fell behind: the page reconnects, starts afresh
                         return
-                    yield f"event: {kind}\ndata: {json.dumps(data, default=str)}\n\n"
+                    # orjson: a thousand robots' records, twice a second, per page
+                    yield f"event: {kind}\ndata: {_dumps(data)}\n\n"
             finally:
                 feed.unlisten(listener)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -236,6 +236,12 @@ class Facility:
     firedamp: bool | None = None
     """The map's ``firedamp`` declaration (``None``: not declared): whether a metal mine
     or tunnel is susceptible to firedamp, and so group I."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled as its fields only: what it derives once (the cached properties,
+        :attr:`memo`) stays behind, and the receiver derives its own (a planning process
+        gets a site once and keeps it: :mod:`fleet.manager.planning_process`)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     # ------------------------------------------------------------ protection
     @cached_property

@@ -56,6 +56,10 @@ class ManagerSettings:
     :func:`fleet.clock.silence_timeout` by :func:`~fleet.manager.build_manager`."""
     plan_time_limit: float = 5.0
     """Solver time for each (re)planning (real seconds: the solver's budget)."""
+    plan_process: bool = False
+    """Solve plans in a process of their own (:mod:`fleet.manager.planning_process`), so
+    that a large fleet's states are handled while the manager plans; off, the planner
+    thread solves them (tests, small sites: no process to start)."""
     wait_for_robots: bool = True
     """A mission with no capable robot online waits (queued) instead of failing."""
     dead_zone_margin: float = 1.5

@@ -59,9 +59,10 @@ EVENTS_PER_TICK = 500
 """At most this many mission events are published per tick (the rest wait for the next:
 a burst of a thousand robots lost at once must not stall the feed)."""
 
-YIELD_EVERY = 200
-"""Robot records built between two yields of the interpreter lock: a tick over a thousand
-robots would otherwise keep the threads that handle states waiting (dispatch latency)."""
+YIELD_EVERY = 50
+"""Robot records built between two yields of the interpreter lock (under a millisecond): a
+tick over a thousand robots would otherwise keep the threads that handle states waiting
+(dispatch latency)."""
 
 OPEN = (AnomalyStatus.OPEN.value, AnomalyStatus.ACKNOWLEDGED.value)
 ANOMALIES_LISTED = 500

@@ -52,6 +52,7 @@ from fleet.manager.lifecycle import MissionStatus, RobotStatus
 from fleet.manager.missions import MissionRun
 from fleet.manager.obstacles import Obstacles
 from fleet.manager.patrol import Laps
+from fleet.manager.planning_process import PlanningProcess
 from fleet.manager.refusals import barred
 from fleet.manager.registry import RobotEntry
 from fleet.planning.patrol import PatrolPlan, PatrolRobot, plan_patrol, points_from_mission
@@ -191,11 +192,14 @@ class Patroller:
     """Drives continuous missions as laps (see the module docstring)."""
 
     def __init__(self, core: Core, dispatcher: Dispatcher, obstacles: Obstacles,
-                 no_robots: Callable[[MissionRun], None]) -> None:
+                 no_robots: Callable[[MissionRun], None],
+                 planning: PlanningProcess | None = None) -> None:
         self.core = core
         self.dispatcher = dispatcher
         self.obstacles = obstacles
         self.no_robots = no_robots
+        self.planning = planning or PlanningProcess(in_process=True)
+        """Where the patrol plans are solved (the planner loop's)."""
 
     def step(self, run: MissionRun) -> float | None:
         """Plan ``run``'s patrol if needed and dispatch the laps due now; the manager-clock
@@ -328,9 +332,10 @@ class Patroller:
         try:
             if len(cut) == len(points):
                 raise PlanningError("no open way to any point")
-            plan = plan_patrol(site, [p for p in points if p.id not in cut], robots,
-                               access=access, time_limit=core.settings.plan_time_limit,
-                               previous=previous)
+            plan = self.planning.call(plan_patrol, site,
+                                      [p for p in points if p.id not in cut], robots,
+                                      access=access, time_limit=core.settings.plan_time_limit,
+                                      previous=previous)
         except PlanningError as exc:
             with core.lock:
                 run.laps = None

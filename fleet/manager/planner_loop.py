@@ -33,6 +33,7 @@ from fleet.manager.lifecycle import MissionStatus, RobotStatus
 from fleet.manager.missions import MissionRun
 from fleet.manager.obstacles import Obstacles
 from fleet.manager.patroller import Patroller
+from fleet.manager.planning_process import PlanningProcess
 from fleet.manager.refusals import OrderRefusals, barred, set_aside
 from fleet.planning.plan import DropReason
 from fleet.planning.planner import plan_mission
@@ -53,12 +54,22 @@ class PlannerLoop:
         self.core = core
         self.dispatcher = dispatcher
         self.obstacles = obstacles
-        self.patroller = Patroller(core, dispatcher, obstacles, self._no_robots)
+        self.planning = PlanningProcess(in_process=not core.settings.plan_process)
+        """Where plans are solved (:mod:`fleet.manager.planning_process`)."""
+        self.patroller = Patroller(core, dispatcher, obstacles, self._no_robots,
+                                   self.planning)
         self.held: float | None = None
         """When the earliest lap held back is due (manager-clock timestamp), if any."""
 
     def run(self) -> None:
         """The planner thread: :meth:`plan_waiting` whenever woken, until the manager stops."""
+        self.planning.start()
+        try:
+            self._run()
+        finally:
+            self.planning.close()
+
+    def _run(self) -> None:
         core = self.core
         while not core.stopping.is_set():
             timeout = core.clock.to_world(IDLE_LOOK_S)
@@ -145,7 +156,8 @@ class PlannerLoop:
             return
         spec = replace(run.spec, tasks=tasks, facility=site)
         try:
-            plan = plan_mission(spec, fleet, time_limit=core.settings.plan_time_limit)
+            plan = self.planning.call(plan_mission, spec, fleet,
+                                      time_limit=core.settings.plan_time_limit)
         except PlanningError as exc:
             raise FleetError(f"planning failed: {exc}") from None
         for rp in plan.robots:

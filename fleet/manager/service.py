@@ -160,6 +160,7 @@ class Manager:
         core = self.core
         core.stopping.set()
         core.wake.set()
+        self.planner.planning.close()  # a plan being solved is not waited for
         self.scheduler.wake()
         self.ingestion.close()
         self.sensors.close()
