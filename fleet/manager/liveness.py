@@ -14,14 +14,18 @@ comms-dead zones ahead of it on its route, times the margin, so that a robot dri
 a 5G dead zone is not given up. When nothing at all was heard from any robot for a timeout,
 the silence says more about the manager (a stall, a backlog of states) or its network than
 about the robots: with :data:`FLEET_SILENCE_MIN` or more robots listened to, losses then
-wait :data:`FLEET_SILENCE_FACTOR` times longer. A robot that says OFFLINE is lost at once,
-and stays OFFLINE when its presence then goes (that is how a clean shutdown ends, not a
-broken connection). A lost robot's remaining inspections go back to its mission's pool for
-the planner to hand to others; when it comes back, its stale order is cancelled. Status
-changes follow the table in :mod:`fleet.manager.lifecycle`. While the manager's own side of
-a robot's link is down (:meth:`~fleet.manager.links.RobotLink.reachable`: its MQTT broker
-gone), the robot's silence is the manager's and is not judged; once the link is back it is
-counted from then.
+wait :data:`FLEET_SILENCE_FACTOR` times longer. When such a silence ends (the manager hears
+again after a timeout of hearing nobody: it *resumed*), the silence was the manager's: each
+robot's silence is counted from then, and for :data:`FLEET_SILENCE_FACTOR` timeouts after it
+losses still wait that many times longer, while the manager works through the states that
+queued up meanwhile (a thousand robots' states a second do not clear at once). A robot that
+says OFFLINE is lost at once, and stays OFFLINE when its presence then goes (that is how a
+clean shutdown ends, not a broken connection). A lost robot's remaining inspections go back
+to its mission's pool for the planner to hand to others; when it comes back, its stale order
+is cancelled. Status changes follow the table in :mod:`fleet.manager.lifecycle`. While the
+manager's own side of a robot's link is down
+(:meth:`~fleet.manager.links.RobotLink.reachable`: its MQTT broker gone), the robot's
+silence is the manager's and is not judged; once the link is back it is counted from then.
 """
 
 from __future__ import annotations
@@ -101,13 +105,21 @@ class Liveness:
         """Times a robot was declared lost (each loss counts, a robot back counts again)."""
         self.last_any = -math.inf
         """Manager time anything valid was last heard from any robot."""
+        self.resumed = -math.inf
+        """Manager time the manager last heard again after a timeout of hearing nobody
+        (see the module docstring)."""
+        self._listened = 0
         self._held: dict[tuple[str, str], float] = {}
         """Robots whose link was down at the last look (their broker gone, say), and when:
         their silence is counted again from when it is back."""
 
     def heard(self, robot: RobotEntry) -> None:
         """``robot`` said something valid now (caller holds the lock)."""
-        robot.last_heard = self.last_any = self.core.now()
+        now = self.core.now()
+        if now - self.last_any > self.core.settings.robot_timeout \
+                and self._listened >= FLEET_SILENCE_MIN:
+            self.resumed = now  # nobody heard for a timeout: the manager's silence
+        robot.last_heard = self.last_any = now
         if robot.status is RobotStatus.LOCKED_OUT:
             return  # only a recorded reset brings it back (fleet.manager.lockouts)
         if robot.status is not RobotStatus.ONLINE:
@@ -151,10 +163,14 @@ class Liveness:
             # only after FLEET_SILENCE_FACTOR times its limit (a backlog of states, handled
             # when the manager catches up, would show it was there all along).
             robots = core.registry.all()
-            listened = sum(1 for r in robots if r.status in (RobotStatus.ONLINE,
-                                                             RobotStatus.SILENT))
-            factor = FLEET_SILENCE_FACTOR if (now - self.last_any > timeout
-                                              and listened >= FLEET_SILENCE_MIN) else 1.0
+            listened = self._listened = sum(
+                1 for r in robots if r.status in (RobotStatus.ONLINE, RobotStatus.SILENT))
+            # ... and for FLEET_SILENCE_FACTOR timeouts after it ended, while the states
+            # that queued up are handled (each robot's silence counted from its end)
+            stalled = now - self.last_any > timeout \
+                or now - self.resumed < FLEET_SILENCE_FACTOR * timeout
+            factor = FLEET_SILENCE_FACTOR if stalled and listened >= FLEET_SILENCE_MIN \
+                else 1.0
             for robot in robots:
                 if robot.status not in (RobotStatus.ONLINE, RobotStatus.SILENT) \
                         or robot.last_heard == -math.inf:
@@ -166,7 +182,8 @@ class Liveness:
                     if now - robot.last_heard > timeout:
                         robot.move(RobotStatus.SILENT)
                     continue
-                silent = now - max(robot.last_heard, self._held.pop(robot.key, -math.inf))
+                silent = now - max(robot.last_heard, self._held.pop(robot.key, -math.inf),
+                                   self.resumed)
                 beat = heartbeat(robot)
                 # its own interval with its presence up; without, the timeout (a robot in
                 # a dead zone has the allowance for that)

@@ -179,6 +179,39 @@ def test_a_whole_fleet_silent_at_once_is_lost_only_after_three_times_the_limit(
     assert all(e.status is RobotStatus.CONNECTION_BROKEN for e in entries)
 
 
+def test_after_a_manager_stall_robots_are_given_time_for_their_queued_states(
+        site: Site) -> None:
+    """The manager heard nobody for more than a timeout, then hears again (it stalled;
+    the robots' states queued up meanwhile): the silence was the manager's. Each robot's
+    silence counts from when it resumed, with FLEET_SILENCE_FACTOR times the limit while
+    the queued states are handled; a robot that stays silent is lost after that."""
+    r1, r2, _ = (site.robot(s) for s in ("r1", "r2", "r3"))
+    site.at(1.0)
+    site.check()
+    resumed = 1.0 + TIMEOUT + 0.5  # a state handled again after 3.5 s of hearing nobody
+
+    clock = [resumed]
+
+    def until(t: float, *talking: ScriptedRobot) -> None:
+        """The talking robots' states handled every second up to ``t``, then a look."""
+        while clock[0] < t:
+            site.at(clock[0])
+            for r in talking:
+                r.idle()
+            site.net.drain()
+            clock[0] += 1.0
+        site.at(t)
+        site.check()
+
+    until(resumed + TIMEOUT + EPS, r1)  # r2, r3 silent 7 s, 3 s since the manager resumed
+    assert [site.entry(s).status for s in ("r2", "r3")] == [RobotStatus.SILENT] * 2
+    until(resumed + 3 * TIMEOUT - EPS, r1, r2)  # r2's queued states handled at last
+    assert site.entry("r3").status is RobotStatus.SILENT
+    until(resumed + 3 * TIMEOUT + EPS, r1, r2)
+    assert site.entry("r3").status is RobotStatus.CONNECTION_BROKEN
+    assert site.entry("r2").status is RobotStatus.ONLINE
+
+
 def test_one_robot_silent_while_the_others_talk_is_lost_at_the_limit(site: Site) -> None:
     _, r2, r3 = (site.robot(s) for s in ("r1", "r2", "r3"))
     site.at(TIMEOUT - 1.0)
