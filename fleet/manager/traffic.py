@@ -98,6 +98,10 @@ class _Robot:
     stuck: str | None = None
     """The block a lost robot stands in (it holds it until forgotten)."""
     reported: bool = False
+    last_end: dict[str, int] = field(default_factory=dict)
+    """Block → the end of the last run crossing it: whether the route still crosses a
+    block is one look, not a walk along it (a thousand robots' routes, at every
+    decision while a lost robot shuts blocks)."""
 
     @property
     def goal(self) -> str:
@@ -184,6 +188,7 @@ class Traffic:
                 m |= self._bit(p)
             r.suffix[j] = m
         r.ends = [run.end for run in runs]
+        r.last_end = {b: run.end for run in runs for b, _, _ in run.blocks}  # last wins
         self._robots[serial] = r
         self._hold(r)
         self._order = None
@@ -392,7 +397,7 @@ class Traffic:
             dead.update(s.blocks)
         full, over = self._full, self._over
         left = [s for s in self._active.values() if not (dead and any(
-            b in dead for run in s.runs if run.end > s.granted for b, _, _ in run.blocks))]
+            s.last_end.get(b, -1) > s.granted for b in dead))]
         wanted = twice = 0  # places some robot needs; needed by two or more
         for s in left:
             twice |= wanted & s.need
