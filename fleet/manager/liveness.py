@@ -18,7 +18,10 @@ wait :data:`FLEET_SILENCE_FACTOR` times longer. When such a silence ends (the ma
 again after a timeout of hearing nobody: it *resumed*), the silence was the manager's: each
 robot's silence is counted from then, and for :data:`FLEET_SILENCE_FACTOR` timeouts after it
 losses still wait that many times longer, while the manager works through the states that
-queued up meanwhile (a thousand robots' states a second do not clear at once). A robot that
+queued up meanwhile (a thousand robots' states a second do not clear at once). So do
+:data:`FLEET_SILENCE_MIN` or more robots found past their limits at one look while others
+talk: a manager behind on its states (or a network fault) silences many robots together,
+a robot failing silences one. A robot that
 says OFFLINE is lost at once, and stays OFFLINE when its presence then goes (that is how a
 clean shutdown ends, not a broken connection). A lost robot's remaining inspections go back
 to its mission's pool for the planner to hand to others; when it comes back, its stale order
@@ -171,6 +174,7 @@ class Liveness:
                 or now - self.resumed < FLEET_SILENCE_FACTOR * timeout
             factor = FLEET_SILENCE_FACTOR if stalled and listened >= FLEET_SILENCE_MIN \
                 else 1.0
+            judged: list[tuple[RobotEntry, float, float, float]] = []
             for robot in robots:
                 if robot.status not in (RobotStatus.ONLINE, RobotStatus.SILENT) \
                         or robot.last_heard == -math.inf:
@@ -188,8 +192,14 @@ class Liveness:
                 # its own interval with its presence up; without, the timeout (a robot in
                 # a dead zone has the allowance for that)
                 base = max(timeout, beat * HEARTBEAT_MARGIN) if robot.alive else timeout
-                limit = (base + self.allowance(robot)) * factor
-                if silent > limit:
+                judged.append((robot, silent, beat, base + self.allowance(robot)))
+            # Several robots past their limits at one look while others talk: a backlog of
+            # states in the manager (it is behind, not stopped) or a network fault, more
+            # likely than robots failing together; they too wait FLEET_SILENCE_FACTOR times
+            if sum(1 for _, silent, _, limit in judged if silent > limit) >= FLEET_SILENCE_MIN:
+                factor = FLEET_SILENCE_FACTOR
+            for robot, silent, beat, limit in judged:
+                if silent > limit * factor:
                     self.lose(robot, RobotStatus.CONNECTION_BROKEN,
                               f"silent for {silent:.1f} s (state interval {beat:g} s)")
                     lost = True

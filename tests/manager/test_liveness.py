@@ -212,6 +212,36 @@ def test_after_a_manager_stall_robots_are_given_time_for_their_queued_states(
     assert site.entry("r2").status is RobotStatus.ONLINE
 
 
+def test_several_robots_silent_together_while_others_talk_wait_three_times_longer(
+        site: Site) -> None:
+    """Three robots past their limits at one look while a fourth talks: a manager behind
+    on its states (or a network fault), more likely than three robots failing together."""
+    talker = site.robot("r0")
+    for serial in ("r1", "r2", "r3"):
+        site.robot(serial)
+    for t in (1.0, 2.0, TIMEOUT, TIMEOUT + EPS):
+        site.at(t)
+        talker.idle()
+        site.net.drain()
+        site.check()
+    assert [site.entry(s).status for s in ("r1", "r2", "r3")] == [RobotStatus.SILENT] * 3
+    t = TIMEOUT + EPS
+    while t < 3 * TIMEOUT - 1.0:
+        t += 1.0
+        site.at(t)
+        talker.idle()
+        site.net.drain()
+        site.check()
+    assert [site.entry(s).status for s in ("r1", "r2", "r3")] == [RobotStatus.SILENT] * 3
+    site.at(3 * TIMEOUT + EPS)
+    talker.idle()
+    site.net.drain()
+    site.check()
+    assert [site.entry(s).status for s in ("r1", "r2", "r3")] == \
+        [RobotStatus.CONNECTION_BROKEN] * 3
+    assert site.entry("r0").status is RobotStatus.ONLINE
+
+
 def test_one_robot_silent_while_the_others_talk_is_lost_at_the_limit(site: Site) -> None:
     _, r2, r3 = (site.robot(s) for s in ("r1", "r2", "r3"))
     site.at(TIMEOUT - 1.0)
