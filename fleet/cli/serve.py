@@ -45,8 +45,9 @@ def serve(
     plan_time_limit: float = typer.Option(5.0, "--plan-time-limit", min=0.5,
                                           help="Solver seconds per (re)planning."),
     plan_process: bool = typer.Option(
-        True, "--plan-process/--plan-in-thread", help="Solve plans in a process of their "
-        "own, so that a large fleet is heard while the manager plans (docs/architecture.md)."),
+        False, "--plan-process/--plan-in-thread", help="Solve plans in a process of their "
+        "own, so that a large fleet (hundreds of robots) is heard while the manager plans "
+        "(docs/architecture.md)."),
     wait: bool = typer.Option(True, "--wait/--no-wait",
                               help="Missions wait for capable robots instead of failing."),
     lease_ms: int | None = typer.Option(None, "--lease-ms", min=100,
