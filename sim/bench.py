@@ -131,8 +131,8 @@ def _bench_sim(work: Path, scenario: Path, *, robots: int, minutes: float, speed
     clock = ScaledClock(speed, origin=origin, start=start)
     document = sc.mission_path.read_text(encoding="utf-8")
     options = FleetOptions(state_interval=interval, tickers=TICKERS, check_states=False)
-    # plans solved in a process of their own, as `fleet serve` does: a thousand robots'
-    # states a second are handled meanwhile (fleet.manager.planning_process)
+    # plans solved in a process of their own (`fleet serve --plan-process`): a thousand
+    # robots' states a second are handled meanwhile (fleet.manager.planning_process)
     settings = manager_settings(speed, state_interval=interval,
                                 plan_time_limit=plan_time_limit, plan_process=True)
     children: list[FleetProcess] = []
